@@ -1,0 +1,57 @@
+# copysweep: `make` builds ./copysweep; `make test` builds and runs every test.
+# OpenMP is on by default (NO_OMP=1 turns it off); HDF5 and BLAS come from pkg-config.
+
+ifeq ($(origin CC),default)
+CC = mpicc
+endif
+PKG_CONFIG ?= pkg-config
+HDF5_PC ?= hdf5
+BLAS_PC ?= openblas
+PYTHON ?= /usr/bin/python3
+
+OMPFLAGS := $(if $(NO_OMP),,-fopenmp)
+CPPFLAGS += -Iinclude -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC))
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -MMD -MP $(OMPFLAGS)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC)) -lm
+LDFLAGS += $(OMPFLAGS)
+
+SRC := $(wildcard src/*.c)
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+OBJ := $(SRC:src/%.c=build/f32/%.o)
+LIB_OBJ_F32 := $(LIB_SRC:src/%.c=build/f32/%.o)
+# the double-precision build of the same sources, with sanitizers, for the gradient tests
+LIB_OBJ_F64 := $(LIB_SRC:src/%.c=build/f64/%.o)
+F64FLAGS := -DCS_DOUBLE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all test clean bench
+all: copysweep
+
+copysweep: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/f32/%.o: src/%.c | build/f32
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+build/f64/%.o: src/%.c | build/f64
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(F64FLAGS) -c -o $@ $<
+build/f32 build/f64 build/tests:
+	mkdir -p $@
+
+# tests/test_X.c links the library objects; *_f64 tests use the double build
+build/tests/%_f64: tests/%.c $(LIB_OBJ_F64) | build/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(F64FLAGS) -o $@ $^ $(LDFLAGS) -fsanitize=address,undefined $(LDLIBS)
+build/tests/%: tests/%.c $(LIB_OBJ_F32) | build/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+TEST_BINS := build/tests/test_gradcheck_f64 build/tests/xcheck_dump_f64 build/tests/test_data \
+             build/tests/test_train
+test: copysweep $(TEST_BINS)
+	PYTHON=$(PYTHON) tests/run_tests.sh
+
+bench: copysweep
+	PYTHON=$(PYTHON) tests/bench_step.sh
+
+clean:
+	rm -rf build copysweep
+
+-include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d)

@@ -1,0 +1,84 @@
+/* The shared cell interface: the model's parameter views, the activation buffer of one batch chunk,
+ * and the table of functions each recurrent cell (lstm.c, gru.c) fills in.
+ * Dimension letters, used in every shape comment:
+ *   B  sequences in a batch chunk      L  time steps of a sequence
+ *   I  input width (K + 2 for copy)    H  hidden units
+ *   G  gates per hidden unit (LSTM 4: i f o c; GRU 3: z r h)
+ *   K  output classes                  N  scored output steps (T for copy)
+ * A tensor written (L, B, H) is laid out with H fastest, then B, then L. */
+#ifndef CS_CELL_H
+#define CS_CELL_H
+
+#include <stddef.h> /* size_t */
+#include <stdint.h> /* uint8_t, int64_t */
+
+#include "real.h" /* real */
+
+/* Views onto one parameter buffer (and, with the same layout, onto a gradient or optimizer buffer).
+ * The gates of W, U and b are stacked in the order of CellOps.gates: W_i is rows 0..H-1 of W. */
+typedef struct {
+    real *W_m; /* (I, I)  multiplicative models only, else NULL */
+    real *U_m; /* (I, H) */
+    real *b_m; /* (I) */
+    real *W;   /* (G·H, I) */
+    real *U;   /* (G·H, H) */
+    real *b;   /* (G·H) */
+    real *W_y; /* (K, H) */
+    real *b_y; /* (K) */
+} Params;
+
+typedef struct CellOps CellOps;
+
+typedef struct {
+    int kind; /* MODEL_* */
+    const CellOps *ops;
+    int mult; /* 1: x̃_t = m_t ⊙ x_t feeds the cell (mlstm, mgru) */
+    int I, H, K, G;
+    size_t n_params;
+    real *mem; /* the parameter buffer */
+    Params p;  /* views onto mem */
+} Model;
+
+/* Everything one batch chunk needs for a forward and backward pass, carved from one buffer sized
+ * for up to B_max sequences of L steps. With B ≤ B_max sequences, a (L, B, X) view uses stride B. */
+typedef struct {
+    int L, N, out_start, B_max;
+    real *x;      /* (L, B, I) inputs */
+    real *m;      /* (L, B, I) m_t [mult] */
+    real *xt;     /* (L, B, I) x̃_t [mult]; == x otherwise */
+    real *gates;  /* (L, B, G·H) gate activations */
+    real *h;      /* (L+1, B, H) h[0] = h_0 = 0, h[t+1] = h_t */
+    real *c;      /* (L+1, B, H) LSTM: c[0] = c_0 = 0, c[t+1] = c_t */
+    real *tc;     /* (L, B, H) LSTM: tanh(c_t) */
+    real *rh;     /* (L, B, H) GRU: r_t ⊙ h_{t-1} */
+    real *probs;  /* (N, B, K) logits, then softmax, then ∂L/∂logits */
+    uint8_t *y;   /* (N, B) target classes */
+    real *dgates; /* (L, B, G·H) ∂L/∂(gate pre-activations) */
+    real *dm;     /* (L, B, I) ∂L/∂m_t [mult] */
+    real *dh_out; /* (N, B, H) ∂L/∂h_t through the output layer */
+    real *dh;     /* (B, H) ∂L/∂h_t during the backward sweep */
+    real *dh_prev;/* (B, H) ∂L/∂h_{t-1} being built */
+    real *dc;     /* (B, H) LSTM: ∂L/∂c_t through c_{t+1} */
+    real *dtmp;   /* (B, max(H, I)) scratch: GRU ∂L/∂(r⊙h), mult ∂L/∂x̃ */
+    double *flow; /* (L) Σ_b ‖∂L/∂h_t‖² */
+    int64_t *pos_correct; /* (N) correct predictions per output step */
+    real *grad;   /* (n_params) this chunk's gradient */
+    Params g;     /* views onto grad */
+} Acts;
+
+struct CellOps {
+    const char *name;  /* "lstm", "gru" */
+    int G;             /* gates per hidden unit */
+    const char *gates; /* SPEC letter of each gate, in stacking order: "ifoc", "zrh" */
+    /* h_t (and c_t) from h_{t-1}; gates_t holds W x̃_t + b on entry. */
+    void (*forward_step)(const Model *m, Acts *a, int t, int B);
+    /* dgates_t and dh_prev = ∂L/∂h_{t-1} through the cell, from dh = ∂L/∂h_t. */
+    void (*backward_step)(const Model *m, Acts *a, int t, int B);
+    /* dU += Σ_t dgates_tᵀ · (what U multiplied at step t), over all L steps. */
+    void (*grad_U)(const Model *m, Acts *a, int B);
+};
+
+/* Rows of an (L, B, X) tensor at step t. */
+static inline size_t cell_at(int t, int B, int X) { return (size_t)t * (size_t)B * (size_t)X; }
+
+#endif

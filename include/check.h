@@ -1,0 +1,34 @@
+/* Error reporting and checked library calls.
+ * User errors (bad option, bad value, unwritable path) print one line and exit with status 2;
+ * failures of the machine or a library (out of memory, HDF5 error) exit with status 1.
+ * Every message starts with "copysweep: " and names where the problem is. */
+#ifndef CS_CHECK_H
+#define CS_CHECK_H
+
+#include <stddef.h> /* size_t */
+
+#define CS_EXIT_USER 2    /* the user's input was wrong; nothing was written */
+#define CS_EXIT_FAILURE 1 /* the machine or a library failed */
+
+/* Print "copysweep: MESSAGE" to stderr and exit with CS_EXIT_USER. */
+void cs_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Print "copysweep: MESSAGE (at FILE:LINE)" to stderr and exit with CS_EXIT_FAILURE. */
+void cs_fail_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+#define CS_FAIL(...) cs_fail_at(__FILE__, __LINE__, __VA_ARGS__)
+
+/* malloc/calloc that never return NULL; memory is aligned to 64 bytes for the vector kernels. */
+void *cs_alloc_at(size_t bytes, const char *file, int line);
+void *cs_calloc_at(size_t bytes, const char *file, int line);
+#define CS_ALLOC(bytes) cs_alloc_at((bytes), __FILE__, __LINE__)
+#define CS_CALLOC(bytes) cs_calloc_at((bytes), __FILE__, __LINE__)
+
+/* HDF5 calls return a negative id or herr_t on failure. */
+#define CS_H5(call)                                                            \
+    __extension__({                                                            \
+        __typeof__(call) cs_h5_r_ = (call);                                    \
+        if (cs_h5_r_ < 0) CS_FAIL("HDF5 call failed: %s", #call);              \
+        cs_h5_r_;                                                              \
+    })
+
+#endif

@@ -1,0 +1,9 @@
+/* The standard LSTM cell of SPEC (gates i, f, o and candidate c̃, stacked in that order). */
+#ifndef CS_LSTM_H
+#define CS_LSTM_H
+
+#include "cell.h" /* CellOps */
+
+extern const CellOps lstm_ops;
+
+#endif

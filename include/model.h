@@ -1,0 +1,56 @@
+/* A whole model: one parameter buffer with named views, its initialization, the output layer and
+ * loss, and the forward/backward pass of a batch. A batch is cut into chunks of a fixed number of
+ * sequences; OpenMP threads take whole chunks through all time steps, and the chunks' gradients
+ * and metrics are added in chunk order, so results never depend on the thread count. */
+#ifndef CS_MODEL_H
+#define CS_MODEL_H
+
+#include <stdint.h> /* int64_t */
+
+#include "cell.h"     /* Model, Acts, Params */
+#include "metrics.h"  /* Metrics */
+#include "settings.h" /* Settings */
+#include "task.h"     /* Dataset, TaskShape */
+
+/* A named matrix of the SPEC equations inside a parameter-layout buffer. */
+typedef struct {
+    char name[8];  /* "W_i", "U_m", "b_y", ... */
+    size_t offset; /* in reals from the start of the buffer */
+    int rows, cols; /* cols == 0: a vector of `rows` */
+} Tensor;
+#define MODEL_MAX_TENSORS 20 /* mlstm: 3 + 3·4 + 2 */
+
+/* Allocate a model of this kind for the task's shapes; the weights are zero until model_init_weights. */
+void model_init(Model *m, int kind, const TaskShape *shape, int hidden);
+void model_free(Model *m);
+/* Parameters of the model these settings describe, without building it. */
+size_t model_param_count(const Settings *s);
+/* Draw the initial weights from the stream keyed (RNG_INIT, seed, model) as the settings say. */
+void model_init_weights(Model *m, const Settings *s);
+/* Views onto any buffer with the parameter layout (parameters, gradients, optimizer moments). */
+void model_views(const Model *m, real *base, Params *views);
+/* The SPEC tensors in buffer order; returns how many. */
+int model_tensors(const Model *m, Tensor *out);
+
+typedef struct {
+    int L, B_max, chunk, n_chunks;
+    Acts *acts;   /* (n_chunks) */
+    void *mem;    /* one buffer that every chunk's activations are carved from */
+} Workspace;
+
+/* Buffers for batches of up to batch sequences, cut into chunks of `chunk`. */
+void workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int batch, int chunk);
+void workspace_free(Workspace *w);
+
+/* Forward over sequences idx[0..B) of d; metrics added to *out and per-step correct counts to
+ * pos_correct (N, optional). With grad != NULL also backward: grad = ∂(mean loss)/∂θ, and with
+ * flow != NULL, flow (L) = ‖∂L/∂h_t‖ over the batch. */
+void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
+                 int64_t *pos_correct, real *grad, double *flow);
+
+/* Forward and backward of one chunk whose inputs and targets are already in a (for tests). */
+void model_forward(const Model *m, Acts *a, int B);
+void model_score(const Model *m, Acts *a, int B, Metrics *out);
+void model_backward(const Model *m, Acts *a, int B, real scale);
+
+#endif

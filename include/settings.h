@@ -1,0 +1,74 @@
+/* The settings of one trial and the table that describes them. The same table drives the
+ * command-line options (--hidden 128), the job file keys (hidden = 128), --help, the header a trial
+ * prints, and the columns and attributes a trial writes to HDF5, so a setting is added in one place.
+ * Threads are not a setting: results never depend on them. */
+#ifndef CS_SETTINGS_H
+#define CS_SETTINGS_H
+
+#include <stddef.h> /* size_t */
+#include <stdio.h>  /* FILE */
+
+enum { MODEL_LSTM, MODEL_MLSTM, MODEL_GRU, MODEL_MGRU, MODEL_COUNT };
+enum { TASK_COPY, TASK_COUNT };
+enum { OPT_ADAM, OPT_SGD };
+enum { INIT_ORTHOGONAL, INIT_XAVIER };
+
+typedef struct {
+    int model;       /* MODEL_* */
+    int task;        /* TASK_* */
+    int T;           /* symbols to copy */
+    int delay;       /* blanks between the symbols and the delimiter */
+    int vocab;       /* K data symbols */
+    int seed;
+    int hidden;      /* H */
+    int batch;       /* sequences per update */
+    int chunk;       /* sequences per parallel work item (fixes the summation order) */
+    int optimizer;   /* OPT_* */
+    double lr;
+    double momentum; /* SGD only */
+    double clip;     /* max global gradient norm, 0 = off */
+    int epochs;      /* budget */
+    int patience;    /* epochs without validation improvement before stopping, 0 = off */
+    double target_acc; /* stop when validation symbol accuracy reaches this */
+    int train_size, val_size, test_size;
+    int init_u;      /* INIT_*: recurrent weights */
+    double forget_bias; /* b_f of the LSTMs at start */
+    double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
+} Settings;
+
+typedef enum { SET_INT, SET_REAL, SET_CHOICE } SettingType;
+
+typedef struct {
+    const char *key;     /* --key on the command line, key = in a job file */
+    SettingType type;
+    size_t offset;       /* of the int or double field in Settings */
+    const char *def;     /* default, as text */
+    double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL) */
+    int min_open;        /* 1: the minimum itself is not allowed */
+    const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
+    const char *help;
+} SettingInfo;
+
+extern const SettingInfo settings_table[]; /* terminated by key == NULL */
+
+extern const char *const model_names[];      /* "lstm", "mlstm", "gru", "mgru" */
+extern const char *const model_long_names[]; /* "standard LSTM", ... */
+extern const char *const task_names[];
+extern const char *const optimizer_names[];
+
+void settings_default(Settings *s);
+const SettingInfo *settings_find(const char *key);
+/* Parse text into the setting. On failure returns -1 and writes "PROBLEM (expected ...)" to err. */
+int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen);
+/* Checks that involve several settings; on failure returns the key to blame and writes err. */
+const char *settings_validate(const Settings *s, char *err, size_t errlen);
+/* The value as text that parses back to the same value. */
+void settings_format(const Settings *s, const SettingInfo *info, char *buf, size_t n);
+int settings_get_int(const Settings *s, const SettingInfo *info);
+double settings_get_real(const Settings *s, const SettingInfo *info);
+/* "  --key VALUE   help (default: D)" for every setting. */
+void settings_print_help(FILE *out);
+/* "key = value" lines, the form of a job file. */
+void settings_write_ini(const Settings *s, FILE *out);
+
+#endif

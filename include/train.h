@@ -1,0 +1,60 @@
+/* One trial: data, initialization, the training loop with early stopping on validation accuracy,
+ * model selection, and the single evaluation of the selected model on the test set. */
+#ifndef CS_TRAIN_H
+#define CS_TRAIN_H
+
+#include <stdio.h> /* FILE */
+
+#include "cell.h"     /* Model */
+#include "metrics.h"  /* Metrics */
+#include "settings.h" /* Settings */
+
+enum { STATUS_PENDING, STATUS_RUNNING, STATUS_DONE, STATUS_DIVERGED, STATUS_FAILED };
+extern const char *const status_names[]; /* "pending", "running", "done", "diverged", "failed" */
+
+#define CONV_COUNT 3
+extern const double conv_thresholds[CONV_COUNT]; /* 0.5, 0.9, 0.99 validation symbol accuracy */
+
+/* One row of the per-epoch curves. */
+typedef struct {
+    int epoch;
+    double train_loss, train_acc; /* over the epoch's updates, before each update */
+    double val_loss, val_acc;     /* after the epoch */
+    double grad_norm;             /* mean ‖∇θ‖ before clipping over the epoch's updates */
+    double grad_norm_max;
+    double lr;
+    double wall_s;                /* seconds since the trial started */
+} CurveRow;
+
+typedef struct {
+    int status;              /* STATUS_DONE or STATUS_DIVERGED */
+    char stop_reason[128];
+    int epochs;              /* epochs run (rows of curves) */
+    int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */
+    double best_val_acc;
+    Metrics test;            /* the selected model on the test set */
+    double *per_position;    /* (N) test symbol accuracy per output step */
+    int conv_epoch[CONV_COUNT]; /* first epoch with validation accuracy ≥ threshold, -1 never */
+    double conv_wall[CONV_COUNT]; /* wall seconds at that epoch, -1 never */
+    double wall_s;
+    CurveRow *curves;        /* (epochs) */
+    int L, N;
+    double *grad_flow;       /* (2, L) ‖∂L/∂h_t‖ on the probe batch: initial and final weights */
+    int flow_epochs[2];      /* the epochs of the two rows */
+    long data_shared;        /* validation and test sequences also in training (must be 0) */
+} TrialResult;
+
+typedef struct {
+    FILE *log; /* header, epoch lines and summary go here; NULL: silent */
+    int threads;
+} TrainCtx;
+
+/* Train one trial. On return model holds the selected weights and res everything measured. */
+void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res);
+void trial_result_free(TrialResult *res);
+
+/* Median milliseconds of one training step (forward, backward, clipping, optimizer) over `steps`
+ * steps after `warmup`, printed to out with the settings that ran. */
+double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps);
+
+#endif

@@ -1,0 +1,44 @@
+/* Error reporting and checked allocation. */
+#include "check.h"
+
+#include <stdarg.h> /* va_list */
+#include <stdio.h>  /* fprintf, vfprintf */
+#include <stdlib.h> /* exit, aligned_alloc */
+#include <string.h> /* memset */
+
+void cs_user_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("copysweep: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(CS_EXIT_USER);
+}
+
+void cs_fail_at(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("copysweep: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (at %s:%d)\n", file, line);
+    va_end(ap);
+    exit(CS_EXIT_FAILURE);
+}
+
+void *cs_alloc_at(size_t bytes, const char *file, int line)
+{
+    size_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) cs_fail_at(file, line, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *cs_calloc_at(size_t bytes, const char *file, int line)
+{
+    void *p = cs_alloc_at(bytes, file, line);
+    memset(p, 0, bytes);
+    return p;
+}

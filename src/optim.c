@@ -1,0 +1,67 @@
+/* Adam, SGD with momentum, global-norm clipping. */
+#include "optim.h"
+
+#include <math.h>   /* sqrt, pow, isfinite */
+#include <stdlib.h> /* free */
+#include <string.h> /* memset */
+
+#include "batchmath.h" /* bm_sumsq, bm_sqrt */
+#include "check.h"     /* CS_CALLOC */
+
+void optim_init(Optimizer *o, const Settings *s, size_t n)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = s->optimizer;
+    o->lr = s->lr;
+    o->momentum = s->momentum;
+    o->beta1 = 0.9, o->beta2 = 0.999, o->eps = 1e-8; /* the defaults of Kingma & Ba (2015) */
+    o->n = n;
+    o->m = CS_CALLOC(n * sizeof *o->m);
+    if (o->kind == OPT_ADAM) o->v = CS_CALLOC(n * sizeof *o->v);
+}
+
+void optim_free(Optimizer *o)
+{
+    free(o->m);
+    free(o->v);
+    memset(o, 0, sizeof *o);
+}
+
+void optim_step(Optimizer *o, real *params, const real *grad)
+{
+    o->step++;
+    real *m = o->m, *v = o->v;
+    if (o->kind == OPT_SGD) {
+        const real mu = (real)o->momentum, lr = (real)o->lr;
+        /* v ← μ v + g;  θ ← θ − lr v */
+#pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < o->n; k++) {
+            m[k] = mu * m[k] + grad[k];
+            params[k] -= lr * m[k];
+        }
+        return;
+    }
+    const real b1 = (real)o->beta1, b2 = (real)o->beta2;
+    /* bias corrections 1 − β^t, folded into the step size and ε */
+    const double c1 = 1 - pow(o->beta1, (double)o->step), c2 = 1 - pow(o->beta2, (double)o->step);
+    const real step = (real)(o->lr * sqrt(c2) / c1), eps_hat = (real)(o->eps * sqrt(c2));
+    /* m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − lr m̂ / (√v̂ + ε) */
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < o->n; k++) {
+        real g = grad[k];
+        m[k] = b1 * m[k] + (1 - b1) * g;
+        v[k] = b2 * v[k] + (1 - b2) * g * g;
+        params[k] -= step * m[k] / (bm_sqrt(v[k]) + eps_hat);
+    }
+}
+
+double optim_clip(real *grad, size_t n, double max_norm)
+{
+    double norm = sqrt(bm_sumsq(grad, n));
+    if (max_norm > 0 && norm > max_norm && isfinite(norm)) {
+        const real s = (real)(max_norm / norm);
+#pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < n; k++) grad[k] *= s;
+    }
+    return norm;
+}

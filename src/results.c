@@ -1,0 +1,340 @@
+/* Writing results files with HDF5. Every HDF5 call is checked through a Writer that records the
+ * first failure; after a failure the remaining calls fail harmlessly on invalid ids, the temporary
+ * file is removed, and the user's file at PATH is left as it was. */
+#include "results.h"
+
+#include <errno.h>    /* errno */
+#include <fcntl.h>    /* open, O_* */
+#include <libgen.h>   /* dirname */
+#include <limits.h>   /* PATH_MAX */
+#include <math.h>     /* NAN */
+#include <stdio.h>    /* snprintf, rename */
+#include <stdlib.h>   /* free */
+#include <string.h>   /* strerror, strncpy, memcpy */
+#include <time.h>     /* time, gmtime_r, strftime */
+#include <unistd.h>   /* getpid, unlink, fsync, close */
+
+#include "batchmath.h" /* bm_blas_name */
+#include "check.h"     /* CS_ALLOC */
+#include "model.h"     /* Tensor, model_tensors, model_param_count */
+
+typedef struct {
+    int failed;
+    const char *call; /* the first call that failed */
+    int saved_errno;  /* errno right after it, often the reason (ENOSPC, EACCES) */
+} Writer;
+
+static int64_t w_check(Writer *w, int64_t r, const char *call)
+{
+    if (r < 0 && !w->failed) w->failed = 1, w->call = call, w->saved_errno = errno;
+    return r;
+}
+/* errno is cleared first so that what w_check sees was set by this call */
+#define H5C(w, call) (errno = 0, w_check((w), (int64_t)(call), #call))
+
+/* ---- attributes and datasets ------------------------------------------------------------- */
+
+static hid_t string_type(Writer *w, size_t len)
+{
+    hid_t t = H5C(w, H5Tcopy(H5T_C_S1));
+    H5C(w, H5Tset_size(t, len));
+    H5C(w, H5Tset_strpad(t, H5T_STR_NULLTERM));
+    return t;
+}
+
+static void attr_write(Writer *w, hid_t loc, const char *name, hid_t type, const void *value)
+{
+    hid_t space = H5C(w, H5Screate(H5S_SCALAR));
+    hid_t a = H5C(w, H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Awrite(a, type, value));
+    H5C(w, H5Aclose(a));
+    H5C(w, H5Sclose(space));
+}
+
+static void attr_str(Writer *w, hid_t loc, const char *name, const char *value)
+{
+    hid_t t = string_type(w, strlen(value) + 1);
+    attr_write(w, loc, name, t, value);
+    H5C(w, H5Tclose(t));
+}
+
+static void attr_int(Writer *w, hid_t loc, const char *name, long long v)
+{
+    attr_write(w, loc, name, H5T_NATIVE_LLONG, &v);
+}
+
+static void attr_double(Writer *w, hid_t loc, const char *name, double v)
+{
+    attr_write(w, loc, name, H5T_NATIVE_DOUBLE, &v);
+}
+
+static hid_t dataset_write(Writer *w, hid_t loc, const char *name, hid_t type, int rank,
+                           const hsize_t *dims, const void *data)
+{
+    hid_t space = H5C(w, H5Screate_simple(rank, dims, NULL));
+    hid_t d = H5C(w, H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+    H5C(w, H5Sclose(space));
+    return d; /* the caller closes it */
+}
+
+/* A setting's name in HDF5: the key with '-' as '_' (train-size → train_size). */
+static void h5_name(const char *key, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", key);
+    for (char *p = buf; *p; p++)
+        if (*p == '-') *p = '_';
+}
+
+/* ---- the /trials table ------------------------------------------------------------------- */
+
+#define STR_SHORT 16
+#define STR_HOST 64
+#define STR_MESSAGE 128
+
+/* Builds a packed compound row. With type ≥ 0 columns are inserted into it; with buf != NULL values
+ * are written; size counts bytes either way. */
+typedef struct {
+    Writer *w;
+    hid_t type;
+    size_t size;
+    unsigned char *buf;
+} Row;
+
+static void col(Row *r, const char *name, hid_t type, const void *value, size_t bytes)
+{
+    if (r->type >= 0) H5C(r->w, H5Tinsert(r->type, name, r->size, type));
+    if (r->buf) memcpy(r->buf + r->size, value, bytes);
+    r->size += bytes;
+}
+static void col_int(Row *r, const char *name, int v) { col(r, name, H5T_NATIVE_INT32, &v, 4); }
+static void col_i64(Row *r, const char *name, long long v) { col(r, name, H5T_NATIVE_INT64, &v, 8); }
+static void col_f64(Row *r, const char *name, double v) { col(r, name, H5T_NATIVE_DOUBLE, &v, 8); }
+static void col_str(Row *r, const char *name, const char *v, size_t len)
+{
+    char s[STR_MESSAGE] = {0};
+    strncpy(s, v, len - 1);
+    hid_t t = r->type >= 0 ? string_type(r->w, len) : -1;
+    col(r, name, t, s, len);
+    if (t >= 0) H5C(r->w, H5Tclose(t));
+}
+
+static void trial_row(Row *r, const TrialRecord *rec)
+{
+    const TrialResult *res = rec->res;
+    char name[64], text[64];
+    col_int(r, "trial", rec->trial);
+    for (const SettingInfo *info = settings_table; info->key; info++) {
+        h5_name(info->key, name, sizeof name);
+        settings_format(rec->s, info, text, sizeof text);
+        if (info->type == SET_CHOICE)
+            col_str(r, name, text, STR_SHORT);
+        else if (info->type == SET_INT)
+            col_int(r, name, settings_get_int(rec->s, info));
+        else
+            col_f64(r, name, settings_get_real(rec->s, info));
+    }
+    col_str(r, "status", status_names[rec->status], STR_SHORT);
+    col_i64(r, "n_params", (long long)model_param_count(rec->s));
+    col_int(r, "epochs", res ? res->epochs : 0);
+    col_int(r, "best_epoch", res ? res->best_epoch : -1);
+    col_f64(r, "best_val_acc", res ? res->best_val_acc : NAN);
+    col_f64(r, "test_loss", res ? metrics_loss(&res->test) : NAN);
+    col_f64(r, "test_acc", res ? metrics_acc(&res->test) : NAN);
+    col_f64(r, "test_seq_acc", res ? metrics_seq_acc(&res->test) : NAN);
+    for (int k = 0; k < CONV_COUNT; k++) {
+        snprintf(name, sizeof name, "conv_epoch_%d", (int)(conv_thresholds[k] * 100 + 0.5));
+        col_int(r, name, res ? res->conv_epoch[k] : -1);
+    }
+    for (int k = 0; k < CONV_COUNT; k++) {
+        snprintf(name, sizeof name, "conv_wall_%d", (int)(conv_thresholds[k] * 100 + 0.5));
+        col_f64(r, name, res ? res->conv_wall[k] : -1);
+    }
+    col_f64(r, "wall_s", res ? res->wall_s : NAN);
+    col_str(r, "host", rec->host ? rec->host : "", STR_HOST);
+    col_int(r, "rank", rec->rank);
+    col_int(r, "threads", rec->threads);
+    col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
+}
+
+static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, int n)
+{
+    Row sizing = {.w = w, .type = -1};
+    trial_row(&sizing, &recs[0]);
+    const size_t row_bytes = sizing.size;
+    unsigned char *buf = CS_CALLOC((size_t)n * row_bytes);
+    Row r = {.w = w, .type = H5C(w, H5Tcreate(H5T_COMPOUND, row_bytes)), .buf = buf};
+    trial_row(&r, &recs[0]);
+    for (int i = 1; i < n; i++) {
+        Row v = {.w = w, .type = -1, .buf = buf + (size_t)i * row_bytes};
+        trial_row(&v, &recs[i]);
+    }
+    /* chunked and extendible, so a sweep can append rows */
+    hsize_t dims = (hsize_t)n, maxdims = H5S_UNLIMITED, chunk = 64;
+    hid_t space = H5C(w, H5Screate_simple(1, &dims, &maxdims));
+    hid_t dcpl = H5C(w, H5Pcreate(H5P_DATASET_CREATE));
+    H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
+    hid_t d = H5C(w, H5Dcreate2(file, "trials", r.type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, r.type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    H5C(w, H5Dclose(d));
+    H5C(w, H5Pclose(dcpl));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(r.type));
+    free(buf);
+}
+
+/* ---- /trial/<n> -------------------------------------------------------------------------- */
+
+static void write_curves(Writer *w, hid_t g, const TrialResult *res)
+{
+    hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(CurveRow)));
+#define CURVE_FIELD(f, t) H5C(w, H5Tinsert(mem, #f, HOFFSET(CurveRow, f), t))
+    CURVE_FIELD(epoch, H5T_NATIVE_INT32);
+    CURVE_FIELD(train_loss, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(train_acc, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(val_loss, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(val_acc, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(grad_norm, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(grad_norm_max, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(lr, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(wall_s, H5T_NATIVE_DOUBLE);
+#undef CURVE_FIELD
+    hid_t file_type = H5C(w, H5Tcopy(mem));
+    H5C(w, H5Tpack(file_type)); /* no struct padding in the file */
+    hsize_t dims = (hsize_t)res->epochs;
+    hid_t space = H5C(w, H5Screate_simple(1, &dims, NULL));
+    hid_t d = H5C(w, H5Dcreate2(g, "curves", file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, res->curves));
+    H5C(w, H5Dclose(d));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(file_type));
+    H5C(w, H5Tclose(mem));
+}
+
+static void write_tensors(Writer *w, hid_t loc, const Model *m, const real *buf)
+{
+    Tensor t[MODEL_MAX_TENSORS];
+    int n = model_tensors(m, t);
+    for (int k = 0; k < n; k++) {
+        hsize_t dims[2] = {(hsize_t)t[k].rows, (hsize_t)t[k].cols};
+        H5C(w, H5Dclose(dataset_write(w, loc, t[k].name, CS_H5_REAL, t[k].cols ? 2 : 1, dims,
+                                      buf + t[k].offset)));
+    }
+}
+
+int results_write_tensors(hid_t loc, const Model *m, const real *buf)
+{
+    Writer w = {0};
+    write_tensors(&w, loc, m, buf);
+    return w.failed ? -1 : 0;
+}
+
+static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *rec)
+{
+    char name[64], text[64];
+    snprintf(name, sizeof name, "%d", rec->trial);
+    hid_t g = H5C(w, H5Gcreate2(trials_group, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (const SettingInfo *info = settings_table; info->key; info++) {
+        h5_name(info->key, name, sizeof name);
+        settings_format(rec->s, info, text, sizeof text);
+        if (info->type == SET_CHOICE)
+            attr_str(w, g, name, text);
+        else if (info->type == SET_INT)
+            attr_int(w, g, name, settings_get_int(rec->s, info));
+        else
+            attr_double(w, g, name, settings_get_real(rec->s, info));
+    }
+    attr_str(w, g, "status", status_names[rec->status]);
+    const TrialResult *res = rec->res;
+    if (res && rec->model) {
+        attr_str(w, g, "message", res->stop_reason);
+        write_curves(w, g, res);
+        hsize_t n_out = (hsize_t)res->N, flow_dims[2] = {2, (hsize_t)res->L};
+        H5C(w, H5Dclose(dataset_write(w, g, "per_position", H5T_NATIVE_DOUBLE, 1, &n_out,
+                                      res->per_position)));
+        hid_t flow = dataset_write(w, g, "grad_flow", H5T_NATIVE_DOUBLE, 2, flow_dims, res->grad_flow);
+        hsize_t two = 2;
+        hid_t space = H5C(w, H5Screate_simple(1, &two, NULL));
+        hid_t a = H5C(w, H5Acreate2(flow, "epochs", H5T_NATIVE_INT32, space, H5P_DEFAULT, H5P_DEFAULT));
+        H5C(w, H5Awrite(a, H5T_NATIVE_INT, res->flow_epochs));
+        H5C(w, H5Aclose(a));
+        H5C(w, H5Sclose(space));
+        H5C(w, H5Dclose(flow));
+        hid_t weights = H5C(w, H5Gcreate2(g, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        write_tensors(w, weights, rec->model, rec->model->mem);
+        H5C(w, H5Gclose(weights));
+    }
+    H5C(w, H5Gclose(g));
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+int results_check_writable(const char *path, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a file next to '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
+/* Make the renamed file's directory entry durable too. */
+static void fsync_path(const char *path, int directory)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    int fd = open(directory ? dirname(copy) : copy, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int results_write(const char *path, const char *command, const char *job, const TrialRecord *recs,
+                  int n, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX], created[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+
+    H5E_auto2_t old_func;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures are reported below, in one line */
+    Writer w = {0};
+    hid_t f = H5C(&w, H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    attr_str(&w, f, "copysweep_version", COPYSWEEP_VERSION);
+    attr_str(&w, f, "format", RESULTS_FORMAT);
+    attr_int(&w, f, "format_version", RESULTS_FORMAT_VERSION);
+    attr_str(&w, f, "command", command);
+    attr_str(&w, f, "job", job);
+    attr_str(&w, f, "created", created);
+    attr_str(&w, f, "real", CS_REAL_NAME);
+    attr_str(&w, f, "blas", bm_blas_name());
+    write_trials_table(&w, f, recs, n);
+    hid_t trials = H5C(&w, H5Gcreate2(f, "trial", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (int i = 0; i < n; i++) write_trial_group(&w, trials, &recs[i]);
+    H5C(&w, H5Gclose(trials));
+    H5C(&w, H5Fclose(f));
+    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+
+    if (!w.failed) {
+        fsync_path(tmp, 0);
+        if (rename(tmp, path) != 0) w.failed = 1, w.call = "rename", w.saved_errno = errno;
+        else fsync_path(path, 1);
+    }
+    if (w.failed) {
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write '%s': %s failed (%s)", path, w.call,
+                 w.saved_errno ? strerror(w.saved_errno) : "HDF5 error");
+        return -1;
+    }
+    return 0;
+}
