@@ -32,6 +32,10 @@ void bm_add_colsum(real *y, const real *A, int lda, int M, int N);
 void bm_fill_rows(real *A, const real *v, int M, int N);
 /* Σ x_i² in double, in fixed blocks combined in order; OpenMP-parallel over blocks. */
 double bm_sumsq(const real *x, size_t n);
+/* x ← σ(x) and x ← tanh(x) over n values: vectorized in the float build (max error a few ulp
+ * of 1), libm in the double build that the gradient checks use. */
+void bm_sigmoid_inplace(real *x, size_t n);
+void bm_tanh_inplace(real *x, size_t n);
 
 #ifdef CS_DOUBLE
 static inline real bm_exp(real x) { return exp(x); }

@@ -47,6 +47,7 @@ typedef struct {
     int min_open;        /* 1: the minimum itself is not allowed */
     const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
     const char *help;
+    const char *column; /* name in results files if not the key with '-' as '_' */
 } SettingInfo;
 
 extern const SettingInfo settings_table[]; /* terminated by key == NULL */
@@ -68,6 +69,8 @@ int settings_get_int(const Settings *s, const SettingInfo *info);
 double settings_get_real(const Settings *s, const SettingInfo *info);
 /* "  --key VALUE   help (default: D)" for every setting. */
 void settings_print_help(FILE *out);
+/* The setting's name in results files: column, else the key with '-' as '_' (train-size → train_size). */
+void settings_column(const SettingInfo *info, char *buf, size_t n);
 /* "key = value" lines, the form of a job file. */
 void settings_write_ini(const Settings *s, FILE *out);
 

@@ -1,6 +1,8 @@
 /* Batch math on OpenBLAS (CBLAS) and OpenMP. */
 #include "batchmath.h"
 
+#include <stdint.h> /* int32_t */
+#include <string.h> /* memcpy */
 #include <cblas.h>  /* cblas_sgemm, cblas_dgemm, openblas_set_num_threads, openblas_get_* */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* free */
@@ -90,3 +92,58 @@ double bm_sumsq(const real *x, size_t n)
     free(part);
     return total;
 }
+
+#ifdef CS_DOUBLE
+void bm_sigmoid_inplace(real *x, size_t n)
+{
+    for (size_t k = 0; k < n; k++) x[k] = bm_sigmoid(x[k]);
+}
+
+void bm_tanh_inplace(real *x, size_t n)
+{
+    for (size_t k = 0; k < n; k++) x[k] = bm_tanh(x[k]);
+}
+#else
+/* e^x for float, written so that the compiler vectorizes it (Cephes expf): x = n·ln2 + r with
+ * |r| ≤ ln2/2, e^r by a degree-7 polynomial, 2^n put into the exponent bits. */
+static inline float exp_vec(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x; /* 2^n stays a normal float */
+    /* n = round(x / ln2): adding 1.5·2^23 rounds to an integer in the low mantissa bits */
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    /* r = x − n·ln2, with ln2 split in two so that n·C1 is exact */
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float e = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return e * scale;
+}
+
+void bm_sigmoid_inplace(real *x, size_t n)
+{
+    /* σ(x) = 1 / (1 + e^{-x}) */
+#pragma omp simd
+    for (size_t k = 0; k < n; k++) x[k] = 1.0f / (1.0f + exp_vec(-x[k]));
+}
+
+void bm_tanh_inplace(real *x, size_t n)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++) {
+        float v = x[k], a = v < 0 ? -v : v, z = v * v;
+        /* |x| < 0.625: tanh x = x + x·z·P(z), z = x² (Cephes tanhf), no cancellation near 0 */
+        float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                        1.33314422036e-1f) * z - 3.33332819422e-1f) * z * v + v;
+        /* else tanh |x| = 1 − 2 / (e^{2|x|} + 1), sign restored */
+        float big = 1.0f - 2.0f / (exp_vec(2.0f * a) + 1.0f);
+        x[k] = a < 0.625f ? small : (v < 0 ? -big : big);
+    }
+}
+#endif

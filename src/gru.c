@@ -5,7 +5,7 @@
  * gates_t holds [z | r | ĥ] per row, (B, 3H); U = [U_z; U_r; U_h]. */
 #include "gru.h"
 
-#include "batchmath.h" /* bm_gemm_*, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_*, bm_sigmoid_inplace, bm_tanh_inplace */
 
 static void gru_forward_step(const Model *m, Acts *a, int t, int B)
 {
@@ -21,24 +21,20 @@ static void gru_forward_step(const Model *m, Acts *a, int t, int B)
     for (int b = 0; b < B; b++) {
         real *gz = gates + (size_t)b * G3, *gr = gz + H;
         const size_t r = (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            /* z, r = σ(pre) */
-            gz[j] = bm_sigmoid(gz[j]);
-            gr[j] = bm_sigmoid(gr[j]);
-            /* rh_t = r_t ⊙ h_{t-1} */
-            rh[r + j] = gr[j] * h_prev[r + j];
-        }
+        /* z, r = σ(pre) */
+        bm_sigmoid_inplace(gz, (size_t)2 * H);
+        /* rh_t = r_t ⊙ h_{t-1} */
+        for (int j = 0; j < H; j++) rh[r + j] = gr[j] * h_prev[r + j];
     }
     /* pre_ĥ += (r_t ⊙ h_{t-1}) U_hᵀ: (B, H)·(H, H) */
     bm_gemm_nt(gates + 2 * H, G3, rh, H, U_h, H, B, H, H, 1);
     for (int b = 0; b < B; b++) {
         real *gz = gates + (size_t)b * G3, *gh = gz + 2 * H;
         const size_t r = (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            /* ĥ = tanh(pre); h_t = (1 − z) ⊙ h_{t-1} + z ⊙ ĥ */
-            gh[j] = bm_tanh(gh[j]);
-            h[r + j] = (1 - gz[j]) * h_prev[r + j] + gz[j] * gh[j];
-        }
+        /* ĥ = tanh(pre) */
+        bm_tanh_inplace(gh, (size_t)H);
+        /* h_t = (1 − z) ⊙ h_{t-1} + z ⊙ ĥ */
+        for (int j = 0; j < H; j++) h[r + j] = (1 - gz[j]) * h_prev[r + j] + gz[j] * gh[j];
     }
 }
 

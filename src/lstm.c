@@ -5,7 +5,7 @@
  * gates_t holds [i | f | o | g] per row, (B, 4H). */
 #include "lstm.h"
 
-#include "batchmath.h" /* bm_gemm_*, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_*, bm_sigmoid_inplace, bm_tanh_inplace */
 
 static void lstm_forward_step(const Model *m, Acts *a, int t, int B)
 {
@@ -20,20 +20,22 @@ static void lstm_forward_step(const Model *m, Acts *a, int t, int B)
     /* pre_t += h_{t-1} Uᵀ: (B, H)·(H, 4H) */
     bm_gemm_nt(gates, G4, h_prev, H, m->p.U, H, B, G4, H, 1);
     for (int b = 0; b < B; b++) {
-        real *gi = gates + (size_t)b * G4, *gf = gi + H, *go = gi + 2 * H, *gg = gi + 3 * H;
+        /* i, f, o = σ(pre), g = tanh(pre) */
+        bm_sigmoid_inplace(gates + (size_t)b * G4, (size_t)3 * H);
+        bm_tanh_inplace(gates + (size_t)b * G4 + 3 * H, (size_t)H);
+    }
+    for (int b = 0; b < B; b++) {
+        const real *gi = gates + (size_t)b * G4, *gf = gi + H, *gg = gi + 3 * H;
         const size_t r = (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            /* i, f, o = σ(pre), g = tanh(pre) */
-            real i = bm_sigmoid(gi[j]), f = bm_sigmoid(gf[j]), o = bm_sigmoid(go[j]);
-            real g = bm_tanh(gg[j]);
-            gi[j] = i, gf[j] = f, go[j] = o, gg[j] = g;
-            /* c_t = f ⊙ c_{t-1} + i ⊙ g */
-            real ct = f * c_prev[r + j] + i * g;
-            c[r + j] = ct;
-            /* h_t = o ⊙ tanh(c_t) */
-            tc[r + j] = bm_tanh(ct);
-            h[r + j] = o * tc[r + j];
-        }
+        /* c_t = f ⊙ c_{t-1} + i ⊙ g */
+        for (int j = 0; j < H; j++) c[r + j] = tc[r + j] = gf[j] * c_prev[r + j] + gi[j] * gg[j];
+    }
+    bm_tanh_inplace(tc, (size_t)B * H);
+    for (int b = 0; b < B; b++) {
+        const real *go = gates + (size_t)b * G4 + 2 * H;
+        const size_t r = (size_t)b * H;
+        /* h_t = o ⊙ tanh(c_t) */
+        for (int j = 0; j < H; j++) h[r + j] = go[j] * tc[r + j];
     }
 }
 

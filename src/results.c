@@ -78,14 +78,6 @@ static hid_t dataset_write(Writer *w, hid_t loc, const char *name, hid_t type, i
     return d; /* the caller closes it */
 }
 
-/* A setting's name in HDF5: the key with '-' as '_' (train-size → train_size). */
-static void h5_name(const char *key, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", key);
-    for (char *p = buf; *p; p++)
-        if (*p == '-') *p = '_';
-}
-
 /* ---- the /trials table ------------------------------------------------------------------- */
 
 #define STR_SHORT 16
@@ -125,7 +117,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     char name[64], text[64];
     col_int(r, "trial", rec->trial);
     for (const SettingInfo *info = settings_table; info->key; info++) {
-        h5_name(info->key, name, sizeof name);
+        settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
         if (info->type == SET_CHOICE)
             col_str(r, name, text, STR_SHORT);
@@ -235,7 +227,7 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     snprintf(name, sizeof name, "%d", rec->trial);
     hid_t g = H5C(w, H5Gcreate2(trials_group, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (const SettingInfo *info = settings_table; info->key; info++) {
-        h5_name(info->key, name, sizeof name);
+        settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
         if (info->type == SET_CHOICE)
             attr_str(w, g, name, text);

@@ -17,43 +17,48 @@ static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 #define OFF(field) offsetof(Settings, field)
 #define BIG 1e9
 
+#define INT(k, field, d, lo, hi, h)                                                                \
+    {.key = k, .type = SET_INT, .offset = OFF(field), .def = d, .min = lo, .max = hi, .help = h}
+#define REAL(k, field, d, lo, open, hi, h)                                                         \
+    {.key = k, .type = SET_REAL, .offset = OFF(field), .def = d, .min = lo, .min_open = open,      \
+     .max = hi, .help = h}
+#define CHOICE(k, field, d, names, h)                                                              \
+    {.key = k, .type = SET_CHOICE, .offset = OFF(field), .def = d, .choices = names, .help = h}
+
 const SettingInfo settings_table[] = {
-    {"model", SET_CHOICE, OFF(model), "lstm", 0, 0, 0, model_names,
-     "recurrent cell: lstm, mlstm (multiplicative LSTM), gru, mgru (multiplicative GRU)"},
-    {"task", SET_CHOICE, OFF(task), "copy", 0, 0, 0, task_names, "task (SPEC: copy)"},
-    {"T", SET_INT, OFF(T), "100", 1, 100000, 0, NULL, "symbols to copy"},
-    {"delay", SET_INT, OFF(delay), "0", 0, 100000, 0, NULL,
-     "blanks between the symbols and the delimiter"},
-    {"vocab", SET_INT, OFF(vocab), "8", 2, 250, 0, NULL, "K, number of data symbols"},
-    {"seed", SET_INT, OFF(seed), "1", 0, 2147483647, 0, NULL,
-     "keys the data, the initial weights and the training order"},
-    {"hidden", SET_INT, OFF(hidden), "128", 1, 8192, 0, NULL, "H, hidden units"},
-    {"batch", SET_INT, OFF(batch), "32", 1, 65536, 0, NULL, "sequences per update"},
-    {"chunk", SET_INT, OFF(chunk), "16", 1, 65536, 0, NULL,
-     "sequences per parallel work item; fixes the summation order, so results depend on it and "
-     "never on the thread count"},
-    {"optimizer", SET_CHOICE, OFF(optimizer), "adam", 0, 0, 0, optimizer_names,
-     "adam or sgd (with momentum)"},
-    {"lr", SET_REAL, OFF(lr), "0.001", 0, BIG, 1, NULL, "learning rate"},
-    {"momentum", SET_REAL, OFF(momentum), "0.9", 0, 1, 0, NULL, "momentum of sgd"},
-    {"clip", SET_REAL, OFF(clip), "1", 0, BIG, 0, NULL,
-     "clip the global gradient norm to this, 0 = no clipping"},
-    {"epochs", SET_INT, OFF(epochs), "30", 1, 1000000, 0, NULL, "maximum epochs"},
-    {"patience", SET_INT, OFF(patience), "10", 0, 1000000, 0, NULL,
-     "stop after this many epochs without a better validation accuracy, 0 = never"},
-    {"target-acc", SET_REAL, OFF(target_acc), "0.99", 0, 1, 1, NULL,
-     "stop when the validation symbol accuracy reaches this"},
-    {"train-size", SET_INT, OFF(train_size), "6400", 1, 100000000, 0, NULL,
-     "training sequences (one epoch = train-size / batch updates)"},
-    {"val-size", SET_INT, OFF(val_size), "512", 1, 100000000, 0, NULL, "validation sequences"},
-    {"test-size", SET_INT, OFF(test_size), "1024", 1, 100000000, 0, NULL, "test sequences"},
-    {"init-u", SET_CHOICE, OFF(init_u), "orthogonal", 0, 0, 0, init_names,
-     "initialization of the recurrent weights U: orthogonal or xavier"},
-    {"forget-bias", SET_REAL, OFF(forget_bias), "1", -100, 100, 0, NULL,
-     "initial forget-gate bias b_f of the LSTMs"},
-    {"mult-init", SET_REAL, OFF(mult_init), "0.01", 0, 100, 0, NULL,
-     "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"},
-    {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
+    CHOICE("model", model, "lstm", model_names,
+           "recurrent cell: lstm, mlstm (multiplicative LSTM), gru, mgru (multiplicative GRU)"),
+    CHOICE("task", task, "copy", task_names, "task (SPEC: copy)"),
+    INT("T", T, "100", 1, 100000, "symbols to copy"),
+    INT("delay", delay, "0", 0, 100000, "blanks between the symbols and the delimiter"),
+    INT("vocab", vocab, "8", 2, 250, "K, number of data symbols"),
+    INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights and the training order"),
+    INT("hidden", hidden, "128", 1, 8192, "H, hidden units"),
+    INT("batch", batch, "32", 1, 65536, "sequences per update"),
+    INT("chunk", chunk, "16", 1, 65536,
+        "sequences per parallel work item; fixes the summation order, so results depend on it and "
+        "never on the thread count"),
+    CHOICE("optimizer", optimizer, "adam", optimizer_names, "adam or sgd (with momentum)"),
+    REAL("lr", lr, "0.001", 0, 1, BIG, "learning rate"),
+    REAL("momentum", momentum, "0.9", 0, 0, 1, "momentum of sgd"),
+    REAL("clip", clip, "1", 0, 0, BIG, "clip the global gradient norm to this, 0 = no clipping"),
+    /* "epochs" is also the results column of epochs run; the budget is stored as max_epochs */
+    {.key = "epochs", .type = SET_INT, .offset = OFF(epochs), .def = "30", .min = 1, .max = 1000000,
+     .help = "maximum epochs", .column = "max_epochs"},
+    INT("patience", patience, "10", 0, 1000000,
+        "stop after this many epochs without a better validation accuracy, 0 = never"),
+    REAL("target-acc", target_acc, "0.99", 0, 1, 1,
+         "stop when the validation symbol accuracy reaches this"),
+    INT("train-size", train_size, "6400", 1, 100000000,
+        "training sequences (one epoch = train-size / batch updates)"),
+    INT("val-size", val_size, "512", 1, 100000000, "validation sequences"),
+    INT("test-size", test_size, "1024", 1, 100000000, "test sequences"),
+    CHOICE("init-u", init_u, "orthogonal", init_names,
+           "initialization of the recurrent weights U: orthogonal or xavier"),
+    REAL("forget-bias", forget_bias, "1", -100, 0, 100, "initial forget-gate bias b_f of the LSTMs"),
+    REAL("mult-init", mult_init, "0.01", 0, 0, 100,
+         "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
+    {.key = NULL},
 };
 
 static int *int_field(Settings *s, const SettingInfo *info) { return (int *)((char *)s + info->offset); }
@@ -173,6 +178,13 @@ void settings_print_help(FILE *out)
         snprintf(opt, sizeof opt, "--%s %s", info->key, arg);
         fprintf(out, "  %-22s %s (default: %s)\n", opt, info->help, info->def);
     }
+}
+
+void settings_column(const SettingInfo *info, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", info->column ? info->column : info->key);
+    for (char *p = buf; *p; p++)
+        if (*p == '-') *p = '_';
 }
 
 void settings_write_ini(const Settings *s, FILE *out)

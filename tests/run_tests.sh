@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs every test of `make test` and fails loudly: a summary line per test, exit 1 if any failed.
+set -u
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+export PYTHON
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+summary=()
+failed=0
+run() { # NAME COMMAND...
+    local name=$1 start=$SECONDS
+    shift
+    echo "== $name"
+    if "$@"; then
+        summary+=("ok    $name ($((SECONDS - start)) s)")
+    else
+        summary+=("FAIL  $name ($((SECONDS - start)) s)")
+        failed=1
+    fi
+}
+
+run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
+run "PyTorch cross-check, double" \
+    bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"
+run "data, splits and metrics" build/tests/test_data
+run "training: determinism across threads, learning at T=5" build/tests/test_train
+run "command line" tests/test_cli.sh
+
+echo
+echo "test summary:"
+printf '  %s\n' "${summary[@]}"
+if [ $failed -ne 0 ]; then
+    echo "SOME TESTS FAILED"
+    exit 1
+fi
+echo "all tests passed"

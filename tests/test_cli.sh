@@ -1,0 +1,103 @@
+#!/bin/bash
+# The command line as a user meets it: help, the data command, a trial written with -o and read
+# back with h5py and h5dump, threads giving identical files, and every kind of bad input answered
+# with one line naming the option and the value, exit status 2, and no file written.
+set -u
+cd "$(dirname "$0")/.."
+BIN=./copysweep
+PYTHON=${PYTHON:-/usr/bin/python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+pass() { printf '  ok   %s\n' "$1"; }
+fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
+
+# --- help lists every option with its default
+for cmd in "" "train"; do
+    out=$($BIN $cmd --help 2>&1) || fail "copysweep $cmd --help exits 0"
+    for opt in --model --task --T --hidden --batch --lr --optimizer --clip --epochs --train-size \
+               --val-size --test-size --vocab --delay --seed; do
+        grep -q -- "$opt .*default: " <<<"$out" || fail "copysweep $cmd --help lists $opt with its default"
+    done
+done
+$BIN train --help | grep -q -- '--threads .*default: 0' || fail "train --help lists --threads"
+pass "help lists every option with its default"
+
+# --- data: L input ids, a tab, T target ids; the targets are the first T inputs
+out=$($BIN data --task copy --T 10 --seed 1 --split test --count 5)
+[ "$(wc -l <<<"$out")" = 5 ] || fail "data prints 5 lines"
+bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
+    if (n != 21 || m != 10 || x[11] != 9) { print; next }
+    for (i = 1; i <= 10; i++) if (x[i] != y[i] || x[i] < 1 || x[i] > 8) { print; next }
+    for (i = 12; i <= 21; i++) if (x[i] != 0) { print; next } }' <<<"$out")
+[ -z "$bad" ] && pass "data: 21 input ids (symbols, delimiter 9, blanks), tab, 10 targets" || fail "data line format: $bad"
+[ "$out" = "$($BIN data --T 10 --seed 1 --split test --count 5)" ] || fail "data is reproducible"
+[ "$out" != "$($BIN data --T 10 --seed 1 --split train --count 5)" ] || fail "splits differ"
+$BIN data --T 3 --delay 2 --vocab 4 --split validation --count 1 | grep -qP '^[1-4] [1-4] [1-4] 0 0 5 0 0 0\t[1-4] [1-4] [1-4]$' \
+    && pass "data with --delay 2 --vocab 4" || fail "data with delay"
+
+# --- a trial written with -o, read with h5py and h5dump
+args="--model mgru --T 6 --hidden 16 --epochs 2 --train-size 320 --val-size 64 --test-size 64"
+if $BIN train $args -o "$work/trial.h5" > "$work/train.log"; then
+    grep -q '^model mgru (multiplicative GRU), [0-9]* parameters, [0-9]* threads' "$work/train.log" &&
+    grep -q 'symbol accuracy .*(chance 1/K = 0.1250)' "$work/train.log" &&
+    grep -q 'sequence accuracy' "$work/train.log" && grep -q 'nats per copy symbol' "$work/train.log" \
+        && pass "train prints header, epochs and test metrics with the chance baseline" \
+        || fail "train output: $(cat "$work/train.log")"
+    [ "$(grep -cE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$work/train.log")" = 2 ] || fail "two epoch lines"
+    "$PYTHON" tests/check_trial_file.py "$work/trial.h5" && pass "trial.h5 layout (h5py, pandas)" || fail "trial.h5 layout"
+    h5dump -H "$work/trial.h5" > /dev/null && h5dump -d /trial/0/weights/W_m "$work/trial.h5" | grep -q 'DATASPACE  SIMPLE { ( 10, 10 )' \
+        && pass "h5dump reads trial.h5 (W_m is 10x10)" || fail "h5dump"
+    ls "$work" | grep -q tmp && fail "a temporary file was left behind"
+else
+    fail "train -o"
+fi
+
+# --- the thread count changes no bit of the weights or curves
+for t in 1 2; do
+    $BIN train --model lstm --T 8 --hidden 24 --epochs 2 --train-size 320 --val-size 64 --test-size 64 \
+        --chunk 8 --threads $t -o "$work/t$t.h5" > /dev/null || fail "train --threads $t"
+done
+h5diff "$work/t1.h5" "$work/t2.h5" /trial/0/weights > /dev/null && h5diff "$work/t1.h5" "$work/t2.h5" /trial/0/per_position > /dev/null \
+    && pass "--threads 1 and 2 write identical weights" || fail "--threads 1 and 2 differ"
+
+# --- bad input: one line naming option and value, exit 2, nothing written
+expect_user_error() { # NAME PATTERN ARGS...
+    local name=$1 pattern=$2
+    shift 2
+    local before after err rc
+    before=$(ls -A "$work" | sort)
+    err=$(cd "$work" && "$OLDPWD/$BIN" "$@" 2>&1 >/dev/null)
+    rc=$?
+    after=$(ls -A "$work" | sort)
+    if [ $rc -ne 2 ]; then fail "$name: exit status $rc, expected 2 ($err)"
+    elif [ "$(wc -l <<<"$err")" != 1 ]; then fail "$name: expected one line, got: $err"
+    elif ! grep -qE -- "$pattern" <<<"$err"; then fail "$name: message '$err' does not match /$pattern/"
+    elif [ "$before" != "$after" ]; then fail "$name: files changed in the working folder"
+    else pass "$name: $err"; fi
+}
+expect_user_error "unknown model" "option '--model': 'rnn' is not a valid model .*lstm, mlstm, gru, mgru" train --model rnn -o x.h5
+expect_user_error "unknown option" "unknown option '--hiden'" train --hiden 5 -o x.h5
+expect_user_error "T = 0" "option '--T': '0' is out of range \(expected an integer ≥ 1" train --T 0 -o x.h5
+expect_user_error "T < 0" "option '--T': '-3' is out of range" train --T -3 -o x.h5
+expect_user_error "non-number" "option '--lr': 'fast' is not a number" train --lr fast -o x.h5
+expect_user_error "negative lr" "option '--lr': '-1' is out of range \(expected a number > 0" train --lr -1 -o x.h5
+expect_user_error "hidden 0" "option '--hidden': '0' is out of range" train --hidden 0 -o x.h5
+expect_user_error "fractional integer" "option '--epochs': '2.5' is not an integer" train --epochs 2.5 -o x.h5
+expect_user_error "missing value" "option '--seed': missing value" train -o x.h5 --seed
+expect_user_error "unwritable -o" "option '-o': cannot create a file next to 'no/such/dir/x.h5': No such file or directory" \
+    train --T 5 -o no/such/dir/x.h5
+expect_user_error "batch > train-size" "option '--batch': 64 is larger than train-size 32" train --batch 64 --train-size 32 -o x.h5
+expect_user_error "unknown command" "unknown command 'trian'" trian --T 5
+expect_user_error "bad split" "option '--split': 'dev' is not a split" data --split dev
+expect_user_error "setting not for data" "data: unknown option '--hidden'" data --hidden 5
+expect_user_error "bad threads" "option '--threads': '-1' is not allowed" train --threads -1 -o x.h5
+expect_user_error "too few sequences" "T 1 with vocab 2 has too few distinct sequences" data --T 1 --vocab 2 --split test
+
+# an existing results file is replaced only by a complete one
+cp "$work/t1.h5" "$work/keep.h5"
+expect_user_error "bad value with an existing -o file" "option '--T'" train --T 0 -o keep.h5
+cmp -s "$work/t1.h5" "$work/keep.h5" && pass "the existing file is untouched" || fail "existing file changed"
+
+if [ $fails -gt 0 ]; then echo "command line: $fails FAILED"; exit 1; fi
+echo "command line: passed"

@@ -1,0 +1,200 @@
+/* Data and metrics: the copy sequence layout, disjoint splits (and that the overlap counter would
+ * see an overlap), identical data for the four models of one (T, seed), and the chance arithmetic
+ * of SPEC on the metrics code. */
+#include <math.h>   /* fabs, log, sqrt */
+#include <stdio.h>  /* printf */
+#include <stdlib.h> /* malloc, free */
+#include <string.h> /* memcmp, memcpy, memset */
+
+#include "batchmath.h" /* bm_setup_threads */
+#include "model.h"     /* Model, Workspace, model_batch */
+#include "task.h"      /* Dataset */
+
+static int failures;
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void test_layout(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.T = 7, s.delay = 3, s.vocab = 6;
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.L == 2 * 7 + 3 + 1 && sh.I == 8 && sh.n_out == 7 && sh.out_start == sh.L - 7,
+           "shape L=%d I=%d N=%d start=%d", sh.L, sh.I, sh.n_out, sh.out_start);
+    Dataset d;
+    dataset_init(&d, &sh, 3, SPLIT_TEST, 50);
+    for (int i = 0; i < d.n; i++) {
+        const uint8_t *c = d.content + (size_t)i * sh.T;
+        for (int t = 0; t < sh.L; t++) {
+            int sym = task_input_symbol(&sh, c, t);
+            int want = t < 7 ? c[t] : t == 7 + 3 ? 6 + 1 : 0;
+            EXPECT(sym == want, "sequence %d step %d: symbol %d, expected %d", i, t, sym, want);
+            if (t < 7) EXPECT(sym >= 1 && sym <= 6, "data symbol %d outside 1..K", sym);
+        }
+    }
+    /* the one-hot batch and its targets */
+    int idx[3] = {4, 0, 9};
+    real *x = malloc((size_t)sh.L * 3 * sh.I * sizeof *x);
+    uint8_t *y = malloc((size_t)sh.n_out * 3);
+    task_fill(&d, idx, 3, x, y);
+    for (int b = 0; b < 3; b++) {
+        const uint8_t *c = d.content + (size_t)idx[b] * sh.T;
+        for (int t = 0; t < sh.L; t++) {
+            const real *row = x + ((size_t)t * 3 + b) * sh.I;
+            double sum = 0;
+            for (int k = 0; k < sh.I; k++) sum += row[k];
+            EXPECT(sum == 1 && row[task_input_symbol(&sh, c, t)] == 1, "x[%d,%d] is not one-hot", t, b);
+        }
+        for (int j = 0; j < sh.n_out; j++)
+            EXPECT(y[(size_t)j * 3 + b] == c[j] - 1, "target %d of row %d", j, b);
+    }
+    free(x), free(y);
+    dataset_free(&d);
+}
+
+static void test_splits(void)
+{
+    /* few distinct sequences (K^T = 4^4 = 256): random draws would collide, the splits must not */
+    const int Ts[] = {4, 10, 100}, Ks[] = {4, 8, 8}, sizes[] = {400, 2000, 2000};
+    for (int c = 0; c < 3; c++) {
+        Settings s;
+        settings_default(&s);
+        s.T = Ts[c], s.vocab = Ks[c];
+        TaskShape sh = task_shape(&s);
+        Dataset d[SPLIT_COUNT];
+        for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 5, k, sizes[c]);
+        long tv = dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_VAL]);
+        long tt = dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_TEST]);
+        long vt = dataset_count_shared(&d[SPLIT_VAL], &d[SPLIT_TEST]);
+        EXPECT(tv == 0 && tt == 0 && vt == 0, "T=%d K=%d: shared train/val %ld, train/test %ld, val/test %ld",
+               Ts[c], Ks[c], tv, tt, vt);
+        for (int k = 0; k < SPLIT_COUNT; k++)
+            for (int i = 0; i < d[k].n; i++)
+                EXPECT(task_split_of(&sh, d[k].content + (size_t)i * sh.T) == k, "sequence in wrong split");
+        /* the counter sees overlap: a split shares all of itself with itself */
+        EXPECT(dataset_count_shared(&d[SPLIT_TEST], &d[SPLIT_TEST]) == d[SPLIT_TEST].n, "self-overlap");
+        printf("  splits T=%d K=%d: %d sequences each, shared 0/0/0\n", Ts[c], Ks[c], sizes[c]);
+        for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&d[k]);
+    }
+}
+
+static void test_same_data_for_all_models(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.T = 20;
+    Dataset ref[SPLIT_COUNT];
+    for (int model = 0; model < MODEL_COUNT; model++) {
+        s.model = model;
+        s.hidden = 16 * (model + 1); /* other settings of the model do not change the data either */
+        TaskShape sh = task_shape(&s);
+        for (int k = 0; k < SPLIT_COUNT; k++) {
+            Dataset d;
+            dataset_init(&d, &sh, s.seed, k, 300);
+            if (model == 0) {
+                ref[k] = d;
+                continue;
+            }
+            EXPECT(memcmp(d.content, ref[k].content, (size_t)300 * s.T) == 0,
+                   "model %s sees other %s data", model_names[model], split_names[k]);
+            dataset_free(&d);
+        }
+    }
+    /* another seed gives other data */
+    TaskShape sh = task_shape(&s);
+    Dataset other;
+    dataset_init(&other, &sh, s.seed + 1, SPLIT_TRAIN, 300);
+    EXPECT(memcmp(other.content, ref[SPLIT_TRAIN].content, (size_t)300 * s.T) != 0, "seeds give equal data");
+    dataset_free(&other);
+    for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&ref[k]);
+    printf("  the four models draw identical train/validation/test sequences for one (T, seed)\n");
+}
+
+static void test_chance(void)
+{
+    /* A memoryless model: W_y = 0, b_y = 0 gives uniform outputs, so the loss is exactly log K
+     * nats per symbol and argmax always says class 0, right on 1/K of the copy steps. */
+    Settings s;
+    settings_default(&s);
+    s.T = 50, s.vocab = 8, s.hidden = 8, s.model = MODEL_GRU;
+    const int n = 2000, B = 50;
+    TaskShape sh = task_shape(&s);
+    Dataset d;
+    dataset_init(&d, &sh, 1, SPLIT_TEST, n);
+    Model m;
+    model_init(&m, s.model, &sh, s.hidden);
+    model_init_weights(&m, &s);
+    memset(m.p.W_y, 0, (size_t)m.K * m.H * sizeof(real));
+    memset(m.p.b_y, 0, (size_t)m.K * sizeof(real));
+    Workspace w;
+    workspace_init(&w, &m, &sh, B, 16);
+    Metrics met = {0};
+    int64_t *pos = calloc((size_t)sh.n_out, sizeof *pos);
+    int *idx = malloc((size_t)n * sizeof *idx);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, &met, pos, NULL, NULL);
+    double acc = metrics_acc(&met), chance = metrics_chance_acc(8);
+    double se = sqrt(chance * (1 - chance) / (double)met.symbols);
+    EXPECT(met.symbols == (int64_t)n * s.T, "scored %lld steps, expected n·T = %d (blanks are not scored)",
+           (long long)met.symbols, n * s.T);
+    EXPECT(fabs(metrics_loss(&met) - log(8.0)) < 1e-5, "uniform loss %.6f, expected log K = %.6f",
+           metrics_loss(&met), log(8.0));
+    EXPECT(fabs(acc - chance) < 4 * se, "constant-guess accuracy %.4f, expected 1/K = %.4f ± %.4f", acc,
+           chance, 4 * se);
+    EXPECT(met.seq_correct == 0, "%lld sequences of 50 symbols copied by guessing", (long long)met.seq_correct);
+    int64_t sum = 0;
+    for (int j = 0; j < sh.n_out; j++) sum += pos[j];
+    EXPECT(sum == met.correct, "per-position counts sum to %lld, not %lld", (long long)sum, (long long)met.correct);
+    /* what counting the input phase would report: the SPEC trap, ≈ 0.5 + 0.5/K */
+    double trap = (double)(met.correct + (int64_t)n * (sh.L - sh.n_out - 1)) / ((double)n * (sh.L - 1));
+    printf("  chance: loss %.6f (log K %.6f), symbol accuracy %.4f (1/K %.4f), sequence accuracy %.4f;\n"
+           "          counting the blanks of the input phase would report %.4f (0.5 + 0.5/K = %.4f)\n",
+           metrics_loss(&met), log(8.0), acc, chance, metrics_seq_acc(&met), trap, 0.5 + 0.5 / 8);
+    free(pos), free(idx);
+    workspace_free(&w);
+    model_free(&m);
+    dataset_free(&d);
+}
+
+static void test_nonlinearities(void)
+{
+    /* the vectorized σ and tanh of the float build against libm in double, over [-30, 30] */
+    enum { N = 600001 };
+    real *sg = malloc(N * sizeof *sg), *th = malloc(N * sizeof *th);
+    for (int k = 0; k < N; k++) sg[k] = th[k] = (real)(-30.0 + 60.0 * k / (N - 1));
+    bm_sigmoid_inplace(sg, N);
+    bm_tanh_inplace(th, N);
+    double worst_s = 0, worst_t = 0, worst_t_rel = 0;
+    for (int k = 0; k < N; k++) {
+        double x = (double)(real)(-30.0 + 60.0 * k / (N - 1));
+        double s = 1 / (1 + exp(-x)), t = tanh(x);
+        worst_s = fmax(worst_s, fabs(sg[k] - s));
+        worst_t = fmax(worst_t, fabs(th[k] - t));
+        if (t != 0) worst_t_rel = fmax(worst_t_rel, fabs(th[k] - t) / fabs(t));
+    }
+    EXPECT(worst_s < 3e-7 && worst_t < 3e-7 && worst_t_rel < 1e-6,
+           "sigmoid error %.2e, tanh error %.2e (relative %.2e)", worst_s, worst_t, worst_t_rel);
+    printf("  nonlinearities (%s): max |error| sigmoid %.1e, tanh %.1e (relative %.1e)\n", CS_REAL_NAME,
+           worst_s, worst_t, worst_t_rel);
+    free(sg), free(th);
+}
+
+int main(void)
+{
+    test_nonlinearities();
+    bm_setup_threads(0);
+    test_layout();
+    test_splits();
+    test_same_data_for_all_models();
+    test_chance();
+    printf("data and metrics: %s\n", failures ? "FAILED" : "passed");
+    return failures ? 1 : 0;
+}
