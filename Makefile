@@ -10,11 +10,14 @@ BLAS_PC ?= openblas
 PYTHON ?= /usr/bin/python3
 
 OMPFLAGS := $(if $(NO_OMP),,-fopenmp)
-CPPFLAGS += -Iinclude -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC))
+# recursive (=) so that pkg-config runs after `make deps` has installed what it asks about
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC))
+CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 # -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes
 CFLAGS += -std=c11 -Wall -Wextra -MMD -MP -fno-trapping-math $(OMPFLAGS)
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC)) -lm
+LDLIBS += $(PKG_LIBS) -lm
 LDFLAGS += $(OMPFLAGS)
 
 SRC := $(wildcard src/*.c)
@@ -25,7 +28,7 @@ LIB_OBJ_F32 := $(LIB_SRC:src/%.c=build/f32/%.o)
 LIB_OBJ_F64 := $(LIB_SRC:src/%.c=build/f64/%.o)
 F64FLAGS := -DCS_DOUBLE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all test clean bench
+.PHONY: all test clean bench deps run
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64)
 all: copysweep
 
@@ -55,5 +58,25 @@ bench: copysweep
 
 clean:
 	rm -rf build copysweep
+
+# Debian 12 packages: build, run, tests (python3-torch for the cross-check) and the analysis readers
+DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
+                libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
+                python3-matplotlib python3-torch
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# installs only what is missing, quietly
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get -q update >/dev/null && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
+	        install --no-install-recommends $$missing >/dev/null; \
+	else echo "all packages present"; fi
+
+# the main job: one multiplicative GRU trial at T=100, written to trial.h5
+run: copysweep
+	./copysweep train --model mgru --T 100 --seed 1 -o trial.h5
 
 -include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d)

@@ -51,6 +51,7 @@ static void print_usage(FILE *out)
                  "  bench   median time of one training step\n\n"
                  "settings (train and bench):\n");
     settings_print_help(out);
+    for (int c = 0; c < N_COMMANDS; c++) fprintf(out, "\n%s options:\n%s", commands[c].name, commands[c].extra_help);
 }
 
 static void print_command_help(const Command *cmd)

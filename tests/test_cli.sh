@@ -20,7 +20,9 @@ for cmd in "" "train"; do
         grep -q -- "$opt .*default: " <<<"$out" || fail "copysweep $cmd --help lists $opt with its default"
     done
 done
-$BIN train --help | grep -q -- '--threads .*default: 0' || fail "train --help lists --threads"
+for cmd in "" "train"; do
+    $BIN $cmd --help | grep -q -- '--threads .*default: 0' || fail "copysweep $cmd --help lists --threads"
+done
 pass "help lists every option with its default"
 
 # --- data: L input ids, a tab, T target ids; the targets are the first T inputs
