@@ -51,10 +51,13 @@ static void attr_write(Writer *w, hid_t loc, const char *name, hid_t type, const
     H5C(w, H5Sclose(space));
 }
 
+/* Variable-length UTF-8: h5py reads it as str, h5dump prints it as text. */
 static void attr_str(Writer *w, hid_t loc, const char *name, const char *value)
 {
-    hid_t t = string_type(w, strlen(value) + 1);
-    attr_write(w, loc, name, t, value);
+    hid_t t = H5C(w, H5Tcopy(H5T_C_S1));
+    H5C(w, H5Tset_size(t, H5T_VARIABLE));
+    H5C(w, H5Tset_cset(t, H5T_CSET_UTF8));
+    attr_write(w, loc, name, t, &value);
     H5C(w, H5Tclose(t));
 }
 

@@ -31,8 +31,8 @@ def main(path):
         for a in ("copysweep_version", "format", "format_version", "command", "job", "created"):
             if a not in f.attrs:
                 fail(f"root attribute {a} missing")
-        if f.attrs["format"] not in (b"copysweep-results", "copysweep-results"):
-            fail("format attribute")
+        if f.attrs["format"] != "copysweep-results" or not isinstance(f.attrs["job"], str):
+            fail("format attribute, or string attributes that h5py does not read as str")
         trials = pd.DataFrame(f["trials"][...])
         for c in trials.columns:
             if trials[c].dtype == object:
@@ -41,9 +41,7 @@ def main(path):
         if missing or len(trials) != 1:
             fail(f"/trials: {len(trials)} rows, missing columns {missing}")
         row = trials.iloc[0]
-        job = dict(line.split(" = ", 1) for line in f.attrs["job"].decode().splitlines() if " = " in line) \
-            if isinstance(f.attrs["job"], bytes) else \
-            dict(line.split(" = ", 1) for line in f.attrs["job"].splitlines() if " = " in line)
+        job = dict(line.split(" = ", 1) for line in f.attrs["job"].splitlines() if " = " in line)
         for key, value in job.items():
             col = {"epochs": "max_epochs"}.get(key, key.replace("-", "_"))
             if col not in trials.columns:
