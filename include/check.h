@@ -20,6 +20,8 @@ void cs_fail_at(const char *file, int line, const char *fmt, ...)
 /* malloc/calloc that never return NULL; memory is aligned to 64 bytes for the vector kernels. */
 void *cs_alloc_at(size_t bytes, const char *file, int line);
 void *cs_calloc_at(size_t bytes, const char *file, int line);
+/* Zeroed, 64-byte aligned, or NULL: for the large buffers whose failure a trial reports. */
+void *cs_try_calloc(size_t bytes);
 #define CS_ALLOC(bytes) cs_alloc_at((bytes), __FILE__, __LINE__)
 #define CS_CALLOC(bytes) cs_calloc_at((bytes), __FILE__, __LINE__)
 

@@ -38,8 +38,10 @@ typedef struct {
     void *mem;    /* one buffer that every chunk's activations are carved from */
 } Workspace;
 
-/* Buffers for batches of up to batch sequences, cut into chunks of `chunk`. */
-void workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int batch, int chunk);
+/* Buffers for batches of up to batch sequences, cut into chunks of `chunk`. Returns 0, or -1 and
+ * the bytes it needed in *need if the memory is not there. */
+int workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int batch, int chunk,
+                   size_t *need);
 void workspace_free(Workspace *w);
 
 /* Forward over sequences idx[0..B) of d; metrics added to *out and per-step correct counts to

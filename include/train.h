@@ -1,11 +1,13 @@
 /* One trial: data, initialization, the training loop with early stopping on validation accuracy,
- * model selection, and the single evaluation of the selected model on the test set. */
+ * model selection, and the single evaluation of the selected model on the test set. A trial can
+ * stop at any update, leave a checkpoint, and later continue from it to bit-identical results. */
 #ifndef CS_TRAIN_H
 #define CS_TRAIN_H
 
 #include <stdio.h> /* FILE */
 
 #include "cell.h"     /* Model */
+#include "pack.h"     /* Pack, Unpack */
 #include "metrics.h"  /* Metrics */
 #include "settings.h" /* Settings */
 
@@ -27,8 +29,8 @@ typedef struct {
 } CurveRow;
 
 typedef struct {
-    int status;              /* STATUS_DONE or STATUS_DIVERGED */
-    char stop_reason[128];
+    int status;              /* DONE, DIVERGED, FAILED, or PENDING: stopped early, checkpoint written */
+    char stop_reason[256];
     int epochs;              /* epochs run (rows of curves) */
     int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */
     double best_val_acc;
@@ -47,11 +49,21 @@ typedef struct {
 typedef struct {
     FILE *log; /* header, epoch lines and summary go here; NULL: silent */
     int threads;
+    /* Polled after every update; nonzero: write the checkpoint and return with STATUS_PENDING. */
+    int (*should_stop)(void *arg);
+    void *stop_arg;
+    const char *checkpoint;    /* resume from this file if it exists, and write it; NULL: never */
+    double checkpoint_every_s; /* also write it this often; 0: only when stopped */
 } TrainCtx;
 
-/* Train one trial. On return model holds the selected weights and res everything measured. */
+/* Train one trial. On return res holds everything measured and, unless the trial failed or
+ * stopped early, model holds the selected weights (allocated here; model_free it). */
 void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res);
 void trial_result_free(TrialResult *res);
+
+/* A finished trial as bytes (for MPI), and back: res and model are allocated from s. */
+void trial_result_pack(Pack *p, const TrialResult *res, const Model *model);
+int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *res, Model *model);
 
 /* Median milliseconds of one training step (forward, backward, clipping, optimizer) over `steps`
  * steps after `warmup`, printed to out with the settings that ran. */

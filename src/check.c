@@ -36,6 +36,14 @@ void *cs_alloc_at(size_t bytes, const char *file, int line)
     return p;
 }
 
+void *cs_try_calloc(size_t bytes)
+{
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
 void *cs_calloc_at(size_t bytes, const char *file, int line)
 {
     void *p = cs_alloc_at(bytes, file, line);

@@ -196,7 +196,7 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, ch
     return off;
 }
 
-void workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch, int chunk)
+int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch, int chunk, size_t *need)
 {
     memset(w, 0, sizeof *w);
     w->L = sh->L;
@@ -205,10 +205,13 @@ void workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch
     w->n_chunks = (batch + w->chunk - 1) / w->chunk;
     Acts probe;
     size_t per_chunk = acts_carve(&probe, m, sh, w->chunk, NULL);
-    w->mem = CS_CALLOC(per_chunk * (size_t)w->n_chunks);
+    if (need) *need = per_chunk * (size_t)w->n_chunks;
+    w->mem = cs_try_calloc(per_chunk * (size_t)w->n_chunks);
+    if (!w->mem) return -1;
     w->acts = CS_CALLOC((size_t)w->n_chunks * sizeof *w->acts);
     for (int c = 0; c < w->n_chunks; c++)
         acts_carve(&w->acts[c], m, sh, w->chunk, (char *)w->mem + (size_t)c * per_chunk);
+    return 0;
 }
 
 void workspace_free(Workspace *w)

@@ -2,7 +2,7 @@
 #include "settings.h"
 
 #include <errno.h>  /* errno, ERANGE */
-#include <math.h>   /* isfinite */
+#include <math.h>   /* isfinite, log, pow */
 #include <stdio.h>  /* snprintf, fprintf */
 #include <stdlib.h> /* strtol, strtod */
 #include <string.h> /* strcmp */
@@ -146,6 +146,12 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
 
 const char *settings_validate(const Settings *s, char *err, size_t errlen)
 {
+    /* disjoint splits need distinct sequences: each split owns a fixed tenth of the K^T of them */
+    if (s->T * log((double)s->vocab) < log(100.0)) {
+        snprintf(err, errlen, "%d with vocab %d gives only %.0f distinct sequences (expected vocab^T ≥ 100, "
+                 "so that train, validation and test can be disjoint)", s->T, s->vocab, pow(s->vocab, s->T));
+        return "T";
+    }
     if (s->batch > s->train_size) {
         snprintf(err, errlen, "%d is larger than train-size %d (expected batch ≤ train-size)", s->batch,
                  s->train_size);

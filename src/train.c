@@ -1,20 +1,33 @@
-/* The training loop of one trial. */
+/* The training loop of one trial, its checkpoints, and the packing of its results. */
 #include "train.h"
 
 #include <math.h>   /* isfinite, NAN */
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
 #include <time.h>   /* clock_gettime */
+#include <unistd.h> /* access */
 
-#include "batchmath.h" /* bm_blas_name */
-#include "check.h"     /* CS_ALLOC, CS_FAIL */
-#include "model.h"     /* model_*, workspace_* */
-#include "optim.h"     /* Optimizer */
-#include "rng.h"       /* Rng, RNG_KEY */
-#include "task.h"      /* Dataset */
+#include "batchmath.h"  /* bm_blas_name */
+#include "check.h"      /* CS_ALLOC, CS_FAIL */
+#include "checkpoint.h" /* checkpoint_read, checkpoint_write */
+#include "model.h"      /* model_*, workspace_* */
+#include "optim.h"      /* Optimizer */
+#include "rng.h"        /* Rng, RNG_KEY */
+#include "task.h"       /* Dataset */
 
 const char *const status_names[] = {"pending", "running", "done", "diverged", "failed", NULL};
 const double conv_thresholds[CONV_COUNT] = {0.5, 0.9, 0.99};
+
+/* Where a trial stands; with the weights, best weights and optimizer moments this is everything a
+ * checkpoint holds. */
+typedef struct {
+    int epoch;           /* epochs completed */
+    int update;          /* updates done in epoch + 1 */
+    Metrics train;       /* epoch + 1: training metrics so far */
+    double norm_sum, norm_max;
+    int since_best;      /* epochs since the best validation accuracy */
+    double wall_before;  /* seconds spent in earlier runs of this trial */
+} Progress;
 
 typedef struct {
     const Settings *s;
@@ -24,8 +37,11 @@ typedef struct {
     Workspace ws;
     Optimizer opt;
     real *grad;  /* (n_params) */
+    real *best;  /* (n_params) weights of the best validation epoch */
     int *order;  /* (train_size) this epoch's order of the training set */
-    int *seq;    /* (max split size) 0, 1, 2, ... */
+    int *seq;    /* (largest split) 0, 1, 2, ... */
+    Progress at;
+    double t_start; /* when this run of the trial started */
 } Trainer;
 
 static double now_s(void)
@@ -35,12 +51,16 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void trainer_init(Trainer *tr, const Settings *s, Model *model)
+static double trial_wall(const Trainer *tr) { return tr->at.wall_before + now_s() - tr->t_start; }
+
+/* Data, model, workspace and optimizer. Returns 0, or -1 with the reason in err. */
+static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err, size_t errlen)
 {
     memset(tr, 0, sizeof *tr);
     tr->s = s;
     tr->model = model;
     tr->shape = task_shape(s);
+    tr->t_start = now_s();
     const int sizes[SPLIT_COUNT] = {s->train_size, s->val_size, s->test_size};
     int most = 0;
     for (int k = 0; k < SPLIT_COUNT; k++) {
@@ -48,13 +68,19 @@ static void trainer_init(Trainer *tr, const Settings *s, Model *model)
         most = sizes[k] > most ? sizes[k] : most;
     }
     model_init(model, s->model, &tr->shape, s->hidden);
-    model_init_weights(model, s);
-    workspace_init(&tr->ws, model, &tr->shape, s->batch, s->chunk);
+    size_t need;
+    if (workspace_init(&tr->ws, model, &tr->shape, s->batch, s->chunk, &need) != 0) {
+        snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB",
+                 s->batch, tr->shape.L, (double)need / (1u << 30));
+        return -1;
+    }
     optim_init(&tr->opt, s, model->n_params);
     tr->grad = CS_ALLOC(model->n_params * sizeof *tr->grad);
+    tr->best = CS_ALLOC(model->n_params * sizeof *tr->best);
     tr->order = CS_ALLOC((size_t)s->train_size * sizeof *tr->order);
     tr->seq = CS_ALLOC((size_t)most * sizeof *tr->seq);
     for (int i = 0; i < most; i++) tr->seq[i] = i;
+    return 0;
 }
 
 static void trainer_free(Trainer *tr)
@@ -63,6 +89,7 @@ static void trainer_free(Trainer *tr)
     workspace_free(&tr->ws);
     optim_free(&tr->opt);
     free(tr->grad);
+    free(tr->best);
     free(tr->order);
     free(tr->seq);
 }
@@ -112,6 +139,144 @@ static void probe_flow(Trainer *tr, double *flow)
     model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, &m, NULL, tr->grad, flow);
 }
 
+/* ---- checkpoints -------------------------------------------------------------------------- */
+
+static void settings_text(const Settings *s, char **text)
+{
+    size_t len;
+    FILE *mem = open_memstream(text, &len);
+    if (!mem) CS_FAIL("open_memstream failed");
+    settings_write_ini(s, mem);
+    fclose(mem);
+}
+
+static void pack_metrics(Pack *p, const Metrics *m)
+{
+    pack_f64(p, m->loss);
+    pack_i64(p, m->symbols), pack_i64(p, m->correct), pack_i64(p, m->sequences), pack_i64(p, m->seq_correct);
+}
+
+static void unpack_metrics(Unpack *u, Metrics *m)
+{
+    m->loss = unpack_f64(u);
+    m->symbols = unpack_i64(u), m->correct = unpack_i64(u);
+    m->sequences = unpack_i64(u), m->seq_correct = unpack_i64(u);
+}
+
+static void pack_curves(Pack *p, const TrialResult *r)
+{
+    pack_i64(p, r->epochs);
+    for (int e = 0; e < r->epochs; e++) {
+        const CurveRow *c = &r->curves[e];
+        pack_i64(p, c->epoch);
+        const double v[] = {c->train_loss, c->train_acc, c->val_loss, c->val_acc, c->grad_norm,
+                            c->grad_norm_max, c->lr, c->wall_s};
+        pack_bytes(p, v, sizeof v);
+    }
+}
+
+static void unpack_curves(Unpack *u, TrialResult *r, int max_epochs)
+{
+    r->epochs = (int)unpack_int(u, 0, max_epochs);
+    for (int e = 0; e < r->epochs; e++) {
+        CurveRow *c = &r->curves[e];
+        c->epoch = (int)unpack_i64(u);
+        double v[8];
+        unpack_bytes(u, v, sizeof v);
+        c->train_loss = v[0], c->train_acc = v[1], c->val_loss = v[2], c->val_acc = v[3];
+        c->grad_norm = v[4], c->grad_norm_max = v[5], c->lr = v[6], c->wall_s = v[7];
+    }
+}
+
+static void pack_progress_scalars(Pack *p, const TrialResult *r)
+{
+    pack_i64(p, r->best_epoch);
+    pack_f64(p, r->best_val_acc);
+    for (int k = 0; k < CONV_COUNT; k++) pack_i64(p, r->conv_epoch[k]), pack_f64(p, r->conv_wall[k]);
+}
+
+static void unpack_progress_scalars(Unpack *u, TrialResult *r, int max_epochs)
+{
+    r->best_epoch = (int)unpack_int(u, 0, max_epochs);
+    r->best_val_acc = unpack_f64(u);
+    for (int k = 0; k < CONV_COUNT; k++) {
+        r->conv_epoch[k] = (int)unpack_int(u, -1, max_epochs);
+        r->conv_wall[k] = unpack_f64(u);
+    }
+}
+
+static int save_checkpoint(const Trainer *tr, const TrialResult *res, const char *path, char *err,
+                           size_t errlen)
+{
+    const size_t n = tr->model->n_params, bytes = n * sizeof(real);
+    char *text;
+    settings_text(tr->s, &text);
+    Pack p;
+    pack_init(&p);
+    pack_str(&p, text);
+    pack_i64(&p, (int64_t)sizeof(real));
+    pack_i64(&p, (int64_t)n);
+    pack_i64(&p, tr->at.epoch), pack_i64(&p, tr->at.update);
+    pack_metrics(&p, &tr->at.train);
+    pack_f64(&p, tr->at.norm_sum), pack_f64(&p, tr->at.norm_max);
+    pack_i64(&p, tr->at.since_best);
+    pack_f64(&p, trial_wall(tr));
+    pack_i64(&p, tr->opt.step);
+    pack_bytes(&p, tr->model->mem, bytes);
+    pack_bytes(&p, tr->best, bytes);
+    pack_bytes(&p, tr->opt.m, bytes);
+    if (tr->opt.v) pack_bytes(&p, tr->opt.v, bytes);
+    pack_progress_scalars(&p, res);
+    pack_curves(&p, res);
+    pack_bytes(&p, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow); /* row 0 */
+    int rc = checkpoint_write(path, &p, err, errlen);
+    pack_free(&p);
+    free(text);
+    return rc;
+}
+
+static int load_checkpoint(Trainer *tr, TrialResult *res, const char *path, char *err, size_t errlen)
+{
+    Pack body;
+    if (checkpoint_read(path, &body, err, errlen) != 0) return -1;
+    const size_t n = tr->model->n_params, bytes = n * sizeof(real);
+    const int E = tr->s->epochs, updates = tr->s->train_size / tr->s->batch;
+    char *want, text[8192];
+    settings_text(tr->s, &want);
+    Unpack u = unpack_start(body.buf, body.len);
+    unpack_str(&u, text, sizeof text);
+    int same = !u.bad && strcmp(text, want) == 0;
+    free(want);
+    if (!same || unpack_i64(&u) != (int64_t)sizeof(real) || unpack_i64(&u) != (int64_t)n) {
+        snprintf(err, errlen, "checkpoint '%s' belongs to other settings", path);
+        pack_free(&body);
+        return -1;
+    }
+    tr->at.epoch = (int)unpack_int(&u, 0, E);
+    tr->at.update = (int)unpack_int(&u, 0, updates);
+    unpack_metrics(&u, &tr->at.train);
+    tr->at.norm_sum = unpack_f64(&u), tr->at.norm_max = unpack_f64(&u);
+    tr->at.since_best = (int)unpack_int(&u, 0, E);
+    tr->at.wall_before = unpack_f64(&u);
+    tr->opt.step = (long)unpack_int(&u, 0, (int64_t)E * updates);
+    unpack_bytes(&u, tr->model->mem, bytes);
+    unpack_bytes(&u, tr->best, bytes);
+    unpack_bytes(&u, tr->opt.m, bytes);
+    if (tr->opt.v) unpack_bytes(&u, tr->opt.v, bytes);
+    unpack_progress_scalars(&u, res, E);
+    unpack_curves(&u, res, E);
+    unpack_bytes(&u, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow);
+    int bad = u.bad || u.pos != body.len || res->epochs != tr->at.epoch;
+    pack_free(&body);
+    if (bad) {
+        snprintf(err, errlen, "checkpoint '%s' is inconsistent", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the trial ---------------------------------------------------------------------------- */
+
 static void print_header(const Trainer *tr, const TrainCtx *ctx)
 {
     FILE *out = ctx->log;
@@ -129,6 +294,8 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
             task_names[s->task], tr->shape.L, tr->shape.n_out, s->train_size, s->val_size,
             s->test_size);
     fprintf(out, "blas: %s\n", bm_blas_name());
+    if (tr->at.epoch || tr->at.update)
+        fprintf(out, "resumed from checkpoint: %d epochs and %d updates done\n", tr->at.epoch, tr->at.update);
     fprintf(out, "%5s %10s %9s %10s %9s %10s %8s\n", "epoch", "train_loss", "train_acc", "val_loss",
             "val_acc", "grad_norm", "seconds");
     fflush(out);
@@ -159,100 +326,159 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
     fflush(out);
 }
 
+static void result_init(TrialResult *res, const Settings *s)
+{
+    TaskShape sh = task_shape(s);
+    memset(res, 0, sizeof *res);
+    res->L = sh.L, res->N = sh.n_out;
+    res->curves = CS_CALLOC((size_t)s->epochs * sizeof *res->curves);
+    res->per_position = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position);
+    res->grad_flow = CS_CALLOC((size_t)2 * sh.L * sizeof *res->grad_flow);
+    res->best_val_acc = -1;
+    for (int k = 0; k < CONV_COUNT; k++) res->conv_epoch[k] = -1, res->conv_wall[k] = -1;
+}
+
+/* After epoch `epoch`: its curve row, convergence, selection; returns 1 if training should stop. */
+static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
+{
+    const Settings *s = tr->s;
+    CurveRow *row = &res->curves[res->epochs++];
+    Metrics val = {0};
+    row->epoch = epoch;
+    row->train_loss = metrics_loss(&tr->at.train), row->train_acc = metrics_acc(&tr->at.train);
+    row->grad_norm = tr->at.norm_sum / tr->at.update, row->grad_norm_max = tr->at.norm_max;
+    row->lr = s->lr;
+    if (diverged) {
+        row->val_loss = row->val_acc = NAN;
+    } else {
+        evaluate(tr, SPLIT_VAL, &val, NULL);
+        row->val_loss = metrics_loss(&val), row->val_acc = metrics_acc(&val);
+    }
+    row->wall_s = trial_wall(tr);
+    if (diverged) {
+        res->status = STATUS_DIVERGED;
+        snprintf(res->stop_reason, sizeof res->stop_reason,
+                 "diverged: loss or gradient not finite in epoch %d", epoch);
+        return 1;
+    }
+    for (int k = 0; k < CONV_COUNT; k++)
+        if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
+            res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
+    if (row->val_acc > res->best_val_acc) {
+        res->best_val_acc = row->val_acc, res->best_epoch = epoch, tr->at.since_best = 0;
+        memcpy(tr->best, tr->model->mem, tr->model->n_params * sizeof *tr->best);
+    } else {
+        tr->at.since_best++;
+    }
+    if (row->val_acc >= s->target_acc) {
+        snprintf(res->stop_reason, sizeof res->stop_reason,
+                 "validation symbol accuracy %.4f reached the target %g at epoch %d", row->val_acc,
+                 s->target_acc, epoch);
+        return 1;
+    }
+    if (s->patience > 0 && tr->at.since_best >= s->patience) {
+        snprintf(res->stop_reason, sizeof res->stop_reason,
+                 "no better validation accuracy for %d epochs (patience) at epoch %d", s->patience, epoch);
+        return 1;
+    }
+    return 0;
+}
+
+/* The test set, once, with the selected weights; gradient flow with the last weights trained. */
+static void finish(Trainer *tr, TrialResult *res)
+{
+    const int L = tr->shape.L, N = tr->shape.n_out;
+    res->flow_epochs[0] = 0, res->flow_epochs[1] = res->epochs;
+    if (res->status == STATUS_DONE)
+        probe_flow(tr, res->grad_flow + L);
+    else
+        for (int t = 0; t < L; t++) res->grad_flow[L + t] = NAN;
+    memcpy(tr->model->mem, tr->best, tr->model->n_params * sizeof *tr->best);
+    int64_t *pos = CS_CALLOC((size_t)N * sizeof *pos);
+    evaluate(tr, SPLIT_TEST, &res->test, pos);
+    for (int j = 0; j < N; j++) res->per_position[j] = (double)pos[j] / (double)tr->s->test_size;
+    free(pos);
+}
+
+/* Returns 1 (and sets res) if the trial stopped early with its checkpoint written. */
+static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, double *last)
+{
+    int stop = ctx->should_stop && ctx->should_stop(ctx->stop_arg);
+    int due = ctx->checkpoint && ctx->checkpoint_every_s > 0 && now_s() - *last >= ctx->checkpoint_every_s;
+    if (!stop && !due) return 0;
+    char err[512] = "";
+    int saved = ctx->checkpoint && save_checkpoint(tr, res, ctx->checkpoint, err, sizeof err) == 0;
+    *last = now_s();
+    if (ctx->checkpoint && !saved) fprintf(stderr, "copysweep: warning: %s\n", err);
+    if (!stop) return 0;
+    res->status = STATUS_PENDING;
+    snprintf(res->stop_reason, sizeof res->stop_reason, "stopped after %d epochs and %d updates; %s",
+             tr->at.epoch, tr->at.update, saved ? "checkpoint written" : "no checkpoint");
+    return 1;
+}
+
 void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res)
 {
-    const double t0 = now_s();
     Trainer tr;
-    trainer_init(&tr, s, model);
-    const int n_out = tr.shape.n_out, L = tr.shape.L;
-    memset(res, 0, sizeof *res);
-    res->L = L, res->N = n_out;
-    res->curves = CS_CALLOC((size_t)s->epochs * sizeof *res->curves);
-    res->per_position = CS_CALLOC((size_t)n_out * sizeof *res->per_position);
-    res->grad_flow = CS_CALLOC((size_t)2 * L * sizeof *res->grad_flow);
-    for (int k = 0; k < CONV_COUNT; k++) res->conv_epoch[k] = -1, res->conv_wall[k] = -1;
-    res->data_shared = dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_VAL]) +
-                       dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_TEST]);
-    if (res->data_shared) CS_FAIL("%ld validation/test sequences occur in the training set", res->data_shared);
+    char err[256];
+    result_init(res, s);
+    if (trainer_init(&tr, s, model, err, sizeof err) != 0) {
+        res->status = STATUS_FAILED;
+        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+        trainer_free(&tr);
+        return;
+    }
+    if (ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0) {
+        if (load_checkpoint(&tr, res, ctx->checkpoint, err, sizeof err) != 0) {
+            res->status = STATUS_FAILED;
+            snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+            trainer_free(&tr);
+            return;
+        }
+    } else {
+        model_init_weights(model, s);
+        memcpy(tr.best, model->mem, model->n_params * sizeof *tr.best);
+        probe_flow(&tr, res->grad_flow);
+    }
+    if (dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_VAL]) +
+        dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_TEST]))
+        CS_FAIL("validation or test sequences occur in the training set");
     if (ctx->log) print_header(&tr, ctx);
-
-    real *best = CS_ALLOC(model->n_params * sizeof *best);
-    memcpy(best, model->mem, model->n_params * sizeof *best);
-    res->best_val_acc = -1;
-    probe_flow(&tr, res->grad_flow);
     res->status = STATUS_DONE;
     snprintf(res->stop_reason, sizeof res->stop_reason, "epoch budget of %d used", s->epochs);
 
     const int updates = s->train_size / s->batch; /* the last partial batch is dropped */
-    int since_best = 0;
-    for (int epoch = 1; epoch <= s->epochs; epoch++) {
-        const double te = now_s();
-        CurveRow *row = &res->curves[res->epochs++];
-        Metrics train = {0}, val = {0};
-        double norm_sum = 0, norm_max = 0;
+    double last_checkpoint = now_s();
+    for (int stop = 0; !stop && tr.at.epoch < s->epochs;) {
+        const int epoch = tr.at.epoch + 1;
+        const double t_epoch = now_s();
         int diverged = 0;
         shuffle_epoch(&tr, epoch);
-        for (int u = 0; u < updates && !diverged; u++) {
-            double norm = train_update(&tr, tr.order + (size_t)u * s->batch, s->batch, &train);
+        while (tr.at.update < updates && !diverged) {
+            double norm = train_update(&tr, tr.order + (size_t)tr.at.update * s->batch, s->batch, &tr.at.train);
+            tr.at.update++;
             diverged = !isfinite(norm);
-            norm_sum += norm;
-            norm_max = norm > norm_max ? norm : norm_max;
+            tr.at.norm_sum += norm;
+            tr.at.norm_max = norm > tr.at.norm_max ? norm : tr.at.norm_max;
+            if (!diverged && maybe_checkpoint(&tr, ctx, res, &last_checkpoint)) {
+                res->wall_s = trial_wall(&tr);
+                trainer_free(&tr);
+                return;
+            }
         }
-        row->epoch = epoch;
-        row->train_loss = metrics_loss(&train), row->train_acc = metrics_acc(&train);
-        row->grad_norm = norm_sum / updates, row->grad_norm_max = norm_max;
-        row->lr = s->lr;
-        if (diverged) {
-            row->val_loss = row->val_acc = NAN;
-        } else {
-            evaluate(&tr, SPLIT_VAL, &val, NULL);
-            row->val_loss = metrics_loss(&val), row->val_acc = metrics_acc(&val);
-        }
-        row->wall_s = now_s() - t0;
+        stop = end_epoch(&tr, res, epoch, diverged);
         if (ctx->log) {
+            const CurveRow *row = &res->curves[res->epochs - 1];
             fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f\n", epoch, row->train_loss,
-                    row->train_acc, row->val_loss, row->val_acc, row->grad_norm, now_s() - te);
+                    row->train_acc, row->val_loss, row->val_acc, row->grad_norm, now_s() - t_epoch);
             fflush(ctx->log);
         }
-        if (diverged) {
-            res->status = STATUS_DIVERGED;
-            snprintf(res->stop_reason, sizeof res->stop_reason,
-                     "diverged: loss or gradient not finite in epoch %d", epoch);
-            break;
-        }
-        for (int k = 0; k < CONV_COUNT; k++)
-            if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
-                res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
-        if (row->val_acc > res->best_val_acc) {
-            res->best_val_acc = row->val_acc, res->best_epoch = epoch, since_best = 0;
-            memcpy(best, model->mem, model->n_params * sizeof *best);
-        } else {
-            since_best++;
-        }
-        if (row->val_acc >= s->target_acc) {
-            snprintf(res->stop_reason, sizeof res->stop_reason,
-                     "validation symbol accuracy %.4f reached the target %g at epoch %d", row->val_acc,
-                     s->target_acc, epoch);
-            break;
-        }
-        if (s->patience > 0 && since_best >= s->patience) {
-            snprintf(res->stop_reason, sizeof res->stop_reason,
-                     "no better validation accuracy for %d epochs (patience) at epoch %d", s->patience,
-                     epoch);
-            break;
-        }
+        tr.at.epoch = epoch, tr.at.update = 0;
+        memset(&tr.at.train, 0, sizeof tr.at.train);
+        tr.at.norm_sum = tr.at.norm_max = 0;
     }
-    /* gradient flow with the last weights trained (row 1), then the test set, once, on the selected */
-    res->flow_epochs[0] = 0, res->flow_epochs[1] = res->epochs;
-    if (res->status == STATUS_DONE) probe_flow(&tr, res->grad_flow + L);
-    else for (int t = 0; t < L; t++) res->grad_flow[L + t] = NAN;
-    memcpy(model->mem, best, model->n_params * sizeof *best);
-    free(best);
-    int64_t *pos = CS_CALLOC((size_t)n_out * sizeof *pos);
-    evaluate(&tr, SPLIT_TEST, &res->test, pos);
-    for (int j = 0; j < n_out; j++) res->per_position[j] = (double)pos[j] / (double)s->test_size;
-    free(pos);
-    res->wall_s = now_s() - t0;
+    finish(&tr, res);
+    res->wall_s = trial_wall(&tr);
     if (ctx->log) print_summary(&tr, ctx, res);
     trainer_free(&tr);
 }
@@ -265,6 +491,48 @@ void trial_result_free(TrialResult *res)
     memset(res, 0, sizeof *res);
 }
 
+/* ---- results as bytes --------------------------------------------------------------------- */
+
+void trial_result_pack(Pack *p, const TrialResult *r, const Model *model)
+{
+    pack_i64(p, r->status);
+    pack_str(p, r->stop_reason);
+    pack_progress_scalars(p, r);
+    pack_metrics(p, &r->test);
+    pack_f64(p, r->wall_s);
+    pack_curves(p, r);
+    pack_bytes(p, r->per_position, (size_t)r->N * sizeof *r->per_position);
+    pack_bytes(p, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
+    pack_i64(p, r->flow_epochs[0]), pack_i64(p, r->flow_epochs[1]);
+    int has_model = model && model->mem;
+    pack_i64(p, has_model);
+    if (has_model) pack_bytes(p, model->mem, model->n_params * sizeof(real));
+}
+
+int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *model)
+{
+    result_init(r, s);
+    memset(model, 0, sizeof *model);
+    r->status = (int)unpack_int(u, STATUS_PENDING, STATUS_FAILED);
+    unpack_str(u, r->stop_reason, sizeof r->stop_reason);
+    unpack_progress_scalars(u, r, s->epochs);
+    unpack_metrics(u, &r->test);
+    r->wall_s = unpack_f64(u);
+    unpack_curves(u, r, s->epochs);
+    unpack_bytes(u, r->per_position, (size_t)r->N * sizeof *r->per_position);
+    unpack_bytes(u, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
+    r->flow_epochs[0] = (int)unpack_int(u, 0, s->epochs);
+    r->flow_epochs[1] = (int)unpack_int(u, 0, s->epochs);
+    if (unpack_int(u, 0, 1)) {
+        TaskShape sh = task_shape(s);
+        model_init(model, s->model, &sh, s->hidden);
+        unpack_bytes(u, model->mem, model->n_params * sizeof(real));
+    }
+    return u->bad || u->pos != u->len ? -1 : 0;
+}
+
+/* ---- benchmark ---------------------------------------------------------------------------- */
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -275,7 +543,9 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
 {
     Model model;
     Trainer tr;
-    trainer_init(&tr, s, &model);
+    char err[512];
+    if (trainer_init(&tr, s, &model, err, sizeof err) != 0) cs_user_error("bench: %s", err);
+    model_init_weights(&model, s);
     double *ms = CS_ALLOC((size_t)steps * sizeof *ms);
     const int updates = s->train_size / s->batch;
     shuffle_epoch(&tr, 1);

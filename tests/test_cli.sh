@@ -35,7 +35,7 @@ bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
 [ -z "$bad" ] && pass "data: 21 input ids (symbols, delimiter 9, blanks), tab, 10 targets" || fail "data line format: $bad"
 [ "$out" = "$($BIN data --T 10 --seed 1 --split test --count 5)" ] || fail "data is reproducible"
 [ "$out" != "$($BIN data --T 10 --seed 1 --split train --count 5)" ] || fail "splits differ"
-$BIN data --T 3 --delay 2 --vocab 4 --split validation --count 1 | grep -qP '^[1-4] [1-4] [1-4] 0 0 5 0 0 0\t[1-4] [1-4] [1-4]$' \
+$BIN data --T 4 --delay 2 --vocab 4 --split validation --count 1 | grep -qP '^[1-4] [1-4] [1-4] [1-4] 0 0 5 0 0 0 0\t[1-4] [1-4] [1-4] [1-4]$' \
     && pass "data with --delay 2 --vocab 4" || fail "data with delay"
 
 # --- a trial written with -o, read with h5py and h5dump
@@ -94,7 +94,7 @@ expect_user_error "unknown command" "unknown command 'trian'" trian --T 5
 expect_user_error "bad split" "option '--split': 'dev' is not a split" data --split dev
 expect_user_error "setting not for data" "data: unknown option '--hidden'" data --hidden 5
 expect_user_error "bad threads" "option '--threads': '-1' is not allowed" train --threads -1 -o x.h5
-expect_user_error "too few sequences" "T 1 with vocab 2 has too few distinct sequences" data --T 1 --vocab 2 --split test
+expect_user_error "too few sequences" "option '--T': 3 with vocab 4 gives only 64 distinct sequences" data --T 3 --vocab 4 --split test
 
 # an existing results file is replaced only by a complete one
 cp "$work/t1.h5" "$work/keep.h5"

@@ -135,7 +135,7 @@ static void test_chance(void)
     memset(m.p.W_y, 0, (size_t)m.K * m.H * sizeof(real));
     memset(m.p.b_y, 0, (size_t)m.K * sizeof(real));
     Workspace w;
-    workspace_init(&w, &m, &sh, B, 16);
+    workspace_init(&w, &m, &sh, B, 16, NULL);
     Metrics met = {0};
     int64_t *pos = calloc((size_t)sh.n_out, sizeof *pos);
     int *idx = malloc((size_t)n * sizeof *idx);

@@ -110,7 +110,7 @@ int main(void)
         for (size_t i = 0; i < m.n_params; i++) m.mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
 
         Workspace w1;
-        workspace_init(&w1, &m, &sh, B, B);
+        workspace_init(&w1, &m, &sh, B, B, NULL);
         Acts *a = &w1.acts[0];
         for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)(rng_normal(&r) * 0.8);
         for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
@@ -118,7 +118,7 @@ int main(void)
         failures += check_case(&dense, "dense") >= TOL;
 
         Workspace w2;
-        workspace_init(&w2, &m, &sh, B, 2); /* chunks of 2 and 1 */
+        workspace_init(&w2, &m, &sh, B, 2, NULL); /* chunks of 2 and 1 */
         Case copy = {.m = &m, .w = &w2, .dense = 0, .d = &d, .B = B};
         failures += check_case(&copy, "copy") >= TOL;
 

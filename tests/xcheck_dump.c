@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 
         /* dense inputs, one chunk */
         Workspace w;
-        workspace_init(&w, &m, &sh, B, B);
+        workspace_init(&w, &m, &sh, B, B, NULL);
         Acts *a = &w.acts[0];
         for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)rng_normal(&r);
         for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         workspace_free(&w);
 
         /* copy-task inputs through model_batch, chunks of 3 and 1 */
-        workspace_init(&w, &m, &sh, B, 3);
+        workspace_init(&w, &m, &sh, B, 3, NULL);
         real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
         uint8_t *y = malloc((size_t)sh.n_out * B);
         int idx[4] = {0, 1, 2, 3};
