@@ -7,12 +7,13 @@ endif
 PKG_CONFIG ?= pkg-config
 HDF5_PC ?= hdf5
 BLAS_PC ?= openblas
+INIH_PC ?= inih
 PYTHON ?= /usr/bin/python3
 
 OMPFLAGS := $(if $(NO_OMP),,-fopenmp)
 # recursive (=) so that pkg-config runs after `make deps` has installed what it asks about
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC))
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC))
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
 CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 # -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes
@@ -75,8 +76,11 @@ deps:
 	        install --no-install-recommends $$missing >/dev/null; \
 	else echo "all packages present"; fi
 
-# the main job: one multiplicative GRU trial at T=100, written to trial.h5
+# the main job: jobs/quick.ini on the local cores (a master and one single-threaded worker per
+# core), written to quick.h5; mpirun needs --allow-run-as-root when run by root
+NPROC := $(shell nproc)
+MPIRUN ?= mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
 run: copysweep
-	./copysweep train --model mgru --T 100 --seed 1 -o trial.h5
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/quick.ini
 
 -include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d)

@@ -1,12 +1,14 @@
 /* The results file (HDF5): root attributes, the /trials table (one compound row per trial, every
- * setting a column), and per trial /trial/<n>/{curves, per_position, grad_flow, weights/<name>}.
- * `copysweep train -o` writes a file with one trial in exactly the layout a sweep writes.
- * Files are written to PATH.tmp-<pid> and renamed over PATH, so PATH is never half-written. */
+ * setting a column), and per finished trial /trial/<n>/{curves, per_position, grad_flow,
+ * weights/<name>}. `copysweep train -o` writes a file with one trial in exactly the layout a sweep
+ * writes. Every change goes to a copy, PATH.tmp-<pid>, which is synced and renamed over PATH: PATH
+ * is always a complete file, and no process holds it open between changes. */
 #ifndef CS_RESULTS_H
 #define CS_RESULTS_H
 
 #include <hdf5.h>   /* hid_t */
 #include <stddef.h> /* size_t */
+#include <stdint.h> /* uint64_t */
 
 #include "cell.h"     /* Model */
 #include "settings.h" /* Settings */
@@ -20,8 +22,8 @@ typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */
     const Settings *s;
     int status;             /* STATUS_* */
-    const TrialResult *res; /* NULL while pending or running */
-    const Model *model;     /* the selected weights; NULL while pending or running */
+    const TrialResult *res; /* NULL if nothing was run yet; /trial/<n> is written once final */
+    const Model *model;     /* the selected weights; NULL if there are none */
     const char *host;
     int rank;
     int threads;
@@ -29,10 +31,17 @@ typedef struct {
 
 /* 0 if a file can be created at path (checked before any work), else -1 and the reason in err. */
 int results_check_writable(const char *path, char *err, size_t errlen);
-/* Write a results file holding these trials. 0 on success; -1 with the reason in err, leaving an
+/* Write a results file holding these trials (rows in order; groups for those with res). grid_hash
+ * identifies the job's grid for resuming. 0 on success; -1 with the reason in err, leaving an
  * existing file at path as it was. */
-int results_write(const char *path, const char *command, const char *job, const TrialRecord *recs,
-                  int n, char *err, size_t errlen);
+int results_write(const char *path, const char *command, const char *job, uint64_t grid_hash,
+                  const TrialRecord *recs, long n, char *err, size_t errlen);
+/* Rewrite the rows of these trials in an existing file, and their groups where res is set. */
+int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen);
+/* Statuses of an existing results file of this grid: 0 and status[0..n) filled; 1 if there is no
+ * file at path; -1 with the reason in err if it is not a copysweep results file of this grid. */
+int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
+                        size_t errlen);
 /* Datasets loc/<name> for every SPEC tensor of m, read from buf (parameter layout). 0 or -1. */
 int results_write_tensors(hid_t loc, const Model *m, const real *buf);
 

@@ -54,6 +54,8 @@ typedef struct {
     void *stop_arg;
     const char *checkpoint;    /* resume from this file if it exists, and write it; NULL: never */
     double checkpoint_every_s; /* also write it this often; 0: only when stopped */
+    long fault_nan_update;     /* fault injection for tests: the loss of this update (counting
+                                  from 1 over the whole trial) becomes NaN; 0 = never */
 } TrainCtx;
 
 /* Train one trial. On return res holds everything measured and, unless the trial failed or

@@ -2,6 +2,9 @@
 #include "batchmath.h"
 
 #include <stdint.h> /* int32_t */
+#ifdef __SSE__
+#include <xmmintrin.h> /* _mm_getcsr, _mm_setcsr */
+#endif
 #include <string.h> /* memcpy */
 #include <cblas.h>  /* cblas_sgemm, cblas_dgemm, openblas_set_num_threads, openblas_get_* */
 #include <stdio.h>  /* snprintf */
@@ -21,11 +24,25 @@
 /* Elements per block of bm_sumsq: fixed, so the summation order is too. */
 #define SUMSQ_BLOCK 4096
 
+/* Flush subnormal floats to zero on this thread (x86 MXCSR FTZ and DAZ). Gradients that fade
+ * over long sequences otherwise become subnormal, and arithmetic on subnormals is 10-100 times
+ * slower; the values lost are below 1.2e-38. */
+static void flush_subnormals(void)
+{
+#ifdef __SSE__
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* bit 15: flush to zero, bit 6: denormals are zero */
+#endif
+}
+
 int bm_setup_threads(int threads)
 {
     openblas_set_num_threads(1);
+    flush_subnormals();
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads(threads);
+    /* threads inherit the creating thread's MXCSR; set it on the existing ones too */
+#pragma omp parallel
+    flush_subnormals();
     return omp_get_max_threads();
 #else
     (void)threads;

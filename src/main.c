@@ -1,14 +1,16 @@
-/* copysweep: parse the command line and dispatch to train, data or bench. */
+/* copysweep: parse the command line and dispatch to train, data, bench, or the sweep of a job file. */
 #include <stdio.h>  /* printf, fprintf */
 #include <stdlib.h> /* strtol */
 #include <string.h> /* strcmp, strncmp, strchr */
-#include <unistd.h> /* gethostname */
+#include <unistd.h> /* gethostname, access */
 
 #include "batchmath.h" /* bm_setup_threads */
 #include "check.h"     /* cs_user_error */
 #include "model.h"     /* Model, model_free */
+#include "pack.h"      /* pack_hash */
 #include "results.h"   /* results_*, COPYSWEEP_VERSION */
 #include "settings.h"  /* Settings, settings_* */
+#include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
 #include "train.h"     /* train_trial, train_bench */
 
@@ -173,7 +175,10 @@ static int run_train(int argc, char **argv, const Options *o)
     TrialResult res;
     train_trial(&o->s, &ctx, &model, &res);
     int rc = 0;
-    if (o->output) {
+    if (res.status == STATUS_FAILED) {
+        fprintf(stderr, "copysweep: the trial failed: %s\n", res.stop_reason);
+        rc = CS_EXIT_FAILURE;
+    } else if (o->output) {
         join_args(argc, argv, command, sizeof command);
         gethostname(host, sizeof host - 1);
         char *job = NULL;
@@ -184,7 +189,8 @@ static int run_train(int argc, char **argv, const Options *o)
         fclose(mem);
         TrialRecord rec = {.trial = 0, .s = &o->s, .status = res.status, .res = &res, .model = &model,
                            .host = host, .rank = 0, .threads = ctx.threads};
-        if (results_write(o->output, command, job, &rec, 1, err, sizeof err) != 0) {
+        uint64_t grid = pack_hash(job, strlen(job));
+        if (results_write(o->output, command, job, grid, &rec, 1, err, sizeof err) != 0) {
             fprintf(stderr, "copysweep: %s\n", err);
             rc = CS_EXIT_FAILURE;
         } else {
@@ -236,5 +242,10 @@ int main(int argc, char **argv)
         if (c == 1) return run_data(&o);
         return run_bench(&o);
     }
-    cs_user_error("unknown command '%s' (expected train, data or bench; see 'copysweep --help')", argv[1]);
+    /* anything else names a job file: the sweep */
+    size_t len = strlen(argv[1]);
+    if (access(argv[1], F_OK) == 0 || (len > 4 && strcmp(argv[1] + len - 4, ".ini") == 0))
+        return sweep_main(argc, argv);
+    cs_user_error("unknown command '%s' (expected train, data, bench or a job file; see 'copysweep --help')",
+                  argv[1]);
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>   /* free */
 #include <string.h>   /* strerror, strncpy, memcpy */
 #include <time.h>     /* time, gmtime_r, strftime */
-#include <unistd.h>   /* getpid, unlink, fsync, close */
+#include <unistd.h>   /* getpid, unlink, fsync, close, read, write, access */
 
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
@@ -152,7 +152,8 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
 }
 
-static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, int n)
+/* The compound type of a /trials row and the rows of recs[0..n) packed with it. */
+static hid_t trial_rows(Writer *w, const TrialRecord *recs, long n, unsigned char **rows)
 {
     Row sizing = {.w = w, .type = -1};
     trial_row(&sizing, &recs[0]);
@@ -160,21 +161,29 @@ static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, i
     unsigned char *buf = CS_CALLOC((size_t)n * row_bytes);
     Row r = {.w = w, .type = H5C(w, H5Tcreate(H5T_COMPOUND, row_bytes)), .buf = buf};
     trial_row(&r, &recs[0]);
-    for (int i = 1; i < n; i++) {
+    for (long i = 1; i < n; i++) {
         Row v = {.w = w, .type = -1, .buf = buf + (size_t)i * row_bytes};
         trial_row(&v, &recs[i]);
     }
-    /* chunked and extendible, so a sweep can append rows */
+    *rows = buf;
+    return r.type;
+}
+
+static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, long n)
+{
+    unsigned char *buf;
+    hid_t type = trial_rows(w, recs, n, &buf);
+    /* chunked and extendible, so rows can be appended */
     hsize_t dims = (hsize_t)n, maxdims = H5S_UNLIMITED, chunk = 64;
     hid_t space = H5C(w, H5Screate_simple(1, &dims, &maxdims));
     hid_t dcpl = H5C(w, H5Pcreate(H5P_DATASET_CREATE));
     H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
-    hid_t d = H5C(w, H5Dcreate2(file, "trials", r.type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-    H5C(w, H5Dwrite(d, r.type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    hid_t d = H5C(w, H5Dcreate2(file, "trials", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
     H5C(w, H5Dclose(d));
     H5C(w, H5Pclose(dcpl));
     H5C(w, H5Sclose(space));
-    H5C(w, H5Tclose(r.type));
+    H5C(w, H5Tclose(type));
     free(buf);
 }
 
@@ -228,6 +237,8 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
 {
     char name[64], text[64];
     snprintf(name, sizeof name, "%d", rec->trial);
+    if (H5Lexists(trials_group, name, H5P_DEFAULT) > 0) /* a trial run again replaces its group */
+        H5C(w, H5Ldelete(trials_group, name, H5P_DEFAULT));
     hid_t g = H5C(w, H5Gcreate2(trials_group, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
@@ -241,8 +252,8 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     }
     attr_str(w, g, "status", status_names[rec->status]);
     const TrialResult *res = rec->res;
-    if (res && rec->model) {
-        attr_str(w, g, "message", res->stop_reason);
+    if (res) attr_str(w, g, "message", res->stop_reason);
+    if (res && rec->model && rec->model->mem) {
         write_curves(w, g, res);
         hsize_t n_out = (hsize_t)res->N, flow_dims[2] = {2, (hsize_t)res->L};
         H5C(w, H5Dclose(dataset_write(w, g, "per_position", H5T_NATIVE_DOUBLE, 1, &n_out,
@@ -290,19 +301,52 @@ static void fsync_path(const char *path, int directory)
     }
 }
 
-int results_write(const char *path, const char *command, const char *job, const TrialRecord *recs,
-                  int n, char *err, size_t errlen)
+/* HDF5 prints a stack for every failed call unless told not to; failures are reported in one line */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} Quiet;
+
+static Quiet hdf5_quiet(void)
 {
-    char tmp[PATH_MAX], created[32];
+    Quiet q;
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void hdf5_restore(Quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+
+/* Sync tmp and rename it over path, or remove it; the error, if any, goes to err. */
+static int commit(Writer *w, const char *tmp, const char *path, char *err, size_t errlen)
+{
+    if (!w->failed) {
+        fsync_path(tmp, 0);
+        if (rename(tmp, path) != 0)
+            w->failed = 1, w->call = "rename", w->saved_errno = errno;
+        else
+            fsync_path(path, 1);
+    }
+    if (w->failed) {
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write '%s': %s failed (%s)", path, w->call,
+                 w->saved_errno ? strerror(w->saved_errno) : "HDF5 error");
+        return -1;
+    }
+    return 0;
+}
+
+int results_write(const char *path, const char *command, const char *job, uint64_t grid_hash,
+                  const TrialRecord *recs, long n, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX], created[32], hash[20];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)grid_hash);
     time_t now = time(NULL);
     struct tm tm;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 
-    H5E_auto2_t old_func;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures are reported below, in one line */
+    Quiet q = hdf5_quiet();
     Writer w = {0};
     hid_t f = H5C(&w, H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     attr_str(&w, f, "copysweep_version", COPYSWEEP_VERSION);
@@ -313,23 +357,152 @@ int results_write(const char *path, const char *command, const char *job, const 
     attr_str(&w, f, "created", created);
     attr_str(&w, f, "real", CS_REAL_NAME);
     attr_str(&w, f, "blas", bm_blas_name());
+    attr_str(&w, f, "grid_hash", hash);
+    attr_int(&w, f, "n_trials", n);
     write_trials_table(&w, f, recs, n);
     hid_t trials = H5C(&w, H5Gcreate2(f, "trial", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    for (int i = 0; i < n; i++) write_trial_group(&w, trials, &recs[i]);
+    for (long i = 0; i < n; i++)
+        if (recs[i].res && recs[i].status >= STATUS_DONE) write_trial_group(&w, trials, &recs[i]);
     H5C(&w, H5Gclose(trials));
     H5C(&w, H5Fclose(f));
-    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    hdf5_restore(q);
+    return commit(&w, tmp, path, err, errlen);
+}
 
-    if (!w.failed) {
-        fsync_path(tmp, 0);
-        if (rename(tmp, path) != 0) w.failed = 1, w.call = "rename", w.saved_errno = errno;
-        else fsync_path(path, 1);
+/* Copy the bytes of src to a new file dst. */
+static int copy_file(Writer *w, const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY), out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int ok = in >= 0 && out >= 0;
+    static char buf[1 << 20]; /* only the master process writes results files */
+    ssize_t n;
+    while (ok && (n = read(in, buf, sizeof buf)) != 0) {
+        ok = n > 0;
+        for (ssize_t done = 0; ok && done < n;) {
+            ssize_t m = write(out, buf + done, (size_t)(n - done));
+            ok = m > 0;
+            done += m;
+        }
     }
-    if (w.failed) {
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write '%s': %s failed (%s)", path, w.call,
-                 w.saved_errno ? strerror(w.saved_errno) : "HDF5 error");
-        return -1;
+    if (!ok) w->failed = 1, w->call = "copying the results file", w->saved_errno = errno;
+    if (in >= 0) close(in);
+    if (out >= 0 && close(out) != 0 && ok) w->failed = 1, w->call = "close", w->saved_errno = errno;
+    return ok ? 0 : -1;
+}
+
+int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    Writer w = {0};
+    if (copy_file(&w, path, tmp) != 0) return commit(&w, tmp, path, err, errlen);
+    Quiet q = hdf5_quiet();
+    hid_t f = H5C(&w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+    hid_t d = H5C(&w, H5Dopen2(f, "trials", H5P_DEFAULT));
+    unsigned char *rows;
+    hid_t type = trial_rows(&w, recs, n, &rows);
+    size_t row_bytes = H5Tget_size(type);
+    hid_t space = H5C(&w, H5Dget_space(d));
+    hsize_t one = 1;
+    hid_t mem = H5C(&w, H5Screate_simple(1, &one, NULL));
+    hid_t trials = H5C(&w, H5Gopen2(f, "trial", H5P_DEFAULT));
+    for (long i = 0; i < n && !w.failed; i++) {
+        hsize_t at = (hsize_t)recs[i].trial;
+        H5C(&w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL));
+        H5C(&w, H5Dwrite(d, type, mem, space, H5P_DEFAULT, rows + (size_t)i * row_bytes));
+        if (recs[i].res && recs[i].status >= STATUS_DONE) write_trial_group(&w, trials, &recs[i]);
     }
-    return 0;
+    free(rows);
+    H5C(&w, H5Gclose(trials));
+    H5C(&w, H5Sclose(mem));
+    H5C(&w, H5Sclose(space));
+    H5C(&w, H5Tclose(type));
+    H5C(&w, H5Dclose(d));
+    H5C(&w, H5Fclose(f));
+    hdf5_restore(q);
+    return commit(&w, tmp, path, err, errlen);
+}
+
+/* A string attribute of loc, or "" if it is missing or not a string. */
+static void attr_read_str(hid_t loc, const char *name, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (H5Aexists(loc, name) <= 0) return;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a);
+    if (H5Tget_class(t) == H5T_STRING) {
+        hid_t mem = H5Tcopy(t); /* same character set: HDF5 does not convert between them */
+        if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            if (H5Aread(a, mem, &s) >= 0 && s) snprintf(buf, n, "%s", s);
+            if (s) H5free_memory(s);
+        } else {
+            H5Tset_size(mem, n);
+            if (H5Aread(a, mem, buf) < 0) buf[0] = '\0';
+            buf[n - 1] = '\0';
+        }
+        H5Tclose(mem);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
+                        size_t errlen)
+{
+    if (access(path, F_OK) != 0) return 1;
+    Quiet q = hdf5_quiet();
+    int rc = -1;
+    char format[64], hash[64], want[20];
+    snprintf(want, sizeof want, "%016llx", (unsigned long long)grid_hash);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = -1, type = -1, str = -1;
+    if (f < 0) {
+        snprintf(err, errlen, "'%s' exists and is not an HDF5 file that can be opened (a results file "
+                 "is expected there; move it away or choose another output)", path);
+        goto done;
+    }
+    attr_read_str(f, "format", format, sizeof format);
+    attr_read_str(f, "grid_hash", hash, sizeof hash);
+    if (strcmp(format, RESULTS_FORMAT) != 0) {
+        snprintf(err, errlen, "'%s' is not a copysweep results file (move it away or choose another output)", path);
+        goto done;
+    }
+    if (strcmp(hash, want) != 0) {
+        snprintf(err, errlen, "'%s' holds the results of another job (its grid differs); it is left as it "
+                 "is: choose another output with -o, or move it away to start afresh", path);
+        goto done;
+    }
+    d = H5Dopen2(f, "trials", H5P_DEFAULT);
+    hid_t space = d < 0 ? -1 : H5Dget_space(d);
+    hsize_t rows = 0;
+    if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
+    /* read only the status column: a compound of one member, matched by name */
+    char (*names)[STR_SHORT] = CS_CALLOC((size_t)n * STR_SHORT);
+    str = H5Tcopy(H5T_C_S1);
+    H5Tset_size(str, STR_SHORT);
+    type = H5Tcreate(H5T_COMPOUND, STR_SHORT);
+    H5Tinsert(type, "status", 0, str);
+    if (d < 0 || (long)rows != n || H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) < 0) {
+        snprintf(err, errlen, "'%s': cannot read the status of its %ld trials", path, n);
+        free(names);
+        goto done;
+    }
+    rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
+        names[i][STR_SHORT - 1] = '\0';
+        status[i] = -1;
+        for (int s = 0; status_names[s]; s++)
+            if (strcmp(names[i], status_names[s]) == 0) status[i] = s;
+        if (status[i] < 0) {
+            snprintf(err, errlen, "'%s': trial %ld has the unknown status '%s'", path, i, names[i]);
+            rc = -1;
+        }
+    }
+    free(names);
+done:
+    if (type >= 0) H5Tclose(type);
+    if (str >= 0) H5Tclose(str);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    hdf5_restore(q);
+    return rc;
 }

@@ -109,10 +109,11 @@ static void shuffle_epoch(Trainer *tr, int epoch)
 
 /* One update on sequences idx[0..B). Returns the gradient norm before clipping; NaN/inf if the
  * loss or gradient is not finite, in which case the weights are left as they were. */
-static double train_update(Trainer *tr, const int *idx, int B, Metrics *m)
+static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long fault_nan_update)
 {
     Metrics batch = {0};
     model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, &batch, NULL, tr->grad, NULL);
+    if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
     if (!isfinite(norm) || !isfinite(batch.loss)) return isfinite(norm) ? NAN : norm;
@@ -455,7 +456,8 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         int diverged = 0;
         shuffle_epoch(&tr, epoch);
         while (tr.at.update < updates && !diverged) {
-            double norm = train_update(&tr, tr.order + (size_t)tr.at.update * s->batch, s->batch, &tr.at.train);
+            double norm = train_update(&tr, tr.order + (size_t)tr.at.update * s->batch, s->batch, &tr.at.train,
+                                       ctx->fault_nan_update);
             tr.at.update++;
             diverged = !isfinite(norm);
             tr.at.norm_sum += norm;
@@ -552,7 +554,7 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
     for (int i = 0; i < warmup + steps; i++) {
         Metrics m = {0};
         const double t = now_s();
-        train_update(&tr, tr.order + (size_t)(i % updates) * s->batch, s->batch, &m);
+        train_update(&tr, tr.order + (size_t)(i % updates) * s->batch, s->batch, &m, 0);
         if (i >= warmup) ms[i - warmup] = 1e3 * (now_s() - t);
     }
     qsort(ms, (size_t)steps, sizeof *ms, cmp_double);

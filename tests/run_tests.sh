@@ -26,6 +26,7 @@ run "PyTorch cross-check, double" \
 run "data, splits and metrics" build/tests/test_data
 run "training: determinism across threads, learning at T=5" build/tests/test_train
 run "command line" tests/test_cli.sh
+run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 
 echo
 echo "test summary:"

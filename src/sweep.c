@@ -1,0 +1,629 @@
+/* The MPI sweep: options, the master's dispatch loop and results file, the workers, progress
+ * reports and signals. Protocol (tags below): a worker sends READY once, then the master answers
+ * each READY or RESULT from it with TRIAL (a trial number) or STOP; HALT asks a busy worker to
+ * checkpoint its trial and send the result now. */
+#include "sweep.h"
+
+#include <errno.h>    /* errno, EEXIST */
+#include <limits.h>   /* PATH_MAX */
+#include <mpi.h>      /* MPI_* */
+#include <signal.h>   /* sigaction, sig_atomic_t */
+#include <stdio.h>    /* fprintf, snprintf */
+#include <stdlib.h>   /* free, getenv */
+#include <string.h>   /* strcmp, strerror */
+#include <sys/stat.h> /* mkdir */
+#include <time.h>     /* nanosleep */
+#include <unistd.h>   /* isatty, gethostname, unlink, rmdir */
+
+#include "batchmath.h" /* bm_setup_threads */
+#include "check.h"     /* CS_ALLOC, CS_EXIT_* */
+#include "jobfile.h"   /* Job */
+#include "model.h"     /* Model, model_free, model_param_count */
+#include "pack.h"      /* Pack, Unpack */
+#include "results.h"   /* results_* */
+#include "task.h"      /* task_shape */
+#include "train.h"     /* train_trial, TrialResult */
+
+enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT };
+
+#define POLL_NS 100000           /* the master's wait between polls: 0.1 ms */
+#define STATUS_WRITE_S 30.0      /* running/pending rows reach the file at least this often */
+#define PLAIN_PROGRESS_S 300.0   /* without a terminal, a progress line at least this often */
+
+/* The only state a signal handler can reach: the signal that asked this rank to stop. */
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void mpi_check(int rc, const char *call, const char *file, int line)
+{
+    if (rc == MPI_SUCCESS) return;
+    char msg[MPI_MAX_ERROR_STRING];
+    int len, rank = -1;
+    MPI_Error_string(rc, msg, &len);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fprintf(stderr, "copysweep: rank %d: %s failed: %s (at %s:%d)\n", rank, call, msg, file, line);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, CS_EXIT_FAILURE);
+}
+#define CS_MPI(call) mpi_check((call), #call, __FILE__, __LINE__)
+
+static double now_s(void) { return MPI_Wtime(); }
+
+/* What every rank knows. */
+typedef struct {
+    Job job;
+    char ckpt_dir[PATH_MAX];
+    int rank, size, threads;
+    char host[256];
+    long fault_trial, fault_update; /* COPYSWEEP_FAULT=nan:TRIAL:UPDATE, for the tests; -1 none */
+} Shared;
+
+static void checkpoint_path(const Shared *sh, long k, char *buf, size_t n)
+{
+    if (snprintf(buf, n, "%s/trial-%ld.ckpt", sh->ckpt_dir, k) >= (int)n) CS_FAIL("checkpoint path too long");
+}
+
+/* Estimated GFLOP of a trial at its full epoch budget: 6 FLOP per parameter and step for a
+ * training sequence (2 forward, 4 backward), 2 for an evaluated one. */
+static double trial_cost(const Settings *s)
+{
+    const double p = (double)model_param_count(s), L = task_shape(s).L;
+    return 1e-9 * p * L * (6.0 * s->epochs * s->train_size + 2.0 * ((double)s->epochs * s->val_size + s->test_size));
+}
+
+/* "model=gru T=200 seed=1": the axis values of trial k */
+static void describe(const Job *job, long k, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    long rest = k;
+    const char *vals[JOB_MAX_AXES];
+    for (int a = job->n_axes - 1; a >= 0; a--) {
+        vals[a] = job->axes[a].values[rest % job->axes[a].n];
+        rest /= job->axes[a].n;
+    }
+    for (int a = 0; a < job->n_axes && len < n; a++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", a ? " " : "", job->axes[a].info->key, vals[a]);
+}
+
+static void format_duration(double s, char *buf, size_t n)
+{
+    if (s < 0 || s != s) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+/* ---- one trial, on whichever rank runs it --------------------------------------------------- */
+
+static int stop_requested_serial(void *arg)
+{
+    (void)arg;
+    return stop_signal != 0;
+}
+
+static int stop_requested_worker(void *arg)
+{
+    (void)arg;
+    if (stop_signal) return 1;
+    int flag;
+    CS_MPI(MPI_Iprobe(0, TAG_HALT, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE));
+    if (flag) CS_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_HALT, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    return flag;
+}
+
+static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), TrialResult *res, Model *model)
+{
+    Settings s;
+    char ckpt[PATH_MAX];
+    job_trial(&sh->job, k, &s);
+    checkpoint_path(sh, k, ckpt, sizeof ckpt);
+    TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
+                    .checkpoint = ckpt, .checkpoint_every_s = 60.0 * sh->job.checkpoint_minutes,
+                    .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0};
+    train_trial(&s, &ctx, model, res);
+}
+
+/* ---- the master ----------------------------------------------------------------------------- */
+
+typedef struct {
+    Shared *sh;
+    char output[PATH_MAX];
+    char command[4096];
+    long n;
+    int *status;          /* (n) STATUS_* */
+    int *rank_of;         /* (n) the rank running it */
+    unsigned char *dirty; /* (n) row changed since the last write */
+    long *order;          /* (n_todo) the trials to run, the most expensive first */
+    long n_todo, next;
+    double *cost;         /* (n) estimated GFLOP */
+    double *started;      /* (n) when it was handed out */
+    double t0, last_write, last_line;
+    int tty, halting, fatal;
+    /* this run */
+    long finished, done, diverged, failed, stopped, running;
+    double cost_todo, cost_done, trial_s, longest_s, wait_sum, wait_max;
+    long waits;
+} Master;
+
+static void master_status_line(const Master *ms, char *buf, size_t n)
+{
+    char el[32], eta[32];
+    double elapsed = now_s() - ms->t0;
+    format_duration(elapsed, el, sizeof el);
+    if (ms->cost_done > 0)
+        format_duration((ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done, eta, sizeof eta);
+    else
+        snprintf(eta, sizeof eta, "?");
+    long final = 0;
+    for (long k = 0; k < ms->n; k++) final += ms->status[k] >= STATUS_DONE && ms->status[k] != STATUS_FAILED;
+    snprintf(buf, n, "%ld/%ld trials finished (this run: %ld done, %ld diverged, %ld failed), %ld running, "
+             "elapsed %s, ETA %s", final, ms->n, ms->done, ms->diverged, ms->failed, ms->running, el, eta);
+}
+
+/* A finished-trial line (event) and the state of the sweep: redrawn on a terminal, plain lines
+ * otherwise. */
+static void master_progress(Master *ms, const char *event)
+{
+    char line[512];
+    master_status_line(ms, line, sizeof line);
+    if (ms->tty) {
+        const int width = 24;
+        int filled = ms->cost_todo > 0 ? (int)(width * ms->cost_done / ms->cost_todo + 0.5) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+        bar[width] = '\0';
+        if (event) fprintf(stderr, "\r\033[K%s\n", event);
+        fprintf(stderr, "\r\033[K[%s] %s", bar, line);
+    } else if (event || now_s() - ms->last_line >= PLAIN_PROGRESS_S) {
+        fprintf(stderr, "%s%s%s\n", event ? event : "", event ? "; " : "", line);
+        ms->last_line = now_s();
+    }
+    fflush(stderr);
+}
+
+/* Write every changed row, and the group of trial k if res is given. */
+static void master_write(Master *ms, long k, const TrialResult *res, const Model *model, const char *host,
+                         int rank, int threads)
+{
+    long n = 0;
+    for (long i = 0; i < ms->n; i++) n += ms->dirty[i];
+    if (!n) return;
+    TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
+    Settings *set = CS_ALLOC((size_t)n * sizeof *set);
+    long j = 0;
+    for (long i = 0; i < ms->n; i++) {
+        if (!ms->dirty[i]) continue;
+        job_trial(&ms->sh->job, i, &set[j]);
+        recs[j] = (TrialRecord){.trial = (int)i, .s = &set[j], .status = ms->status[i], .rank = ms->rank_of[i],
+                                .host = ""};
+        if (i == k) recs[j].res = res, recs[j].model = model, recs[j].host = host, recs[j].threads = threads,
+                    recs[j].rank = rank;
+        j++;
+    }
+    char err[1024];
+    if (results_update(ms->output, recs, n, err, sizeof err) != 0) {
+        if (ms->tty) fputs("\r\033[K", stderr);
+        fprintf(stderr, "copysweep: %s; stopping the sweep (finished trials already in the file stay; "
+                "run the same command to resume)\n", err);
+        ms->fatal = 1, ms->halting = 1;
+    } else {
+        memset(ms->dirty, 0, (size_t)ms->n);
+        ms->last_write = now_s();
+    }
+    free(recs);
+    free(set);
+}
+
+/* A result from rank `rank` (0: the master itself) for trial k. */
+static void master_record(Master *ms, long k, TrialResult *res, Model *model, const char *host, int rank,
+                          int threads, double wait)
+{
+    char what[256], event[512];
+    describe(&ms->sh->job, k, what, sizeof what);
+    ms->status[k] = res->status;
+    ms->dirty[k] = 1;
+    ms->running--;
+    if (res->status == STATUS_PENDING) {
+        ms->stopped++;
+        ms->halting = 1; /* a trial stops early only when its rank was told to stop */
+        snprintf(event, sizeof event, "trial %ld (%s) stopped after %.1f s: %s", k, what, res->wall_s, res->stop_reason);
+    } else {
+        ms->finished++;
+        ms->done += res->status == STATUS_DONE, ms->diverged += res->status == STATUS_DIVERGED;
+        ms->failed += res->status == STATUS_FAILED;
+        ms->cost_done += ms->cost[k];
+        double took = now_s() - ms->started[k]; /* this run's share, dispatch and transfer included */
+        ms->trial_s += took;
+        ms->longest_s = took > ms->longest_s ? took : ms->longest_s;
+        if (res->status == STATUS_FAILED)
+            snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, res->stop_reason);
+        else
+            snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test symbol accuracy %.4f",
+                     k, what, status_names[res->status], res->wall_s, rank, metrics_acc(&res->test));
+    }
+    if (wait >= 0) {
+        ms->wait_sum += wait, ms->waits++;
+        ms->wait_max = wait > ms->wait_max ? wait : ms->wait_max;
+    }
+    master_write(ms, k, res, model, host, rank, threads);
+    if (!ms->fatal && res->status >= STATUS_DONE) { /* recorded for good: its checkpoint is done with */
+        char ckpt[PATH_MAX];
+        checkpoint_path(ms->sh, k, ckpt, sizeof ckpt);
+        unlink(ckpt);
+    }
+    master_progress(ms, event);
+}
+
+static void master_dispatch(Master *ms, long k, int rank)
+{
+    ms->status[k] = STATUS_RUNNING;
+    ms->rank_of[k] = rank;
+    ms->started[k] = now_s();
+    ms->dirty[k] = 1;
+    ms->running++;
+}
+
+static void master_serial(Master *ms)
+{
+    while (ms->next < ms->n_todo && !ms->halting && !stop_signal) {
+        long k = ms->order[ms->next++];
+        master_dispatch(ms, k, 0);
+        master_progress(ms, NULL);
+        TrialResult res;
+        Model model;
+        run_trial(ms->sh, k, stop_requested_serial, &res, &model);
+        master_record(ms, k, &res, &model, ms->sh->host, 0, ms->sh->threads, -1);
+        trial_result_free(&res);
+        model_free(&model);
+    }
+}
+
+/* Answer a worker that is free: its next trial, or STOP. Returns 1 if it was stopped. */
+static int master_answer(Master *ms, int rank)
+{
+    if (!ms->halting && !stop_signal && ms->next < ms->n_todo) {
+        long k = ms->order[ms->next++];
+        CS_MPI(MPI_Send(&k, 1, MPI_LONG, rank, TAG_TRIAL, MPI_COMM_WORLD));
+        master_dispatch(ms, k, rank);
+        return 0;
+    }
+    CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, rank, TAG_STOP, MPI_COMM_WORLD));
+    return 1;
+}
+
+/* A RESULT message: the worker gets its next trial (or STOP) first, so that it does not wait while
+ * the master writes the results file. Returns 1 if the worker was stopped. */
+static int master_receive_result(Master *ms, int rank, int bytes)
+{
+    unsigned char *buf = CS_ALLOC((size_t)bytes);
+    CS_MPI(MPI_Recv(buf, bytes, MPI_BYTE, rank, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    Unpack u = unpack_start(buf, (size_t)bytes);
+    long k = (long)unpack_int(&u, 0, ms->n - 1);
+    char host[256];
+    unpack_str(&u, host, sizeof host);
+    int threads = (int)unpack_int(&u, 0, 1 << 20);
+    double wait = unpack_f64(&u);
+    Unpack peek = u; /* the result starts with its status */
+    if (unpack_i64(&peek) == STATUS_PENDING) ms->halting = 1;
+    int stopped = master_answer(ms, rank);
+    Settings s;
+    job_trial(&ms->sh->job, k, &s);
+    TrialResult res;
+    Model model;
+    if (u.bad || trial_result_unpack(&u, &s, &res, &model) != 0)
+        CS_FAIL("malformed result message from rank %d", rank);
+    free(buf);
+    master_record(ms, k, &res, &model, host, rank, threads, wait);
+    trial_result_free(&res);
+    model_free(&model);
+    return stopped;
+}
+
+static void master_parallel(Master *ms)
+{
+    const int workers = ms->sh->size - 1;
+    int stopped = 0, halt_sent = 0;
+    while (stopped < workers) {
+        if ((stop_signal || ms->halting) && !halt_sent) {
+            ms->halting = 1, halt_sent = 1;
+            for (long k = 0; k < ms->n; k++) /* busy workers: checkpoint and report now */
+                if (ms->status[k] == STATUS_RUNNING)
+                    CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, ms->rank_of[k], TAG_HALT, MPI_COMM_WORLD));
+        }
+        int flag;
+        MPI_Status st;
+        CS_MPI(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
+        if (!flag) {
+            if (now_s() - ms->last_write >= STATUS_WRITE_S) master_write(ms, -1, NULL, NULL, NULL, 0, 0);
+            master_progress(ms, NULL);
+            nanosleep(&(struct timespec){0, POLL_NS}, NULL);
+            continue;
+        }
+        if (st.MPI_TAG == TAG_READY) {
+            CS_MPI(MPI_Recv(NULL, 0, MPI_BYTE, st.MPI_SOURCE, TAG_READY, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+            stopped += master_answer(ms, st.MPI_SOURCE);
+        } else if (st.MPI_TAG == TAG_RESULT) {
+            int bytes;
+            CS_MPI(MPI_Get_count(&st, MPI_BYTE, &bytes));
+            stopped += master_receive_result(ms, st.MPI_SOURCE, bytes);
+        } else {
+            CS_FAIL("unexpected message with tag %d from rank %d", st.MPI_TAG, st.MPI_SOURCE);
+        }
+    }
+}
+
+static int cmp_cost_desc(const void *a, const void *b, void *arg)
+{
+    const double *cost = arg;
+    long x = *(const long *)a, y = *(const long *)b;
+    if (cost[x] != cost[y]) return cost[x] < cost[y] ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+static int master_run(Shared *sh, Master *ms, const int *status)
+{
+    const long n = sh->job.n_trials;
+    ms->n = n;
+    ms->status = CS_ALLOC((size_t)n * sizeof *ms->status);
+    ms->rank_of = CS_CALLOC((size_t)n * sizeof *ms->rank_of);
+    ms->dirty = CS_CALLOC((size_t)n);
+    ms->order = CS_ALLOC((size_t)n * sizeof *ms->order);
+    ms->cost = CS_ALLOC((size_t)n * sizeof *ms->cost);
+    ms->started = CS_CALLOC((size_t)n * sizeof *ms->started);
+    ms->tty = isatty(2);
+    long skipped = 0;
+    for (long k = 0; k < n; k++) {
+        Settings s;
+        job_trial(&sh->job, k, &s);
+        ms->cost[k] = trial_cost(&s);
+        /* done and diverged are final; failed, pending and running (from a stopped run) run again */
+        ms->status[k] = status[k] == STATUS_RUNNING ? STATUS_PENDING : status[k];
+        if (status[k] == STATUS_RUNNING) ms->dirty[k] = 1;
+        if (status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED) {
+            skipped++;
+            continue;
+        }
+        ms->order[ms->n_todo++] = k;
+        ms->cost_todo += ms->cost[k];
+    }
+    qsort_r(ms->order, (size_t)ms->n_todo, sizeof *ms->order, cmp_cost_desc, ms->cost);
+    const int workers = sh->size > 1 ? sh->size - 1 : 1;
+    fprintf(stderr, "copysweep: %s: %ld trials, %ld to run (%ld already finished in %s), %d %s × %d threads\n",
+            sh->job.path, n, ms->n_todo, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank", sh->threads);
+    ms->t0 = ms->last_write = ms->last_line = now_s();
+    if (sh->size == 1)
+        master_serial(ms);
+    else
+        master_parallel(ms);
+    master_write(ms, -1, NULL, NULL, NULL, 0, 0);
+    if (ms->tty) fputs("\r\033[K", stderr);
+
+    const double makespan = now_s() - ms->t0;
+    char line[512];
+    master_status_line(ms, line, sizeof line);
+    fprintf(stderr, "copysweep: %s\n", line);
+    if (ms->finished) {
+        double bound = ms->trial_s / workers > ms->longest_s ? ms->trial_s / workers : ms->longest_s;
+        fprintf(stderr, "copysweep: makespan %.2f s; trial time %.2f s in all, longest %.2f s; lower bound "
+                "max(longest, total / %d workers) = %.2f s; makespan / bound = %.3f", makespan, ms->trial_s,
+                ms->longest_s, workers, bound, bound > 0 ? makespan / bound : 0);
+        if (ms->waits)
+            fprintf(stderr, "; dispatch wait per trial mean %.3f ms, max %.3f ms", 1e3 * ms->wait_sum / ms->waits,
+                    1e3 * ms->wait_max);
+        fputc('\n', stderr);
+    }
+    long left = 0;
+    for (long k = 0; k < n; k++) left += ms->status[k] < STATUS_DONE;
+    int rc = 0;
+    if (ms->fatal) {
+        rc = CS_EXIT_FAILURE;
+    } else if (left) {
+        fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
+                "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                left, sh->ckpt_dir);
+        rc = SWEEP_EXIT_INTERRUPTED;
+    } else {
+        rmdir(sh->ckpt_dir); /* empty once every trial is recorded */
+        fprintf(stderr, "copysweep: wrote %s\n", ms->output);
+    }
+    free(ms->status), free(ms->rank_of), free(ms->dirty), free(ms->order), free(ms->cost), free(ms->started);
+    return rc;
+}
+
+/* ---- the workers ---------------------------------------------------------------------------- */
+
+static void worker_run(Shared *sh)
+{
+    double asked = now_s();
+    CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_READY, MPI_COMM_WORLD));
+    for (;;) {
+        long k;
+        MPI_Status st;
+        do /* a HALT that arrived after its trial ended is stale */
+            CS_MPI(MPI_Recv(&k, 1, MPI_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st));
+        while (st.MPI_TAG == TAG_HALT);
+        if (st.MPI_TAG == TAG_STOP) return;
+        double wait = now_s() - asked;
+        TrialResult res;
+        Model model;
+        run_trial(sh, k, stop_requested_worker, &res, &model);
+        Pack p;
+        pack_init(&p);
+        pack_i64(&p, k);
+        pack_str(&p, sh->host);
+        pack_i64(&p, sh->threads);
+        pack_f64(&p, wait);
+        trial_result_pack(&p, &res, res.status >= STATUS_DONE ? &model : NULL);
+        asked = now_s();
+        CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
+        pack_free(&p);
+        trial_result_free(&res);
+        model_free(&model);
+    }
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *job_path, *output;
+    int list;
+} SweepArgs;
+
+static int parse_args(int argc, char **argv, SweepArgs *a, char *err, size_t errlen)
+{
+    *a = (SweepArgs){.job_path = argv[1]};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--list") == 0) {
+            a->list = 1;
+        } else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            if (i + 1 == argc || !*argv[i + 1]) {
+                snprintf(err, errlen, "option '%s': missing file name", argv[i]);
+                return -1;
+            }
+            a->output = argv[++i];
+        } else {
+            snprintf(err, errlen, "sweep: unknown option '%s' (expected -o FILE or --list)", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_list(const Job *job, const char *output)
+{
+    printf("%s: %ld trials", job->path, job->n_trials);
+    for (int a = 0; a < job->n_axes; a++) printf("%s %s %d", a ? " ×" : " =", job->axes[a].info->key, job->axes[a].n);
+    printf("; results to %s\n", output);
+    printf("%6s", "trial");
+    for (int a = 0; a < job->n_axes; a++) printf(" %10s", job->axes[a].info->key);
+    printf(" %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
+    double total = 0, largest = 0;
+    for (long k = 0; k < job->n_trials; k++) {
+        Settings s;
+        job_trial(job, k, &s);
+        double c = trial_cost(&s);
+        total += c, largest = c > largest ? c : largest;
+        printf("%6ld", k);
+        long rest = k;
+        const char *vals[JOB_MAX_AXES];
+        for (int a = job->n_axes - 1; a >= 0; a--) vals[a] = job->axes[a].values[rest % job->axes[a].n], rest /= job->axes[a].n;
+        for (int a = 0; a < job->n_axes; a++) printf(" %10s", vals[a]);
+        printf(" %9zu %6d %8d %10.1f\n", model_param_count(&s), task_shape(&s).L, s.epochs * (s.train_size / s.batch), c);
+    }
+    printf("total %.1f GFLOP at the full epoch budgets (early stopping ends trials sooner); "
+           "the largest trial %.1f GFLOP\n", total, largest);
+}
+
+/* Rank 0's checks before anything runs. 0, or -1 with err (a user error: nothing written). */
+static int master_prepare(Shared *sh, Master *ms, const SweepArgs *a, int argc, char **argv, int **status,
+                          char *err, size_t errlen)
+{
+    if (job_load(&sh->job, a->job_path, err, errlen) != 0) return -1;
+    snprintf(ms->output, sizeof ms->output, "%s", a->output ? a->output : sh->job.output);
+    size_t len = 0;
+    for (int i = 0; i < argc && len < sizeof ms->command; i++)
+        len += (size_t)snprintf(ms->command + len, sizeof ms->command - len, i ? " %s" : "%s", argv[i]);
+    if (a->list) return 0;
+    if (results_check_writable(ms->output, err, errlen) != 0) return -1;
+    const long n = sh->job.n_trials;
+    const uint64_t grid = job_grid_hash(&sh->job);
+    *status = CS_CALLOC((size_t)n * sizeof **status);
+    int rc = results_read_status(ms->output, grid, n, *status, err, errlen);
+    if (rc < 0) return -1;
+    if (snprintf(sh->ckpt_dir, sizeof sh->ckpt_dir - 32, "%s.ckpt", ms->output) >= (int)sizeof sh->ckpt_dir - 32) {
+        snprintf(err, errlen, "output path too long");
+        return -1;
+    }
+    if (mkdir(sh->ckpt_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the checkpoint folder '%s': %s", sh->ckpt_dir, strerror(errno));
+        return -1;
+    }
+    if (rc == 1) { /* a new file: every row pending */
+        TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
+        Settings *set = CS_ALLOC((size_t)n * sizeof *set);
+        for (long k = 0; k < n; k++) {
+            job_trial(&sh->job, k, &set[k]);
+            recs[k] = (TrialRecord){.trial = (int)k, .s = &set[k], .status = STATUS_PENDING, .host = ""};
+        }
+        char why[1024];
+        int w = results_write(ms->output, ms->command, sh->job.text, grid, recs, n, why, sizeof why);
+        free(recs);
+        free(set);
+        if (w != 0) CS_FAIL("%s", why);
+    }
+    return 0;
+}
+
+static void broadcast_string(char *buf, size_t cap, int rank)
+{
+    long len = rank == 0 ? (long)strlen(buf) : 0;
+    CS_MPI(MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD));
+    if ((size_t)len >= cap) CS_FAIL("broadcast string of %ld bytes", len);
+    CS_MPI(MPI_Bcast(buf, (int)len + 1, MPI_CHAR, 0, MPI_COMM_WORLD));
+}
+
+int sweep_main(int argc, char **argv)
+{
+    int provided;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "copysweep: MPI_Init_thread failed\n");
+        return CS_EXIT_FAILURE;
+    }
+    CS_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    static Shared sh;   /* large (paths, the job): off the stack */
+    static Master ms;
+    CS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &sh.rank));
+    CS_MPI(MPI_Comm_size(MPI_COMM_WORLD, &sh.size));
+    gethostname(sh.host, sizeof sh.host - 1);
+    sh.threads = bm_setup_threads(0);
+    ms.sh = &sh;
+    /* fault injection for the tests: the loss of one update of one trial becomes NaN */
+    const char *fault = getenv("COPYSWEEP_FAULT");
+    sh.fault_trial = sh.fault_update = -1;
+    if (fault && sscanf(fault, "nan:%ld:%ld", &sh.fault_trial, &sh.fault_update) != 2)
+        sh.fault_trial = sh.fault_update = -1;
+
+    SweepArgs args;
+    char err[PATH_MAX + 1024] = "";
+    int *status = NULL;
+    int rc = parse_args(argc, argv, &args, err, sizeof err);
+    if (rc == 0 && sh.rank == 0) rc = master_prepare(&sh, &ms, &args, argc, argv, &status, err, sizeof err);
+    CS_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (rc != 0 || args.list) {
+        if (rc != 0 && sh.rank == 0) fprintf(stderr, "copysweep: %s\n", err);
+        if (rc == 0 && sh.rank == 0) print_list(&sh.job, ms.output);
+        job_free(&sh.job);
+        free(status);
+        MPI_Finalize();
+        return rc ? CS_EXIT_USER : 0;
+    }
+    /* every rank builds the grid from the same job text */
+    static char text[1 << 20];
+    static char path[PATH_MAX];
+    if (sh.rank == 0) {
+        if (strlen(sh.job.text) >= sizeof text) CS_FAIL("job file larger than %zu bytes", sizeof text);
+        snprintf(text, sizeof text, "%s", sh.job.text);
+        snprintf(path, sizeof path, "%s", sh.job.path);
+    }
+    broadcast_string(text, sizeof text, sh.rank);
+    broadcast_string(path, sizeof path, sh.rank);
+    broadcast_string(sh.ckpt_dir, sizeof sh.ckpt_dir, sh.rank);
+    if (sh.rank != 0 && job_parse(&sh.job, path, text, err, sizeof err) != 0)
+        CS_FAIL("rank %d cannot parse the job the master parsed: %s", sh.rank, err);
+
+    if (sh.rank == 0)
+        rc = master_run(&sh, &ms, status);
+    else
+        worker_run(&sh);
+    job_free(&sh.job);
+    free(status);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,229 @@
+#!/bin/bash
+# The MPI sweep: 1, 2 and 4 ranks give identical results; --list; a finished sweep is not rerun;
+# SIGKILL of the master, SIGUSR1 to mpirun, SIGTERM to the ranks and SIGTERM to a lone rank each end
+# in a file that opens and a resume that equals an uninterrupted run; NaN → diverged, out of memory →
+# failed, and the sweep goes on; the file can be read while the sweep writes it; every kind of bad
+# input gets one line naming file:line, key and value, exit status 2, and the results file untouched.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/copysweep
+PYTHON=${PYTHON:-/usr/bin/python3}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+MPIRUN="timeout 300 mpirun -q --oversubscribe"
+# a sweep in the background: `wait $pid` gives its exit status, $mpirun_pid is mpirun itself
+bg_sweep() { # LOG ARGS...
+    local log=$1
+    shift
+    $MPIRUN "$@" 2> "$log" &
+    pid=$!
+    for _ in $(seq 100); do mpirun_pid=$(pgrep -P $pid -x mpirun) && break; sleep 0.05; done
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+pass() { printf '  ok   %s\n' "$1"; }
+fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
+check() { # NAME COMMAND...: pass if the command succeeds, showing its last line
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
+}
+
+# --- 1. rank-count independence on the smoke grid (16 trials)
+for n in 1 2 4; do
+    $MPIRUN -n $n "$BIN" "$ROOT/jobs/smoke.ini" -o "smoke$n.h5" > "smoke$n.log" 2>&1
+    rc=$?
+    [ $rc = 0 ] || { fail "smoke.ini with $n ranks: exit $rc"; tail -5 "smoke$n.log"; }
+    check "smoke.ini with $n ranks" "$PYTHON" "$ROOT/tests/check_results.py" "smoke$n.h5" --n 16 --status done
+done
+check "1 and 2 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke2.h5
+check "1 and 4 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke4.h5
+h5dump -H smoke2.h5 > /dev/null && h5dump -d /trials smoke2.h5 | grep -q '"status"' \
+    && pass "h5dump reads the results file" || fail "h5dump"
+ls smoke2.h5.ckpt 2>/dev/null && fail "the checkpoint folder of a finished sweep is left behind"
+
+# --- 2. --list, and a finished sweep is not run again
+out=$($MPIRUN -n 2 "$BIN" "$ROOT/jobs/smoke.ini" --list -o listed.h5)
+[ "$(grep -cE '^ +[0-9]+ +(lstm|mlstm|gru|mgru) ' <<<"$out")" = 16 ] && [ ! -e listed.h5 ] \
+    && pass "--list prints 16 trials and writes nothing" || fail "--list: $out"
+sum=$(md5sum < smoke2.h5)
+$MPIRUN -n 2 "$BIN" "$ROOT/jobs/smoke.ini" -o smoke2.h5 2> again.log
+grep -q '0 to run (16 already finished' again.log && [ "$sum" = "$(md5sum < smoke2.h5)" ] \
+    && pass "a finished sweep runs nothing again and leaves its file as it was" || fail "rerun: $(cat again.log)"
+
+# --- 3. interruptions: a grid of 6 trials of about a second each, periodic checkpoints every 0.3 s
+cat > mid.ini <<'EOF'
+[sweep]
+output = mid.h5
+checkpoint-minutes = 0.005
+[settings]
+model = lstm, gru, mgru
+seed = 1, 2
+T = 24
+hidden = 48
+batch = 16
+chunk = 8
+epochs = 3
+train-size = 1600
+val-size = 64
+test-size = 64
+EOF
+# the uninterrupted reference, read with h5py and h5dump every 0.2 s while it is written
+bg_sweep straight.log -n 3 "$BIN" mid.ini -o straight.h5
+reads=0 read_fails=0
+while kill -0 $pid 2>/dev/null; do
+    if [ -e straight.h5 ]; then
+        reads=$((reads + 1))
+        "$PYTHON" -c "import h5py; h5py.File('straight.h5', 'r')['trials'][...]" 2>/dev/null &&
+            h5dump -H straight.h5 > /dev/null 2>&1 || read_fails=$((read_fails + 1))
+    fi
+    sleep 0.2
+done
+wait $pid && [ $reads -gt 0 ] && [ $read_fails = 0 ] \
+    && pass "h5py and h5dump read the file $reads times while the sweep wrote it" \
+    || fail "reading while the sweep runs: $read_fails of $reads reads failed"
+check "uninterrupted reference" "$PYTHON" "$ROOT/tests/check_results.py" straight.h5 --n 6 --status done
+
+wait_for_done() { # LOG: until the master logged a finished trial
+    for _ in $(seq 600); do grep -q ') done in' "$1" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+rank_pid() { # MPIRUN_PID RANK
+    for p in $(pgrep -P "$1" -x copysweep); do
+        tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo $p
+    done
+}
+resume_and_compare() { # NAME FILE RANKS
+    $MPIRUN -n "$3" "$BIN" mid.ini -o "$2" 2> "$2.resume.log"
+    local rc=$?
+    [ $rc = 0 ] || { fail "$1: resume exit $rc: $(tail -3 "$2.resume.log")"; return; }
+    check "$1: resumed run equals the uninterrupted one" "$PYTHON" "$ROOT/tests/compare_results.py" straight.h5 "$2"
+}
+
+# 3a. SIGKILL of the master after its first recorded trial
+bg_sweep killed.log -n 3 "$BIN" mid.ini -o killed.h5
+wait_for_done killed.log
+master=$(rank_pid $mpirun_pid 0)
+[ -n "$master" ] && kill -KILL "$master"
+wait $pid
+rc=$?
+[ $rc != 0 ] && check "SIGKILL of the master (mpirun exit $rc): the file opens and keeps what was recorded" \
+    "$PYTHON" "$ROOT/tests/check_results.py" killed.h5 --n 6 --some-done || fail "SIGKILL of the master did not stop the sweep"
+resume_and_compare "SIGKILL of the master" killed.h5 3
+
+# 3b. SIGUSR1 to mpirun (what slurm/sweep.sbatch forwards): checkpoint, exit 3
+bg_sweep usr1.log -n 3 "$BIN" mid.ini -o usr1.h5
+wait_for_done usr1.log
+kill -USR1 $mpirun_pid
+wait $pid
+rc=$?
+ckpts=$(ls usr1.h5.ckpt 2>/dev/null | wc -l)
+[ $rc = 3 ] && grep -q 'checkpoint written' usr1.log && [ "$ckpts" -ge 1 ] \
+    && pass "SIGUSR1 to mpirun: exit 3, $ckpts trials checkpointed mid-trial" || fail "SIGUSR1: exit $rc, $ckpts checkpoints: $(tail -3 usr1.log)"
+check "SIGUSR1: the file keeps the finished trials" "$PYTHON" "$ROOT/tests/check_results.py" usr1.h5 --some-done
+resume_and_compare "SIGUSR1" usr1.h5 2
+
+# 3c. SIGTERM to every rank (what Slurm does at a time limit or preemption)
+bg_sweep term.log -n 3 "$BIN" mid.ini -o term.h5
+wait_for_done term.log
+pkill -TERM -P $mpirun_pid -x copysweep
+wait $pid
+rc=$?
+[ $rc = 3 ] && grep -q 'checkpoint written' term.log && pass "SIGTERM to the ranks: exit 3, trials checkpointed" \
+    || fail "SIGTERM to the ranks: exit $rc: $(tail -3 term.log)"
+resume_and_compare "SIGTERM to the ranks" term.h5 4
+
+# 3d. one rank (the master trains): SIGTERM mid-trial, resume with 2 ranks
+"$BIN" mid.ini -o serial.h5 2> serial.log &
+pid=$!
+wait_for_done serial.log
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc = 3 ] && grep -q 'checkpoint written' serial.log && pass "SIGTERM to a lone rank: exit 3, trial checkpointed" \
+    || fail "SIGTERM to a lone rank: exit $rc: $(tail -3 serial.log)"
+resume_and_compare "SIGTERM to a lone rank" serial.h5 3
+
+# --- 4. a trial whose loss becomes NaN is diverged, one without memory failed; the rest goes on
+# (COPYSWEEP_FAULT=nan:TRIAL:UPDATE makes the loss of that update NaN, as an exploding model would)
+COPYSWEEP_FAULT=nan:5:7 $MPIRUN -n 3 "$BIN" "$ROOT/jobs/smoke.ini" -o faults.h5 2> faults.log
+rc=$?
+[ $rc = 0 ] && grep -q 'trial 5 (model=mlstm T=5 seed=2) diverged' faults.log \
+    && check "a NaN loss at update 7 of trial 5: diverged, the other 15 done" \
+        "$PYTHON" "$ROOT/tests/check_results.py" faults.h5 --n 16 --status diverged@5 --status done@4 --status done@6 \
+    || fail "NaN injection: exit $rc: $(tail -3 faults.log)"
+# a batch of 8192 sequences needs about 3.5 GB of activations: more than the 3 GB allowed here
+cat > oom.ini <<'EOF'
+[settings]
+model = gru, mgru
+batch = 16, 8192
+chunk = 8192
+T = 100
+hidden = 64
+epochs = 1
+train-size = 8192
+val-size = 32
+test-size = 32
+EOF
+(ulimit -v 3000000 && timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log)
+rc=$?
+[ $rc = 0 ] && grep -q 'failed on rank 0: out of memory' oom.log \
+    && check "batch 8192 in 3 GB: failed (out of memory) while the other trials finish" \
+        "$PYTHON" "$ROOT/tests/check_results.py" oom.h5 --n 4 --status done@0 --status failed@1 --status done@2 --status failed@3 \
+    || fail "oom.ini: exit $rc: $(tail -3 oom.log)"
+
+# --- 5. bad input: one line naming file:line, key and value; exit 2; the results file untouched
+cp smoke1.h5 keep.h5
+sum=$(md5sum < keep.h5)
+expect_user_error() { # NAME PATTERN JOBTEXT [ARGS...]
+    local name=$1 pattern=$2 text=$3
+    shift 3
+    printf '%s\n' "$text" > bad.ini
+    local before err rc
+    before=$(ls | sort)
+    err=$($MPIRUN -n 2 "$BIN" bad.ini -o keep.h5 "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ $rc != 2 ]; then fail "$name: exit $rc, expected 2 ($err)"
+    elif [ "$(wc -l <<<"$err")" != 1 ]; then fail "$name: expected one line, got: $err"
+    elif ! grep -qE -- "$pattern" <<<"$err"; then fail "$name: '$err' does not match /$pattern/"
+    elif [ "$sum" != "$(md5sum < keep.h5)" ] || [ "$before" != "$(ls | sort)" ]; then fail "$name: files changed"
+    else pass "$name: $err"; fi
+}
+expect_user_error "unknown section" "^copysweep: bad.ini:2: unknown section \[setings\]" $'\n[setings]\nT = 5'
+expect_user_error "unknown key" "^copysweep: bad.ini:3: unknown key 'hiden' in \[settings\]" $'[settings]\nT = 5\nhiden = 4'
+expect_user_error "unknown sweep key" "^copysweep: bad.ini:2: unknown key 'ouput' in \[sweep\]" $'[sweep]\nouput = x.h5'
+expect_user_error "T = 0" "^copysweep: bad.ini:2: key 'T': '0' is out of range" $'[settings]\nT = 0'
+expect_user_error "T = 0 in a list" "^copysweep: bad.ini:3: key 'T': '0' is out of range" $'[settings]\nmodel = gru\nT = 100, 0, 200'
+expect_user_error "lr = -1" "^copysweep: bad.ini:2: key 'lr': '-1' is out of range \(expected a number > 0" $'[settings]\nlr = -1'
+expect_user_error "unknown model" "^copysweep: bad.ini:2: key 'model': 'rnn' is not a valid model" $'[settings]\nmodel = lstm, rnn'
+expect_user_error "empty list" "^copysweep: bad.ini:2: key 'seed': empty value" $'[settings]\nseed ='
+expect_user_error "empty list item" "^copysweep: bad.ini:2: key 'seed': empty value in the list" $'[settings]\nseed = 1,,2'
+expect_user_error "value twice" "^copysweep: bad.ini:2: key 'seed': value '1' listed twice" $'[settings]\nseed = 1, 2, 1'
+expect_user_error "key twice" "^copysweep: bad.ini:3: key 'T' given twice \(first at line 2\)" $'[settings]\nT = 5\nT = 6'
+expect_user_error "not key = value" "^copysweep: bad.ini:2: cannot read this line" $'[settings]\nT 5'
+expect_user_error "key outside a section" "^copysweep: bad.ini:1: key 'T' outside a section" $'T = 5'
+expect_user_error "settings that clash" "^copysweep: bad.ini:3: key 'batch': 64 is larger than train-size 32" \
+    $'[settings]\ntrain-size = 32\nbatch = 16, 64'
+expect_user_error "output in a missing folder" "^copysweep: option '-o': cannot create a file next to 'no/dir/x.h5'|cannot create a file next to 'no/dir/x.h5'" \
+    $'[settings]\nT = 5' -o no/dir/x.h5
+expect_user_error "unknown option" "^copysweep: sweep: unknown option '--lsit'" $'[settings]\nT = 5' --lsit
+printf '[settings]\nT = 5\n' > other.ini
+err=$($MPIRUN -n 2 "$BIN" other.ini -o keep.h5 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && grep -q "holds the results of another job" <<<"$err" && [ "$sum" = "$(md5sum < keep.h5)" ] \
+    && pass "a results file of another job is refused and left as it was: $err" || fail "another job's file: exit $rc: $err"
+echo "not hdf5" > plain.h5
+err=$($MPIRUN -n 2 "$BIN" other.ini -o plain.h5 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && grep -q "not an HDF5 file" <<<"$err" && [ "$(cat plain.h5)" = "not hdf5" ] \
+    && pass "a file that is not HDF5 is refused and left as it was" || fail "non-HDF5 output: exit $rc: $err"
+err=$($MPIRUN -n 2 "$BIN" missing.ini 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && [ "$err" = "copysweep: cannot read job file 'missing.ini': No such file or directory" ] \
+    && pass "missing job file: $err" || fail "missing job file: exit $rc: $err"
+mkdir dir.ini
+err=$($MPIRUN -n 2 "$BIN" dir.ini 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && grep -q "cannot read job file 'dir.ini'" <<<"$err" && pass "unreadable job file: $err" \
+    || fail "unreadable job file: exit $rc: $err"
+
+if [ $fails -gt 0 ]; then echo "sweep: $fails FAILED"; exit 1; fi
+echo "sweep: passed"
