@@ -29,6 +29,7 @@ enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT };
 #define POLL_NS 100000           /* the master's wait between polls: 0.1 ms */
 #define STATUS_WRITE_S 30.0      /* running/pending rows reach the file at least this often */
 #define PLAIN_PROGRESS_S 300.0   /* without a terminal, a progress line at least this often */
+/* on a terminal the bar is redrawn on every event and twice a second otherwise */
 
 /* The only state a signal handler can reach: the signal that asked this rank to stop. */
 static volatile sig_atomic_t stop_signal;
@@ -171,6 +172,8 @@ static void master_progress(Master *ms, const char *event)
     char line[512];
     master_status_line(ms, line, sizeof line);
     if (ms->tty) {
+        if (!event && now_s() - ms->last_line < 0.5) return; /* redraw twice a second at most */
+        ms->last_line = now_s();
         const int width = 24;
         int filled = ms->cost_todo > 0 ? (int)(width * ms->cost_done / ms->cost_todo + 0.5) : width;
         char bar[32];
@@ -368,7 +371,7 @@ static int cmp_cost_desc(const void *a, const void *b, void *arg)
     return (x > y) - (x < y);
 }
 
-static int master_run(Shared *sh, Master *ms, const int *status)
+static int master_run(Shared *sh, Master *ms, const int *status, int progress)
 {
     const long n = sh->job.n_trials;
     ms->n = n;
@@ -378,7 +381,8 @@ static int master_run(Shared *sh, Master *ms, const int *status)
     ms->order = CS_ALLOC((size_t)n * sizeof *ms->order);
     ms->cost = CS_ALLOC((size_t)n * sizeof *ms->cost);
     ms->started = CS_CALLOC((size_t)n * sizeof *ms->started);
-    ms->tty = isatty(2);
+    /* under mpirun stderr is a pipe even on a terminal: --progress bar asks for the bar there */
+    ms->tty = progress < 0 ? isatty(2) : progress;
     long skipped = 0;
     for (long k = 0; k < n; k++) {
         Settings s;
@@ -478,14 +482,22 @@ static void worker_run(Shared *sh)
 typedef struct {
     const char *job_path, *output;
     int list;
+    int progress; /* -1 auto: a bar if stderr is a terminal; 0 lines; 1 bar */
 } SweepArgs;
 
 static int parse_args(int argc, char **argv, SweepArgs *a, char *err, size_t errlen)
 {
-    *a = (SweepArgs){.job_path = argv[1]};
+    *a = (SweepArgs){.job_path = argv[1], .progress = -1};
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--list") == 0) {
             a->list = 1;
+        } else if (strcmp(argv[i], "--progress") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "bar") != 0 && strcmp(v, "lines") != 0) {
+                snprintf(err, errlen, "option '--progress': '%s' is not allowed (expected bar or lines)", v);
+                return -1;
+            }
+            a->progress = strcmp(v, "bar") == 0;
         } else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
             if (i + 1 == argc || !*argv[i + 1]) {
                 snprintf(err, errlen, "option '%s': missing file name", argv[i]);
@@ -493,7 +505,8 @@ static int parse_args(int argc, char **argv, SweepArgs *a, char *err, size_t err
             }
             a->output = argv[++i];
         } else {
-            snprintf(err, errlen, "sweep: unknown option '%s' (expected -o FILE or --list)", argv[i]);
+            snprintf(err, errlen, "sweep: unknown option '%s' (expected -o FILE, --list or --progress bar|lines)",
+                     argv[i]);
             return -1;
         }
     }
@@ -629,7 +642,7 @@ int sweep_main(int argc, char **argv)
         CS_FAIL("rank %d cannot parse the job the master parsed: %s", sh.rank, err);
 
     if (sh.rank == 0)
-        rc = master_run(&sh, &ms, status);
+        rc = master_run(&sh, &ms, status, args.progress);
     else
         worker_run(&sh);
     job_free(&sh.job);

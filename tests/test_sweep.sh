@@ -209,6 +209,7 @@ expect_user_error "settings that clash" "^copysweep: bad.ini:3: key 'batch': 64 
 expect_user_error "output in a missing folder" "^copysweep: option '-o': cannot create a file next to 'no/dir/x.h5'|cannot create a file next to 'no/dir/x.h5'" \
     $'[settings]\nT = 5' -o no/dir/x.h5
 expect_user_error "unknown option" "^copysweep: sweep: unknown option '--lsit'" $'[settings]\nT = 5' --lsit
+expect_user_error "bad --progress" "^copysweep: option '--progress': 'fancy' is not allowed" $'[settings]\nT = 5' --progress fancy
 printf '[settings]\nT = 5\n' > other.ini
 err=$($MPIRUN -n 2 "$BIN" other.ini -o keep.h5 2>&1 >/dev/null); rc=$?
 [ $rc = 2 ] && grep -q "holds the results of another job" <<<"$err" && [ "$sum" = "$(md5sum < keep.h5)" ] \
