@@ -60,10 +60,11 @@ bench: copysweep
 clean:
 	rm -rf build copysweep
 
-# Debian 12 packages: build, run, tests (python3-torch for the cross-check) and the analysis readers
+# Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep) and
+# the analysis readers
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
-                python3-matplotlib python3-torch
+                python3-matplotlib python3-torch procps
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # installs only what is missing, quietly
 deps:

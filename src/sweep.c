@@ -11,9 +11,11 @@
 #include <stdio.h>    /* fprintf, snprintf */
 #include <stdlib.h>   /* free, getenv */
 #include <string.h>   /* strcmp, strerror */
+#include <fcntl.h>    /* open, O_* */
+#include <sys/file.h> /* flock */
 #include <sys/stat.h> /* mkdir */
 #include <time.h>     /* nanosleep */
-#include <unistd.h>   /* isatty, gethostname, unlink, rmdir */
+#include <unistd.h>   /* isatty, gethostname, unlink, rmdir, close */
 
 #include "batchmath.h" /* bm_setup_threads */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
@@ -146,6 +148,7 @@ typedef struct {
     double cost_todo, cost_done, trial_s, longest_s, wait_sum, wait_max;
     long waits;
     double seen;                       /* when the message being answered was seen */
+    int lock_fd;                       /* FILE.ckpt/lock, flock'ed while the sweep runs */
     double dispatch_sum, dispatch_max; /* the master's time from a worker's message to its answer */
     long dispatches;
 } Master;
@@ -438,6 +441,9 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
                 left, sh->ckpt_dir);
         rc = SWEEP_EXIT_INTERRUPTED;
     } else {
+        char lock[PATH_MAX + 16];
+        snprintf(lock, sizeof lock, "%s/lock", sh->ckpt_dir);
+        unlink(lock);
         rmdir(sh->ckpt_dir); /* empty once every trial is recorded */
         fprintf(stderr, "copysweep: wrote %s\n", ms->output);
     }
@@ -562,6 +568,16 @@ static int master_prepare(Shared *sh, Master *ms, const SweepArgs *a, int argc, 
         snprintf(err, errlen, "cannot create the checkpoint folder '%s': %s", sh->ckpt_dir, strerror(errno));
         return -1;
     }
+    /* one sweep at a time per results file: the lock is the kernel's, so it goes with the process */
+    char lock[PATH_MAX + 16];
+    snprintf(lock, sizeof lock, "%s/lock", sh->ckpt_dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        snprintf(err, errlen, "another sweep is writing '%s' (it holds the lock in its .ckpt folder)", ms->output);
+        close(fd);
+        return -1;
+    }
+    ms->lock_fd = fd; /* held until the process ends */
     if (rc == 1) { /* a new file: every row pending */
         TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
         Settings *set = CS_ALLOC((size_t)n * sizeof *set);

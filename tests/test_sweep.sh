@@ -116,6 +116,9 @@ resume_and_compare "SIGKILL of the master" killed.h5 3
 # 3b. SIGUSR1 to mpirun (what slurm/sweep.sbatch forwards): checkpoint, exit 3
 bg_sweep usr1.log -n 3 "$BIN" mid.ini -o usr1.h5
 wait_for_done usr1.log
+err=$($MPIRUN -n 2 "$BIN" mid.ini -o usr1.h5 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && grep -q "another sweep is writing 'usr1.h5'" <<<"$err" \
+    && pass "a second sweep on the same file is refused while the first runs" || fail "second sweep: exit $rc: $err"
 kill -USR1 $mpirun_pid
 wait $pid
 rc=$?
