@@ -38,6 +38,20 @@ int results_write(const char *path, const char *command, const char *job, uint64
                   const TrialRecord *recs, long n, char *err, size_t errlen);
 /* Rewrite the rows of these trials in an existing file, and their groups where res is set. */
 int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen);
+/* One run of a sweep (a row of /runs): when, how long, on what, and how it ended. */
+typedef struct {
+    char started[32];  /* UTC, ISO 8601 */
+    double wall_s;
+    int ranks, threads;
+    long trials_run;   /* trials that got a final status in this run */
+    long trials_left;  /* trials without one at its end */
+    int exit_status;
+    const char *host;
+    const char *command;
+} RunRecord;
+
+/* Append a row to /runs. 0, or -1 with the reason in err. */
+int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen);
 /* Statuses of an existing results file of this grid: 0 and status[0..n) filled; 1 if there is no
  * file at path; -1 with the reason in err if it is not a copysweep results file of this grid. */
 int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,

@@ -107,7 +107,8 @@ static void col_i64(Row *r, const char *name, long long v) { col(r, name, H5T_NA
 static void col_f64(Row *r, const char *name, double v) { col(r, name, H5T_NATIVE_DOUBLE, &v, 8); }
 static void col_str(Row *r, const char *name, const char *v, size_t len)
 {
-    char s[STR_MESSAGE] = {0};
+    char s[512] = {0}; /* the longest string column */
+    if (len > sizeof s) CS_FAIL("string column '%s' of %zu bytes", name, len);
     strncpy(s, v, len - 1);
     hid_t t = r->type >= 0 ? string_type(r->w, len) : -1;
     col(r, name, t, s, len);
@@ -181,6 +182,49 @@ static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, l
     hid_t d = H5C(w, H5Dcreate2(file, "trials", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
     H5C(w, H5Dclose(d));
+    H5C(w, H5Pclose(dcpl));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(type));
+    free(buf);
+}
+
+/* ---- the /runs table --------------------------------------------------------------------- */
+
+#define STR_COMMAND 256
+
+static void run_row(Row *r, const RunRecord *run)
+{
+    col_str(r, "started", run ? run->started : "", 32);
+    col_f64(r, "wall_s", run ? run->wall_s : 0);
+    col_int(r, "ranks", run ? run->ranks : 0);
+    col_int(r, "threads", run ? run->threads : 0);
+    col_i64(r, "trials_run", run ? run->trials_run : 0);
+    col_i64(r, "trials_left", run ? run->trials_left : 0);
+    col_int(r, "exit_status", run ? run->exit_status : 0);
+    col_str(r, "host", run && run->host ? run->host : "", STR_HOST);
+    col_str(r, "command", run && run->command ? run->command : "", STR_COMMAND);
+}
+
+static hid_t run_type(Writer *w, const RunRecord *run, unsigned char **buf)
+{
+    Row sizing = {.w = w, .type = -1};
+    run_row(&sizing, run);
+    *buf = CS_CALLOC(sizing.size);
+    Row r = {.w = w, .type = H5C(w, H5Tcreate(H5T_COMPOUND, sizing.size)), .buf = *buf};
+    run_row(&r, run);
+    return r.type;
+}
+
+/* An empty, extendible /runs. */
+static void write_runs_table(Writer *w, hid_t file)
+{
+    unsigned char *buf;
+    hid_t type = run_type(w, NULL, &buf);
+    hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = 16;
+    hid_t space = H5C(w, H5Screate_simple(1, &dims, &maxdims));
+    hid_t dcpl = H5C(w, H5Pcreate(H5P_DATASET_CREATE));
+    H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
+    H5C(w, H5Dclose(H5C(w, H5Dcreate2(file, "runs", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT))));
     H5C(w, H5Pclose(dcpl));
     H5C(w, H5Sclose(space));
     H5C(w, H5Tclose(type));
@@ -360,6 +404,7 @@ int results_write(const char *path, const char *command, const char *job, uint64
     attr_str(&w, f, "grid_hash", hash);
     attr_int(&w, f, "n_trials", n);
     write_trials_table(&w, f, recs, n);
+    write_runs_table(&w, f);
     hid_t trials = H5C(&w, H5Gcreate2(f, "trial", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (long i = 0; i < n; i++)
         if (recs[i].res && recs[i].status >= STATUS_DONE) write_trial_group(&w, trials, &recs[i]);
@@ -419,6 +464,37 @@ int results_update(const char *path, const TrialRecord *recs, long n, char *err,
     H5C(&w, H5Tclose(type));
     H5C(&w, H5Dclose(d));
     H5C(&w, H5Fclose(f));
+    hdf5_restore(q);
+    return commit(&w, tmp, path, err, errlen);
+}
+
+int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    Writer w = {0};
+    if (copy_file(&w, path, tmp) != 0) return commit(&w, tmp, path, err, errlen);
+    Quiet q = hdf5_quiet();
+    hid_t f = H5C(&w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+    hid_t d = H5C(&w, H5Dopen2(f, "runs", H5P_DEFAULT));
+    unsigned char *buf;
+    hid_t type = run_type(&w, run, &buf);
+    hid_t space = H5C(&w, H5Dget_space(d));
+    hsize_t rows = 0, one = 1;
+    H5C(&w, H5Sget_simple_extent_dims(space, &rows, NULL));
+    H5C(&w, H5Sclose(space));
+    hsize_t grown = rows + 1;
+    H5C(&w, H5Dset_extent(d, &grown));
+    space = H5C(&w, H5Dget_space(d));
+    H5C(&w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &rows, NULL, &one, NULL));
+    hid_t mem = H5C(&w, H5Screate_simple(1, &one, NULL));
+    H5C(&w, H5Dwrite(d, type, mem, space, H5P_DEFAULT, buf));
+    H5C(&w, H5Sclose(mem));
+    H5C(&w, H5Sclose(space));
+    H5C(&w, H5Tclose(type));
+    H5C(&w, H5Dclose(d));
+    H5C(&w, H5Fclose(f));
+    free(buf);
     hdf5_restore(q);
     return commit(&w, tmp, path, err, errlen);
 }

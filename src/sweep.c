@@ -14,7 +14,7 @@
 #include <fcntl.h>    /* open, O_* */
 #include <sys/file.h> /* flock */
 #include <sys/stat.h> /* mkdir */
-#include <time.h>     /* nanosleep */
+#include <time.h>     /* nanosleep, time, gmtime_r, strftime */
 #include <unistd.h>   /* isatty, gethostname, unlink, rmdir, close */
 
 #include "batchmath.h" /* bm_setup_threads */
@@ -149,6 +149,7 @@ typedef struct {
     long waits;
     double seen;                       /* when the message being answered was seen */
     int lock_fd;                       /* FILE.ckpt/lock, flock'ed while the sweep runs */
+    time_t started_at;
     double dispatch_sum, dispatch_max; /* the master's time from a worker's message to its answer */
     long dispatches;
 } Master;
@@ -406,6 +407,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     fprintf(stderr, "copysweep: %s: %ld trials, %ld to run (%ld already finished in %s), %d %s × %d threads\n",
             sh->job.path, n, ms->n_todo, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank", sh->threads);
     ms->t0 = ms->last_write = ms->last_line = now_s();
+    ms->started_at = time(NULL);
     if (sh->size == 1)
         master_serial(ms);
     else
@@ -432,15 +434,24 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     }
     long left = 0;
     for (long k = 0; k < n; k++) left += ms->status[k] < STATUS_DONE;
-    int rc = 0;
-    if (ms->fatal) {
-        rc = CS_EXIT_FAILURE;
-    } else if (left) {
+    int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : 0;
+    if (!ms->fatal && ms->n_todo) { /* this run's row in /runs */
+        RunRecord run = {.wall_s = makespan, .ranks = sh->size, .threads = sh->threads,
+                         .trials_run = ms->finished, .trials_left = left, .exit_status = rc,
+                         .host = sh->host, .command = ms->command};
+        struct tm tm;
+        strftime(run.started, sizeof run.started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ms->started_at, &tm));
+        char err[1024];
+        if (results_log_run(ms->output, &run, err, sizeof err) != 0) {
+            fprintf(stderr, "copysweep: %s\n", err);
+            rc = CS_EXIT_FAILURE;
+        }
+    }
+    if (rc == SWEEP_EXIT_INTERRUPTED) {
         fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
                 "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                 left, sh->ckpt_dir);
-        rc = SWEEP_EXIT_INTERRUPTED;
-    } else {
+    } else if (rc == 0) {
         char lock[PATH_MAX + 16];
         snprintf(lock, sizeof lock, "%s/lock", sh->ckpt_dir);
         unlink(lock);
