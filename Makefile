@@ -29,7 +29,7 @@ LIB_OBJ_F32 := $(LIB_SRC:src/%.c=build/f32/%.o)
 LIB_OBJ_F64 := $(LIB_SRC:src/%.c=build/f64/%.o)
 F64FLAGS := -DCS_DOUBLE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all test clean bench deps run
+.PHONY: all test clean bench deps run report
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64)
 all: copysweep
 
@@ -56,6 +56,11 @@ test: copysweep $(TEST_BINS)
 
 bench: copysweep
 	PYTHON=$(PYTHON) tests/bench_step.sh
+
+# tables and figures of a results file (default: the main job's) in report/
+RESULTS ?= quick.h5
+report:
+	$(PYTHON) analysis/report.py $(RESULTS) -o report
 
 clean:
 	rm -rf build copysweep

@@ -27,6 +27,7 @@ run "data, splits and metrics" build/tests/test_data
 run "training: determinism across threads, learning at T=5" build/tests/test_train
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
+run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 
 echo
 echo "test summary:"

@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Read copysweep results files into pandas DataFrames.
+
+    from load import trials, curves
+    df = trials("quick.h5")            # one row per grid point, strings decoded
+    c = curves("quick.h5")             # one row per (trial, epoch), with the trial's axes
+
+Every reader checks that the file is a copysweep results file of a supported format version and
+raises ResultsError with a one-line reason otherwise. Files that a sweep is still writing, or that
+an interrupted sweep left, are read as they are: trials without a final status have no curves.
+Run with /usr/bin/python3 (Debian's h5py, numpy, pandas).
+"""
+import h5py
+import numpy as np
+import pandas as pd
+
+FORMAT = "copysweep-results"
+SUPPORTED_VERSIONS = (1,)
+FINAL = ("done", "diverged", "failed")
+# settings that are not axes of interest even when they vary
+NOT_AXES = ("trial", "seed")
+# /trials columns that are settings (the rest are results)
+SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "batch", "chunk", "optimizer", "lr",
+            "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
+            "test_size", "init_u", "forget_bias", "mult_init")
+
+
+class ResultsError(Exception):
+    """The file is not a copysweep results file this code can read."""
+
+
+def open_results(path):
+    """The file, opened read-only, after checking its format and version."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot open as HDF5 ({e})") from None
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode()
+    if fmt != FORMAT or "trials" not in f:
+        f.close()
+        raise ResultsError(f"{path}: not a copysweep results file (no format = {FORMAT} attribute)")
+    version = int(f.attrs.get("format_version", -1))
+    if version not in SUPPORTED_VERSIONS:
+        f.close()
+        raise ResultsError(f"{path}: results format version {version}; this analysis reads version "
+                           f"{', '.join(map(str, SUPPORTED_VERSIONS))}")
+    return f
+
+
+def _decode(df):
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].str.decode("ascii")
+    return df
+
+
+def trials(path):
+    """/trials as a DataFrame: one row per grid point in grid order, strings as str."""
+    with open_results(path) as f:
+        return _decode(pd.DataFrame(f["trials"][...]))
+
+
+def axes(df):
+    """The settings that vary across the file's trials, in /trials column order, seed excluded."""
+    return [c for c in SETTINGS if c in df.columns and c not in NOT_AXES and df[c].nunique() > 1]
+
+
+def constants(df):
+    """The settings that are the same for every trial, as {name: value}."""
+    return {c: df[c].iloc[0] for c in SETTINGS if c in df.columns and df[c].nunique() == 1}
+
+
+def _with_keys(rows, df):
+    keys = ["trial", "model", "T", "seed"] + [a for a in axes(df) if a not in ("model", "T")]
+    return rows.merge(df[keys], on="trial", how="left")
+
+
+def curves(path):
+    """Per-epoch curves of every trial with a final status: one row per (trial, epoch), with the
+    trial's model, T, seed and other axes."""
+    df = trials(path)
+    frames = []
+    with open_results(path) as f:
+        for k in df.loc[df["status"].isin(FINAL), "trial"]:
+            g = f[f"trial/{k}"]
+            if "curves" in g:
+                c = pd.DataFrame(g["curves"][...])
+                c.insert(0, "trial", k)
+                frames.append(c)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "epoch"])
+    return _with_keys(rows, df)
+
+
+def per_position(path):
+    """Test symbol accuracy at each copy position: one row per (trial, position), positions 1..T."""
+    df = trials(path)
+    frames = []
+    with open_results(path) as f:
+        for k in df.loc[df["status"].isin(FINAL), "trial"]:
+            g = f[f"trial/{k}"]
+            if "per_position" in g:
+                acc = g["per_position"][...]
+                frames.append(pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc}))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "position", "acc"])
+    return _with_keys(rows, df)
+
+
+def grad_flow(path):
+    """‖∂L/∂h_t‖ on the probe batch: one row per (trial, which, t); which is "first" (the initial
+    weights, epoch 0) or "last" (after the last epoch)."""
+    df = trials(path)
+    frames = []
+    with open_results(path) as f:
+        for k in df.loc[df["status"].isin(FINAL), "trial"]:
+            g = f[f"trial/{k}"]
+            if "grad_flow" not in g:
+                continue
+            flow = g["grad_flow"][...]
+            epochs = g["grad_flow"].attrs.get("epochs", [0, -1])
+            for row, which in enumerate(("first", "last")):
+                frames.append(pd.DataFrame({"trial": k, "which": which, "epoch": int(epochs[row]),
+                                            "t": np.arange(flow.shape[1]), "norm": flow[row]}))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "which", "t", "norm"])
+    return _with_keys(rows, df)
+
+
+def runs(path):
+    """/runs: one row per run of the sweep (start, wall time, ranks, threads, trials, exit status)."""
+    with open_results(path) as f:
+        if "runs" not in f:
+            return pd.DataFrame()
+        return _decode(pd.DataFrame(f["runs"][...]))
+
+
+def attributes(path):
+    """The root attributes (version, job text, command, created, blas, ...)."""
+    with open_results(path) as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}

@@ -1,0 +1,415 @@
+#!/usr/bin/python3
+"""The report of a copysweep results file: tables (mean ± standard error over seeds), curves,
+per-position accuracy, gradient flow, convergence, stability and the set-up, as report/index.md and
+report/index.html with PNG figures beside them, and the summary table as report/summary.csv.
+
+Usage: analysis/report.py RESULTS.h5 [-o report/]
+
+Trials count when their status is done or diverged (both have test metrics of their selected
+weights); pending, running and failed trials are shown as missing, never averaged away. Exit
+status: 0, or 2 with one line on stderr if the file is not a copysweep results file.
+"""
+import argparse
+import html
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402
+
+MODELS = ["lstm", "mlstm", "gru", "mgru"]
+NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
+COLORS = {"lstm": "tab:blue", "mlstm": "tab:cyan", "gru": "tab:red", "mgru": "tab:orange"}
+COUNTED = ("done", "diverged")
+SPIKE = 1.10  # a loss spike: the training loss of an epoch above 1.10 × the previous epoch's
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+def mean_se(values):
+    """(mean, standard error, n) of the finite values; SE = sample standard deviation / √n."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    n = len(v)
+    if n == 0:
+        return math.nan, math.nan, 0
+    se = v.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+    return v.mean(), se, n
+
+
+def cell(values, expected, digits=4):
+    """"mean ± SE (n=k)", with "of N" when seeds are missing; "missing" when none counts."""
+    m, se, n = mean_se(values)
+    if n == 0:
+        return "missing"
+    text = f"{m:.{digits}f}" + (f" ± {se:.{digits}f}" if n > 1 else "")
+    return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
+
+
+# ---- document -------------------------------------------------------------------------------------
+
+class Doc:
+    """Blocks rendered both as Markdown and as HTML."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def h(self, level, text):
+        self.blocks.append(("h", level, text))
+
+    def p(self, text):
+        self.blocks.append(("p", text))
+
+    def table(self, header, rows):
+        self.blocks.append(("table", header, rows))
+
+    def img(self, name, caption):
+        self.blocks.append(("img", name, caption))
+
+    def pre(self, text):
+        self.blocks.append(("pre", text))
+
+    def markdown(self):
+        out = []
+        for b in self.blocks:
+            if b[0] == "h":
+                out.append("#" * b[1] + " " + b[2])
+            elif b[0] == "p":
+                out.append(b[1])
+            elif b[0] == "table":
+                out.append("| " + " | ".join(b[1]) + " |")
+                out.append("|" + "---|" * len(b[1]))
+                out += ["| " + " | ".join(str(c) for c in r) + " |" for r in b[2]]
+            elif b[0] == "img":
+                out.append(f"![{b[2]}]({b[1]})\n\n*{b[2]}*")
+            else:
+                out.append("```\n" + b[1].rstrip() + "\n```")
+            out.append("")
+        return "\n".join(out)
+
+    def html(self, title):
+        e = html.escape
+        out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+               "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+               "text-align:right}th{background:#eee}img{max-width:100%}pre{background:#f5f5f5;padding:1em;"
+               "overflow-x:auto}figcaption{font-style:italic}</style></head><body>"]
+        for b in self.blocks:
+            if b[0] == "h":
+                out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
+            elif b[0] == "p":
+                out.append(f"<p>{e(b[1])}</p>")
+            elif b[0] == "table":
+                out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in b[1]) + "</tr>")
+                out += ["<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in b[2]]
+                out.append("</table>")
+            elif b[0] == "img":
+                out.append(f"<figure><img src='{e(b[1])}' alt='{e(b[2])}'><figcaption>{e(b[2])}</figcaption></figure>")
+            else:
+                out.append(f"<pre>{e(b[1])}</pre>")
+        out.append("</body></html>")
+        return "\n".join(out)
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+class Report:
+    def __init__(self, path, outdir):
+        self.path, self.outdir = path, outdir
+        self.df = load.trials(path)
+        self.attrs = load.attributes(path)
+        self.axes = load.axes(self.df)
+        self.K = int(self.df["vocab"].iloc[0]) if self.df["vocab"].nunique() == 1 else None
+        self.seeds = sorted(self.df["seed"].unique())
+        # group keys: every axis except model and T, which span the tables and figures
+        self.other = [a for a in self.axes if a not in ("model", "T")]
+        self.models = [m for m in MODELS if m in set(self.df["model"])]
+        self.Ts = sorted(self.df["T"].unique())
+        self.doc = Doc()
+        self.figures = []
+        self.summary = []
+        self.counted = self.df[self.df["status"].isin(COUNTED)]
+
+    def groups(self):
+        """(title, sub-frame) for every combination of the other axes."""
+        if not self.other:
+            yield "", self.df
+            return
+        for values, sub in self.df.groupby(self.other, sort=True):
+            values = values if isinstance(values, tuple) else (values,)
+            yield ", ".join(f"{a} = {v}" for a, v in zip(self.other, values)), sub
+
+    def save(self, fig, name, caption):
+        fig.savefig(os.path.join(self.outdir, name), dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append(name)
+        self.doc.img(name, caption)
+
+    @staticmethod
+    def slug(title):
+        return "".join(ch if ch.isalnum() else "_" for ch in title).strip("_")
+
+    # 0. what the file holds
+    def overview(self):
+        d, a = self.doc, self.attrs
+        d.h(1, f"copysweep report: {os.path.basename(self.path)}")
+        counts = self.df["status"].value_counts()
+        d.p(f"{len(self.df)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())}); axes: "
+            f"{', '.join(self.axes + ['seed'])}; seeds {', '.join(map(str, self.seeds))}. Written by copysweep "
+            f"{a.get('copysweep_version')} on {a.get('created')}; BLAS {a.get('blas')}.")
+        d.p("Tables give mean ± standard error over seeds (SE = sample standard deviation / √n) and the "
+            "number of seeds n that count: trials that are done or diverged (both were tested on their "
+            "selected weights). Pending, running and failed trials are missing and are never averaged.")
+        missing = self.df[~self.df["status"].isin(COUNTED)]
+        if len(missing):
+            d.h(2, "Missing trials")
+            d.p(f"This file is incomplete: {len(missing)} of {len(self.df)} trials have no result yet or failed.")
+            d.table(["trial"] + self.axes + ["seed", "status", "message"],
+                    [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
+                     for _, r in missing.iterrows()])
+
+    # 1. final test metrics
+    def final_tables(self):
+        d = self.doc
+        d.h(2, "1. Final test metrics")
+        chance = f"chance 1/K = {1 / self.K:.4f}" if self.K else "chance 1/K"
+        logk = f"log K = {math.log(self.K):.4f}" if self.K else "log K"
+        specs = [("test_acc", "Test symbol accuracy", chance), ("test_seq_acc", "Test sequence accuracy", ""),
+                 ("test_loss", "Test loss, nats per copy symbol", logk)]
+        for title, sub in self.groups():
+            for metric, label, baseline in specs:
+                d.h(3, label + (f" ({title})" if title else ""))
+                header = ["model"] + [f"T = {T}" for T in self.Ts] + ([baseline.split(" = ")[0]] if baseline else [])
+                rows = []
+                for m in self.models:
+                    row = [NAMES[m]]
+                    for T in self.Ts:
+                        g = sub[(sub["model"] == m) & (sub["T"] == T)]
+                        vals = g.loc[g["status"].isin(COUNTED), metric]
+                        row.append(cell(vals, len(g)))
+                        mean, se, n = mean_se(vals)
+                        self.summary.append(dict(group=title, model=m, T=T, metric=metric, mean=mean, se=se, n=n,
+                                                 expected=len(g)))
+                    if baseline:
+                        row.append(baseline.split(" = ")[1] if " = " in baseline else "")
+                    rows.append(row)
+                d.table(header, rows)
+
+    # 2. convergence
+    def convergence(self):
+        d = self.doc
+        d.h(2, "2. Convergence speed")
+        d.p("Epochs (and wall seconds) until the validation symbol accuracy first reached 50 %, 90 % and "
+            "99 %, mean ± SE over the seeds that reached it; 'never k/n' counts the seeds that did not.")
+        for title, sub in self.groups():
+            if title:
+                d.h(3, title)
+            rows = []
+            for m in self.models:
+                for T in self.Ts:
+                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    row = [NAMES[m], T]
+                    for th in (50, 90, 99):
+                        reached = g[g[f"conv_epoch_{th}"] >= 0]
+                        if len(reached) == 0:
+                            row.append(f"never {len(g)}/{len(g)}" if len(g) else "missing")
+                            continue
+                        e, _, _ = mean_se(reached[f"conv_epoch_{th}"])
+                        s, _, _ = mean_se(reached[f"conv_wall_{th}"])
+                        text = cell(reached[f"conv_epoch_{th}"], len(reached), 1).split(" (n=")[0]
+                        row.append(f"{text} ({s:.0f} s)" + (f", never {len(g) - len(reached)}/{len(g)}"
+                                                            if len(reached) < len(g) else ""))
+                    rows.append(row)
+            d.table(["model", "T", "50 %", "90 %", "99 %"], rows)
+
+    def band(self, ax, x, ys, color, label, style="-"):
+        """Seed mean as a line and ± SE as a band; ys is a list of equally long arrays."""
+        ys = np.array(ys, dtype=float)
+        mean = np.nanmean(ys, axis=0)
+        n = np.sum(np.isfinite(ys), axis=0)
+        se = np.where(n > 1, np.nanstd(ys, axis=0, ddof=min(1, len(ys) - 1)) / np.sqrt(np.maximum(n, 1)), 0)
+        ax.plot(x, mean, style, color=color, label=label)
+        ax.fill_between(x, mean - se, mean + se, color=color, alpha=0.2, linewidth=0)
+
+    # 3. curves
+    def curve_figures(self):
+        d = self.doc
+        d.h(2, "3. Training and validation curves")
+        d.p("Loss (nats per copy symbol) and symbol accuracy against epochs; lines are the seed mean, "
+            "bands ± SE over the seeds still training at that epoch (early stopping ends seeds at different epochs).")
+        c = load.curves(self.path)
+        for title, sub in self.groups():
+            for T in self.Ts:
+                fig, axs = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+                for (key, ax) in zip(("train_loss", "val_loss", "train_acc", "val_acc"), axs.flat):
+                    for m in self.models:
+                        ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                        runs = [c[c["trial"] == k].sort_values("epoch")[key].to_numpy() for k in ks]
+                        if not runs:
+                            continue
+                        E = max(len(r) for r in runs)
+                        ys = [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
+                        self.band(ax, np.arange(1, E + 1), ys, COLORS[m], NAMES[m])
+                    if self.K:
+                        ax.axhline(math.log(self.K) if "loss" in key else 1 / self.K, color="gray", ls=":",
+                                   label="log K" if "loss" in key else "chance 1/K")
+                    ax.set_title(key.replace("_", " "))
+                    ax.set_xlabel("epoch")
+                    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+                axs[0, 0].legend(fontsize=8)
+                fig.suptitle(f"T = {T}" + (f", {title}" if title else ""))
+                self.save(fig, f"curves_T{T}{'_' + self.slug(title) if title else ''}.png",
+                          f"Curves at T = {T}" + (f" ({title})" if title else ""))
+
+    # 4. per-position accuracy
+    def position_figures(self):
+        d = self.doc
+        d.h(2, "4. Test accuracy by copy position")
+        d.p("Symbol accuracy at each of the T output positions (position 1 is the first symbol shown): where memory fails.")
+        pp = load.per_position(self.path)
+        for title, sub in self.groups():
+            for T in self.Ts:
+                fig, ax = plt.subplots(figsize=(10, 4))
+                for m in self.models:
+                    ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                    ys = [pp[pp["trial"] == k].sort_values("position")["acc"].to_numpy() for k in ks]
+                    if ys:
+                        self.band(ax, np.arange(1, T + 1), ys, COLORS[m], NAMES[m])
+                if self.K:
+                    ax.axhline(1 / self.K, color="gray", ls=":", label="chance 1/K")
+                ax.set_xlabel("copy position")
+                ax.set_ylabel("test symbol accuracy")
+                ax.legend(fontsize=8)
+                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+                self.save(fig, f"positions_T{T}{'_' + self.slug(title) if title else ''}.png",
+                          f"Per-position test accuracy at T = {T}" + (f" ({title})" if title else ""))
+
+    # 5. gradient flow
+    def flow_figures(self):
+        d = self.doc
+        d.h(2, "5. Gradient flow")
+        d.p("‖∂L/∂h_t‖ against the time step t on a fixed probe batch (the first batch of validation "
+            "sequences), with the initial weights (dashed) and after the last epoch (solid); seed means, log scale. "
+            "The loss is on the last T steps, so gradient enters at the right and flows back towards t = 0.")
+        gf = load.grad_flow(self.path)
+        for title, sub in self.groups():
+            for T in self.Ts:
+                fig, ax = plt.subplots(figsize=(10, 4))
+                for m in self.models:
+                    ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                    for which, style in (("first", "--"), ("last", "-")):
+                        ys = [gf[(gf["trial"] == k) & (gf["which"] == which)].sort_values("t")["norm"].to_numpy()
+                              for k in ks]
+                        ys = [y for y in ys if len(y) and np.all(np.isfinite(y))]
+                        if ys:
+                            ax.plot(np.arange(len(ys[0])), np.mean(ys, axis=0), style, color=COLORS[m],
+                                    label=f"{NAMES[m]} ({'initial' if which == 'first' else 'final'})")
+                ax.set_yscale("log")
+                ax.set_xlabel("t")
+                ax.set_ylabel("‖∂L/∂h_t‖")
+                ax.legend(fontsize=7, ncol=2)
+                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+                self.save(fig, f"gradflow_T{T}{'_' + self.slug(title) if title else ''}.png",
+                          f"Gradient flow at T = {T}" + (f" ({title})" if title else ""))
+
+    # 6. stability
+    def stability(self):
+        d = self.doc
+        d.h(2, "6. Stability")
+        c = load.curves(self.path)
+        rows = []
+        for m in self.models:
+            for T in self.Ts:
+                g = self.df[(self.df["model"] == m) & (self.df["T"] == T)]
+                spikes = 0
+                for k in g["trial"]:
+                    tl = c[c["trial"] == k].sort_values("epoch")["train_loss"].to_numpy()
+                    spikes += int(np.sum(tl[1:] > SPIKE * tl[:-1])) if len(tl) > 1 else 0
+                st = g["status"].value_counts()
+                rows.append([NAMES[m], T, len(g), st.get("done", 0), st.get("diverged", 0), st.get("failed", 0),
+                             len(g) - st.get("done", 0) - st.get("diverged", 0) - st.get("failed", 0), spikes])
+        d.p(f"Status of every trial, and loss spikes: epochs whose training loss exceeds {SPIKE:.2f} × the "
+            "previous epoch's.")
+        d.table(["model", "T", "trials", "done", "diverged", "failed", "missing", "loss spikes"], rows)
+        bad = self.df[self.df["status"].isin(("diverged", "failed"))]
+        if len(bad):
+            d.table(["trial"] + self.axes + ["seed", "status", "message"],
+                    [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
+                     for _, r in bad.iterrows()])
+        if "lr" in self.axes:
+            fig, ax = plt.subplots(figsize=(7, 4))
+            for m in self.models:
+                g = self.counted[self.counted["model"] == m].groupby("lr")["test_acc"]
+                ax.errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", color=COLORS[m], label=NAMES[m])
+            if self.K:
+                ax.axhline(1 / self.K, color="gray", ls=":", label="chance 1/K")
+            ax.set_xscale("log")
+            ax.set_xlabel("learning rate")
+            ax.set_ylabel("test symbol accuracy")
+            ax.legend(fontsize=8)
+            self.save(fig, "lr.png", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
+
+    # 7. set-up
+    def setup(self):
+        d = self.doc
+        d.h(2, "7. Set-up")
+        params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
+                                 sort=False)["n_params"].first()
+        d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
+        d.table(["model", "parameters"] if params.index.nlevels == 1 else [*params.index.names, "parameters"],
+                [[NAMES.get(i, i) if not isinstance(i, tuple) else ", ".join(map(str, i)), f"{v:,}"]
+                 for i, v in params.items()])
+        d.p("Settings identical for every trial:")
+        d.table(["setting", "value"], [[k, v] for k, v in load.constants(self.df).items()])
+        runs = load.runs(self.path)
+        counted = self.df[self.df["status"].isin(load.FINAL)]
+        if len(runs):
+            d.p(f"The sweep ran {len(runs)} time(s) for {runs['wall_s'].sum():.0f} s of wall time in all; the "
+                f"trials took {counted['wall_s'].sum():.0f} s of compute (one rank each).")
+            d.table(["started", "wall s", "ranks", "threads/rank", "trials run", "left", "exit"],
+                    [[r["started"], f"{r['wall_s']:.1f}", r["ranks"], r["threads"], r["trials_run"],
+                      r["trials_left"], r["exit_status"]] for _, r in runs.iterrows()])
+        else:
+            d.p(f"The trials took {counted['wall_s'].sum():.0f} s of compute.")
+        d.p("The job file:")
+        d.pre(self.attrs.get("job", ""))
+
+    def write(self):
+        os.makedirs(self.outdir, exist_ok=True)
+        for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
+                     self.flow_figures, self.stability, self.setup):
+            step()
+        with open(os.path.join(self.outdir, "index.md"), "w") as f:
+            f.write(self.doc.markdown())
+        with open(os.path.join(self.outdir, "index.html"), "w") as f:
+            f.write(self.doc.html(f"copysweep report: {os.path.basename(self.path)}"))
+        pd.DataFrame(self.summary).to_csv(os.path.join(self.outdir, "summary.csv"), index=False)
+
+
+def main():
+    p = argparse.ArgumentParser(description="Tables and figures of a copysweep results file.")
+    p.add_argument("results")
+    p.add_argument("-o", "--output", default="report", help="folder for index.md, index.html and the figures")
+    a = p.parse_args()
+    try:
+        r = Report(a.results, a.output)
+        r.write()
+    except load.ResultsError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    missing = int((~r.df["status"].isin(COUNTED)).sum())
+    print(f"report: wrote {os.path.join(a.output, 'index.md')}, index.html and {len(r.figures)} figures for "
+          f"{len(r.df)} trials" + (f" ({missing} missing)" if missing else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

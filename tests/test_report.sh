@@ -1,0 +1,83 @@
+#!/bin/bash
+# The report: on a real smoke sweep every table cell equals its recomputation from /trials and the
+# figures exist; an interrupted sweep's file is reported with its missing trials; load.py's frames
+# have the expected rows; a file that is not a copysweep results file, or of another format
+# version, gets one line and exit status 2.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/copysweep
+PYTHON=${PYTHON:-/usr/bin/python3}
+export OMP_NUM_THREADS=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0
+pass() { printf '  ok   %s\n' "$1"; }
+fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
+}
+
+"$BIN" "$ROOT/jobs/smoke.ini" -o smoke.h5 2> smoke.log || fail "smoke sweep: $(tail -2 smoke.log)"
+check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
+# 2 lengths × (curves, per-position, gradient flow)
+check "tables and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 6
+
+ROOT=$ROOT check "load.py frames" "$PYTHON" -c "
+import sys, os, h5py, numpy as np
+sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+import load
+t, c, pp, gf = load.trials('smoke.h5'), load.curves('smoke.h5'), load.per_position('smoke.h5'), load.grad_flow('smoke.h5')
+f = h5py.File('smoke.h5')
+assert len(t) == 16 and list(t['model'].unique()) == ['lstm', 'mlstm', 'gru', 'mgru'], t
+assert len(c) == int(t['epochs'].sum()) and {'model', 'T', 'seed', 'val_acc'} <= set(c.columns)
+assert len(pp) == int(t['T'].sum()) and np.allclose(pp.groupby('trial')['acc'].mean(), t['test_acc'])
+assert len(gf) == 2 * int((2 * t['T'] + 1).sum())
+assert load.axes(t) == ['model', 'T'] and load.constants(t)['hidden'] == 16
+print(f'{len(t)} trials, {len(c)} curve rows, {len(pp)} positions, {len(gf)} gradient-flow points')
+"
+
+# an interrupted sweep: one rank, stopped after its first trial
+cat > slow.ini <<'JOB'
+[settings]
+model = lstm, gru
+seed = 1, 2
+T = 24
+hidden = 48
+batch = 16
+epochs = 4
+train-size = 3200
+val-size = 64
+test-size = 64
+JOB
+"$BIN" slow.ini -o part.h5 2> part.log &
+pid=$!
+for _ in $(seq 600); do grep -q ') done in' part.log && break; sleep 0.05; done
+kill -TERM $pid
+wait $pid
+rc=$?
+missing=$("$PYTHON" -c "
+import h5py
+t = h5py.File('part.h5')['trials'][...]
+print(' '.join(str(r['trial']) for r in t if r['status'] not in (b'done', b'diverged')))")
+[ $rc = 3 ] && [ -n "$missing" ] || fail "interrupting the slow sweep: exit $rc, missing '$missing'"
+check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part.h5 -o part
+check "missing trials ($missing) listed and never averaged" \
+    "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 3 --missing $missing
+
+# not a results file, and another format version
+"$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"
+cp smoke.h5 future.h5
+"$PYTHON" -c "import h5py; h5py.File('future.h5', 'r+').attrs['format_version'] = 99"
+echo "plain text" > text.h5
+for f in other.h5 future.h5 text.h5; do
+    err=$("$PYTHON" "$ROOT/analysis/report.py" $f -o bad 2>&1); rc=$?
+    if [ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ] && [ ! -e bad ]; then pass "$f refused: $err"
+    else fail "$f: exit $rc: $err"; fi
+done
+
+if [ $fails -gt 0 ]; then echo "report: $fails FAILED"; exit 1; fi
+echo "report: passed"
