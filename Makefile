@@ -29,7 +29,7 @@ LIB_OBJ_F32 := $(LIB_SRC:src/%.c=build/f32/%.o)
 LIB_OBJ_F64 := $(LIB_SRC:src/%.c=build/f64/%.o)
 F64FLAGS := -DCS_DOUBLE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all test clean bench deps run report
+.PHONY: all test test-slurm clean bench deps run report
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64)
 all: copysweep
 
@@ -53,6 +53,10 @@ TEST_BINS := build/tests/test_gradcheck_f64 build/tests/xcheck_dump_f64 build/te
              build/tests/test_train
 test: copysweep $(TEST_BINS)
 	PYTHON=$(PYTHON) tests/run_tests.sh
+
+# slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
+test-slurm: copysweep
+	PYTHON=$(PYTHON) tests/test_slurm.sh
 
 bench: copysweep
 	PYTHON=$(PYTHON) tests/bench_step.sh

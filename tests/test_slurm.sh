@@ -1,0 +1,142 @@
+#!/bin/bash
+# `make test-slurm`: slurm/sweep.sbatch on a real one-node Slurm cluster started here on localhost.
+# munged, slurmctld and slurmd run as root from a private folder (slurm/test-cluster.conf filled in
+# with that folder, free ports and a private munge socket), so no system configuration is read or
+# changed. Then:
+#   1. jobs/smoke.ini through sbatch, launched with srun and with mpirun: every trial done;
+#   2. a longer grid gets the warning signal mid-run (scancel --batch --signal=USR1, the signal
+#      `#SBATCH --signal=B:USR1@...` delivers): the sweep checkpoints, the job requeues itself and
+#      resumes, every trial finishes exactly once, and the results equal an uninterrupted run's.
+# Every daemon it started is stopped by its process id whatever the outcome; every wait is bounded.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-/usr/bin/python3}
+if [ "$(id -u)" != 0 ]; then
+    echo "test-slurm: FAIL: needs root (slurmd launches the jobs)"
+    exit 1
+fi
+missing=$(for p in slurmctld slurmd slurm-client munge; do
+    dpkg-query -W -f='${Status}\n' $p 2>/dev/null | grep -q 'ok installed' || echo $p; done)
+if [ -n "$missing" ]; then
+    echo "test-slurm: installing" $missing
+    apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
+        install --no-install-recommends $missing >/dev/null || { echo "test-slurm: FAIL: apt-get"; exit 1; }
+fi
+
+D=$(mktemp -d /tmp/copysweep-slurm.XXXXXX)
+stop_daemons() {
+    for f in "$D/slurmd.pid" "$D/slurmctld.pid" "$D/munge/munged.pid"; do
+        [ -s "$f" ] || continue
+        pid=$(cat "$f")
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+}
+cleanup() {
+    [ -n "${SLURM_CONF:-}" ] && scancel --quiet -u root 2>/dev/null
+    stop_daemons
+    rm -rf "$D"
+}
+trap cleanup EXIT
+fails=0
+pass() { printf '  ok   %s\n' "$1"; }
+fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
+}
+
+# --- the cluster
+mkdir -p "$D/munge" "$D/state" "$D/spool" "$D/out"
+chmod 755 "$D" "$D/munge"
+dd if=/dev/urandom of="$D/munge/munge.key" bs=1024 count=1 2>/dev/null
+chmod 400 "$D/munge/munge.key"
+munged --force --socket="$D/munge/munge.socket" --key-file="$D/munge/munge.key" --log-file="$D/munge/munged.log" \
+    --pid-file="$D/munge/munged.pid" --seed-file="$D/munge/seed" || { echo "test-slurm: FAIL: munged"; exit 1; }
+read -r port1 port2 < <("$PYTHON" -c "
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(('127.0.0.1', 0))
+print(*[x.getsockname()[1] for x in s])")
+mem=$(( $(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p') * 9 / 10 ))
+# 4 CPUs whatever the machine has: a master and two single-threaded workers fit on 2 cores
+sed "s|@DIR@|$D|g; s|@CTLD_PORT@|$port1|; s|@SLURMD_PORT@|$port2|; s|@CPUS@|4|; s|@MEM@|$mem|" \
+    slurm/test-cluster.conf > "$D/slurm.conf"
+export SLURM_CONF=$D/slurm.conf
+slurmctld -f "$SLURM_CONF" && slurmd -f "$SLURM_CONF" || { echo "test-slurm: FAIL: slurm daemons"; exit 1; }
+for _ in $(seq 100); do [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ] && break; sleep 0.2; done
+if [ "$(sinfo -h -N -o %T 2>/dev/null)" != idle ]; then
+    echo "test-slurm: FAIL: the node did not become idle"; tail -5 "$D/slurmctld.log" "$D/slurmd.log"; exit 1
+fi
+pass "munged, slurmctld and slurmd up on localhost (ports $port1, $port2): $(sinfo -h -o '%P %a %D %t')"
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+wait_state() { # JOB STATE SECONDS
+    for _ in $(seq $(( $3 * 5 ))); do [ "$(job_state "$1")" = "$2" ] && return 0; sleep 0.2; done
+    return 1
+}
+
+# --- 1. the smoke grid, with each launcher
+for launcher in srun mpirun; do
+    out=$D/out/smoke-$launcher.h5
+    # the test node declares 4 CPUs on 2 cores: mpirun may not bind 3 ranks to cores there
+    LAUNCHER=$launcher MPIRUN_OPTS="--oversubscribe --bind-to none" timeout 180 sbatch --wait --ntasks=3 --time=10 --output="$D/out/smoke-$launcher-%j.out" \
+        slurm/sweep.sbatch jobs/smoke.ini "$out" > /dev/null
+    rc=$?
+    [ $rc = 0 ] && check "sbatch slurm/sweep.sbatch jobs/smoke.ini with $launcher" \
+        "$PYTHON" tests/check_results.py "$out" --n 16 --status done \
+        || fail "smoke job with $launcher: exit $rc: $(tail -3 "$D"/out/smoke-$launcher-*.out)"
+done
+
+# --- 2. the warning signal mid-run: checkpoint, requeue, resume
+cat > "$D/out/mid.ini" <<'EOF'
+[sweep]
+checkpoint-minutes = 0.005
+[settings]
+model = lstm, gru, mgru
+seed = 1, 2
+T = 24
+hidden = 48
+batch = 16
+chunk = 8
+epochs = 4
+train-size = 3200
+val-size = 64
+test-size = 64
+EOF
+OMP_NUM_THREADS=1 timeout 300 ./copysweep "$D/out/mid.ini" -o "$D/out/straight.h5" 2> "$D/out/straight.log" \
+    || fail "the uninterrupted reference run: $(tail -2 "$D/out/straight.log")"
+job=$(sbatch --parsable --ntasks=3 --time=10 --output="$D/out/mid-%j.out" slurm/sweep.sbatch "$D/out/mid.ini" "$D/out/mid.h5")
+log=$D/out/mid-$job.out
+for _ in $(seq 600); do grep -q ') done in' "$log" 2>/dev/null && break; sleep 0.1; done
+scancel --batch --signal=USR1 "$job"
+if wait_state "$job" PENDING 60; then
+    restarts=$(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')
+    pass "SIGUSR1 to the batch script: the sweep stopped and the job requeued itself ($restarts)"
+    scontrol update JobId="$job" StartTime=now # a requeued job waits 2 minutes otherwise
+else
+    fail "the job did not requeue: state $(job_state "$job"): $(tail -5 "$log")"
+fi
+if wait_state "$job" COMPLETED 240; then
+    pass "the requeued job resumed and completed"
+else
+    fail "the requeued job did not complete: state $(job_state "$job"): $(tail -5 "$log")"
+fi
+grep -q 'exited with status 3' "$log" && grep -q 'checkpoint written' "$log" && grep -q '(restart 1)' "$log" \
+    && grep -q 'exited with status 0' "$log" \
+    && pass "the output (appended) shows the checkpoint, status 3, restart 1 and status 0" \
+    || fail "job output: $(cat "$log")"
+twice=$(grep -oE '^trial [0-9]+ \(.*\) done in' "$log" | awk '{print $2}' | sort | uniq -d)
+finished=$(grep -oE '^trial [0-9]+ \(.*\) done in' "$log" | awk '{print $2}' | sort -u | wc -l)
+[ -z "$twice" ] && [ "$finished" = 6 ] && pass "every one of the 6 trials finished exactly once across both runs" \
+    || fail "trials finished twice: '$twice'; $finished distinct"
+check "the resumed results equal the uninterrupted run's" "$PYTHON" tests/compare_results.py "$D/out/straight.h5" "$D/out/mid.h5"
+runs=$("$PYTHON" -c "import h5py; print(len(h5py.File('$D/out/mid.h5')['runs']))")
+[ "$runs" = 2 ] && pass "/runs records the 2 runs" || fail "/runs has $runs rows"
+
+if [ $fails -gt 0 ]; then echo "slurm: $fails FAILED"; exit 1; fi
+echo "slurm: passed"
