@@ -50,6 +50,11 @@ check() {
 }
 
 # --- the cluster
+# Debian's slurmd 22.05 initializes its cgroup plugin even with proctrack/linuxproc and task/none
+if ! grep -q ' /sys/fs/cgroup' /proc/mounts; then
+    echo "test-slurm: FAIL: no cgroup filesystem is mounted on /sys/fs/cgroup, and Debian's slurmd 22.05 needs one"
+    exit 1
+fi
 mkdir -p "$D/munge" "$D/state" "$D/spool" "$D/out"
 chmod 755 "$D" "$D/munge"
 dd if=/dev/urandom of="$D/munge/munge.key" bs=1024 count=1 2>/dev/null
@@ -66,10 +71,14 @@ mem=$(( $(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p') * 9 / 10 ))
 sed "s|@DIR@|$D|g; s|@CTLD_PORT@|$port1|; s|@SLURMD_PORT@|$port2|; s|@CPUS@|4|; s|@MEM@|$mem|" \
     slurm/test-cluster.conf > "$D/slurm.conf"
 export SLURM_CONF=$D/slurm.conf
-slurmctld -f "$SLURM_CONF" && slurmd -f "$SLURM_CONF" || { echo "test-slurm: FAIL: slurm daemons"; exit 1; }
+if ! slurmctld -f "$SLURM_CONF" || ! slurmd -f "$SLURM_CONF"; then
+    echo "test-slurm: FAIL: the Slurm daemons did not start"
+    tail -n 5 "$D/slurmctld.log" "$D/slurmd.log" 2>&1
+    exit 1
+fi
 for _ in $(seq 100); do [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ] && break; sleep 0.2; done
 if [ "$(sinfo -h -N -o %T 2>/dev/null)" != idle ]; then
-    echo "test-slurm: FAIL: the node did not become idle"; tail -5 "$D/slurmctld.log" "$D/slurmd.log"; exit 1
+    echo "test-slurm: FAIL: the node did not become idle"; tail -n 5 "$D/slurmctld.log" "$D/slurmd.log"; exit 1
 fi
 pass "munged, slurmctld and slurmd up on localhost (ports $port1, $port2): $(sinfo -h -o '%P %a %D %t')"
 
