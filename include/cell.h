@@ -12,7 +12,8 @@
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* uint8_t, int64_t */
 
-#include "real.h" /* real */
+#include "batchmath.h" /* BmPacked */
+#include "real.h"      /* real */
 
 /* Views onto one parameter buffer (and, with the same layout, onto a gradient or optimizer buffer).
  * The gates of W, U and b are stacked in the order of CellOps.gates: W_i is rows 0..H-1 of W. */
@@ -39,42 +40,54 @@ typedef struct {
     Params p;  /* views onto mem */
 } Model;
 
+/* The weights in the layouts the time steps use, rebuilt for every batch (the weights change after
+ * each update) and shared read-only by all chunks. */
+typedef struct {
+    BmPacked fwd[2]; /* LSTM: [0] Uᵀ (H, 4H). GRU: [0] [U_z; U_r]ᵀ (H, 2H), [1] U_hᵀ (H, H) */
+    BmPacked bwd[2]; /* LSTM: [0] U (4H, H).  GRU: [0] [U_z; U_r] (2H, H),  [1] U_h (H, H) */
+    real *WT;        /* (I, G·H) Wᵀ: row s holds the input weights of symbol s (one-hot inputs) */
+    real *mem;       /* the storage of all of them */
+} Packs;
+
 /* Everything one batch chunk needs for a forward and backward pass, carved from one buffer sized
- * for up to B_max sequences of L steps. With B ≤ B_max sequences, a (L, B, X) view uses stride B. */
+ * for up to B_max sequences of L steps. With B ≤ B_max sequences, a (L, B, X) view uses stride B.
+ * Inputs are either symbol ids (one-hot tasks: copy) or dense vectors. */
 typedef struct {
     int L, N, out_start, B_max;
-    real *x;      /* (L, B, I) inputs */
-    real *m;      /* (L, B, I) m_t [mult] */
-    real *xt;     /* (L, B, I) x̃_t [mult]; == x otherwise */
-    real *gates;  /* (L, B, G·H) gate activations */
+    int one_hot;
+    int32_t *sym; /* (L, B) input symbol ids [one-hot] */
+    real *x;      /* (L, B, I) inputs [dense] */
+    real *m;      /* (L, B, I) m_t [dense, mult] */
+    real *xt;     /* (L, B, I) x̃_t [dense, mult]; == x for other dense models */
+    real *msym;   /* (L, B) m_t at the input symbol [one-hot, mult]: x̃_t = msym · e_sym */
+    real *gates;  /* (L, B, G·H) gate activations; backward overwrites them with ∂L/∂pre-activations */
     real *h;      /* (L+1, B, H) h[0] = h_0 = 0, h[t+1] = h_t */
     real *c;      /* (L+1, B, H) LSTM: c[0] = c_0 = 0, c[t+1] = c_t */
-    real *tc;     /* (L, B, H) LSTM: tanh(c_t) */
     real *rh;     /* (L, B, H) GRU: r_t ⊙ h_{t-1} */
     real *probs;  /* (N, B, K) logits, then softmax, then ∂L/∂logits */
     uint8_t *y;   /* (N, B) target classes */
-    real *dgates; /* (L, B, G·H) ∂L/∂(gate pre-activations) */
-    real *dm;     /* (L, B, I) ∂L/∂m_t [mult] */
-    real *dh_out; /* (N, B, H) ∂L/∂h_t through the output layer */
+    real *dm;     /* (L, B, I) ∂L/∂m_t [dense, mult] */
     real *dh;     /* (B, H) ∂L/∂h_t during the backward sweep */
     real *dh_prev;/* (B, H) ∂L/∂h_{t-1} being built */
     real *dc;     /* (B, H) LSTM: ∂L/∂c_t through c_{t+1} */
-    real *dtmp;   /* (B, max(H, I)) scratch: GRU ∂L/∂(r⊙h), mult ∂L/∂x̃ */
+    real *dtmp;   /* (B, max(H, I)) scratch: GRU ∂L/∂(r⊙h), dense mult ∂L/∂x̃ */
+    real *dWT;    /* (I, G·H) ∂L/∂Wᵀ [one-hot] */
     double *flow; /* (L) Σ_b ‖∂L/∂h_t‖² */
     int64_t *pos_correct; /* (N) correct predictions per output step */
     real *grad;   /* (n_params) this chunk's gradient */
     Params g;     /* views onto grad */
+    const Packs *packs;
 } Acts;
 
 struct CellOps {
     const char *name;  /* "lstm", "gru" */
     int G;             /* gates per hidden unit */
     const char *gates; /* SPEC letter of each gate, in stacking order: "ifoc", "zrh" */
-    /* h_t (and c_t) from h_{t-1}; gates_t holds W x̃_t + b on entry. */
+    /* h_t (and c_t) from h_{t-1}; gates_t holds W x̃_t + b on entry, the activations on exit. */
     void (*forward_step)(const Model *m, Acts *a, int t, int B);
-    /* dgates_t and dh_prev = ∂L/∂h_{t-1} through the cell, from dh = ∂L/∂h_t. */
+    /* From dh = ∂L/∂h_t: gates_t ← ∂L/∂pre-activations, dh_prev = ∂L/∂h_{t-1} through the cell. */
     void (*backward_step)(const Model *m, Acts *a, int t, int B);
-    /* dU += Σ_t dgates_tᵀ · (what U multiplied at step t), over all L steps. */
+    /* dU += Σ_t ∂pre_tᵀ · (what U multiplied at step t), over all L steps. */
     void (*grad_U)(const Model *m, Acts *a, int B);
 };
 

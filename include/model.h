@@ -36,6 +36,7 @@ typedef struct {
     int L, B_max, chunk, n_chunks;
     Acts *acts;   /* (n_chunks) */
     void *mem;    /* one buffer that every chunk's activations are carved from */
+    Packs packs;  /* the weights in the time steps' layouts, shared by the chunks */
 } Workspace;
 
 /* Buffers for batches of up to batch sequences, cut into chunks of `chunk`. Returns 0, or -1 and
@@ -50,7 +51,9 @@ void workspace_free(Workspace *w);
 void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
                  int64_t *pos_correct, real *grad, double *flow);
 
-/* Forward and backward of one chunk whose inputs and targets are already in a (for tests). */
+/* Forward and backward of one chunk whose inputs and targets are already in a (for tests; call
+ * model_prepare after the weights change). */
+void model_prepare(const Model *m, Workspace *w);
 void model_forward(const Model *m, Acts *a, int B);
 void model_score(const Model *m, Acts *a, int B, Metrics *out);
 void model_backward(const Model *m, Acts *a, int B, real scale);

@@ -22,6 +22,7 @@ typedef struct {
     int I;         /* input width: K + 2 (one-hot) */
     int n_out;     /* scored output steps: T */
     int out_start; /* first scored step: L - n_out */
+    int one_hot;   /* 1: every input is one symbol (fed as an id, not a vector) */
 } TaskShape;
 
 typedef struct {
@@ -44,8 +45,9 @@ int task_split_of(const TaskShape *shape, const uint8_t *content);
 /* How many sequences of `other` also occur in `train` (0 means disjoint). */
 long dataset_count_shared(const Dataset *train, const Dataset *other);
 
-/* Fill the one-hot inputs x (L, nb, I) and target classes y (n_out, nb) for sequences idx[0..nb). */
-void task_fill(const Dataset *d, const int *idx, int nb, real *x, uint8_t *y);
+/* For sequences idx[0..nb): the inputs as vectors x (L, nb, I) and/or as symbol ids sym (L, nb),
+ * each only if not NULL, and the target classes y (n_out, nb). */
+void task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sym, uint8_t *y);
 /* One line per sequence: the L input ids, a tab, the n_out target ids. */
 void task_print(const Dataset *d, int count, FILE *out);
 

@@ -17,8 +17,10 @@
 
 #ifdef CS_DOUBLE
 #define GEMM cblas_dgemm
+#define CS_FMA fma
 #else
 #define GEMM cblas_sgemm
+#define CS_FMA fmaf
 #endif
 
 /* Elements per block of bm_sumsq: fixed, so the summation order is too. */
@@ -110,57 +112,166 @@ double bm_sumsq(const real *x, size_t n)
     return total;
 }
 
-#ifdef CS_DOUBLE
-void bm_sigmoid_inplace(real *x, size_t n)
+/* ---- packed products --------------------------------------------------------------------- */
+
+size_t bm_packed_size(int K, int N)
 {
-    for (size_t k = 0; k < n; k++) x[k] = bm_sigmoid(x[k]);
+    return (size_t)((N + BM_PANEL - 1) / BM_PANEL) * (size_t)K * BM_PANEL;
 }
 
-void bm_tanh_inplace(real *x, size_t n)
+void bm_pack(BmPacked *P, real *storage, const real *src, int K, int N, int ld_k, int ld_n)
 {
-    for (size_t k = 0; k < n; k++) x[k] = bm_tanh(x[k]);
-}
-#else
-/* e^x for float, written so that the compiler vectorizes it (Cephes expf): x = n·ln2 + r with
- * |r| ≤ ln2/2, e^r by a degree-7 polynomial, 2^n put into the exponent bits. */
-static inline float exp_vec(float x)
-{
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x; /* 2^n stays a normal float */
-    /* n = round(x / ln2): adding 1.5·2^23 rounds to an integer in the low mantissa bits */
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-    /* r = x − n·ln2, with ln2 split in two so that n·C1 is exact */
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float e = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return e * scale;
+    P->K = K, P->N = N, P->panels = (N + BM_PANEL - 1) / BM_PANEL, P->p = storage;
+    for (int q = 0; q < P->panels; q++)
+        for (int k = 0; k < K; k++) {
+            real *dst = storage + ((size_t)q * K + k) * BM_PANEL;
+            for (int j = 0; j < BM_PANEL; j++) {
+                int n = q * BM_PANEL + j;
+                dst[j] = n < N ? src[(size_t)k * ld_k + (size_t)n * ld_n] : 0;
+            }
+        }
 }
 
-void bm_sigmoid_inplace(real *x, size_t n)
+/* The portable version, and the double build's: one accumulator per element, k in order. */
+static void gemm_packed_portable(real *C, int ldc, const real *A, int lda, int M, const BmPacked *P, int beta)
 {
-    /* σ(x) = 1 / (1 + e^{-x}) */
-#pragma omp simd
-    for (size_t k = 0; k < n; k++) x[k] = 1.0f / (1.0f + exp_vec(-x[k]));
+    const int K = P->K, N = P->N;
+    for (int q = 0; q < P->panels; q++) {
+        const real *b = P->p + (size_t)q * K * BM_PANEL;
+        const int width = N - q * BM_PANEL < BM_PANEL ? N - q * BM_PANEL : BM_PANEL;
+        for (int i = 0; i < M; i++) {
+            real acc[BM_PANEL] = {0};
+            const real *a = A + (size_t)i * lda;
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < BM_PANEL; j++) acc[j] = CS_FMA(a[k], b[(size_t)k * BM_PANEL + j], acc[j]);
+            real *c = C + (size_t)i * ldc + q * BM_PANEL;
+            for (int j = 0; j < width; j++) c[j] = beta ? c[j] + acc[j] : acc[j];
+        }
+    }
 }
 
-void bm_tanh_inplace(real *x, size_t n)
+#if !defined(CS_DOUBLE) && defined(__x86_64__)
+#include <immintrin.h> /* AVX-512 and AVX2 intrinsics, used under target attributes */
+
+/* Store acc (two panels of one row of C) with beta, masked to the columns that exist. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+store512(float *c, __m512 a0, __m512 a1, __mmask16 m0, __mmask16 m1, int beta)
 {
-#pragma omp simd
-    for (size_t k = 0; k < n; k++) {
-        float v = x[k], a = v < 0 ? -v : v, z = v * v;
-        /* |x| < 0.625: tanh x = x + x·z·P(z), z = x² (Cephes tanhf), no cancellation near 0 */
-        float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                        1.33314422036e-1f) * z - 3.33332819422e-1f) * z * v + v;
-        /* else tanh |x| = 1 − 2 / (e^{2|x|} + 1), sign restored */
-        float big = 1.0f - 2.0f / (exp_vec(2.0f * a) + 1.0f);
-        x[k] = a < 0.625f ? small : (v < 0 ? -big : big);
+    if (beta) {
+        a0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), a0);
+        a1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), a1);
+    }
+    _mm512_mask_storeu_ps(c, m0, a0);
+    _mm512_mask_storeu_ps(c + 16, m1, a1);
+}
+
+/* 8 rows of C times two panels (32 columns): 16 accumulators, named so that they stay in registers */
+__attribute__((target("avx512f"))) static void tile512x8(float *C, int ldc, const float *A, int lda, int K,
+                                                         const float *b0, const float *b1, __mmask16 m0,
+                                                         __mmask16 m1, int beta)
+{
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DECLARE(r) __m512 p##r = _mm512_setzero_ps(), q##r = _mm512_setzero_ps();
+#define STEP(r)                                                                                    \
+    {                                                                                              \
+        const __m512 a = _mm512_set1_ps(A[(size_t)(r) * lda + k]);                                  \
+        p##r = _mm512_fmadd_ps(a, v0, p##r);                                                       \
+        q##r = _mm512_fmadd_ps(a, v1, q##r);                                                       \
+    }
+#define STORE(r) store512(C + (size_t)(r) * ldc, p##r, q##r, m0, m1, beta);
+    ROWS(DECLARE)
+    for (int k = 0; k < K; k++) {
+        const __m512 v0 = _mm512_load_ps(b0 + (size_t)k * 16), v1 = _mm512_load_ps(b1 + (size_t)k * 16);
+        ROWS(STEP)
+    }
+    ROWS(STORE)
+#undef ROWS
+#undef DECLARE
+#undef STEP
+#undef STORE
+}
+
+/* 1 row of C times two panels: the rows left over */
+__attribute__((target("avx512f"))) static void tile512x1(float *C, const float *A, int K, const float *b0,
+                                                         const float *b1, __mmask16 m0, __mmask16 m1, int beta)
+{
+    __m512 p = _mm512_setzero_ps(), q = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const __m512 a = _mm512_set1_ps(A[k]);
+        p = _mm512_fmadd_ps(a, _mm512_load_ps(b0 + (size_t)k * 16), p);
+        q = _mm512_fmadd_ps(a, _mm512_load_ps(b1 + (size_t)k * 16), q);
+    }
+    store512(C, p, q, m0, m1, beta);
+}
+
+__attribute__((target("avx512f"))) static void gemm_packed_avx512(float *C, int ldc, const float *A, int lda,
+                                                                   int M, const BmPacked *P, int beta)
+{
+    const int K = P->K, N = P->N;
+    for (int q = 0; q < P->panels; q += 2) {
+        const float *b0 = P->p + (size_t)q * K * 16;
+        /* an odd last panel pairs with itself, its second half masked off */
+        const float *b1 = q + 1 < P->panels ? b0 + (size_t)K * 16 : b0;
+        const int n0 = q * 16, left0 = N - n0, left1 = q + 1 < P->panels ? N - n0 - 16 : 0;
+        const __mmask16 m0 = left0 >= 16 ? 0xFFFF : (__mmask16)((1u << left0) - 1);
+        const __mmask16 m1 = left1 >= 16 ? 0xFFFF : left1 <= 0 ? 0 : (__mmask16)((1u << left1) - 1);
+        int i = 0;
+        for (; i + 8 <= M; i += 8) tile512x8(C + (size_t)i * ldc + n0, ldc, A + (size_t)i * lda, lda, K, b0, b1, m0, m1, beta);
+        for (; i < M; i++) tile512x1(C + (size_t)i * ldc + n0, A + (size_t)i * lda, K, b0, b1, m0, m1, beta);
+    }
+}
+
+/* rows (≤ 4) rows of C times one panel (two ymm halves): 8 accumulators */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile256(float *C, int ldc, const float *A, int lda, const int rows, int K, const float *b, int width, int beta)
+{
+    __m256 lo[4], hi[4];
+    for (int r = 0; r < rows; r++) lo[r] = hi[r] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const __m256 v0 = _mm256_load_ps(b + (size_t)k * 16), v1 = _mm256_load_ps(b + (size_t)k * 16 + 8);
+        for (int r = 0; r < rows; r++) {
+            const __m256 a = _mm256_set1_ps(A[(size_t)r * lda + k]);
+            lo[r] = _mm256_fmadd_ps(a, v0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(a, v1, hi[r]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float acc[16], *c = C + (size_t)r * ldc;
+        _mm256_storeu_ps(acc, lo[r]);
+        _mm256_storeu_ps(acc + 8, hi[r]);
+        for (int j = 0; j < width; j++) c[j] = beta ? c[j] + acc[j] : acc[j];
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void gemm_packed_avx2(float *C, int ldc, const float *A, int lda,
+                                                                  int M, const BmPacked *P, int beta)
+{
+    const int K = P->K, N = P->N;
+    for (int q = 0; q < P->panels; q++) {
+        const float *b = P->p + (size_t)q * K * 16;
+        const int n0 = q * 16, width = N - n0 < 16 ? N - n0 : 16;
+        int i = 0;
+        for (; i + 4 <= M; i += 4) tile256(C + (size_t)i * ldc + n0, ldc, A + (size_t)i * lda, lda, 4, K, b, width, beta);
+        for (; i < M; i++) tile256(C + (size_t)i * ldc + n0, ldc, A + (size_t)i * lda, lda, 1, K, b, width, beta);
     }
 }
 #endif
+
+const char *bm_kernel_name(void)
+{
+#if !defined(CS_DOUBLE) && defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return "avx512";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+#endif
+    return "portable";
+}
+
+void bm_gemm_packed(real *C, int ldc, const real *A, int lda, int M, const BmPacked *P, int beta)
+{
+#if !defined(CS_DOUBLE) && defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return gemm_packed_avx512(C, ldc, A, lda, M, P, beta);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return gemm_packed_avx2(C, ldc, A, lda, M, P, beta);
+#endif
+    gemm_packed_portable(C, ldc, A, lda, M, P, beta);
+}

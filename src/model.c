@@ -153,13 +153,13 @@ void model_init_weights(Model *m, const Settings *s)
     init_glorot(m->p.W_y, m->K, H, &r);
 }
 
-/* ---- activations ------------------------------------------------------------------------- */
+/* ---- activations -------------------------------------------------------------------------- */
 
 /* Carve a's views from base (or only count the bytes when base is NULL); returns the bytes used. */
 static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, char *base)
 {
     const size_t L = sh->L, N = sh->n_out, I = m->I, H = m->H, K = m->K, GH = (size_t)m->G * m->H;
-    const int lstm = m->ops == &lstm_ops;
+    const int lstm = m->ops == &lstm_ops, dense = !sh->one_hot;
     size_t off = 0;
 #define CARVE(field, count)                                                                        \
     do {                                                                                           \
@@ -167,30 +167,30 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, ch
         a->field = (base && bytes_) ? (void *)(base + off) : NULL;                                 \
         off += (bytes_ + 63) / 64 * 64; /* 64-byte aligned views */                                \
     } while (0)
-    CARVE(x, L * B * I);
-    CARVE(m, m->mult ? L * B * I : 0);
-    CARVE(xt, m->mult ? L * B * I : 0);
+    CARVE(sym, dense ? 0 : L * B);
+    CARVE(x, dense ? L * B * I : 0);
+    CARVE(m, dense && m->mult ? L * B * I : 0);
+    CARVE(xt, dense && m->mult ? L * B * I : 0);
+    CARVE(msym, !dense && m->mult ? L * B : 0);
     CARVE(gates, L * B * GH);
     CARVE(h, (L + 1) * B * H);
     CARVE(c, lstm ? (L + 1) * B * H : 0);
-    CARVE(tc, lstm ? L * B * H : 0);
     CARVE(rh, lstm ? 0 : L * B * H);
     CARVE(probs, N * B * K);
     CARVE(y, N * B);
-    CARVE(dgates, L * B * GH);
-    CARVE(dm, m->mult ? L * B * I : 0);
-    CARVE(dh_out, N * B * H);
+    CARVE(dm, dense && m->mult ? L * B * I : 0);
     CARVE(dh, B * H);
     CARVE(dh_prev, B * H);
     CARVE(dc, lstm ? B * H : 0);
     CARVE(dtmp, B * (H > I ? H : I));
+    CARVE(dWT, dense ? 0 : I * GH);
     CARVE(flow, L);
     CARVE(pos_correct, N);
     CARVE(grad, m->n_params);
 #undef CARVE
     if (base) {
-        if (!m->mult) a->xt = a->x;
-        a->L = (int)L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B;
+        if (dense && !m->mult) a->xt = a->x;
+        a->L = (int)L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B, a->one_hot = sh->one_hot;
         model_views(m, a->grad, &a->g);
     }
     return off;
@@ -209,8 +209,24 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch,
     w->mem = cs_try_calloc(per_chunk * (size_t)w->n_chunks);
     if (!w->mem) return -1;
     w->acts = CS_CALLOC((size_t)w->n_chunks * sizeof *w->acts);
-    for (int c = 0; c < w->n_chunks; c++)
+    for (int c = 0; c < w->n_chunks; c++) {
         acts_carve(&w->acts[c], m, sh, w->chunk, (char *)w->mem + (size_t)c * per_chunk);
+        w->acts[c].packs = &w->packs;
+    }
+    /* the packed weights: forward and backward layouts of U, and Wᵀ */
+    const int H = m->H, GH = m->G * m->H, lstm = m->ops == &lstm_ops;
+    size_t sizes[5] = {lstm ? bm_packed_size(H, GH) : bm_packed_size(H, 2 * H), lstm ? 0 : bm_packed_size(H, H),
+                       lstm ? bm_packed_size(GH, H) : bm_packed_size(2 * H, H), lstm ? 0 : bm_packed_size(H, H),
+                       (size_t)m->I * GH};
+    size_t total = 0;
+    for (int k = 0; k < 5; k++) total += sizes[k];
+    w->packs.mem = CS_ALLOC(total * sizeof(real));
+    real *p = w->packs.mem;
+    w->packs.fwd[0].p = p, p += sizes[0];
+    w->packs.fwd[1].p = p, p += sizes[1];
+    w->packs.bwd[0].p = p, p += sizes[2];
+    w->packs.bwd[1].p = p, p += sizes[3];
+    w->packs.WT = p;
     return 0;
 }
 
@@ -218,25 +234,83 @@ void workspace_free(Workspace *w)
 {
     free(w->mem);
     free(w->acts);
+    free(w->packs.mem);
     memset(w, 0, sizeof *w);
 }
 
+/* The weights in the layouts of the time steps (see Packs), for the current weights. */
+static void model_pack(const Model *m, Packs *pk)
+{
+    const int I = m->I, H = m->H, GH = m->G * m->H;
+    const real *U = m->p.U;
+    if (m->ops == &lstm_ops) {
+        bm_pack(&pk->fwd[0], pk->fwd[0].p, U, H, GH, 1, H); /* Uᵀ: (k, n) = U[n][k] */
+        bm_pack(&pk->bwd[0], pk->bwd[0].p, U, GH, H, H, 1); /* U:  (k, n) = U[k][n] */
+    } else {
+        const real *U_h = U + (size_t)2 * H * H;
+        bm_pack(&pk->fwd[0], pk->fwd[0].p, U, H, 2 * H, 1, H);
+        bm_pack(&pk->fwd[1], pk->fwd[1].p, U_h, H, H, 1, H);
+        bm_pack(&pk->bwd[0], pk->bwd[0].p, U, 2 * H, H, H, 1);
+        bm_pack(&pk->bwd[1], pk->bwd[1].p, U_h, H, H, H, 1);
+    }
+    for (int s = 0; s < I; s++)
+        for (int n = 0; n < GH; n++) pk->WT[(size_t)s * GH + n] = m->p.W[(size_t)n * I + s];
+}
+
+void model_prepare(const Model *m, Workspace *w) { model_pack(m, &w->packs); }
+
 /* ---- forward, loss, backward of one chunk ------------------------------------------------ */
+
+/* gates_t = W x̃_t + b for one-hot inputs: the bias plus column s of W, times m_t[s] if mult. */
+BM_VECTOR_CLONES static void input_forward_onehot(const Model *m, Acts *a, int t, int B)
+{
+    const int GH = m->G * m->H;
+    if (m->mult) mult_forward_onehot(m, a, t, B);
+    for (int b = 0; b < B; b++) {
+        const int s = a->sym[(size_t)t * B + b];
+        const real scale = m->mult ? a->msym[(size_t)t * B + b] : 1, *w = a->packs->WT + (size_t)s * GH;
+        real *g = a->gates + cell_at(t, B, GH) + (size_t)b * GH;
+#pragma omp simd
+        for (int n = 0; n < GH; n++) g[n] = m->p.b[n] + scale * w[n];
+    }
+}
+
+/* From ∂pre_t: dWᵀ[s] += x̃_t[s] ∂pre_t and db += ∂pre_t for one-hot inputs (and the mult step). */
+BM_VECTOR_CLONES static void input_backward_onehot(const Model *m, Acts *a, int t, int B)
+{
+    const int GH = m->G * m->H;
+    if (m->mult) mult_backward_onehot(m, a, t, B);
+    for (int b = 0; b < B; b++) {
+        const int s = a->sym[(size_t)t * B + b];
+        const real scale = m->mult ? a->msym[(size_t)t * B + b] : 1;
+        const real *d = a->gates + cell_at(t, B, GH) + (size_t)b * GH;
+        real *dw = a->dWT + (size_t)s * GH;
+#pragma omp simd
+        for (int n = 0; n < GH; n++) {
+            dw[n] += scale * d[n];
+            a->g.b[n] += d[n];
+        }
+    }
+}
 
 void model_forward(const Model *m, Acts *a, int B)
 {
     const int I = m->I, H = m->H, K = m->K, GH = m->G * m->H, L = a->L;
     memset(a->h, 0, (size_t)B * H * sizeof *a->h); /* h_0 = 0 */
     if (a->c) memset(a->c, 0, (size_t)B * H * sizeof *a->c); /* c_0 = 0 */
-    if (m->mult) {
-        mult_forward_input(m, a, B);
-    } else {
-        /* pre_t = W x_t + b for all t: (L·B, I)·(I, G·H) */
-        bm_fill_rows(a->gates, m->p.b, L * B, GH);
-        bm_gemm_nt(a->gates, GH, a->x, I, m->p.W, I, L * B, GH, I, 1);
+    if (!a->one_hot) {
+        if (m->mult) {
+            mult_forward_input(m, a, B);
+        } else {
+            /* pre_t = W x_t + b for all t: (L·B, I)·(I, G·H) */
+            bm_fill_rows(a->gates, m->p.b, L * B, GH);
+            bm_gemm_nt(a->gates, GH, a->x, I, m->p.W, I, L * B, GH, I, 1);
+        }
     }
     for (int t = 0; t < L; t++) {
-        if (m->mult) {
+        if (a->one_hot) {
+            input_forward_onehot(m, a, t, B);
+        } else if (m->mult) {
             mult_forward_step(m, a, t, B);
             /* pre_t = W x̃_t + b: (B, I)·(I, G·H) */
             real *gates = a->gates + cell_at(t, B, GH);
@@ -282,11 +356,26 @@ void model_score(const Model *m, Acts *a, int B, Metrics *out)
     metrics_add(out, &s);
 }
 
+/* ∂h_t += ∂y_t W_y, the output path of a scored step: (B, K)·(K, H) */
+BM_VECTOR_CLONES static void output_backward_step(const Model *m, Acts *a, int t, int B)
+{
+    const int H = m->H, K = m->K;
+    const real *dy = a->probs + cell_at(t - a->out_start, B, K);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < K; k++) {
+            const real d = dy[(size_t)b * K + k], *w = m->p.W_y + (size_t)k * H;
+            real *dh = a->dh + (size_t)b * H;
+#pragma omp simd
+            for (int j = 0; j < H; j++) dh[j] += d * w[j];
+        }
+}
+
 void model_backward(const Model *m, Acts *a, int B, real scale)
 {
     const int I = m->I, H = m->H, K = m->K, GH = m->G * m->H, L = a->L, N = a->N;
     const real *h_out = a->h + cell_at(a->out_start + 1, B, H);
     memset(a->grad, 0, m->n_params * sizeof *a->grad);
+    if (a->dWT) memset(a->dWT, 0, (size_t)I * GH * sizeof *a->dWT);
 
     /* ∂L/∂y_t = (softmax − onehot(target)) · scale, in place over the probabilities */
     for (size_t n = 0; n < (size_t)N * B; n++) {
@@ -297,29 +386,31 @@ void model_backward(const Model *m, Acts *a, int B, real scale)
     /* dW_y += Σ ∂yᵀ h_t: (K, N·B)·(N·B, H);  db_y += Σ ∂y */
     bm_gemm_tn(a->g.W_y, H, a->probs, K, h_out, H, K, H, N * B, 1);
     bm_add_colsum(a->g.b_y, a->probs, K, N * B, K);
-    /* ∂h_t (output path) = ∂y_t W_y: (N·B, K)·(K, H) */
-    bm_gemm_nn(a->dh_out, H, a->probs, K, m->p.W_y, H, N * B, H, K, 0);
 
     memset(a->dh, 0, (size_t)B * H * sizeof *a->dh);
     if (a->dc) memset(a->dc, 0, (size_t)B * H * sizeof *a->dc);
     for (int t = L - 1; t >= 0; t--) {
-        if (t >= a->out_start) {
-            const real *d = a->dh_out + cell_at(t - a->out_start, B, H);
-            for (size_t k = 0; k < (size_t)B * H; k++) a->dh[k] += d[k];
-        }
-        double f = 0;
-        for (size_t k = 0; k < (size_t)B * H; k++) f += (double)a->dh[k] * a->dh[k];
-        a->flow[t] = f;
+        if (t >= a->out_start) output_backward_step(m, a, t, B);
+        a->flow[t] = bm_sumsq_row(a->dh, (size_t)B * H);
         m->ops->backward_step(m, a, t, B);
-        if (m->mult) mult_backward_step(m, a, t, B);
+        if (a->one_hot)
+            input_backward_onehot(m, a, t, B);
+        else if (m->mult)
+            mult_backward_step(m, a, t, B);
         real *swap = a->dh; /* ∂h_{t-1} becomes the ∂h of the next (earlier) step */
         a->dh = a->dh_prev, a->dh_prev = swap;
     }
     m->ops->grad_U(m, a, B);
-    /* dW += Σ_t ∂pre_tᵀ x̃_t: (G·H, L·B)·(L·B, I);  db += Σ ∂pre */
-    bm_gemm_tn(a->g.W, I, a->dgates, GH, a->xt, I, GH, I, L * B, 1);
-    bm_add_colsum(a->g.b, a->dgates, GH, L * B, GH);
-    if (m->mult) mult_grads(m, a, B);
+    if (a->one_hot) {
+        /* dW[n][s] += dWᵀ[s][n] */
+        for (int s = 0; s < I; s++)
+            for (int n = 0; n < GH; n++) a->g.W[(size_t)n * I + s] += a->dWT[(size_t)s * GH + n];
+    } else {
+        /* dW += Σ_t ∂pre_tᵀ x̃_t: (G·H, L·B)·(L·B, I);  db += Σ ∂pre */
+        bm_gemm_tn(a->g.W, I, a->gates, GH, a->xt, I, GH, I, L * B, 1);
+        bm_add_colsum(a->g.b, a->gates, GH, L * B, GH);
+        if (m->mult) mult_grads(m, a, B);
+    }
 }
 
 /* ---- batches ----------------------------------------------------------------------------- */
@@ -332,6 +423,7 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
     const int n_chunks = (B + w->chunk - 1) / w->chunk;
     Metrics chunk_metrics[n_chunks];
     memset(chunk_metrics, 0, sizeof chunk_metrics);
+    model_prepare(m, w);
     /* the mean over the whole batch: every chunk scales by the same 1/(B·N) */
     const real scale = (real)(1.0 / ((double)B * d->shape.n_out));
 
@@ -340,7 +432,7 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
     for (int c = 0; c < n_chunks; c++) {
         Acts *a = &w->acts[c];
         int rows = B - c * w->chunk < w->chunk ? B - c * w->chunk : w->chunk;
-        task_fill(d, idx + (size_t)c * w->chunk, rows, a->x, a->y);
+        task_fill(d, idx + (size_t)c * w->chunk, rows, a->x, a->sym, a->y);
         model_forward(m, a, rows);
         model_score(m, a, rows, &chunk_metrics[c]);
         if (grad) model_backward(m, a, rows, scale);

@@ -2,7 +2,43 @@
  *   m_t = W_m x_t + U_m h_{t-1} + b_m,   x̃_t = m_t ⊙ x_t */
 #include "mult.h"
 
-#include "batchmath.h" /* bm_gemm_*, bm_fill_rows, bm_add_colsum */
+#include "batchmath.h" /* bm_gemm_*, bm_fill_rows, bm_add_colsum, bm_dot, BM_VECTOR_CLONES */
+
+BM_VECTOR_CLONES void mult_forward_onehot(const Model *m, Acts *a, int t, int B)
+{
+    const int I = m->I, H = m->H;
+    const int32_t *sym = a->sym + (size_t)t * B;
+    const real *h_prev = a->h + cell_at(t, B, H);
+    for (int b = 0; b < B; b++) {
+        const int s = sym[b];
+        const real *u = m->p.U_m + (size_t)s * H, *hp = h_prev + (size_t)b * H;
+        /* m_t[s] = W_m[s, s] + U_m[s]·h_{t-1} + b_m[s] */
+        a->msym[(size_t)t * B + b] = m->p.W_m[(size_t)s * I + s] + bm_dot(u, hp, H) + m->p.b_m[s];
+    }
+}
+
+BM_VECTOR_CLONES void mult_backward_onehot(const Model *m, Acts *a, int t, int B)
+{
+    const int I = m->I, H = m->H, GH = m->G * m->H;
+    const int32_t *sym = a->sym + (size_t)t * B;
+    const real *h_prev = a->h + cell_at(t, B, H), *dpre = a->gates + cell_at(t, B, GH);
+    for (int b = 0; b < B; b++) {
+        const int s = sym[b];
+        const real *w = a->packs->WT + (size_t)s * GH, *d = dpre + (size_t)b * GH, *hp = h_prev + (size_t)b * H;
+        /* ∂m_t[s] = ∂x̃_t[s] = ∂pre_t · W[:, s]  (x_t[s] = 1) */
+        const real dm = bm_dot(d, w, GH);
+        const real *u = m->p.U_m + (size_t)s * H;
+        real *dhp = a->dh_prev + (size_t)b * H, *du = a->g.U_m + (size_t)s * H;
+        /* ∂h_{t-1} += ∂m_t[s] U_m[s];  dU_m[s] += ∂m_t[s] h_{t-1};  dW_m[s, s], db_m[s] += ∂m_t[s] */
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            dhp[j] += dm * u[j];
+            du[j] += dm * hp[j];
+        }
+        a->g.W_m[(size_t)s * I + s] += dm;
+        a->g.b_m[s] += dm;
+    }
+}
 
 void mult_forward_input(const Model *m, Acts *a, int B)
 {
@@ -31,7 +67,7 @@ void mult_backward_step(const Model *m, Acts *a, int t, int B)
     real *dm = a->dm + cell_at(t, B, I);
     real *dxt = a->dtmp; /* (B, I) */
     /* ∂x̃_t = ∂pre_t W: (B, G·H)·(G·H, I) */
-    bm_gemm_nn(dxt, I, a->dgates + cell_at(t, B, GH), GH, m->p.W, I, B, I, GH, 0);
+    bm_gemm_nn(dxt, I, a->gates + cell_at(t, B, GH), GH, m->p.W, I, B, I, GH, 0);
     /* ∂m_t = ∂x̃_t ⊙ x_t */
     for (size_t k = 0; k < (size_t)B * I; k++) dm[k] = dxt[k] * x[k];
     /* ∂h_{t-1} += ∂m_t U_m: (B, I)·(I, H) */

@@ -229,7 +229,7 @@ static void master_write(Master *ms, long k, const TrialResult *res, const Model
 static void master_record(Master *ms, long k, TrialResult *res, Model *model, const char *host, int rank,
                           int threads, double wait)
 {
-    char what[256], event[512];
+    char what[256], event[1024];
     describe(&ms->sh->job, k, what, sizeof what);
     ms->status[k] = res->status;
     ms->dirty[k] = 1;

@@ -21,6 +21,7 @@ TaskShape task_shape(const Settings *s)
     sh.I = s->vocab + 2;
     sh.n_out = s->T;
     sh.out_start = sh.L - sh.n_out;
+    sh.one_hot = 1;
     return sh;
 }
 
@@ -107,15 +108,18 @@ long dataset_count_shared(const Dataset *train, const Dataset *other)
     return shared;
 }
 
-void task_fill(const Dataset *d, const int *idx, int nb, real *x, uint8_t *y)
+void task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sym, uint8_t *y)
 {
     const TaskShape *sh = &d->shape;
-    memset(x, 0, (size_t)sh->L * nb * sh->I * sizeof *x);
+    if (x) memset(x, 0, (size_t)sh->L * nb * sh->I * sizeof *x);
     for (int b = 0; b < nb; b++) {
         const uint8_t *c = d->content + (size_t)idx[b] * sh->T;
-        /* x[t, b, :] = onehot(input symbol at t) */
-        for (int t = 0; t < sh->L; t++)
-            x[((size_t)t * nb + b) * sh->I + task_input_symbol(sh, c, t)] = 1;
+        for (int t = 0; t < sh->L; t++) {
+            const int s = task_input_symbol(sh, c, t);
+            /* x[t, b, :] = onehot(s) */
+            if (x) x[((size_t)t * nb + b) * sh->I + s] = 1;
+            if (sym) sym[(size_t)t * nb + b] = s;
+        }
         /* y[j, b] = class of s_{j+1} (symbol id − 1) */
         for (int j = 0; j < sh->n_out; j++) y[(size_t)j * nb + b] = (uint8_t)(c[j] - 1);
     }

@@ -1,6 +1,7 @@
 /* Finite-difference check of every parameter gradient of the four models, in double.
- * Case 1: dense random inputs (every entry of W_m gets a gradient), one chunk.
- * Case 2: copy-task inputs through model_batch with the batch cut into two chunks.
+ * Case 1: dense random inputs (every entry of W_m gets a gradient), one chunk: the dense path.
+ * Case 2: copy-task inputs through model_batch with the batch cut into two chunks: the one-hot
+ * path (symbol ids, only m_t[s] computed) and the chunked reduction.
  * Central differences with a 4-point stencil (error O(h⁴)); fails if any relative error
  * |a − n| / max(|a|, |n|, 1e-6) exceeds 1e-6. */
 #include <math.h>   /* fabs */
@@ -31,6 +32,7 @@ static double loss(const Case *c, real *grad)
     Metrics met = {0};
     if (c->dense) {
         Acts *a = &c->w->acts[0];
+        model_prepare(c->m, c->w);
         model_forward(c->m, a, c->B);
         model_score(c->m, a, c->B, &met);
         if (grad) {
@@ -110,12 +112,14 @@ int main(void)
         for (size_t i = 0; i < m.n_params; i++) m.mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
 
         Workspace w1;
-        workspace_init(&w1, &m, &sh, B, B, NULL);
+        TaskShape dense = sh;
+        dense.one_hot = 0; /* inputs as vectors, so that every entry of W_m and W gets a gradient */
+        workspace_init(&w1, &m, &dense, B, B, NULL);
         Acts *a = &w1.acts[0];
         for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)(rng_normal(&r) * 0.8);
         for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
-        Case dense = {.m = &m, .w = &w1, .dense = 1, .B = B};
-        failures += check_case(&dense, "dense") >= TOL;
+        Case dense_case = {.m = &m, .w = &w1, .dense = 1, .B = B};
+        failures += check_case(&dense_case, "dense") >= TOL;
 
         Workspace w2;
         workspace_init(&w2, &m, &sh, B, 2, NULL); /* chunks of 2 and 1 */

@@ -79,11 +79,14 @@ int main(int argc, char **argv)
 
         /* dense inputs, one chunk */
         Workspace w;
-        workspace_init(&w, &m, &sh, B, B, NULL);
+        TaskShape dense = sh;
+        dense.one_hot = 0; /* inputs as vectors */
+        workspace_init(&w, &m, &dense, B, B, NULL);
         Acts *a = &w.acts[0];
         for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)rng_normal(&r);
         for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
         Metrics met = {0};
+        model_prepare(&m, &w);
         model_forward(&m, a, B);
         model_score(&m, a, B, &met);
         model_backward(&m, a, B, (real)(1.0 / met.symbols));
@@ -96,7 +99,7 @@ int main(int argc, char **argv)
         real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
         uint8_t *y = malloc((size_t)sh.n_out * B);
         int idx[4] = {0, 1, 2, 3};
-        task_fill(&d, idx, B, x, y);
+        task_fill(&d, idx, B, x, NULL, y);
         Metrics met2 = {0};
         model_batch(&m, &w, &d, idx, B, &met2, NULL, grad, NULL);
         snprintf(name, sizeof name, "%s_copy", model_names[kind]);
