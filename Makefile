@@ -58,8 +58,22 @@ test: copysweep $(TEST_BINS)
 test-slurm: copysweep
 	PYTHON=$(PYTHON) tests/test_slurm.sh
 
-bench: copysweep
-	PYTHON=$(PYTHON) tests/bench_step.sh
+bench: copysweep build/tests/bench_gemm_openblas
+	-$(MAKE) --no-print-directory build/tests/bench_gemm_blis
+	$(PYTHON) tests/bench.py $(BENCH_ARGS)
+
+# the same GEMM benchmark against OpenBLAS and against BLIS (Debian's serial build, unpacked into
+# build/blis so that no BLAS alternative of the system changes); single-threaded both
+BLIS := build/blis/root/usr
+build/tests/bench_gemm_openblas: tests/bench_gemm.c | build/tests
+	gcc -O2 -std=c11 -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags $(BLAS_PC)) -o $@ $< \
+	    $(shell $(PKG_CONFIG) --libs $(BLAS_PC))
+build/blis/.unpacked:
+	mkdir -p build/blis && cd build/blis && apt-get download libblis4-serial libblis-serial-dev && \
+	    for f in *.deb; do dpkg -x $$f root; done && touch .unpacked
+build/tests/bench_gemm_blis: tests/bench_gemm.c build/blis/.unpacked | build/tests
+	gcc -O2 -std=c11 -D_GNU_SOURCE -I$(BLIS)/include/x86_64-linux-gnu/blis-serial -o $@ $< \
+	    -L$(BLIS)/lib/x86_64-linux-gnu/blis-serial -Wl,-rpath,$(abspath $(BLIS))/lib/x86_64-linux-gnu/blis-serial -lblis
 
 # tables and figures of a results file (default: the main job's) in report/
 RESULTS ?= quick.h5

@@ -8,6 +8,7 @@
 
 #include <math.h>   /* exp, tanh, sqrt */
 #include <stddef.h> /* size_t */
+#include <stdint.h> /* int32_t */
 
 #include "real.h" /* real */
 
@@ -39,11 +40,40 @@ typedef struct {
 size_t bm_packed_size(int K, int N);
 /* Pack B(K, N), whose element (k, n) is src[k·ld_k + n·ld_n], into P, using storage. */
 void bm_pack(BmPacked *P, real *storage, const real *src, int K, int N, int ld_k, int ld_n);
-/* C(M, N) = beta·C + A(M, K)·B, beta 0 or 1. Every element is accumulated over k in order with
- * fused multiply-adds, so the AVX-512, AVX2 and portable versions give the same bits. */
-void bm_gemm_packed(real *C, int ldc, const real *A, int lda, int M, const BmPacked *P, int beta);
-/* Which version bm_gemm_packed runs here: "avx512", "avx2" or "portable". */
+/* What row i of C starts from in bm_gemm_packed: bias + scale[i]·table[sym[i]] (scale NULL: 1).
+ * For one-hot inputs that is b + W x̃_t, so the input term costs no pass of its own. */
+typedef struct {
+    const real *bias;    /* (N) */
+    const real *table;   /* rows of N, ld apart */
+    int ld;
+    const int32_t *sym;  /* (M) */
+    const real *scale;   /* (M), or NULL */
+} BmRowInit;
+
+/* C(M, N) = start + A(M, K)·B, where start is C itself (beta 1), zero (beta 0), or init's rows
+ * when init is not NULL. Every element is accumulated over k in order with fused multiply-adds
+ * and then added to its start, so the AVX-512, AVX2 and portable versions give the same bits. */
+void bm_gemm_packed(real *C, int ldc, const real *A, int lda, int M, const BmPacked *P, int beta,
+                    const BmRowInit *init);
+/* C(M, N) += A(K, M)ᵀ·B(K, N), the recurrent weight gradient summed over all steps: k runs in blocks
+ * of BM_KBLOCK; within a block each element's sum starts at 0 and runs over k in order with fused
+ * multiply-adds, then is added to C. Same bits in every version, as for bm_gemm_packed. */
+#define BM_KBLOCK 256
+void bm_gemm_tn_acc(real *C, int ldc, const real *A, int lda, const real *B, int ldb, int M, int N, int K);
+/* Runs every version of bm_gemm_packed and bm_gemm_tn_acc this CPU supports on awkward shapes and
+ * returns how many results differ in any bit from the portable version's (0 is the claim above);
+ * the versions compared are written to `versions`. */
+int bm_kernels_agree(char *versions, size_t n);
+/* Which version bm_gemm_packed and bm_gemm_tn_acc run here: "avx512", "avx2" or "portable". */
 const char *bm_kernel_name(void);
+
+/* Measured rates for the benchmark, in GFLOP/s on the calling thread: the FMA peak (independent
+ * vector FMAs), OpenBLAS sgemm on a step's shapes (B, I+H)·(I+H, G·H) and on the batched
+ * weight-gradient shapes (I+H, L·B)·(L·B, G·H), and bm_gemm_packed on a chunk's step (chunk, H)·(H, G·H). */
+typedef struct {
+    double peak, sgemm_step, sgemm_wgrad, packed_step;
+} BmRates;
+BmRates bm_measure_rates(int in, int H, int G, int B, int L, int chunk);
 
 /* y(N) += Σ_rows A(M,N) (row stride lda), rows added in order. */
 void bm_add_colsum(real *y, const real *A, int lda, int M, int N);

@@ -83,8 +83,9 @@ struct CellOps {
     const char *name;  /* "lstm", "gru" */
     int G;             /* gates per hidden unit */
     const char *gates; /* SPEC letter of each gate, in stacking order: "ifoc", "zrh" */
-    /* h_t (and c_t) from h_{t-1}; gates_t holds W x̃_t + b on entry, the activations on exit. */
-    void (*forward_step)(const Model *m, Acts *a, int t, int B);
+    /* h_t (and c_t) from h_{t-1}; gates_t holds the activations on exit. On entry gates_t holds
+     * W x̃_t + b, or, if init is not NULL, init gives it row by row (one-hot inputs). */
+    void (*forward_step)(const Model *m, Acts *a, int t, int B, const BmRowInit *init);
     /* From dh = ∂L/∂h_t: gates_t ← ∂L/∂pre-activations, dh_prev = ∂L/∂h_{t-1} through the cell. */
     void (*backward_step)(const Model *m, Acts *a, int t, int B);
     /* dU += Σ_t ∂pre_tᵀ · (what U multiplied at step t), over all L steps. */

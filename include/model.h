@@ -36,6 +36,7 @@ typedef struct {
     int L, B_max, chunk, n_chunks;
     Acts *acts;   /* (n_chunks) */
     void *mem;    /* one buffer that every chunk's activations are carved from */
+    size_t bytes; /* its size */
     Packs packs;  /* the weights in the time steps' layouts, shared by the chunks */
 } Workspace;
 

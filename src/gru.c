@@ -5,16 +5,16 @@
  * gates_t holds [z | r | ĥ] per row, (B, 3H); U = [U_z; U_r; U_h]. */
 #include "gru.h"
 
-#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
 
-BM_VECTOR_CLONES static void gru_forward_step(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES static void gru_forward_step(const Model *m, Acts *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G3 = 3 * m->H;
     real *gates = a->gates + cell_at(t, B, G3);
     const real *h_prev = a->h + cell_at(t, B, H);
     real *rh = a->rh + cell_at(t, B, H);
-    /* [pre_z | pre_r] += h_{t-1} [U_z; U_r]ᵀ: (B, H)·(H, 2H) */
-    bm_gemm_packed(gates, G3, h_prev, H, B, &a->packs->fwd[0], 1);
+    /* [pre_z | pre_r] = (W x̃_t + b)[z r] + h_{t-1} [U_z; U_r]ᵀ: (B, H)·(H, 2H) */
+    bm_gemm_packed(gates, G3, h_prev, H, B, &a->packs->fwd[0], 1, init);
     for (int b = 0; b < B; b++) {
         real *gz = gates + (size_t)b * G3, *gr = gz + H;
         const real *hp = h_prev + (size_t)b * H;
@@ -27,8 +27,10 @@ BM_VECTOR_CLONES static void gru_forward_step(const Model *m, Acts *a, int t, in
             rhb[j] = gr[j] * hp[j];
         }
     }
-    /* pre_ĥ += (r_t ⊙ h_{t-1}) U_hᵀ: (B, H)·(H, H) */
-    bm_gemm_packed(gates + 2 * H, G3, rh, H, B, &a->packs->fwd[1], 1);
+    /* pre_ĥ = (W x̃_t + b)[h] + (r_t ⊙ h_{t-1}) U_hᵀ: (B, H)·(H, H) */
+    BmRowInit h_init;
+    if (init) h_init = *init, h_init.bias += 2 * H, h_init.table += 2 * H;
+    bm_gemm_packed(gates + 2 * H, G3, rh, H, B, &a->packs->fwd[1], 1, init ? &h_init : NULL);
     for (int b = 0; b < B; b++) {
         real *gz = gates + (size_t)b * G3, *gh = gz + 2 * H;
         const real *hp = h_prev + (size_t)b * H;
@@ -64,7 +66,7 @@ BM_VECTOR_CLONES static void gru_backward_step(const Model *m, Acts *a, int t, i
         }
     }
     /* ∂(r ⊙ h_{t-1}) = ∂pre_ĥ U_h: (B, H)·(H, H) */
-    bm_gemm_packed(drh, H, gates + 2 * H, G3, B, &a->packs->bwd[1], 0);
+    bm_gemm_packed(drh, H, gates + 2 * H, G3, B, &a->packs->bwd[1], 0, NULL);
     for (int b = 0; b < B; b++) {
         real *gr = gates + (size_t)b * G3 + H;
         const real *hp = h_prev + (size_t)b * H, *d = drh + (size_t)b * H;
@@ -78,16 +80,16 @@ BM_VECTOR_CLONES static void gru_backward_step(const Model *m, Acts *a, int t, i
         }
     }
     /* ∂h_{t-1} += [∂pre_z | ∂pre_r] [U_z; U_r]: (B, 2H)·(2H, H) */
-    bm_gemm_packed(a->dh_prev, H, gates, G3, B, &a->packs->bwd[0], 1);
+    bm_gemm_packed(a->dh_prev, H, gates, G3, B, &a->packs->bwd[0], 1, NULL);
 }
 
 static void gru_grad_U(const Model *m, Acts *a, int B)
 {
     const int H = m->H, G3 = 3 * m->H, LB = a->L * B;
     /* [dU_z; dU_r] += Σ_t [∂pre_z | ∂pre_r]ᵀ h_{t-1}: (2H, L·B)·(L·B, H) */
-    bm_gemm_tn(a->g.U, H, a->gates, G3, a->h, H, 2 * H, H, LB, 1);
+    bm_gemm_tn_acc(a->g.U, H, a->gates, G3, a->h, H, 2 * H, H, LB);
     /* dU_h += Σ_t ∂pre_ĥᵀ (r_t ⊙ h_{t-1}): (H, L·B)·(L·B, H) */
-    bm_gemm_tn(a->g.U + (size_t)2 * H * H, H, a->gates + 2 * H, G3, a->rh, H, H, H, LB, 1);
+    bm_gemm_tn_acc(a->g.U + (size_t)2 * H * H, H, a->gates + 2 * H, G3, a->rh, H, H, H, LB);
 }
 
 const CellOps gru_ops = {

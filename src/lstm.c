@@ -5,14 +5,14 @@
  * gates_t holds [i | f | o | g] per row, (B, 4H). */
 #include "lstm.h"
 
-#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
 
-BM_VECTOR_CLONES static void lstm_forward_step(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES static void lstm_forward_step(const Model *m, Acts *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G4 = 4 * m->H;
     real *gates = a->gates + cell_at(t, B, G4);
-    /* pre_t += h_{t-1} Uᵀ: (B, H)·(H, 4H) */
-    bm_gemm_packed(gates, G4, a->h + cell_at(t, B, H), H, B, &a->packs->fwd[0], 1);
+    /* pre_t = (W x̃_t + b) + h_{t-1} Uᵀ: (B, H)·(H, 4H) */
+    bm_gemm_packed(gates, G4, a->h + cell_at(t, B, H), H, B, &a->packs->fwd[0], 1, init);
     for (int b = 0; b < B; b++) {
         real *gi = gates + (size_t)b * G4, *gf = gi + H, *go = gi + 2 * H, *gg = gi + 3 * H;
         const real *c_prev = a->c + cell_at(t, B, H) + (size_t)b * H;
@@ -55,14 +55,14 @@ BM_VECTOR_CLONES static void lstm_backward_step(const Model *m, Acts *a, int t, 
         }
     }
     /* ∂h_{t-1} = ∂pre_t U: (B, 4H)·(4H, H) */
-    bm_gemm_packed(a->dh_prev, H, gates, G4, B, &a->packs->bwd[0], 0);
+    bm_gemm_packed(a->dh_prev, H, gates, G4, B, &a->packs->bwd[0], 0, NULL);
 }
 
 static void lstm_grad_U(const Model *m, Acts *a, int B)
 {
     const int H = m->H, G4 = 4 * m->H, LB = a->L * B;
     /* dU += Σ_t ∂pre_tᵀ h_{t-1}: (4H, L·B)·(L·B, H) */
-    bm_gemm_tn(a->g.U, H, a->gates, G4, a->h, H, G4, H, LB, 1);
+    bm_gemm_tn_acc(a->g.U, H, a->gates, G4, a->h, H, G4, H, LB);
 }
 
 const CellOps lstm_ops = {

@@ -32,10 +32,11 @@ static const Command commands[] = {
      data_settings,
      "  --split NAME           train, validation or test (default: train)\n"
      "  --count N              sequences to print (default: 10)\n"},
-    {"bench", "copysweep bench [--SETTING VALUE ...] [--threads N] [--steps N] [--warmup N]", NULL,
+    {"bench", "copysweep bench [--SETTING VALUE ...] [--threads N] [--steps N] [--warmup N] [--rates]", NULL,
      "  --threads N            OpenMP threads, 0 = OMP_NUM_THREADS or all cores (default: 0)\n"
      "  --steps N              timed training steps (default: 20)\n"
-     "  --warmup N             untimed steps first (default: 3)\n"},
+     "  --warmup N             untimed steps first (default: 3)\n"
+     "  --rates                also measure, on one thread, the FMA peak and the GEMM rates of these shapes\n"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -92,7 +93,7 @@ static int int_option(const char *opt, const char *text, int min)
 
 typedef struct {
     Settings s;
-    int threads, steps, warmup, count, split;
+    int threads, steps, warmup, count, split, rates;
     const char *output;
 } Options;
 
@@ -100,12 +101,16 @@ static void parse_options(const Command *cmd, int argc, char **argv, Options *o)
 {
     char err[256];
     settings_default(&o->s);
-    o->threads = 0, o->steps = 20, o->warmup = 3, o->count = 10, o->split = 0, o->output = NULL;
+    o->threads = 0, o->steps = 20, o->warmup = 3, o->count = 10, o->split = 0, o->output = NULL, o->rates = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_command_help(cmd);
             exit(0);
+        }
+        if (strcmp(arg, "--rates") == 0 && strcmp(cmd->name, "bench") == 0) {
+            o->rates = 1;
+            continue;
         }
         char opt[64];
         const char *value = NULL, *eq = strchr(arg, '=');
@@ -217,6 +222,15 @@ static int run_bench(const Options *o)
 {
     TrainCtx ctx = {.log = stdout, .threads = bm_setup_threads(o->threads)};
     train_bench(&o->s, &ctx, o->warmup, o->steps);
+    if (o->rates) {
+        TaskShape sh = task_shape(&o->s);
+        const int G = (o->s.model == MODEL_LSTM || o->s.model == MODEL_MLSTM) ? 4 : 3;
+        const int chunk = o->s.chunk < o->s.batch ? o->s.chunk : o->s.batch;
+        BmRates r = bm_measure_rates(sh.I, o->s.hidden, G, o->s.batch, sh.L, chunk);
+        printf("rates (GFLOP/s, one thread): fma_peak %.1f sgemm_step %.1f sgemm_wgrad %.1f packed_step %.1f; "
+               "packed kernel %s; %s\n", r.peak, r.sgemm_step, r.sgemm_wgrad, r.packed_step, bm_kernel_name(),
+               bm_blas_name());
+    }
     return 0;
 }
 

@@ -205,7 +205,8 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch,
     w->n_chunks = (batch + w->chunk - 1) / w->chunk;
     Acts probe;
     size_t per_chunk = acts_carve(&probe, m, sh, w->chunk, NULL);
-    if (need) *need = per_chunk * (size_t)w->n_chunks;
+    w->bytes = per_chunk * (size_t)w->n_chunks;
+    if (need) *need = w->bytes;
     w->mem = cs_try_calloc(per_chunk * (size_t)w->n_chunks);
     if (!w->mem) return -1;
     w->acts = CS_CALLOC((size_t)w->n_chunks * sizeof *w->acts);
@@ -261,20 +262,6 @@ void model_prepare(const Model *m, Workspace *w) { model_pack(m, &w->packs); }
 
 /* ---- forward, loss, backward of one chunk ------------------------------------------------ */
 
-/* gates_t = W x̃_t + b for one-hot inputs: the bias plus column s of W, times m_t[s] if mult. */
-BM_VECTOR_CLONES static void input_forward_onehot(const Model *m, Acts *a, int t, int B)
-{
-    const int GH = m->G * m->H;
-    if (m->mult) mult_forward_onehot(m, a, t, B);
-    for (int b = 0; b < B; b++) {
-        const int s = a->sym[(size_t)t * B + b];
-        const real scale = m->mult ? a->msym[(size_t)t * B + b] : 1, *w = a->packs->WT + (size_t)s * GH;
-        real *g = a->gates + cell_at(t, B, GH) + (size_t)b * GH;
-#pragma omp simd
-        for (int n = 0; n < GH; n++) g[n] = m->p.b[n] + scale * w[n];
-    }
-}
-
 /* From ∂pre_t: dWᵀ[s] += x̃_t[s] ∂pre_t and db += ∂pre_t for one-hot inputs (and the mult step). */
 BM_VECTOR_CLONES static void input_backward_onehot(const Model *m, Acts *a, int t, int B)
 {
@@ -309,15 +296,21 @@ void model_forward(const Model *m, Acts *a, int B)
     }
     for (int t = 0; t < L; t++) {
         if (a->one_hot) {
-            input_forward_onehot(m, a, t, B);
-        } else if (m->mult) {
+            /* gates_t starts as b + W x̃_t = b + x̃_t[s]·W[:, s], s the input symbol, inside the product */
+            if (m->mult) mult_forward_onehot(m, a, t, B);
+            const BmRowInit init = {.bias = m->p.b, .table = a->packs->WT, .ld = GH, .sym = a->sym + (size_t)t * B,
+                                    .scale = m->mult ? a->msym + (size_t)t * B : NULL};
+            m->ops->forward_step(m, a, t, B, &init);
+            continue;
+        }
+        if (m->mult) {
             mult_forward_step(m, a, t, B);
             /* pre_t = W x̃_t + b: (B, I)·(I, G·H) */
             real *gates = a->gates + cell_at(t, B, GH);
             bm_fill_rows(gates, m->p.b, B, GH);
             bm_gemm_nt(gates, GH, a->xt + cell_at(t, B, I), I, m->p.W, I, B, GH, I, 1);
         }
-        m->ops->forward_step(m, a, t, B);
+        m->ops->forward_step(m, a, t, B, NULL);
     }
     /* y_t = W_y h_t + b_y on the scored steps: (N·B, H)·(H, K) */
     bm_fill_rows(a->probs, m->p.b_y, a->N * B, K);

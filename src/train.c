@@ -5,7 +5,8 @@
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
 #include <time.h>   /* clock_gettime */
-#include <unistd.h> /* access */
+#include <sys/resource.h> /* getrusage */
+#include <unistd.h>       /* access */
 
 #include "batchmath.h"  /* bm_blas_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
@@ -559,10 +560,19 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
     }
     qsort(ms, (size_t)steps, sizeof *ms, cmp_double);
     double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
-    if (ctx->log)
+    if (ctx->log) {
         fprintf(ctx->log, "bench %s H=%d B=%d T=%d L=%d chunk=%d threads=%d: median %.3f ms per step "
                 "(min %.3f, max %.3f, %d steps); %s\n", model_names[s->model], s->hidden, s->batch, s->T,
                 tr.shape.L, s->chunk, ctx->threads, median, ms[0], ms[steps - 1], steps, bm_blas_name());
+        /* what BPTT must keep per step and sequence: the G·H gate activations and two H-wide states
+         * (LSTM: c_t, h_t; GRU: h_t, r_t ⊙ h_{t-1}) */
+        const double need = (double)tr.shape.L * s->batch * (model.G + 2) * s->hidden * sizeof(real);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(ctx->log, "memory: activation buffers %.1f MB; BPTT needs %.1f MB (gates and two states per step); "
+                "peak resident %.1f MB (%.2f× the need)\n", tr.ws.bytes / 1e6, need / 1e6, ru.ru_maxrss / 1e3,
+                ru.ru_maxrss * 1e3 / need);
+    }
     free(ms);
     trainer_free(&tr);
     model_free(&model);

@@ -188,9 +188,19 @@ static void test_nonlinearities(void)
     free(sg), free(th);
 }
 
+static void test_kernels(void)
+{
+    char versions[64];
+    int differ = bm_kernels_agree(versions, sizeof versions);
+    EXPECT(differ == 0, "%d results of the packed kernels differ between versions (%s)", differ, versions);
+    printf("  packed products (beta 0, beta 1, init rows, Aᵀ·B): versions %s: %s\n", versions,
+           differ ? "DIFFER" : "identical bits");
+}
+
 int main(void)
 {
     test_nonlinearities();
+    test_kernels();
     bm_setup_threads(0);
     test_layout();
     test_splits();

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL VARIANT H T THREADS
+STEPS" on stdin and answers each with the median milliseconds of one training step (forward,
+backward, clipping, Adam) on stdout. VARIANT: nn (nn.LSTM / nn.GRU), script (a TorchScript loop
+of the SPEC equations) or eager (the same loop in plain Python). Argument: tuned (subnormals
+flushed; the caller preloads tcmalloc) or default.
+"""
+import sys, time, statistics
+import torch
+tuned = sys.argv[1] == "tuned"
+if tuned:
+    torch.set_flush_denormal(True)
+K, I, B = 8, 10, 32
+cache = {}
+
+def spec_loop(cell, x, P, H):
+    """The SPEC equations, step by step (plain Python)."""
+    L, Bn, _ = x.shape
+    h = torch.zeros(Bn, H); c = torch.zeros(Bn, H); out = []
+    for t in range(L):
+        xt = x[t]
+        if cell.startswith("m"):
+            xt = (xt @ P["Wm"].t() + h @ P["Um"].t() + P["bm"]) * xt
+        if cell.endswith("lstm"):
+            g = xt @ P["W"].t() + h @ P["U"].t() + P["b"]
+            i, f, o, gg = g.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:
+            zr = torch.sigmoid(xt @ P["W"][:2 * H].t() + h @ P["U"][:2 * H].t() + P["b"][:2 * H])
+            z, r = zr.chunk(2, 1)
+            hh = torch.tanh(xt @ P["W"][2 * H:].t() + (r * h) @ P["U"][2 * H:].t() + P["b"][2 * H:])
+            h = (1 - z) * h + z * hh
+        out.append(h)
+    return torch.stack(out)
+
+@torch.jit.script
+def lstm_script(x, W, U, b, Wm, Um, bm, mult: bool):
+    L, Bn, _ = x.shape
+    H = U.shape[1]
+    h = torch.zeros(Bn, H); c = torch.zeros(Bn, H)
+    out = []
+    for t in range(L):
+        xt = x[t]
+        if mult:
+            xt = (torch.addmm(bm, xt, Wm.t()) + h @ Um.t()) * xt
+        g = torch.addmm(b, xt, W.t()) + h @ U.t()
+        i, f, o, gg = g.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        out.append(h)
+    return torch.stack(out)
+
+@torch.jit.script
+def gru_script(x, W, U, b, Wm, Um, bm, mult: bool):
+    L, Bn, _ = x.shape
+    H = U.shape[1]
+    h = torch.zeros(Bn, H)
+    out = []
+    Wzr, Wh, Uzr, Uh, bzr, bh = W[:2 * H], W[2 * H:], U[:2 * H], U[2 * H:], b[:2 * H], b[2 * H:]
+    for t in range(L):
+        xt = x[t]
+        if mult:
+            xt = (torch.addmm(bm, xt, Wm.t()) + h @ Um.t()) * xt
+        zr = torch.sigmoid(torch.addmm(bzr, xt, Wzr.t()) + h @ Uzr.t())
+        z, r = zr.chunk(2, 1)
+        hh = torch.tanh(torch.addmm(bh, xt, Wh.t()) + (r * h) @ Uh.t())
+        h = (1 - z) * h + z * hh
+        out.append(h)
+    return torch.stack(out)
+
+def build(cell, variant, H, T):
+    L = 2 * T + 1
+    torch.manual_seed(1)
+    sym = torch.randint(1, K + 1, (B, T))
+    ids = torch.zeros(L, B, dtype=torch.long); ids[:T] = sym.T; ids[T] = K + 1
+    x = torch.nn.functional.one_hot(ids, I).float()
+    y = (sym.T - 1).reshape(-1)
+    G = 4 if cell.endswith("lstm") else 3
+    out = torch.nn.Linear(H, K)
+    if variant == "nn":
+        rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(I, H)
+        params = list(rnn.parameters()) + list(out.parameters())
+        forward = lambda: rnn(x)[0]
+    else:
+        P = {n: torch.nn.Parameter(torch.randn(*s) * 0.1) for n, s in
+             (("W", (G * H, I)), ("U", (G * H, H)), ("b", (G * H,)), ("Wm", (I, I)), ("Um", (I, H)), ("bm", (I,)))}
+        mult = cell.startswith("m")
+        params = [P[n] for n in ("W", "U", "b")] + ([P[n] for n in ("Wm", "Um", "bm")] if mult else []) + list(out.parameters())
+        if variant == "script":
+            fn = lstm_script if cell.endswith("lstm") else gru_script
+            forward = lambda: fn(x, P["W"], P["U"], P["b"], P["Wm"], P["Um"], P["bm"], mult)
+        else:
+            forward = lambda: spec_loop(cell, x, P, H)
+    opt = torch.optim.Adam(params, lr=1e-3)
+    def step():
+        opt.zero_grad()
+        h = forward()
+        loss = torch.nn.functional.cross_entropy(out(h[L - T:]).reshape(-1, K), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    return step
+
+print("ready", flush=True)
+for line in sys.stdin:
+    cell, variant, H, T, threads, steps = line.split()
+    H, T, threads, steps = int(H), int(T), int(threads), int(steps)
+    torch.set_num_threads(threads)
+    key = (cell, variant, H, T)
+    if key not in cache:
+        cache.clear()
+        cache[key] = build(cell, variant, H, T)
+        cache[key]()  # compile / warm up
+    step = cache[key]
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter(); step(); times.append(1e3 * (time.perf_counter() - t0))
+    print(statistics.median(times), flush=True)
