@@ -69,6 +69,7 @@ class Torch:
             raise RuntimeError(f"the PyTorch {mode} worker did not start")
 
     def step_ms(self, cell, variant, H, T, threads, steps):
+        time.sleep(SETTLE_S)
         self.p.stdin.write(f"{cell} {variant} {H} {T} {threads} {steps}\n")
         self.p.stdin.flush()
         return float(self.p.stdout.readline())
@@ -78,7 +79,13 @@ class Torch:
         self.p.wait()
 
 
+# PyTorch's OpenMP threads spin for a while after their last parallel region; each measurement
+# starts after this pause, so that neither side runs next to the other's spinning threads.
+SETTLE_S = 0.5
+
+
 def copysweep_ms(cell, H, T, threads, steps, rates=False):
+    time.sleep(SETTLE_S)
     cmd = [os.path.join(ROOT, "copysweep"), "bench", "--model", cell, "--hidden", str(H), "--T", str(T),
            "--threads", str(threads), "--steps", str(steps), "--warmup", "1"] + (["--rates"] if rates else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -105,7 +112,8 @@ def main():
     workers = {m: Torch(m) for m in ("tuned", "default")} if torch_ok else {}
     Hs, Ts = ([128], [100]) if a.quick else ([128, 256], [100, 1000])
     print(f"bench: one training step (forward, backward, clipping, Adam), batch {B}, K = {K}; median of "
-          f"{a.rounds} alternating rounds; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+          f"{a.rounds} alternating rounds ({min(a.rounds, 2)} at T = 1000); "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     if torch_ok:
         import torch
         print(f"PyTorch {torch.__version__}; tuned: {workers['tuned'].note}, subnormals flushed, TorchScript loops "
@@ -118,6 +126,7 @@ def main():
     for H in Hs:
         for T in Ts:
             steps = a.steps if T <= 100 else 2
+            rounds = a.rounds if T <= 100 else min(a.rounds, 2)
             _, rates = copysweep_ms("lstm", H, T, 1, 1, rates=True)
             peak, sg_step, sg_wgrad, packed, kernel, blas = rates
             print(f"-- H={H} T={T}: one core: FMA peak {float(peak):.0f} GFLOP/s; OpenBLAS sgemm on the step's "
@@ -137,7 +146,7 @@ def main():
                 for cell in CELLS:
                     cs, tuned, default = [], {}, []
                     variants = (["script", "nn"] if cell in ("lstm", "gru") else ["script"])
-                    for _ in range(a.rounds):
+                    for _ in range(rounds):
                         cs.append(copysweep_ms(cell, H, T, threads, steps)[0])
                         if torch_ok:
                             for v in variants:
