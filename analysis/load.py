@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "copysweep-results"
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
 FINAL = ("done", "diverged", "failed")
 # settings that are not axes of interest even when they vary
 NOT_AXES = ("trial", "seed")
 # /trials columns that are settings (the rest are results)
 SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "batch", "chunk", "optimizer", "lr",
             "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
-            "test_size", "init_u", "forget_bias", "mult_init")
+            "test_size", "init_u", "forget_bias", "mult_init", "eval_T")
 
 
 class ResultsError(Exception):

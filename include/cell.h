@@ -4,13 +4,13 @@
  *   B  sequences in a batch chunk      L  time steps of a sequence
  *   I  input width (K + 2 for copy)    H  hidden units
  *   G  gates per hidden unit (LSTM 4: i f o c; GRU 3: z r h)
- *   K  output classes                  N  scored output steps (T for copy)
+ *   K  output classes (or bits)        N  steps of the scored window (T for copy)
  * A tensor written (L, B, H) is laid out with H fastest, then B, then L. */
 #ifndef CS_CELL_H
 #define CS_CELL_H
 
 #include <stddef.h> /* size_t */
-#include <stdint.h> /* uint8_t, int64_t */
+#include <stdint.h> /* int16_t, int32_t, int64_t */
 
 #include "batchmath.h" /* BmPacked */
 #include "real.h"      /* real */
@@ -55,6 +55,7 @@ typedef struct {
 typedef struct {
     int L, N, out_start, B_max;
     int one_hot;
+    int bce;      /* sigmoid outputs and per-bit binary cross-entropy, else softmax and cross-entropy */
     int32_t *sym; /* (L, B) input symbol ids [one-hot] */
     real *x;      /* (L, B, I) inputs [dense] */
     real *m;      /* (L, B, I) m_t [dense, mult] */
@@ -64,8 +65,8 @@ typedef struct {
     real *h;      /* (L+1, B, H) h[0] = h_0 = 0, h[t+1] = h_t */
     real *c;      /* (L+1, B, H) LSTM: c[0] = c_0 = 0, c[t+1] = c_t */
     real *rh;     /* (L, B, H) GRU: r_t ⊙ h_{t-1} */
-    real *probs;  /* (N, B, K) logits, then softmax, then ∂L/∂logits */
-    uint8_t *y;   /* (N, B) target classes */
+    real *probs;  /* (N, B, K) logits, then softmax (or sigmoid), then ∂L/∂logits */
+    int16_t *y;   /* (N, B) target class (or bits), TASK_NO_TARGET where a step is not scored */
     real *dm;     /* (L, B, I) ∂L/∂m_t [dense, mult] */
     real *dh;     /* (B, H) ∂L/∂h_t during the backward sweep */
     real *dh_prev;/* (B, H) ∂L/∂h_{t-1} being built */
@@ -73,7 +74,8 @@ typedef struct {
     real *dtmp;   /* (B, max(H, I)) scratch: GRU ∂L/∂(r⊙h), dense mult ∂L/∂x̃ */
     real *dWT;    /* (I, G·H) ∂L/∂Wᵀ [one-hot] */
     double *flow; /* (L) Σ_b ‖∂L/∂h_t‖² */
-    int64_t *pos_correct; /* (N) correct predictions per output step */
+    int64_t *pos_correct; /* (N) correct predictions per scored step */
+    int64_t *pos_total;   /* (N) predictions per scored step */
     real *grad;   /* (n_params) this chunk's gradient */
     Params g;     /* views onto grad */
     const Packs *packs;

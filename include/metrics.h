@@ -1,9 +1,9 @@
 /* Metrics on the scored (copy) steps only: loss in nats per symbol, symbol and sequence accuracy,
- * and the chance baselines beside them (SPEC "Metrics"). */
+ * (SPEC "Metrics"); the chance baselines beside them are the task's (task_chance_acc). */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H
 
-#include <math.h>   /* log */
+#include <math.h>   /* NAN */
 #include <stdint.h> /* int64_t */
 
 typedef struct {
@@ -31,9 +31,5 @@ static inline double metrics_seq_acc(const Metrics *m)
 {
     return m->sequences ? (double)m->seq_correct / m->sequences : NAN;
 }
-/* Symbol accuracy of a model that guesses: 1/K. */
-static inline double metrics_chance_acc(int K) { return 1.0 / K; }
-/* Loss of the best memoryless model (uniform over K): log K nats. */
-static inline double metrics_chance_loss(int K) { return log((double)K); }
 
 #endif

@@ -46,11 +46,11 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int bat
                    size_t *need);
 void workspace_free(Workspace *w);
 
-/* Forward over sequences idx[0..B) of d; metrics added to *out and per-step correct counts to
- * pos_correct (N, optional). With grad != NULL also backward: grad = ∂(mean loss)/∂θ, and with
- * flow != NULL, flow (L) = ‖∂L/∂h_t‖ over the batch. */
+/* Forward over sequences idx[0..B) of d; metrics added to *out and, per step of the scored window,
+ * correct and scored predictions to pos_correct and pos_total (N, optional). With grad != NULL also
+ * backward: grad = ∂(mean loss)/∂θ, and with flow != NULL, flow (L) = ‖∂L/∂h_t‖ over the batch. */
 void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
-                 int64_t *pos_correct, real *grad, double *flow);
+                 int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow);
 
 /* Forward and backward of one chunk whose inputs and targets are already in a (for tests; call
  * model_prepare after the weights change). */

@@ -9,9 +9,16 @@
 #include <stdio.h>  /* FILE */
 
 enum { MODEL_LSTM, MODEL_MLSTM, MODEL_GRU, MODEL_MGRU, MODEL_COUNT };
-enum { TASK_COPY, TASK_COUNT };
+enum { TASK_COPY, TASK_COPY_DELAY, TASK_TEMPORAL_ORDER, TASK_NTM_COPY, TASK_COUNT };
 enum { OPT_ADAM, OPT_SGD };
 enum { INIT_ORTHOGONAL, INIT_XAVIER };
+
+#define SETTINGS_MAX_LIST 16
+#define SETTINGS_TEXT_MAX 160 /* the longest value as text */
+typedef struct {
+    int n;
+    int v[SETTINGS_MAX_LIST];
+} IntList;
 
 typedef struct {
     int model;       /* MODEL_* */
@@ -34,16 +41,18 @@ typedef struct {
     int init_u;      /* INIT_*: recurrent weights */
     double forget_bias; /* b_f of the LSTMs at start */
     double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
+    IntList eval_T;     /* lengths the selected model is also tested at */
 } Settings;
 
-typedef enum { SET_INT, SET_REAL, SET_CHOICE } SettingType;
+/* SET_LIST: integers separated by spaces or commas, one value of the setting (never a sweep axis) */
+typedef enum { SET_INT, SET_REAL, SET_CHOICE, SET_LIST } SettingType;
 
 typedef struct {
     const char *key;     /* --key on the command line, key = in a job file */
     SettingType type;
-    size_t offset;       /* of the int or double field in Settings */
+    size_t offset;       /* of the int, double or IntList field in Settings */
     const char *def;     /* default, as text */
-    double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL) */
+    double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL; each value of SET_LIST) */
     int min_open;        /* 1: the minimum itself is not allowed */
     const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
     const char *help;
@@ -66,6 +75,7 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen);
 /* The value as text that parses back to the same value. */
 void settings_format(const Settings *s, const SettingInfo *info, char *buf, size_t n);
 int settings_get_int(const Settings *s, const SettingInfo *info);
+const IntList *settings_get_list(const Settings *s, const SettingInfo *info);
 double settings_get_real(const Settings *s, const SettingInfo *info);
 /* "  --key VALUE   help (default: D)" for every setting. */
 void settings_print_help(FILE *out);

@@ -1,11 +1,15 @@
 /* Task data (SPEC "Tasks" and "Splits"). A sequence is produced from a counter-based stream keyed
  * by (task, T, K, seed, split, index), so every rank and thread count sees the same data and the four
  * models of one (T, seed) see identical sequences. Which split a sequence may belong to is a fixed
- * hash of its content, so train, validation and test are disjoint by construction (and checked). */
+ * hash of its content, so train, validation and test are disjoint by construction (and checked).
+ *
+ * Every task is a sequence of L steps (the longest; shorter sequences are padded at the end, which
+ * changes nothing before their end in a causal model) with a scored window [out_start, L): at each
+ * step of the window a sequence has a target or none (-1). */
 #ifndef CS_TASK_H
 #define CS_TASK_H
 
-#include <stdint.h> /* uint8_t, uint64_t */
+#include <stdint.h> /* uint8_t, int16_t, int64_t */
 #include <stdio.h>  /* FILE */
 
 #include "real.h"     /* real */
@@ -14,15 +18,29 @@
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 extern const char *const split_names[]; /* "train", "validation", "test" */
 
-/* The shape of one task instance. For copy: blank 0, symbols 1..K, delimiter K+1. */
+#define COPY_DELAY_SYMBOLS 10 /* S of copy-delay */
+#define NTM_WIDTH 8           /* bits per vector of ntm-copy */
+#define TASK_NO_TARGET (-1)
+
+/* The shape of one task instance.
+ *   copy, copy-delay: blank 0, symbols 1..vocab, delimiter vocab+1; one-hot input of width vocab+2
+ *   temporal-order:   a b c d X Y E B as ids 0..7, 4 classes at the last step
+ *   ntm-copy:         dense input of 8 bits and 2 flags, 8 sigmoid outputs */
 typedef struct {
     int task;      /* TASK_* */
-    int T, K, delay;
-    int L;         /* steps per sequence: 2T + delay + 1 */
-    int I;         /* input width: K + 2 (one-hot) */
-    int n_out;     /* scored output steps: T */
-    int out_start; /* first scored step: L - n_out */
+    int T;         /* the length setting: copy T; copy-delay delay; temporal-order base length;
+                      ntm-copy longest n */
+    int vocab, delay;
+    int S;         /* copy, copy-delay: symbols to remember */
+    int len_min, len_max; /* temporal-order: sequence length; ntm-copy: vectors n */
+    int L;         /* steps per sequence (the longest) */
+    int I;         /* input width */
+    int K;         /* output width: classes (softmax) or bits (sigmoid) */
+    int bce;       /* 1: sigmoid outputs with per-bit binary cross-entropy */
+    int n_out;     /* steps in the scored window [out_start, L) */
+    int out_start;
     int one_hot;   /* 1: every input is one symbol (fed as an id, not a vector) */
+    int cw;        /* content bytes per sequence */
 } TaskShape;
 
 typedef struct {
@@ -30,15 +48,18 @@ typedef struct {
     int split;
     int seed;
     int n;            /* sequences */
-    uint8_t *content; /* (n, T) the symbols to remember, 1..K */
+    uint8_t *content; /* (n, cw) what the sequences are made of (task-specific) */
 } Dataset;
 
+/* The shape the settings train on, and the shape of an evaluation at another length T'
+ * (ntm-copy: every sequence has exactly T' vectors). */
 TaskShape task_shape(const Settings *s);
+TaskShape task_shape_eval(const Settings *s, int T_eval);
 /* Generate sequences 0..n-1 of a split. Exits with a user error if the split cannot be filled. */
 void dataset_init(Dataset *d, const TaskShape *shape, int seed, int split, int n);
 void dataset_free(Dataset *d);
 
-/* Input symbol id at step t (0 ≤ t < L) of a sequence with these contents. */
+/* Input symbol id at step t (0 ≤ t < L) of a one-hot sequence with this content. */
 int task_input_symbol(const TaskShape *shape, const uint8_t *content, int t);
 /* The split a content belongs to (a fixed hash: 8 of 10 train, 1 validation, 1 test). */
 int task_split_of(const TaskShape *shape, const uint8_t *content);
@@ -46,9 +67,17 @@ int task_split_of(const TaskShape *shape, const uint8_t *content);
 long dataset_count_shared(const Dataset *train, const Dataset *other);
 
 /* For sequences idx[0..nb): the inputs as vectors x (L, nb, I) and/or as symbol ids sym (L, nb),
- * each only if not NULL, and the target classes y (n_out, nb). */
-void task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sym, uint8_t *y);
-/* One line per sequence: the L input ids, a tab, the n_out target ids. */
+ * each only if not NULL, and the targets y (n_out, nb): a class, a bit pattern (bce), or
+ * TASK_NO_TARGET. Returns the number of targets. */
+int64_t task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sym, int16_t *y);
+/* Targets of sequences idx[0..nb) without building them. */
+int64_t task_count_targets(const Dataset *d, const int *idx, int nb);
+/* One line per sequence: the inputs, a tab, the targets (format in the README). */
 void task_print(const Dataset *d, int count, FILE *out);
+
+/* Accuracy of guessing, per scored output (symbol or bit), and the loss of the best memoryless
+ * model: 1/K and log K for classes; 1/2 and log 2 per bit. */
+double task_chance_acc(const TaskShape *shape);
+double task_chance_loss(const TaskShape *shape);
 
 #endif

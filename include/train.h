@@ -28,6 +28,15 @@ typedef struct {
     double wall_s;                /* seconds since the trial started */
 } CurveRow;
 
+/* The selected model tested at another length (the eval-T setting). */
+typedef struct {
+    int T;
+    Metrics test;     /* on the test split of that length */
+    int N, K;         /* the scored window and the outputs per step */
+    double *ex_out;   /* (N, K) the outputs on the first test sequence: probabilities */
+    int *ex_target;   /* (N) its targets (class or bits), -1 where a step is not scored */
+} EvalResult;
+
 typedef struct {
     int status;              /* DONE, DIVERGED, FAILED, or PENDING: stopped early, checkpoint written */
     char stop_reason[256];
@@ -35,7 +44,7 @@ typedef struct {
     int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */
     double best_val_acc;
     Metrics test;            /* the selected model on the test set */
-    double *per_position;    /* (N) test symbol accuracy per output step */
+    double *per_position;    /* (N) test accuracy per step of the scored window (NaN: none scored) */
     int conv_epoch[CONV_COUNT]; /* first epoch with validation accuracy ≥ threshold, -1 never */
     double conv_wall[CONV_COUNT]; /* wall seconds at that epoch, -1 never */
     double wall_s;
@@ -44,6 +53,8 @@ typedef struct {
     double *grad_flow;       /* (2, L) ‖∂L/∂h_t‖ on the probe batch: initial and final weights */
     int flow_epochs[2];      /* the epochs of the two rows */
     long data_shared;        /* validation and test sequences also in training (must be 0) */
+    int n_eval;
+    EvalResult *eval;        /* (n_eval) one per eval-T length, in its order */
 } TrialResult;
 
 typedef struct {

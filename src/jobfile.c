@@ -88,8 +88,14 @@ static int setting(Parser *p, const char *name, const char *value)
         return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
     }
     job->lines[index] = p->line;
+    char *copy, err[256];
+    if (info->type == SET_LIST) { /* one value, whatever separates its items */
+        if (settings_parse(&job->base, info, value, err, sizeof err) != 0)
+            return fail(p, "key '%s': %s%s", name, err, "");
+        return 1;
+    }
     /* split the list and validate every value */
-    char *copy = strdup(value), err[256];
+    copy = strdup(value);
     if (!copy) CS_FAIL("out of memory");
     char *values[4096];
     int n = 0, ok = 1;

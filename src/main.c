@@ -64,7 +64,7 @@ static void print_command_help(const Command *cmd)
         for (const char *const *k = cmd->settings; *k; k++) {
             const SettingInfo *info = settings_find(*k);
             char opt[40];
-            snprintf(opt, sizeof opt, "--%s %s", info->key, info->type == SET_CHOICE ? "NAME" : "N");
+            snprintf(opt, sizeof opt, "--%s %s", info->key, info->type == SET_CHOICE ? "NAME" : info->type == SET_LIST ? "LIST" : "N");
             printf("  %-22s %s (default: %s)\n", opt, info->help, info->def);
         }
     } else {

@@ -1,7 +1,7 @@
 /* The model: parameter layout and initialization, output layer and loss, chunked batches. */
 #include "model.h"
 
-#include <math.h>   /* sqrt, log */
+#include <math.h>   /* sqrt, log, log1p, exp, fabs */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* free */
 #include <string.h> /* memset, memcpy */
@@ -186,11 +186,13 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, ch
     CARVE(dWT, dense ? 0 : I * GH);
     CARVE(flow, L);
     CARVE(pos_correct, N);
+    CARVE(pos_total, N);
     CARVE(grad, m->n_params);
 #undef CARVE
     if (base) {
         if (dense && !m->mult) a->xt = a->x;
         a->L = (int)L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B, a->one_hot = sh->one_hot;
+        a->bce = sh->bce;
         model_views(m, a->grad, &a->g);
     }
     return off;
@@ -317,33 +319,56 @@ void model_forward(const Model *m, Acts *a, int B)
     bm_gemm_nt(a->probs, K, a->h + cell_at(a->out_start + 1, B, H), H, m->p.W_y, H, a->N * B, K, H, 1);
 }
 
+/* Cross-entropy of softmax(p) at class y; p becomes the softmax. Returns the loss, *hit the argmax. */
+static double score_softmax(real *p, int K, int y, int *hit)
+{
+    int best = 0;
+    real mx = p[0];
+    for (int k = 1; k < K; k++)
+        if (p[k] > mx) mx = p[k], best = k;
+    /* softmax(p) = e^{p − max} / Σ e^{p − max};  −log softmax_y = log Σ − (p_y − max) */
+    double shifted_y = (double)p[y] - mx, sum = 0;
+    for (int k = 0; k < K; k++) sum += (p[k] = bm_exp(p[k] - mx));
+    for (int k = 0; k < K; k++) p[k] = (real)(p[k] / sum);
+    *hit = best == y;
+    return log(sum) - shifted_y;
+}
+
+/* Σ over the K bits of the binary cross-entropy of σ(p_k) at bit k of y; p becomes σ(p).
+ * Returns the loss, *hits the bits right (p_k > 0 predicts 1). */
+static double score_bits(real *p, int K, int y, int *hits)
+{
+    double loss = 0;
+    *hits = 0;
+    for (int k = 0; k < K; k++) {
+        const double z = p[k], bit = (y >> k) & 1;
+        /* −[b log σ(z) + (1−b) log(1 − σ(z))] = max(z, 0) − b·z + log(1 + e^{−|z|}) */
+        loss += (z > 0 ? z : 0) - bit * z + log1p(exp(-fabs(z)));
+        *hits += (z > 0) == (bit > 0);
+        p[k] = (real)(1 / (1 + exp(-z)));
+    }
+    return loss;
+}
+
 void model_score(const Model *m, Acts *a, int B, Metrics *out)
 {
-    const int K = m->K, N = a->N;
+    const int K = m->K, N = a->N, per = a->bce ? K : 1; /* predictions per target */
     Metrics s = {0};
     memset(a->pos_correct, 0, (size_t)N * sizeof *a->pos_correct);
+    memset(a->pos_total, 0, (size_t)N * sizeof *a->pos_total);
     unsigned char seq_ok[B]; /* B ≤ chunk size, small */
     memset(seq_ok, 1, sizeof seq_ok);
     for (int j = 0; j < N; j++)
         for (int b = 0; b < B; b++) {
+            const int y = a->y[(size_t)j * B + b];
+            if (y == TASK_NO_TARGET) continue;
             real *p = a->probs + ((size_t)j * B + b) * K;
-            int y = a->y[(size_t)j * B + b], best = 0;
-            real mx = p[0];
-            for (int k = 1; k < K; k++)
-                if (p[k] > mx) mx = p[k], best = k;
-            /* softmax(p) = e^{p − max} / Σ e^{p − max};  −log softmax_y = log Σ − (p_y − max) */
-            double shifted_y = (double)p[y] - mx, sum = 0;
-            for (int k = 0; k < K; k++) sum += (p[k] = bm_exp(p[k] - mx));
-            s.loss += log(sum) - shifted_y;
-            for (int k = 0; k < K; k++) p[k] = (real)(p[k] / sum);
-            if (best == y) {
-                s.correct++;
-                a->pos_correct[j]++;
-            } else {
-                seq_ok[b] = 0;
-            }
+            int hits;
+            s.loss += a->bce ? score_bits(p, K, y, &hits) : score_softmax(p, K, y, &hits);
+            s.correct += hits, s.symbols += per;
+            a->pos_correct[j] += hits, a->pos_total[j] += per;
+            if (hits < per) seq_ok[b] = 0;
         }
-    s.symbols = (int64_t)N * B;
     s.sequences = B;
     for (int b = 0; b < B; b++) s.seq_correct += seq_ok[b];
     metrics_add(out, &s);
@@ -370,10 +395,19 @@ void model_backward(const Model *m, Acts *a, int B, real scale)
     memset(a->grad, 0, m->n_params * sizeof *a->grad);
     if (a->dWT) memset(a->dWT, 0, (size_t)I * GH * sizeof *a->dWT);
 
-    /* ∂L/∂y_t = (softmax − onehot(target)) · scale, in place over the probabilities */
+    /* ∂L/∂y_t = (softmax − onehot(target)) · scale, or (σ − bits) · scale, in place over the
+     * probabilities; 0 where a step has no target */
     for (size_t n = 0; n < (size_t)N * B; n++) {
         real *p = a->probs + n * K;
-        p[a->y[n]] -= 1;
+        const int y = a->y[n];
+        if (y == TASK_NO_TARGET) {
+            memset(p, 0, (size_t)K * sizeof *p);
+            continue;
+        }
+        if (a->bce)
+            for (int k = 0; k < K; k++) p[k] -= (real)((y >> k) & 1);
+        else
+            p[y] -= 1;
         for (int k = 0; k < K; k++) p[k] *= scale;
     }
     /* dW_y += Σ ∂yᵀ h_t: (K, N·B)·(N·B, H);  db_y += Σ ∂y */
@@ -409,7 +443,7 @@ void model_backward(const Model *m, Acts *a, int B, real scale)
 /* ---- batches ----------------------------------------------------------------------------- */
 
 void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
-                 int64_t *pos_correct, real *grad, double *flow)
+                 int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow)
 {
     if (d->shape.L != w->L || B > w->B_max)
         CS_FAIL("workspace for L=%d, batch %d used with L=%d, batch %d", w->L, w->B_max, d->shape.L, B);
@@ -417,8 +451,9 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
     Metrics chunk_metrics[n_chunks];
     memset(chunk_metrics, 0, sizeof chunk_metrics);
     model_prepare(m, w);
-    /* the mean over the whole batch: every chunk scales by the same 1/(B·N) */
-    const real scale = (real)(1.0 / ((double)B * d->shape.n_out));
+    /* the mean over the whole batch: every chunk scales by the same 1/(targets · outputs per target) */
+    const int64_t targets = task_count_targets(d, idx, B);
+    const real scale = (real)(1.0 / ((double)(targets ? targets : 1) * (d->shape.bce ? d->shape.K : 1)));
 
     /* chunk c owns sequences [c·chunk, c·chunk + rows) and writes only its own Acts */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -434,8 +469,10 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
     /* combine in chunk order */
     for (int c = 0; c < n_chunks; c++) {
         metrics_add(out, &chunk_metrics[c]);
-        if (pos_correct)
-            for (int j = 0; j < d->shape.n_out; j++) pos_correct[j] += w->acts[c].pos_correct[j];
+        for (int j = 0; j < d->shape.n_out; j++) {
+            if (pos_correct) pos_correct[j] += w->acts[c].pos_correct[j];
+            if (pos_total) pos_total[j] += w->acts[c].pos_total[j];
+        }
     }
     if (!grad) return;
     /* grad[k] = Σ_c grad_c[k], c in order: threads split over k */

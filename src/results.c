@@ -17,6 +17,7 @@
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
 #include "model.h"     /* Tensor, model_tensors, model_param_count */
+#include "task.h"      /* task_shape, task_chance_acc */
 
 typedef struct {
     int failed;
@@ -118,13 +119,15 @@ static void col_str(Row *r, const char *name, const char *v, size_t len)
 static void trial_row(Row *r, const TrialRecord *rec)
 {
     const TrialResult *res = rec->res;
-    char name[64], text[64];
+    char name[64], text[SETTINGS_TEXT_MAX];
     col_int(r, "trial", rec->trial);
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
         if (info->type == SET_CHOICE)
             col_str(r, name, text, STR_SHORT);
+        else if (info->type == SET_LIST)
+            col_str(r, name, text, SETTINGS_TEXT_MAX);
         else if (info->type == SET_INT)
             col_int(r, name, settings_get_int(rec->s, info));
         else
@@ -132,6 +135,9 @@ static void trial_row(Row *r, const TrialRecord *rec)
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
     col_i64(r, "n_params", (long long)model_param_count(rec->s));
+    const TaskShape sh = task_shape(rec->s);
+    col_f64(r, "chance_acc", task_chance_acc(&sh));
+    col_f64(r, "chance_loss", task_chance_loss(&sh));
     col_int(r, "epochs", res ? res->epochs : 0);
     col_int(r, "best_epoch", res ? res->best_epoch : -1);
     col_f64(r, "best_val_acc", res ? res->best_val_acc : NAN);
@@ -259,6 +265,50 @@ static void write_curves(Writer *w, hid_t g, const TrialResult *res)
     H5C(w, H5Tclose(mem));
 }
 
+/* eval: one row per eval-T length; eval_examples/<T>/{output, target}: the first test sequence */
+static void write_eval(Writer *w, hid_t g, const TrialResult *res)
+{
+    typedef struct {
+        int32_t T;
+        double loss, acc, seq_acc;
+        int64_t sequences;
+    } EvalRow;
+    EvalRow *rows = CS_CALLOC((size_t)res->n_eval * sizeof *rows + 1);
+    for (int k = 0; k < res->n_eval; k++) {
+        const Metrics *m = &res->eval[k].test;
+        rows[k] = (EvalRow){res->eval[k].T, metrics_loss(m), metrics_acc(m), metrics_seq_acc(m), m->sequences};
+    }
+    hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(EvalRow)));
+    H5C(w, H5Tinsert(mem, "T", HOFFSET(EvalRow, T), H5T_NATIVE_INT32));
+    H5C(w, H5Tinsert(mem, "loss", HOFFSET(EvalRow, loss), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "acc", HOFFSET(EvalRow, acc), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "seq_acc", HOFFSET(EvalRow, seq_acc), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "sequences", HOFFSET(EvalRow, sequences), H5T_NATIVE_INT64));
+    hid_t file_type = H5C(w, H5Tcopy(mem));
+    H5C(w, H5Tpack(file_type));
+    hsize_t dims = (hsize_t)res->n_eval;
+    hid_t space = H5C(w, H5Screate_simple(1, &dims, NULL));
+    hid_t d = H5C(w, H5Dcreate2(g, "eval", file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
+    H5C(w, H5Dclose(d));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(file_type));
+    H5C(w, H5Tclose(mem));
+    free(rows);
+    hid_t ex = H5C(w, H5Gcreate2(g, "eval_examples", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (int k = 0; k < res->n_eval; k++) {
+        const EvalResult *e = &res->eval[k];
+        char name[16];
+        snprintf(name, sizeof name, "%d", e->T);
+        hid_t eg = H5C(w, H5Gcreate2(ex, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        hsize_t out_dims[2] = {(hsize_t)e->N, (hsize_t)e->K}, n = (hsize_t)e->N;
+        H5C(w, H5Dclose(dataset_write(w, eg, "output", H5T_NATIVE_DOUBLE, 2, out_dims, e->ex_out)));
+        H5C(w, H5Dclose(dataset_write(w, eg, "target", H5T_NATIVE_INT, 1, &n, e->ex_target)));
+        H5C(w, H5Gclose(eg));
+    }
+    H5C(w, H5Gclose(ex));
+}
+
 static void write_tensors(Writer *w, hid_t loc, const Model *m, const real *buf)
 {
     Tensor t[MODEL_MAX_TENSORS];
@@ -279,7 +329,7 @@ int results_write_tensors(hid_t loc, const Model *m, const real *buf)
 
 static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *rec)
 {
-    char name[64], text[64];
+    char name[64], text[SETTINGS_TEXT_MAX];
     snprintf(name, sizeof name, "%d", rec->trial);
     if (H5Lexists(trials_group, name, H5P_DEFAULT) > 0) /* a trial run again replaces its group */
         H5C(w, H5Ldelete(trials_group, name, H5P_DEFAULT));
@@ -287,7 +337,7 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
-        if (info->type == SET_CHOICE)
+        if (info->type == SET_CHOICE || info->type == SET_LIST)
             attr_str(w, g, name, text);
         else if (info->type == SET_INT)
             attr_int(w, g, name, settings_get_int(rec->s, info));
@@ -310,6 +360,7 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
         H5C(w, H5Aclose(a));
         H5C(w, H5Sclose(space));
         H5C(w, H5Dclose(flow));
+        if (res->n_eval) write_eval(w, g, res);
         hid_t weights = H5C(w, H5Gcreate2(g, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
         write_tensors(w, weights, rec->model, rec->model->mem);
         H5C(w, H5Gclose(weights));
@@ -540,6 +591,18 @@ int results_read_status(const char *path, uint64_t grid_hash, long n, int *statu
     attr_read_str(f, "grid_hash", hash, sizeof hash);
     if (strcmp(format, RESULTS_FORMAT) != 0) {
         snprintf(err, errlen, "'%s' is not a copysweep results file (move it away or choose another output)", path);
+        goto done;
+    }
+    long long version = -1;
+    if (H5Aexists(f, "format_version") > 0) {
+        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &version) < 0) version = -1;
+        if (a >= 0) H5Aclose(a);
+    }
+    if (version != RESULTS_FORMAT_VERSION) {
+        snprintf(err, errlen, "'%s' has results format version %lld and this copysweep writes version %d; it is "
+                 "left as it is: finish it with the copysweep that wrote it, or choose another output", path,
+                 version, RESULTS_FORMAT_VERSION);
         goto done;
     }
     if (strcmp(hash, want) != 0) {

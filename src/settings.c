@@ -10,7 +10,7 @@
 const char *const model_names[] = {"lstm", "mlstm", "gru", "mgru", NULL};
 const char *const model_long_names[] = {"standard LSTM", "multiplicative LSTM", "standard GRU",
                                         "multiplicative GRU", NULL};
-const char *const task_names[] = {"copy", NULL};
+const char *const task_names[] = {"copy", "copy-delay", "temporal-order", "ntm-copy", NULL};
 const char *const optimizer_names[] = {"adam", "sgd", NULL};
 static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 
@@ -28,8 +28,11 @@ static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 const SettingInfo settings_table[] = {
     CHOICE("model", model, "lstm", model_names,
            "recurrent cell: lstm, mlstm (multiplicative LSTM), gru, mgru (multiplicative GRU)"),
-    CHOICE("task", task, "copy", task_names, "task (SPEC: copy)"),
-    INT("T", T, "100", 1, 100000, "symbols to copy"),
+    CHOICE("task", task, "copy", task_names,
+           "copy, copy-delay (10 symbols after T steps), temporal-order (class of a sequence of length "
+           "T..1.1T), ntm-copy (up to T binary vectors)"),
+    INT("T", T, "100", 1, 100000,
+        "copy: symbols to copy; copy-delay: the delay; temporal-order: shortest length; ntm-copy: most vectors"),
     INT("delay", delay, "0", 0, 100000, "blanks between the symbols and the delimiter"),
     INT("vocab", vocab, "8", 2, 250, "K, number of data symbols"),
     INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights and the training order"),
@@ -58,6 +61,8 @@ const SettingInfo settings_table[] = {
     REAL("forget-bias", forget_bias, "1", -100, 0, 100, "initial forget-gate bias b_f of the LSTMs"),
     REAL("mult-init", mult_init, "0.01", 0, 0, 100,
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
+    {.key = "eval-T", .type = SET_LIST, .offset = OFF(eval_T), .def = "none", .min = 1, .max = 100000,
+     .help = "other lengths T the selected model is tested at (list: '200 500'), none = only T"},
     {.key = NULL},
 };
 
@@ -70,6 +75,11 @@ static double *real_field(Settings *s, const SettingInfo *info)
 int settings_get_int(const Settings *s, const SettingInfo *info)
 {
     return *(const int *)((const char *)s + info->offset);
+}
+
+const IntList *settings_get_list(const Settings *s, const SettingInfo *info)
+{
+    return (const IntList *)((const char *)s + info->offset);
 }
 
 double settings_get_real(const Settings *s, const SettingInfo *info)
@@ -106,6 +116,44 @@ static void describe_range(const SettingInfo *info, char *buf, size_t n)
         snprintf(buf, n, "%s %s %g and ≤ %g", what, lo, info->min, info->max);
 }
 
+/* "none", or integers separated by spaces or commas, each in range, no repeats */
+static int parse_list(Settings *s, const SettingInfo *info, const char *text, const char *range, char *err,
+                      size_t errlen)
+{
+    IntList list = {0};
+    const char *p = text;
+    while (*p == ' ' || *p == ',') p++;
+    if (strcmp(p, "none") == 0) p += 4;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ' ' && *end != ',') || errno == ERANGE) {
+            snprintf(err, errlen, "'%s' is not a list of integers (expected none, or %ss separated by spaces)",
+                     text, range);
+            return -1;
+        }
+        if (v < info->min || v > info->max) {
+            snprintf(err, errlen, "%ld in '%s' is out of range (expected %s)", v, text, range);
+            return -1;
+        }
+        for (int i = 0; i < list.n; i++)
+            if (list.v[i] == v) {
+                snprintf(err, errlen, "%ld is listed twice in '%s' (expected distinct values)", v, text);
+                return -1;
+            }
+        if (list.n == SETTINGS_MAX_LIST) {
+            snprintf(err, errlen, "'%s' has more than %d values (expected at most %d)", text, SETTINGS_MAX_LIST,
+                     SETTINGS_MAX_LIST);
+            return -1;
+        }
+        list.v[list.n++] = (int)v;
+        for (p = end; *p == ' ' || *p == ','; p++) {}
+    }
+    *(IntList *)((char *)s + info->offset) = list;
+    return 0;
+}
+
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
 {
     char range[96];
@@ -122,6 +170,7 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
         return -1;
     }
     describe_range(info, range, sizeof range);
+    if (info->type == SET_LIST) return parse_list(s, info, text, range, err, errlen);
     char *end;
     errno = 0;
     double v = strtod(text, &end);
@@ -144,13 +193,42 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
     return 0;
 }
 
-const char *settings_validate(const Settings *s, char *err, size_t errlen)
+/* The length T of task `task` is usable; the key to blame is returned, with err. */
+static const char *check_length(const Settings *s, const char *key, int T, char *err, size_t errlen)
 {
     /* disjoint splits need distinct sequences: each split owns a fixed tenth of the K^T of them */
-    if (s->T * log((double)s->vocab) < log(100.0)) {
+    if (s->task == TASK_COPY && T * log((double)s->vocab) < log(100.0)) {
         snprintf(err, errlen, "%d with vocab %d gives only %.0f distinct sequences (expected vocab^T ≥ 100, "
-                 "so that train, validation and test can be disjoint)", s->T, s->vocab, pow(s->vocab, s->T));
-        return "T";
+                 "so that train, validation and test can be disjoint)", T, s->vocab, pow(s->vocab, T));
+        return key;
+    }
+    if (s->task == TASK_TEMPORAL_ORDER && T < 10) {
+        snprintf(err, errlen, "%d is too short for temporal-order (expected T ≥ 10: the marks sit at T/10..T/5 "
+                 "and T/2..0.6·T)", T);
+        return key;
+    }
+    if (s->task == TASK_NTM_COPY && T > 10000) {
+        snprintf(err, errlen, "%d vectors is too long for ntm-copy (expected T ≤ 10000)", T);
+        return key;
+    }
+    return NULL;
+}
+
+const char *settings_validate(const Settings *s, char *err, size_t errlen)
+{
+    const char *bad = check_length(s, "T", s->T, err, errlen);
+    if (bad) return bad;
+    for (int i = 0; i < s->eval_T.n; i++)
+        if ((bad = check_length(s, "eval-T", s->eval_T.v[i], err, errlen))) return bad;
+    if (s->task != TASK_COPY && s->delay != 0) {
+        snprintf(err, errlen, "%d is not used by %s (expected delay = 0; copy-delay's delay is T)", s->delay,
+                 task_names[s->task]);
+        return "delay";
+    }
+    if ((s->task == TASK_TEMPORAL_ORDER || s->task == TASK_NTM_COPY) && s->vocab != 8) {
+        snprintf(err, errlen, "%d is not used by %s, which has its own alphabet (expected vocab = 8, the default)",
+                 s->vocab, task_names[s->task]);
+        return "vocab";
     }
     if (s->batch > s->train_size) {
         snprintf(err, errlen, "%d is larger than train-size %d (expected batch ≤ train-size)", s->batch,
@@ -164,6 +242,11 @@ void settings_format(const Settings *s, const SettingInfo *info, char *buf, size
 {
     if (info->type == SET_CHOICE) {
         snprintf(buf, n, "%s", info->choices[settings_get_int(s, info)]);
+    } else if (info->type == SET_LIST) {
+        const IntList *list = settings_get_list(s, info);
+        int len = snprintf(buf, n, "%s", list->n ? "" : "none");
+        for (int i = 0; i < list->n && len >= 0 && (size_t)len < n; i++)
+            len += snprintf(buf + len, n - (size_t)len, i ? " %d" : "%d", list->v[i]);
     } else if (info->type == SET_INT) {
         snprintf(buf, n, "%d", settings_get_int(s, info));
     } else {
@@ -180,7 +263,8 @@ void settings_print_help(FILE *out)
 {
     for (const SettingInfo *info = settings_table; info->key; info++) {
         char opt[40];
-        const char *arg = info->type == SET_CHOICE ? "NAME" : info->type == SET_INT ? "N" : "X";
+        const char *arg = info->type == SET_CHOICE ? "NAME" : info->type == SET_INT ? "N"
+                        : info->type == SET_LIST ? "LIST" : "X";
         snprintf(opt, sizeof opt, "--%s %s", info->key, arg);
         fprintf(out, "  %-22s %s (default: %s)\n", opt, info->help, info->def);
     }
@@ -195,7 +279,7 @@ void settings_column(const SettingInfo *info, char *buf, size_t n)
 
 void settings_write_ini(const Settings *s, FILE *out)
 {
-    char buf[64];
+    char buf[SETTINGS_TEXT_MAX];
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_format(s, info, buf, sizeof buf);
         fprintf(out, "%s = %s\n", info->key, buf);

@@ -113,7 +113,7 @@ static void shuffle_epoch(Trainer *tr, int epoch)
 static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long fault_nan_update)
 {
     Metrics batch = {0};
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, &batch, NULL, tr->grad, NULL);
+    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, &batch, NULL, NULL, tr->grad, NULL);
     if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
@@ -122,15 +122,52 @@ static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long 
     return norm;
 }
 
-/* Metrics of the model on a whole split, in batches of the training batch size. */
-static void evaluate(Trainer *tr, int split, Metrics *m, int64_t *pos_correct)
+/* Metrics of the model on a whole dataset, in batches of the training batch size, and with ex
+ * the outputs and targets of its first sequence. */
+static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *m, int64_t *pos_correct,
+                         int64_t *pos_total, EvalResult *ex)
 {
-    const Dataset *d = &tr->data[split];
     memset(m, 0, sizeof *m);
     for (int i = 0; i < d->n; i += tr->s->batch) {
         int B = d->n - i < tr->s->batch ? d->n - i : tr->s->batch;
-        model_batch(tr->model, &tr->ws, d, tr->seq + i, B, m, pos_correct, NULL, NULL);
+        model_batch(tr->model, ws, d, tr->seq + i, B, m, pos_correct, pos_total, NULL, NULL);
+        if (i || !ex) continue;
+        /* sequence 0 is row 0 of chunk 0, whose tensors have a stride of its `rows` sequences */
+        const Acts *a = &ws->acts[0];
+        const int rows = B < ws->chunk ? B : ws->chunk;
+        for (int j = 0; j < ex->N; j++) {
+            ex->ex_target[j] = a->y[(size_t)j * rows];
+            for (int k = 0; k < ex->K; k++)
+                ex->ex_out[(size_t)j * ex->K + k] = a->probs[(size_t)j * rows * ex->K + k];
+        }
     }
+}
+
+static void evaluate(Trainer *tr, int split, Metrics *m, int64_t *pos_correct, int64_t *pos_total)
+{
+    evaluate_set(tr, &tr->ws, &tr->data[split], m, pos_correct, pos_total, NULL);
+}
+
+/* The selected model on the test split at another length. Returns 0, or -1 with the reason in err. */
+static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
+{
+    const Settings *s = tr->s;
+    TaskShape sh = task_shape_eval(s, e->T);
+    Dataset d;
+    Workspace ws;
+    size_t need;
+    if (workspace_init(&ws, tr->model, &sh, s->batch, s->chunk, &need) != 0) {
+        snprintf(err, errlen, "out of memory: evaluating at T=%d needs %.2f GiB", e->T, (double)need / (1u << 30));
+        workspace_free(&ws);
+        return -1;
+    }
+    dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size);
+    const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d);
+    evaluate_set(tr, &ws, &d, &e->test, NULL, NULL, e);
+    dataset_free(&d);
+    workspace_free(&ws);
+    if (shared) CS_FAIL("%ld test sequences at T=%d occur in the training set", shared, e->T);
+    return 0;
 }
 
 /* ‖∂L/∂h_t‖ for every t on the probe batch: the first `batch` validation sequences. */
@@ -138,7 +175,7 @@ static void probe_flow(Trainer *tr, double *flow)
 {
     Metrics m = {0};
     int B = tr->s->batch < tr->s->val_size ? tr->s->batch : tr->s->val_size;
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, &m, NULL, tr->grad, flow);
+    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, &m, NULL, NULL, tr->grad, flow);
 }
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
@@ -287,7 +324,7 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
     fprintf(out, "model %s (%s), %zu parameters, %d threads, %s math\n", model_names[s->model],
             model_long_names[s->model], m->n_params, ctx->threads, CS_REAL_NAME);
     fprintf(out, "settings:");
-    char buf[64];
+    char buf[SETTINGS_TEXT_MAX];
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_format(s, info, buf, sizeof buf);
         fprintf(out, " %s=%s", info->key, buf);
@@ -306,16 +343,23 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
 static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialResult *r)
 {
     FILE *out = ctx->log;
-    const int K = tr->shape.K;
+    const TaskShape *sh = &tr->shape;
+    const char *what = sh->bce ? "bit" : sh->task == TASK_TEMPORAL_ORDER ? "class" : "symbol";
+    const char *chance = sh->bce ? "1/2" : "1/K", *memoryless = sh->bce ? "log 2" : "log K";
     fprintf(out, "stopped: %s\n", r->stop_reason);
     fprintf(out, "selected: epoch %d (validation symbol accuracy %.4f)\n", r->best_epoch,
             r->best_val_acc);
     fprintf(out, "test (%lld sequences, selected model):\n", (long long)r->test.sequences);
-    fprintf(out, "  symbol accuracy   %.4f   (chance 1/K = %.4f)\n", metrics_acc(&r->test),
-            metrics_chance_acc(K));
+    fprintf(out, "  %s accuracy   %.4f   (chance %s = %.4f)\n", what, metrics_acc(&r->test), chance,
+            task_chance_acc(sh));
     fprintf(out, "  sequence accuracy %.4f\n", metrics_seq_acc(&r->test));
-    fprintf(out, "  loss              %.4f nats per copy symbol (memoryless log K = %.4f)\n",
-            metrics_loss(&r->test), metrics_chance_loss(K));
+    fprintf(out, "  loss              %.4f nats per %s %s (memoryless %s = %.4f)\n", metrics_loss(&r->test),
+            sh->task == TASK_COPY || sh->task == TASK_COPY_DELAY ? "copy" : "scored", what, memoryless,
+            task_chance_loss(sh));
+    for (int k = 0; k < r->n_eval; k++)
+        fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f\n", r->eval[k].T,
+                what, metrics_acc(&r->eval[k].test), metrics_seq_acc(&r->eval[k].test),
+                metrics_loss(&r->eval[k].test));
     fprintf(out, "convergence (first epoch with validation accuracy ≥ 0.5 / 0.9 / 0.99):");
     for (int k = 0; k < CONV_COUNT; k++) {
         if (r->conv_epoch[k] < 0)
@@ -338,6 +382,15 @@ static void result_init(TrialResult *res, const Settings *s)
     res->grad_flow = CS_CALLOC((size_t)2 * sh.L * sizeof *res->grad_flow);
     res->best_val_acc = -1;
     for (int k = 0; k < CONV_COUNT; k++) res->conv_epoch[k] = -1, res->conv_wall[k] = -1;
+    res->n_eval = s->eval_T.n;
+    res->eval = CS_CALLOC((size_t)res->n_eval * sizeof *res->eval + 1);
+    for (int k = 0; k < res->n_eval; k++) {
+        EvalResult *e = &res->eval[k];
+        TaskShape esh = task_shape_eval(s, s->eval_T.v[k]);
+        e->T = s->eval_T.v[k], e->N = esh.n_out, e->K = esh.K;
+        e->ex_out = CS_CALLOC((size_t)e->N * e->K * sizeof *e->ex_out);
+        e->ex_target = CS_CALLOC((size_t)e->N * sizeof *e->ex_target);
+    }
 }
 
 /* After epoch `epoch`: its curve row, convergence, selection; returns 1 if training should stop. */
@@ -353,7 +406,7 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     if (diverged) {
         row->val_loss = row->val_acc = NAN;
     } else {
-        evaluate(tr, SPLIT_VAL, &val, NULL);
+        evaluate(tr, SPLIT_VAL, &val, NULL, NULL);
         row->val_loss = metrics_loss(&val), row->val_acc = metrics_acc(&val);
     }
     row->wall_s = trial_wall(tr);
@@ -386,8 +439,9 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     return 0;
 }
 
-/* The test set, once, with the selected weights; gradient flow with the last weights trained. */
-static void finish(Trainer *tr, TrialResult *res)
+/* The test set, once, with the selected weights, and the other lengths of eval-T; gradient flow
+ * with the last weights trained. Returns 0, or -1 with the reason in err. */
+static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
 {
     const int L = tr->shape.L, N = tr->shape.n_out;
     res->flow_epochs[0] = 0, res->flow_epochs[1] = res->epochs;
@@ -396,10 +450,13 @@ static void finish(Trainer *tr, TrialResult *res)
     else
         for (int t = 0; t < L; t++) res->grad_flow[L + t] = NAN;
     memcpy(tr->model->mem, tr->best, tr->model->n_params * sizeof *tr->best);
-    int64_t *pos = CS_CALLOC((size_t)N * sizeof *pos);
-    evaluate(tr, SPLIT_TEST, &res->test, pos);
-    for (int j = 0; j < N; j++) res->per_position[j] = (double)pos[j] / (double)tr->s->test_size;
+    int64_t *pos = CS_CALLOC((size_t)2 * N * sizeof *pos);
+    evaluate(tr, SPLIT_TEST, &res->test, pos, pos + N);
+    for (int j = 0; j < N; j++) res->per_position[j] = pos[N + j] ? (double)pos[j] / (double)pos[N + j] : NAN;
     free(pos);
+    for (int k = 0; k < res->n_eval; k++)
+        if (evaluate_at(tr, &res->eval[k], err, errlen) != 0) return -1;
+    return 0;
 }
 
 /* Returns 1 (and sets res) if the trial stopped early with its checkpoint written. */
@@ -480,7 +537,10 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         memset(&tr.at.train, 0, sizeof tr.at.train);
         tr.at.norm_sum = tr.at.norm_max = 0;
     }
-    finish(&tr, res);
+    if (finish(&tr, res, err, sizeof err) != 0) {
+        res->status = STATUS_FAILED;
+        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+    }
     res->wall_s = trial_wall(&tr);
     if (ctx->log) print_summary(&tr, ctx, res);
     trainer_free(&tr);
@@ -491,6 +551,8 @@ void trial_result_free(TrialResult *res)
     free(res->curves);
     free(res->per_position);
     free(res->grad_flow);
+    for (int k = 0; k < res->n_eval; k++) free(res->eval[k].ex_out), free(res->eval[k].ex_target);
+    free(res->eval);
     memset(res, 0, sizeof *res);
 }
 
@@ -507,6 +569,12 @@ void trial_result_pack(Pack *p, const TrialResult *r, const Model *model)
     pack_bytes(p, r->per_position, (size_t)r->N * sizeof *r->per_position);
     pack_bytes(p, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
     pack_i64(p, r->flow_epochs[0]), pack_i64(p, r->flow_epochs[1]);
+    for (int k = 0; k < r->n_eval; k++) {
+        const EvalResult *e = &r->eval[k];
+        pack_metrics(p, &e->test);
+        pack_bytes(p, e->ex_out, (size_t)e->N * e->K * sizeof *e->ex_out);
+        pack_bytes(p, e->ex_target, (size_t)e->N * sizeof *e->ex_target);
+    }
     int has_model = model && model->mem;
     pack_i64(p, has_model);
     if (has_model) pack_bytes(p, model->mem, model->n_params * sizeof(real));
@@ -526,6 +594,12 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     unpack_bytes(u, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
     r->flow_epochs[0] = (int)unpack_int(u, 0, s->epochs);
     r->flow_epochs[1] = (int)unpack_int(u, 0, s->epochs);
+    for (int k = 0; k < r->n_eval; k++) {
+        EvalResult *e = &r->eval[k];
+        unpack_metrics(u, &e->test);
+        unpack_bytes(u, e->ex_out, (size_t)e->N * e->K * sizeof *e->ex_out);
+        unpack_bytes(u, e->ex_target, (size_t)e->N * sizeof *e->ex_target);
+    }
     if (unpack_int(u, 0, 1)) {
         TaskShape sh = task_shape(s);
         model_init(model, s->model, &sh, s->hidden);

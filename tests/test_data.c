@@ -1,6 +1,6 @@
-/* Data and metrics: the copy sequence layout, disjoint splits (and that the overlap counter would
- * see an overlap), identical data for the four models of one (T, seed), and the chance arithmetic
- * of SPEC on the metrics code. */
+/* Data and metrics: the sequence layout of every task, disjoint splits (and that the overlap counter
+ * would see an overlap), evaluation sets disjoint from training, identical data for the four models
+ * of one (T, seed), and the chance arithmetic of SPEC on the metrics code. */
 #include <math.h>   /* fabs, log, sqrt */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* malloc, free */
@@ -32,7 +32,7 @@ static void test_layout(void)
     Dataset d;
     dataset_init(&d, &sh, 3, SPLIT_TEST, 50);
     for (int i = 0; i < d.n; i++) {
-        const uint8_t *c = d.content + (size_t)i * sh.T;
+        const uint8_t *c = d.content + (size_t)i * sh.cw;
         for (int t = 0; t < sh.L; t++) {
             int sym = task_input_symbol(&sh, c, t);
             int want = t < 7 ? c[t] : t == 7 + 3 ? 6 + 1 : 0;
@@ -43,11 +43,11 @@ static void test_layout(void)
     /* the one-hot batch and its targets */
     int idx[3] = {4, 0, 9};
     real *x = malloc((size_t)sh.L * 3 * sh.I * sizeof *x);
-    uint8_t *y = malloc((size_t)sh.n_out * 3);
+    int16_t *y = malloc((size_t)sh.n_out * 3 * sizeof *y);
     int32_t sym[3 * 64];
-    task_fill(&d, idx, 3, x, sym, y);
+    EXPECT(task_fill(&d, idx, 3, x, sym, y) == 3 * 7, "copy: every output step has a target");
     for (int b = 0; b < 3; b++) {
-        const uint8_t *c = d.content + (size_t)idx[b] * sh.T;
+        const uint8_t *c = d.content + (size_t)idx[b] * sh.cw;
         for (int t = 0; t < sh.L; t++) {
             const real *row = x + ((size_t)t * 3 + b) * sh.I;
             double sum = 0;
@@ -80,7 +80,7 @@ static void test_splits(void)
                Ts[c], Ks[c], tv, tt, vt);
         for (int k = 0; k < SPLIT_COUNT; k++)
             for (int i = 0; i < d[k].n; i++)
-                EXPECT(task_split_of(&sh, d[k].content + (size_t)i * sh.T) == k, "sequence in wrong split");
+                EXPECT(task_split_of(&sh, d[k].content + (size_t)i * sh.cw) == k, "sequence in wrong split");
         /* the counter sees overlap: a split shares all of itself with itself */
         EXPECT(dataset_count_shared(&d[SPLIT_TEST], &d[SPLIT_TEST]) == d[SPLIT_TEST].n, "self-overlap");
         printf("  splits T=%d K=%d: %d sequences each, shared 0/0/0\n", Ts[c], Ks[c], sizes[c]);
@@ -142,8 +142,8 @@ static void test_chance(void)
     int64_t *pos = calloc((size_t)sh.n_out, sizeof *pos);
     int *idx = malloc((size_t)n * sizeof *idx);
     for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, &met, pos, NULL, NULL);
-    double acc = metrics_acc(&met), chance = metrics_chance_acc(8);
+    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, &met, pos, NULL, NULL, NULL);
+    double acc = metrics_acc(&met), chance = task_chance_acc(&sh);
     double se = sqrt(chance * (1 - chance) / (double)met.symbols);
     EXPECT(met.symbols == (int64_t)n * s.T, "scored %lld steps, expected n·T = %d (blanks are not scored)",
            (long long)met.symbols, n * s.T);
@@ -197,6 +197,133 @@ static void test_kernels(void)
            differ ? "DIFFER" : "identical bits");
 }
 
+static void test_copy_delay(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.task = TASK_COPY_DELAY, s.T = 30;
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.L == 30 + 2 * 10 && sh.n_out == 10 && sh.out_start == 40 && sh.I == 10,
+           "copy-delay shape L=%d N=%d start=%d I=%d, expected L = T + 2S", sh.L, sh.n_out, sh.out_start, sh.I);
+    Dataset d;
+    dataset_init(&d, &sh, 2, SPLIT_TRAIN, 20);
+    for (int i = 0; i < d.n; i++) {
+        const uint8_t *c = d.content + (size_t)i * sh.cw;
+        /* S symbols, T − 1 blanks, the delimiter, S blanks */
+        for (int t = 0; t < sh.L; t++) {
+            int want = t < 10 ? c[t] : t == 10 + 29 ? 9 : 0;
+            EXPECT(task_input_symbol(&sh, c, t) == want, "copy-delay step %d: %d, expected %d", t,
+                   task_input_symbol(&sh, c, t), want);
+        }
+    }
+    dataset_free(&d);
+    printf("  copy-delay: 10 symbols, T−1 blanks, delimiter, 10 scored steps\n");
+}
+
+static void test_temporal_order(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.task = TASK_TEMPORAL_ORDER, s.T = 100;
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.L == 110 && sh.out_start == 99 && sh.n_out == 11 && sh.K == 4 && sh.I == 8,
+           "temporal-order shape L=%d start=%d N=%d K=%d I=%d", sh.L, sh.out_start, sh.n_out, sh.K, sh.I);
+    const int n = 2000;
+    Dataset d;
+    dataset_init(&d, &sh, 4, SPLIT_TRAIN, n);
+    int *idx = malloc((size_t)n * sizeof *idx), classes[4] = {0}, lengths[111] = {0};
+    for (int i = 0; i < n; i++) idx[i] = i;
+    int32_t *sym = malloc((size_t)sh.L * n * sizeof *sym);
+    int16_t *y = malloc((size_t)sh.n_out * n * sizeof *y);
+    EXPECT(task_fill(&d, idx, n, NULL, sym, y) == n && task_count_targets(&d, idx, n) == n,
+           "temporal-order: one target per sequence");
+    for (int b = 0; b < n; b++) {
+        /* E first, B last at len − 1; X or Y (4, 5) at t1 ∈ [10, 20] and t2 ∈ [50, 60]; a..d elsewhere */
+        int len = 0, marks = 0, cls = 0, target = -1, bad = 0;
+        for (int t = 0; t < sh.L && !len; t++)
+            if (sym[(size_t)t * n + b] == 7) len = t + 1;
+        for (int t = 0; t < len; t++) {
+            const int v = sym[(size_t)t * n + b];
+            if (v == 4 || v == 5) {
+                bad |= marks == 0 ? (t < 10 || t > 20) : (t < 50 || t > 60);
+                cls = 2 * cls + (v == 5), marks++;
+            } else {
+                bad |= t == 0 ? v != 6 : t == len - 1 ? v != 7 : v > 3;
+            }
+        }
+        for (int j = 0; j < sh.n_out; j++) {
+            const int v = y[(size_t)j * n + b];
+            if (v >= 0) bad |= target >= 0 || sh.out_start + j != len - 1, target = v;
+        }
+        EXPECT(!bad && marks == 2 && len >= 100 && len <= 110 && target == cls,
+               "temporal-order sequence %d: length %d, %d marks, class %d, target %d", b, len, marks, cls, target);
+        if (target >= 0) classes[target]++;
+        lengths[len <= 110 ? len : 0]++;
+    }
+    for (int k = 0; k < 4; k++)
+        EXPECT(classes[k] > n / 4 - 150 && classes[k] < n / 4 + 150, "class %d drawn %d times of %d", k, classes[k], n);
+    EXPECT(lengths[100] > 0 && lengths[110] > 0, "lengths 100 and 110 both occur");
+    printf("  temporal-order: lengths 100..110, marks in place, classes %d/%d/%d/%d of %d\n", classes[0], classes[1],
+           classes[2], classes[3], n);
+    free(idx), free(sym), free(y);
+    dataset_free(&d);
+}
+
+static void test_ntm_copy(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.task = TASK_NTM_COPY, s.T = 5;
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.L == 12 && sh.I == 10 && sh.K == 8 && sh.bce && !sh.one_hot && sh.out_start == 3,
+           "ntm-copy shape L=%d I=%d K=%d start=%d", sh.L, sh.I, sh.K, sh.out_start);
+    const int n = 3000;
+    Dataset train, eval;
+    dataset_init(&train, &sh, 6, SPLIT_TRAIN, n);
+    int *idx = malloc((size_t)n * sizeof *idx), seen[6] = {0};
+    for (int i = 0; i < n; i++) idx[i] = i;
+    real *x = malloc((size_t)sh.L * n * sh.I * sizeof *x);
+    int16_t *y = malloc((size_t)sh.n_out * n * sizeof *y);
+    const int64_t targets = task_fill(&train, idx, n, x, NULL, y);
+    int64_t vectors = 0;
+    for (int b = 0; b < n; b++) {
+        /* start flag, n vectors, end flag; the vectors are the targets of steps n+2 .. 2n+1 */
+        int len = 0, bad = 0;
+        while (len < 6 && x[((size_t)(len + 1) * n + b) * sh.I + 9] == 0) len++;
+        bad |= len < 1 || len > 5 || x[(size_t)b * sh.I + 8] != 1;
+        for (int t = 1; t <= len && !bad; t++) {
+            int v = 0;
+            for (int k = 0; k < 8; k++) v |= (x[((size_t)t * n + b) * sh.I + k] != 0) << k;
+            bad |= y[(size_t)(len + 2 + t - 1 - sh.out_start) * n + b] != v;
+        }
+        for (int j = 0; j < sh.n_out; j++) {
+            const int t = sh.out_start + j;
+            bad |= (y[(size_t)j * n + b] >= 0) != (t >= len + 2 && t <= 2 * len + 1);
+        }
+        EXPECT(!bad, "ntm-copy sequence %d (n = %d) is not laid out as SPEC says", b, len);
+        seen[len <= 5 ? len : 0]++, vectors += len;
+    }
+    EXPECT(targets == vectors && seen[1] && seen[5], "ntm-copy: %lld targets for %lld vectors", (long long)targets,
+           (long long)vectors);
+    /* evaluation at a fixed length: every sequence has n = 1; none of them is a training sequence,
+     * although the ~600 one-vector training sequences cover most of the 256 there are */
+    TaskShape esh = task_shape_eval(&s, 1);
+    dataset_init(&eval, &esh, 6, SPLIT_TEST, 1000);
+    EXPECT(task_count_targets(&eval, idx, 1000) == 1000, "evaluation at n = 1 has other lengths");
+    long shared = dataset_count_shared(&train, &eval);
+    EXPECT(shared == 0, "%ld evaluation sequences occur in training", shared);
+    dataset_free(&eval);
+    /* and the counter sees those that do: one-vector sequences of the training split */
+    dataset_init(&eval, &esh, 6, SPLIT_TRAIN, 1000);
+    long overlap = dataset_count_shared(&train, &eval);
+    EXPECT(overlap > 500, "only %ld of 1000 one-vector training-split sequences seen in training", overlap);
+    printf("  ntm-copy: lengths 1..5, flags and targets in place; evaluation at n=1 shares 0 with training "
+           "(a training-split set at n=1 shares %ld of 1000)\n", overlap);
+    free(idx), free(x), free(y);
+    dataset_free(&eval);
+    dataset_free(&train);
+}
+
 int main(void)
 {
     test_nonlinearities();
@@ -206,6 +333,9 @@ int main(void)
     test_splits();
     test_same_data_for_all_models();
     test_chance();
+    test_copy_delay();
+    test_temporal_order();
+    test_ntm_copy();
     printf("data and metrics: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

@@ -1,7 +1,9 @@
 /* Finite-difference check of every parameter gradient of the four models, in double.
  * Case 1: dense random inputs (every entry of W_m gets a gradient), one chunk: the dense path.
- * Case 2: copy-task inputs through model_batch with the batch cut into two chunks: the one-hot
- * path (symbol ids, only m_t[s] computed) and the chunked reduction.
+ * Then every task's own inputs through model_batch with the batch cut into two chunks: the one-hot
+ * path (symbol ids, only m_t[s] computed) and the chunked reduction (copy, copy-delay), steps
+ * without a target and sequences of several lengths in one batch (temporal-order), dense inputs
+ * with sigmoid outputs and binary cross-entropy (ntm-copy).
  * Central differences with a 4-point stencil (error O(h⁴)); fails if any relative error
  * |a − n| / max(|a|, |n|, 1e-6) exceeds 1e-6. */
 #include <math.h>   /* fabs */
@@ -26,7 +28,7 @@ typedef struct {
     int B;
 } Case;
 
-/* mean cross-entropy over the scored steps; with grad, also the analytic gradient */
+/* mean loss over the scored outputs; with grad, also the analytic gradient */
 static double loss(const Case *c, real *grad)
 {
     Metrics met = {0};
@@ -42,7 +44,7 @@ static double loss(const Case *c, real *grad)
     } else {
         int idx[64];
         for (int i = 0; i < c->B; i++) idx[i] = i;
-        model_batch(c->m, c->w, c->d, idx, c->B, &met, NULL, grad, NULL);
+        model_batch(c->m, c->w, c->d, idx, c->B, &met, NULL, NULL, grad, NULL);
     }
     return met.loss / (double)met.symbols;
 }
@@ -56,7 +58,7 @@ static double check_case(const Case *c, const char *label)
     int nt = model_tensors(m, t);
     double worst = 0;
     char where[160] = "";
-    printf("  %-6s %-5s", model_names[m->kind], label);
+    printf("  %-6s %-14s", model_names[m->kind], label);
     for (int k = 0; k < nt; k++) {
         size_t n = (size_t)t[k].rows * (t[k].cols ? t[k].cols : 1);
         double tensor_worst = 0;
@@ -88,6 +90,16 @@ static double check_case(const Case *c, const char *label)
     return worst;
 }
 
+/* Model kind with weights off their initial constants, so no gradient is trivially symmetric. */
+static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
+{
+    s->model = kind;
+    model_init(m, kind, sh, s->hidden);
+    model_init_weights(m, s);
+    Rng r = rng_stream(RNG_KEY(RNG_TEST, (uint64_t)kind, (uint64_t)sh->task));
+    for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
+}
+
 int main(void)
 {
     bm_setup_threads(1);
@@ -96,41 +108,49 @@ int main(void)
     settings_default(&s);
     s.T = 4, s.vocab = 8, s.hidden = H, s.batch = B, s.seed = 7;
     s.forget_bias = 0.5, s.mult_init = 0.3; /* larger than the defaults: every path carries signal */
-    TaskShape sh = task_shape(&s);
-    Dataset d;
-    dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
     int failures = 0;
-    printf("gradient check (double, B=%d, T=%d, L=%d, I=%d, H=%d, K=%d): worst relative error per tensor\n",
-           B, s.T, sh.L, sh.I, H, sh.K);
+    printf("gradient check (double, B=%d, H=%d): worst relative error per tensor\n", B, H);
+
+    /* dense random inputs: every entry of W_m and W gets a gradient */
+    TaskShape dense = task_shape(&s);
+    dense.one_hot = 0;
     for (int kind = 0; kind < MODEL_COUNT; kind++) {
-        s.model = kind;
         Model m;
-        model_init(&m, kind, &sh, H);
-        model_init_weights(&m, &s);
-        /* biases and W_y off their initial constants, so no gradient is trivially symmetric */
-        Rng r = rng_stream(RNG_KEY(RNG_TEST, (uint64_t)kind));
-        for (size_t i = 0; i < m.n_params; i++) m.mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
-
-        Workspace w1;
-        TaskShape dense = sh;
-        dense.one_hot = 0; /* inputs as vectors, so that every entry of W_m and W gets a gradient */
-        workspace_init(&w1, &m, &dense, B, B, NULL);
-        Acts *a = &w1.acts[0];
-        for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)(rng_normal(&r) * 0.8);
-        for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
-        Case dense_case = {.m = &m, .w = &w1, .dense = 1, .B = B};
-        failures += check_case(&dense_case, "dense") >= TOL;
-
-        Workspace w2;
-        workspace_init(&w2, &m, &sh, B, 2, NULL); /* chunks of 2 and 1 */
-        Case copy = {.m = &m, .w = &w2, .dense = 0, .d = &d, .B = B};
-        failures += check_case(&copy, "copy") >= TOL;
-
-        workspace_free(&w1);
-        workspace_free(&w2);
+        make_model(&m, kind, &dense, &s);
+        Workspace w;
+        workspace_init(&w, &m, &dense, B, B, NULL);
+        Acts *a = &w.acts[0];
+        Rng r = rng_stream(RNG_KEY(RNG_TEST, 1000 + (uint64_t)kind));
+        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->x[i] = (real)(rng_normal(&r) * 0.8);
+        for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
+        Case c = {.m = &m, .w = &w, .dense = 1, .B = B};
+        failures += check_case(&c, "dense") >= TOL;
+        workspace_free(&w);
         model_free(&m);
     }
-    dataset_free(&d);
+
+    /* each task's own batches: (task, T) small enough for finite differences */
+    const struct { int task, T; } tasks[] = {
+        {TASK_COPY, 4}, {TASK_COPY_DELAY, 3}, {TASK_TEMPORAL_ORDER, 10}, {TASK_NTM_COPY, 3}};
+    for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
+        s.task = tasks[k].task, s.T = tasks[k].T;
+        TaskShape sh = task_shape(&s);
+        Dataset d;
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        printf(" %s: T=%d L=%d I=%d K=%d, %lld targets\n", task_names[s.task], s.T, sh.L, sh.I, sh.K,
+               (long long)task_count_targets(&d, (int[]){0, 1, 2}, B));
+        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+            Model m;
+            make_model(&m, kind, &sh, &s);
+            Workspace w;
+            workspace_init(&w, &m, &sh, B, 2, NULL); /* chunks of 2 and 1 */
+            Case c = {.m = &m, .w = &w, .dense = 0, .d = &d, .B = B};
+            failures += check_case(&c, task_names[s.task]) >= TOL;
+            workspace_free(&w);
+            model_free(&m);
+        }
+        dataset_free(&d);
+    }
     printf("gradient check: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

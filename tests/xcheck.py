@@ -17,8 +17,9 @@ TOL = 1e-6
 GATES = {"lstm": "ifoc", "mlstm": "ifoc", "gru": "zrh", "mgru": "zrh"}
 
 
-def forward(model, P, x, y, out_start, reset_after=False):
-    """Mean cross-entropy over the scored steps, from the SPEC equations."""
+def forward(model, P, x, y, out_start, bce, reset_after=False):
+    """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
+    softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y."""
     L, B, _ = x.shape
     gates = GATES[model]
     H = P["U_" + gates[0]].shape[0]
@@ -48,7 +49,13 @@ def forward(model, P, x, y, out_start, reset_after=False):
     hs = torch.stack(outputs[out_start:])  # (N, B, H)
     logits = hs @ P["W_y"].T + P["b_y"]
     K = logits.shape[-1]
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, K), y.reshape(-1).long())
+    logits, y = logits.reshape(-1, K), y.reshape(-1).long()
+    scored = y >= 0
+    logits, y = logits[scored], y[scored]
+    if bce:
+        bits = ((y[:, None] >> torch.arange(K)[None, :]) & 1).double()
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, bits)
+    return torch.nn.functional.cross_entropy(logits, y)
 
 
 def worst_rel(a, b):
@@ -66,8 +73,9 @@ def main(path):
             x = torch.tensor(g["x"][...])
             y = torch.tensor(g["y"][...].astype(np.int64))
             out_start = int(g.attrs["out_start"])
+            bce = bool(g.attrs["bce"])
             P = {k: torch.tensor(g["params"][k][...], requires_grad=True) for k in g["params"]}
-            loss = forward(model, P, x, y, out_start)
+            loss = forward(model, P, x, y, out_start, bce)
             loss.backward()
             errors = {"loss": worst_rel(float(g.attrs["loss"]), loss.item())}
             for k in sorted(P):
@@ -81,11 +89,11 @@ def main(path):
             status = "ok" if worst <= TOL else "FAIL"
             failures += worst > TOL
             detail = " ".join(f"{k} {v:.1e}" for k, v in errors.items())
-            print(f"  {case:12s} loss {loss.item():.10f} (copysweep {float(g.attrs['loss']):.10f}); "
+            print(f"  {case:20s} loss {loss.item():.10f} (copysweep {float(g.attrs['loss']):.10f}); "
                   f"worst relative error {worst:.2e} {status}\n      {detail}")
             if model in ("gru", "mgru"):
                 # the same weights under nn.GRU's reset-after form must give another loss
-                other = forward(model, {k: v.detach() for k, v in P.items()}, x, y, out_start, True).item()
+                other = forward(model, {k: v.detach() for k, v in P.items()}, x, y, out_start, bce, True).item()
                 if worst_rel(other, loss.item()) <= TOL:
                     print(f"  {case}: reset-before and reset-after GRU agree; the check cannot tell them apart")
                     failures += 1

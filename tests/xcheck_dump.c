@@ -1,7 +1,7 @@
-/* Writes the fixture of the PyTorch cross-check (tests/xcheck.py): for each model and two input
- * kinds (dense random inputs in one chunk; copy-task inputs through model_batch in two chunks),
- * the inputs, targets, weights under their SPEC names, and the loss and gradients computed here
- * in double. Usage: xcheck_dump_f64 FILE.h5 */
+/* Writes the fixture of the PyTorch cross-check (tests/xcheck.py): for each model, dense random
+ * inputs in one chunk, and each task's batches through model_batch in two chunks: the inputs,
+ * targets (-1 where a step is not scored; bit patterns for ntm-copy), weights under their SPEC
+ * names, and the loss and gradients computed here in double. Usage: xcheck_dump_f64 FILE.h5 */
 #include <hdf5.h>   /* H5F*, H5G*, H5D* */
 #include <stdio.h>  /* fprintf */
 #include <stdlib.h> /* malloc, free */
@@ -21,7 +21,7 @@ static hid_t ok(hid_t r, const char *what)
 }
 
 static void write_case(hid_t file, const char *name, const Model *m, const TaskShape *sh, int B,
-                       const real *x, const uint8_t *y, double loss, const real *grad)
+                       const real *x, const int16_t *y, double loss, const real *grad)
 {
     hid_t g = ok(H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
     hsize_t xd[3] = {(hsize_t)sh->L, (hsize_t)B, (hsize_t)sh->I}, yd[2] = {(hsize_t)sh->n_out, (hsize_t)B};
@@ -30,8 +30,8 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     ok(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x), "write x");
     H5Dclose(d), H5Sclose(s);
     s = ok(H5Screate_simple(2, yd, NULL), "space y");
-    d = ok(H5Dcreate2(g, "y", H5T_NATIVE_UINT8, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "y");
-    ok(H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, y), "write y");
+    d = ok(H5Dcreate2(g, "y", H5T_NATIVE_INT16, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "y");
+    ok(H5Dwrite(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, y), "write y");
     H5Dclose(d), H5Sclose(s);
     s = ok(H5Screate(H5S_SCALAR), "scalar");
     hid_t a = ok(H5Acreate2(g, "loss", H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, H5P_DEFAULT), "loss");
@@ -39,6 +39,9 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     H5Aclose(a);
     a = ok(H5Acreate2(g, "out_start", H5T_NATIVE_INT, s, H5P_DEFAULT, H5P_DEFAULT), "out_start");
     ok(H5Awrite(a, H5T_NATIVE_INT, &sh->out_start), "write out_start");
+    H5Aclose(a);
+    a = ok(H5Acreate2(g, "bce", H5T_NATIVE_INT, s, H5P_DEFAULT, H5P_DEFAULT), "bce");
+    ok(H5Awrite(a, H5T_NATIVE_INT, &sh->bce), "write bce");
     H5Aclose(a);
     hid_t st = H5Tcopy(H5T_C_S1);
     H5Tset_size(st, 16);
@@ -53,6 +56,15 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     H5Gclose(pg), H5Gclose(gg), H5Gclose(g);
 }
 
+static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
+{
+    s->model = kind;
+    model_init(m, kind, sh, s->hidden);
+    model_init_weights(m, s);
+    Rng r = rng_stream(RNG_KEY(RNG_TEST, 100 + (uint64_t)kind, (uint64_t)sh->task));
+    for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -64,51 +76,59 @@ int main(int argc, char **argv)
     Settings s;
     settings_default(&s);
     s.T = 6, s.vocab = 5, s.hidden = H, s.batch = B, s.seed = 11, s.mult_init = 0.3;
-    TaskShape sh = task_shape(&s);
-    Dataset d;
-    dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
     hid_t file = ok(H5Fcreate(argv[1], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), argv[1]);
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
-        s.model = kind;
-        Model m;
-        model_init(&m, kind, &sh, H);
-        model_init_weights(&m, &s);
-        Rng r = rng_stream(RNG_KEY(RNG_TEST, 100 + (uint64_t)kind));
-        for (size_t i = 0; i < m.n_params; i++) m.mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
-        char name[32];
+    char name[64];
 
-        /* dense inputs, one chunk */
+    /* dense random inputs, one chunk */
+    TaskShape dense = task_shape(&s);
+    dense.one_hot = 0;
+    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+        Model m;
+        make_model(&m, kind, &dense, &s);
         Workspace w;
-        TaskShape dense = sh;
-        dense.one_hot = 0; /* inputs as vectors */
         workspace_init(&w, &m, &dense, B, B, NULL);
         Acts *a = &w.acts[0];
-        for (size_t i = 0; i < (size_t)sh.L * B * sh.I; i++) a->x[i] = (real)rng_normal(&r);
-        for (size_t i = 0; i < (size_t)sh.n_out * B; i++) a->y[i] = (uint8_t)rng_below(&r, (uint32_t)sh.K);
+        Rng r = rng_stream(RNG_KEY(RNG_TEST, 200 + (uint64_t)kind));
+        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->x[i] = (real)rng_normal(&r);
+        for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
         Metrics met = {0};
         model_prepare(&m, &w);
         model_forward(&m, a, B);
         model_score(&m, a, B, &met);
         model_backward(&m, a, B, (real)(1.0 / met.symbols));
         snprintf(name, sizeof name, "%s_dense", model_names[kind]);
-        write_case(file, name, &m, &sh, B, a->x, a->y, met.loss / met.symbols, a->grad);
-        workspace_free(&w);
-
-        /* copy-task inputs through model_batch, chunks of 3 and 1 */
-        workspace_init(&w, &m, &sh, B, 3, NULL);
-        real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
-        uint8_t *y = malloc((size_t)sh.n_out * B);
-        int idx[4] = {0, 1, 2, 3};
-        task_fill(&d, idx, B, x, NULL, y);
-        Metrics met2 = {0};
-        model_batch(&m, &w, &d, idx, B, &met2, NULL, grad, NULL);
-        snprintf(name, sizeof name, "%s_copy", model_names[kind]);
-        write_case(file, name, &m, &sh, B, x, y, met2.loss / met2.symbols, grad);
-        free(x), free(grad), free(y);
+        write_case(file, name, &m, &dense, B, a->x, a->y, met.loss / met.symbols, a->grad);
         workspace_free(&w);
         model_free(&m);
     }
+
+    /* every task's batches through model_batch, chunks of 3 and 1 */
+    const struct { int task, T, vocab; } tasks[] = {
+        {TASK_COPY, 6, 5}, {TASK_COPY_DELAY, 4, 5}, {TASK_TEMPORAL_ORDER, 10, 8}, {TASK_NTM_COPY, 4, 8}};
+    for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
+        s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab;
+        TaskShape sh = task_shape(&s);
+        Dataset d;
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+            Model m;
+            make_model(&m, kind, &sh, &s);
+            Workspace w;
+            workspace_init(&w, &m, &sh, B, 3, NULL);
+            real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
+            int16_t *y = malloc((size_t)sh.n_out * B * sizeof *y);
+            int idx[4] = {0, 1, 2, 3};
+            task_fill(&d, idx, B, x, NULL, y);
+            Metrics met = {0};
+            model_batch(&m, &w, &d, idx, B, &met, NULL, NULL, grad, NULL);
+            snprintf(name, sizeof name, "%s_%s", model_names[kind], task_names[s.task]);
+            write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
+            free(x), free(grad), free(y);
+            workspace_free(&w);
+            model_free(&m);
+        }
+        dataset_free(&d);
+    }
     ok(H5Fclose(file), "close");
-    dataset_free(&d);
     return failed;
 }
