@@ -126,6 +126,32 @@ def grad_flow(path):
     return _with_keys(rows, df)
 
 
+def evals(path):
+    """The selected models tested at the other lengths of eval-T: one row per (trial, T_eval) with
+    loss, acc, seq_acc and sequences, and the trial's model, T, seed and other axes."""
+    df = trials(path)
+    frames = []
+    with open_results(path) as f:
+        for k in df.loc[df["status"].isin(FINAL), "trial"]:
+            g = f[f"trial/{k}"]
+            if "eval" in g:
+                e = pd.DataFrame(g["eval"][...]).rename(columns={"T": "T_eval"})
+                e.insert(0, "trial", k)
+                frames.append(e)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "T_eval", "acc"])
+    return _with_keys(rows, df)
+
+
+def eval_examples(path, trial):
+    """{T_eval: (output (N, K), target (N))} of one trial: the first test sequence at each length,
+    the model's outputs (probabilities) and targets (-1 where a step is not scored)."""
+    with open_results(path) as f:
+        g = f.get(f"trial/{trial}/eval_examples")
+        if g is None:
+            return {}
+        return {int(T): (g[T]["output"][...], g[T]["target"][...]) for T in g}
+
+
 def runs(path):
     """/runs: one row per run of the sweep (start, wall time, ranks, threads, trials, exit status)."""
     with open_results(path) as f:

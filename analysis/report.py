@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The report of a copysweep results file: tables (mean ± standard error over seeds), curves,
-per-position accuracy, gradient flow, convergence, stability and the set-up, as report/index.md and
-report/index.html with PNG figures beside them, and the summary table as report/summary.csv.
+per-position accuracy, gradient flow, convergence, stability, and where the sweep holds them, loss
+against updates (copy-delay), length generalization (eval-T) and ntm-copy outputs as images; then
+the set-up. Written as report/index.md and report/index.html with PNG figures beside them, and the
+summary table as report/summary.csv.
 
 Usage: analysis/report.py RESULTS.h5 [-o report/]
 
@@ -14,6 +16,7 @@ import html
 import math
 import os
 import sys
+import warnings
 
 import matplotlib
 
@@ -127,7 +130,6 @@ class Report:
         self.df = load.trials(path)
         self.attrs = load.attributes(path)
         self.axes = load.axes(self.df)
-        self.K = int(self.df["vocab"].iloc[0]) if self.df["vocab"].nunique() == 1 else None
         self.seeds = sorted(self.df["seed"].unique())
         # group keys: every axis except model and T, which span the tables and figures
         self.other = [a for a in self.axes if a not in ("model", "T")]
@@ -143,9 +145,30 @@ class Report:
         if not self.other:
             yield "", self.df
             return
-        for values, sub in self.df.groupby(self.other, sort=True):
+        for values, sub in self.df.groupby(self.other if len(self.other) > 1 else self.other[0], sort=True):
             values = values if isinstance(values, tuple) else (values,)
             yield ", ".join(f"{a} = {v}" for a, v in zip(self.other, values)), sub
+
+    def baselines(self, sub):
+        """(chance accuracy, memoryless loss) of the trials in sub, or (None, None) if they differ."""
+        if "chance_acc" in sub:  # results format 2
+            acc, loss = sub["chance_acc"].unique(), sub["chance_loss"].unique()
+        else:
+            acc, loss = 1 / sub["vocab"].unique(), np.log(sub["vocab"].unique())
+        return (float(acc[0]), float(loss[0])) if len(acc) == 1 and len(loss) == 1 else (None, None)
+
+    @staticmethod
+    def unit(sub):
+        """What one scored output is in sub's task(s)."""
+        tasks = set(sub["task"])
+        if tasks <= {"copy", "copy-delay"}:
+            return "symbol"
+        return {"temporal-order": "class", "ntm-copy": "bit"}.get(tasks.pop(), "output") if len(tasks) == 1 else "output"
+
+    def chance_lines(self, ax, sub, loss=False):
+        acc, memoryless = self.baselines(sub)
+        if acc is not None:
+            ax.axhline(memoryless if loss else acc, color="gray", ls=":", label="memoryless" if loss else "chance")
 
     def save(self, fig, name, caption):
         fig.savefig(os.path.join(self.outdir, name), dpi=90, bbox_inches="tight")
@@ -155,7 +178,7 @@ class Report:
 
     @staticmethod
     def slug(title):
-        return "".join(ch if ch.isalnum() else "_" for ch in title).strip("_")
+        return "_".join("".join(ch if ch.isalnum() else " " for ch in title).split())
 
     # 0. what the file holds
     def overview(self):
@@ -180,14 +203,16 @@ class Report:
     def final_tables(self):
         d = self.doc
         d.h(2, "1. Final test metrics")
-        chance = f"chance 1/K = {1 / self.K:.4f}" if self.K else "chance 1/K"
-        logk = f"log K = {math.log(self.K):.4f}" if self.K else "log K"
-        specs = [("test_acc", "Test symbol accuracy", chance), ("test_seq_acc", "Test sequence accuracy", ""),
-                 ("test_loss", "Test loss, nats per copy symbol", logk)]
         for title, sub in self.groups():
-            for metric, label, baseline in specs:
+            acc, memoryless = self.baselines(sub)
+            unit = self.unit(sub)
+            per = "copy symbol" if unit == "symbol" else f"scored {unit}"
+            specs = [("test_acc", f"Test {unit} accuracy", "chance", acc),
+                     ("test_seq_acc", "Test sequence accuracy", "", None),
+                     ("test_loss", f"Test loss, nats per {per}", "memoryless", memoryless)]
+            for metric, label, baseline, value in specs:
                 d.h(3, label + (f" ({title})" if title else ""))
-                header = ["model"] + [f"T = {T}" for T in self.Ts] + ([baseline.split(" = ")[0]] if baseline else [])
+                header = ["model"] + [f"T = {T}" for T in self.Ts] + ([baseline] if baseline else [])
                 rows = []
                 for m in self.models:
                     row = [NAMES[m]]
@@ -199,7 +224,7 @@ class Report:
                         self.summary.append(dict(group=title, model=m, T=T, metric=metric, mean=mean, se=se, n=n,
                                                  expected=len(g)))
                     if baseline:
-                        row.append(baseline.split(" = ")[1] if " = " in baseline else "")
+                        row.append(f"{value:.4f}" if value is not None else "varies")
                     rows.append(row)
                 d.table(header, rows)
 
@@ -235,7 +260,9 @@ class Report:
         ys = np.array(ys, dtype=float)
         mean = np.nanmean(ys, axis=0)
         n = np.sum(np.isfinite(ys), axis=0)
-        se = np.where(n > 1, np.nanstd(ys, axis=0, ddof=min(1, len(ys) - 1)) / np.sqrt(np.maximum(n, 1)), 0)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # steps that one seed alone reached
+            se = np.where(n > 1, np.nanstd(ys, axis=0, ddof=min(1, len(ys) - 1)) / np.sqrt(np.maximum(n, 1)), 0)
         ax.plot(x, mean, style, color=color, label=label)
         ax.fill_between(x, mean - se, mean + se, color=color, alpha=0.2, linewidth=0)
 
@@ -258,9 +285,7 @@ class Report:
                         E = max(len(r) for r in runs)
                         ys = [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
                         self.band(ax, np.arange(1, E + 1), ys, COLORS[m], NAMES[m])
-                    if self.K:
-                        ax.axhline(math.log(self.K) if "loss" in key else 1 / self.K, color="gray", ls=":",
-                                   label="log K" if "loss" in key else "chance 1/K")
+                    self.chance_lines(ax, sub, "loss" in key)
                     ax.set_title(key.replace("_", " "))
                     ax.set_xlabel("epoch")
                     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -273,7 +298,8 @@ class Report:
     def position_figures(self):
         d = self.doc
         d.h(2, "4. Test accuracy by copy position")
-        d.p("Symbol accuracy at each of the T output positions (position 1 is the first symbol shown): where memory fails.")
+        d.p("Accuracy at each step of the scored window (for copy, position 1 is the first symbol shown; for "
+            "temporal-order and ntm-copy, steps where sequences of each length are scored): where memory fails.")
         pp = load.per_position(self.path)
         for title, sub in self.groups():
             for T in self.Ts:
@@ -282,11 +308,10 @@ class Report:
                     ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
                     ys = [pp[pp["trial"] == k].sort_values("position")["acc"].to_numpy() for k in ks]
                     if ys:
-                        self.band(ax, np.arange(1, T + 1), ys, COLORS[m], NAMES[m])
-                if self.K:
-                    ax.axhline(1 / self.K, color="gray", ls=":", label="chance 1/K")
-                ax.set_xlabel("copy position")
-                ax.set_ylabel("test symbol accuracy")
+                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
+                self.chance_lines(ax, sub)
+                ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
+                ax.set_ylabel(f"test {self.unit(sub)} accuracy")
                 ax.legend(fontsize=8)
                 ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
                 self.save(fig, f"positions_T{T}{'_' + self.slug(title) if title else ''}.png",
@@ -349,18 +374,140 @@ class Report:
             for m in self.models:
                 g = self.counted[self.counted["model"] == m].groupby("lr")["test_acc"]
                 ax.errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", color=COLORS[m], label=NAMES[m])
-            if self.K:
-                ax.axhline(1 / self.K, color="gray", ls=":", label="chance 1/K")
+            self.chance_lines(ax, self.counted)
             ax.set_xscale("log")
             ax.set_xlabel("learning rate")
-            ax.set_ylabel("test symbol accuracy")
+            ax.set_ylabel(f"test {self.unit(self.df)} accuracy")
             ax.legend(fontsize=8)
             self.save(fig, "lr.png", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
 
-    # 7. set-up
+    # 7. loss against updates, the form of the copy-delay literature
+    def update_figures(self):
+        delay = self.df[self.df["task"] == "copy-delay"]
+        if delay.empty:
+            return
+        d = self.doc
+        d.h(2, "7. copy-delay: loss against updates")
+        d.p("Validation loss (nats per copy symbol, on the 10 output steps) against the number of updates "
+            "(epochs × train-size / batch), seed mean ± SE, beside the memoryless baseline log K: the form in "
+            "which Arjovsky, Shah & Bengio (2016) report this task (their loss averages over all L steps, "
+            "so their baseline is 10 log K / (T + 20); ours is over the scored steps only).")
+        c = load.curves(self.path)
+        for title, sub in self.groups():
+            sub = sub[sub["task"] == "copy-delay"]
+            for T in sorted(sub["T"].unique()):
+                fig, ax = plt.subplots(figsize=(8, 4))
+                for m in self.models:
+                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    runs = [c[c["trial"] == k].sort_values("epoch")["val_loss"].to_numpy() for k in g["trial"]]
+                    if not runs:
+                        continue
+                    per_epoch = int(g["train_size"].iloc[0]) // int(g["batch"].iloc[0])
+                    E = max(len(r) for r in runs)
+                    ys = [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
+                    self.band(ax, per_epoch * np.arange(1, E + 1), ys, COLORS[m], NAMES[m])
+                self.chance_lines(ax, sub, loss=True)
+                ax.set_xlabel("updates")
+                ax.set_ylabel("validation loss, nats per copy symbol")
+                ax.legend(fontsize=8)
+                ax.set_title(f"copy-delay, delay T = {T}" + (f", {title}" if title else ""))
+                self.save(fig, f"updates_T{T}{'_' + self.slug(title) if title else ''}.png",
+                          f"copy-delay at T = {T}: loss against updates" + (f" ({title})" if title else ""))
+
+    # 8. length generalization
+    def generalization(self):
+        ev = load.evals(self.path)
+        if ev.empty:
+            return
+        d = self.doc
+        d.h(2, "8. Length generalization")
+        d.p("Test accuracy of the selected model of each trained length T (rows) at every evaluated length "
+            "T' (columns, from eval-T; the diagonal is the model's own test set), mean over seeds. For ntm-copy "
+            "T' is the exact number of vectors; it was trained on 1..T.")
+        for title, sub in self.groups():
+            e = ev[ev["trial"].isin(sub["trial"])]
+            if e.empty:
+                continue
+            Ts = sorted(sub["T"].unique())
+            Te = sorted(set(e["T_eval"]) | set(Ts))
+            fig, axs = plt.subplots(1, len(self.models), figsize=(4 * len(self.models), 0.6 * len(Ts) + 2),
+                                    squeeze=False)
+            rows = []
+            for col, (ax, m) in enumerate(zip(axs[0], self.models)):
+                grid = np.full((len(Ts), len(Te)), np.nan)
+                for i, T in enumerate(Ts):
+                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    for j, T2 in enumerate(Te):
+                        vals = e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"]
+                        if T2 == T and vals.empty:
+                            vals = g["test_acc"]
+                        if len(vals):
+                            grid[i, j] = mean_se(vals)[0]
+                    rows.append([NAMES[m], T] + [cell(e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"],
+                                                      len(g), 3) if T2 != T else cell(g["test_acc"], len(g), 3)
+                                                 for T2 in Te])
+                im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+                ax.set_xticks(range(len(Te)), [str(t) for t in Te])
+                ax.set_yticks(range(len(Ts)), [str(t) for t in Ts])
+                ax.set_xlabel("evaluated T'")
+                if col == 0:
+                    ax.set_ylabel("trained T")
+                ax.set_title(NAMES[m])
+                for i in range(len(Ts)):
+                    for j in range(len(Te)):
+                        if np.isfinite(grid[i, j]):
+                            ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                                    color="white" if grid[i, j] < 0.6 else "black")
+            fig.colorbar(im, ax=axs[0].tolist(), shrink=0.8, label=f"test {self.unit(sub)} accuracy")
+            self.save(fig, f"generalization{'_' + self.slug(title) if title else ''}.png",
+                      "Trained T × evaluated T' test accuracy" + (f" ({title})" if title else ""))
+            d.table(["model", "trained T"] + [f"T' = {t}" for t in Te], rows)
+
+    # 9. ntm-copy outputs as images
+    def ntm_images(self):
+        ntm = self.counted[self.counted["task"] == "ntm-copy"]
+        if ntm.empty:
+            return
+        d = self.doc
+        d.h(2, "9. ntm-copy: targets and outputs")
+        d.p("The first test sequence at each evaluated length: the target bits (top) and the model's output "
+            "probabilities (bottom), one column per output vector, as Graves et al. (2014) draw them. One trial "
+            "per model: the first seed of the longest trained T.")
+        for title, sub in self.groups():
+            sub = sub[sub["task"] == "ntm-copy"]
+            chosen = []
+            for m in self.models:
+                g = self.counted[self.counted["trial"].isin(sub["trial"]) & (self.counted["model"] == m)]
+                if len(g):
+                    chosen.append(g.sort_values(["T", "seed"], ascending=[False, True]).iloc[0])
+            examples = [(r, load.eval_examples(self.path, int(r["trial"]))) for r in chosen]
+            examples = [(r, ex) for r, ex in examples if ex]
+            if not examples:
+                continue
+            lengths = sorted(examples[0][1])
+            fig, axs = plt.subplots(2 * len(examples), len(lengths), squeeze=False,
+                                    figsize=(2 + 2.2 * len(lengths), 1.3 * 2 * len(examples)))
+            for i, (r, ex) in enumerate(examples):
+                for j, T in enumerate(lengths):
+                    out, target = ex.get(T, (np.zeros((0, 8)), np.zeros(0, dtype=int)))
+                    scored = target >= 0
+                    bits = ((target[scored][:, None] >> np.arange(out.shape[1])[None, :]) & 1).T
+                    for k, (img, what) in enumerate(((bits, "target"), (out[scored].T, "output"))):
+                        ax = axs[2 * i + k, j]
+                        ax.imshow(img, vmin=0, vmax=1, cmap="gray_r", aspect="auto", interpolation="nearest")
+                        ax.set_xticks([])
+                        ax.set_yticks([])
+                        if j == 0:
+                            ax.set_ylabel(f"{NAMES[r['model']]}\n{what}", fontsize=7)
+                        if i == 0 and k == 0:
+                            ax.set_title(f"n = {T}", fontsize=9)
+            self.save(fig, f"ntm{'_' + self.slug(title) if title else ''}.png",
+                      "ntm-copy targets and outputs at each evaluated length" + (f" ({title})" if title else ""))
+
+    # 10. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "7. Set-up")
+        d.h(2, "10. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -385,7 +532,8 @@ class Report:
     def write(self):
         os.makedirs(self.outdir, exist_ok=True)
         for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
-                     self.flow_figures, self.stability, self.setup):
+                     self.flow_figures, self.stability, self.update_figures, self.generalization, self.ntm_images,
+                     self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

@@ -129,12 +129,12 @@ static int parse_list(Settings *s, const SettingInfo *info, const char *text, co
         errno = 0;
         long v = strtol(p, &end, 10);
         if (end == p || (*end && *end != ' ' && *end != ',') || errno == ERANGE) {
-            snprintf(err, errlen, "'%s' is not a list of integers (expected none, or %ss separated by spaces)",
-                     text, range);
+            snprintf(err, errlen, "'%s' is not a list of integers (expected none, or integers %s separated by "
+                     "spaces)", text, range);
             return -1;
         }
         if (v < info->min || v > info->max) {
-            snprintf(err, errlen, "%ld in '%s' is out of range (expected %s)", v, text, range);
+            snprintf(err, errlen, "%ld in '%s' is out of range (expected integers %s)", v, text, range);
             return -1;
         }
         for (int i = 0; i < list.n; i++)
@@ -169,8 +169,11 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
         if (len > 0 && (size_t)len < errlen) snprintf(err + len, errlen - (size_t)len, ")");
         return -1;
     }
+    if (info->type == SET_LIST) {
+        snprintf(range, sizeof range, "≥ %g and ≤ %g", info->min, info->max);
+        return parse_list(s, info, text, range, err, errlen);
+    }
     describe_range(info, range, sizeof range);
-    if (info->type == SET_LIST) return parse_list(s, info, text, range, err, errlen);
     char *end;
     errno = 0;
     double v = strtod(text, &end);

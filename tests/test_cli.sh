@@ -38,6 +38,31 @@ bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
 $BIN data --T 4 --delay 2 --vocab 4 --split validation --count 1 | grep -qP '^[1-4] [1-4] [1-4] [1-4] 0 0 5 0 0 0 0\t[1-4] [1-4] [1-4] [1-4]$' \
     && pass "data with --delay 2 --vocab 4" || fail "data with delay"
 
+# --- the other tasks, as SPEC lays them out
+out=$($BIN data --task copy-delay --T 20 --count 20)
+bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
+    if (n != 40 || m != 10 || x[30] != 9) { print; next }
+    for (i = 1; i <= 10; i++) if (x[i] != y[i]) { print; next } }' <<<"$out")
+[ -z "$bad" ] && pass "data --task copy-delay: 10 symbols, 19 blanks, delimiter, 10 blanks; the 10 symbols are the targets" \
+    || fail "copy-delay lines: $bad"
+out=$($BIN data --task temporal-order --T 100 --count 200)
+bad=$(awk -F'\t' '{ n = split($1, x, " "); c = "";
+    if (n < 100 || n > 110 || x[1] != "E" || x[n] != "B") { print; next }
+    for (i = 2; i < n; i++) if (x[i] == "X" || x[i] == "Y") { c = c x[i]; if ((length(c) == 1 && (i < 11 || i > 21)) || (length(c) == 2 && (i < 51 || i > 61))) { print; next } }
+    else if (x[i] !~ /^[abcd]$/) { print; next }
+    if (c != $2) print }' <<<"$out")
+[ -z "$bad" ] && pass "data --task temporal-order: E, a..d, X/Y at 10..20 and 50..60, B; the class is the marks in order" \
+    || fail "temporal-order lines: $bad"
+out=$($BIN data --task ntm-copy --T 6 --count 50)
+bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
+    if (n != 2 * m + 2 || x[1] != "0000000010" || x[m + 2] != "0000000001") { print; next }
+    for (i = 1; i <= m; i++) if (x[i + 1] != y[i] "00") { print; next } }' <<<"$out")
+[ -z "$bad" ] && pass "data --task ntm-copy: start flag, n vectors, end flag, n blanks; the vectors are the targets" \
+    || fail "ntm-copy lines: $bad"
+printf '[settings]\nmodel = lstm, gru\nT = 20\neval-T = 10, 40\n' > "$work/eval.ini"
+$BIN "$work/eval.ini" --list | grep -q '2 trials = model 2' && pass "eval-T = 10, 40 in a job file is one list, not an axis" \
+    || fail "eval-T in a job file: $($BIN "$work/eval.ini" --list 2>&1)"
+
 # --- a trial written with -o, read with h5py and h5dump
 args="--model mgru --T 6 --hidden 16 --epochs 2 --train-size 320 --val-size 64 --test-size 64"
 if $BIN train $args -o "$work/trial.h5" > "$work/train.log"; then
@@ -95,6 +120,15 @@ expect_user_error "bad split" "option '--split': 'dev' is not a split" data --sp
 expect_user_error "setting not for data" "data: unknown option '--hidden'" data --hidden 5
 expect_user_error "bad threads" "option '--threads': '-1' is not allowed" train --threads -1 -o x.h5
 expect_user_error "too few sequences" "option '--T': 3 with vocab 4 gives only 64 distinct sequences" data --T 3 --vocab 4 --split test
+
+expect_user_error "delay with copy-delay" "option '--delay': 3 is not used by copy-delay" train --task copy-delay --delay 3 -o x.h5
+expect_user_error "temporal-order too short" "option '--T': 5 is too short for temporal-order" train --task temporal-order --T 5 -o x.h5
+expect_user_error "vocab with ntm-copy" "option '--vocab': 4 is not used by ntm-copy" train --task ntm-copy --vocab 4 -o x.h5
+expect_user_error "eval-T not a list" "option '--eval-T': '10 x' is not a list of integers" train --eval-T "10 x" -o x.h5
+expect_user_error "eval-T twice" "option '--eval-T': 20 is listed twice" train --eval-T "20 20" -o x.h5
+expect_user_error "eval-T too short" "option '--eval-T': 8 is too short for temporal-order" train --task temporal-order --eval-T "20 8" -o x.h5
+expect_user_error "unknown task" "option '--task': 'adding' is not a valid task .*copy, copy-delay, temporal-order, ntm-copy" \
+    train --task adding -o x.h5
 
 # an existing results file is replaced only by a complete one
 cp "$work/t1.h5" "$work/keep.h5"

@@ -68,6 +68,27 @@ check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part
 check "missing trials ($missing) listed and never averaged" \
     "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 3 --missing $missing
 
+# the other tasks in one sweep, each selected model also tested at other lengths
+cat > tasks.ini <<'JOB'
+[settings]
+task = copy-delay, temporal-order, ntm-copy
+model = lstm, mgru
+T = 10
+seed = 1, 2
+eval-T = 12 20
+hidden = 16
+batch = 16
+chunk = 8
+epochs = 3
+train-size = 160
+val-size = 32
+test-size = 32
+JOB
+"$BIN" tasks.ini -o tasks.h5 2> tasks.log || fail "tasks sweep: $(tail -2 tasks.log)"
+check "report of copy-delay, temporal-order and ntm-copy with eval-T" "$PYTHON" "$ROOT/analysis/report.py" tasks.h5 -o trep
+check "task sections, chance per task, length-generalization table equals /trial/<n>/eval" \
+    "$PYTHON" "$ROOT/tests/check_tasks_report.py" tasks.h5 trep
+
 # not a results file, and another format version
 "$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"
 cp smoke.h5 future.h5

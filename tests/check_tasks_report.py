@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""Checks the report of a sweep over task = copy-delay, temporal-order, ntm-copy with model = lstm,
+mgru, two seeds and eval-T = 12 20 (tests/test_report.sh): the task sections are there, the chance
+baseline is each task's, and every cell of the length-generalization tables equals the mean ± SE
+recomputed here from /trial/<n>/eval with numpy; the stored examples score the right steps.
+Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+TASKS = ("copy-delay", "temporal-order", "ntm-copy")
+MODELS = {"LSTM": b"lstm", "multiplicative GRU": b"mgru"}
+SCORED_AT_20 = {"copy-delay": 10, "temporal-order": 1, "ntm-copy": 20}
+
+
+def main(results, report):
+    md = open(os.path.join(report, "index.md")).read()
+    for h in ("## 7. copy-delay: loss against updates", "## 8. Length generalization",
+              "## 9. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",
+              "### Test class accuracy (task = temporal-order)"):
+        assert h in md, f"no '{h}' in the report"
+    figs = [n for n in os.listdir(report) if n.endswith(".png")]
+    assert len(figs) == 14 and all(os.path.getsize(os.path.join(report, n)) > 1000 for n in figs), figs
+    f = h5py.File(results, "r")
+    t = f["trials"][...]
+    chance = {r["task"].decode(): r["chance_acc"] for r in t}
+    assert chance == {"copy-delay": 0.125, "temporal-order": 0.25, "ntm-copy": 0.5}, chance
+    checked = 0
+    for task in TASKS:
+        figure = f"generalization_task_{task.replace('-', '_')}.png"
+        rows = md.split(figure + ")")[1].split("\n| ")[2:4]  # after the header and the rule
+        for row in rows:
+            cells = [c.strip() for c in row.split("|")]
+            trials = [r["trial"] for r in t if r["task"].decode() == task and r["model"] == MODELS[cells[0]]]
+            for col, T2 in ((3, 12), (4, 20)):
+                acc = [e["acc"] for k in trials for e in f[f"trial/{k}/eval"][...] if e["T"] == T2]
+                want = f"{np.mean(acc):.3f} ± {np.std(acc, ddof=1) / np.sqrt(len(acc)):.3f} (n={len(acc)})"
+                assert cells[col] == want, f"{task} {cells[0]} T'={T2}: report '{cells[col]}', recomputed '{want}'"
+                checked += 1
+            scored = int((f[f"trial/{trials[0]}/eval_examples/20/target"][...] >= 0).sum())
+            assert scored == SCORED_AT_20[task], f"{task}: the example at T'=20 scores {scored} steps"
+    print(f"check_tasks_report: {checked} generalization cells equal their recomputation; {len(figs)} figures")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(*sys.argv[1:]))
+    except AssertionError as e:
+        print(f"check_tasks_report: {e}")
+        sys.exit(1)
