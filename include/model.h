@@ -1,59 +1,64 @@
-/* A whole model: one parameter buffer with named views, its initialization, the output layer and
- * loss, and the forward/backward pass of a batch. A batch is cut into chunks of a fixed number of
- * sequences; OpenMP threads take whole chunks through all time steps, and the chunks' gradients
- * and metrics are added in chunk order, so results never depend on the thread count. */
+/* A whole model: one parameter buffer with named views, its initialization, the layers, the
+ * output layer and loss, and the forward/backward pass of a batch. A batch is cut into chunks of a
+ * fixed number of sequences; OpenMP threads take whole chunks through all time steps, and the
+ * chunks' gradients and metrics are added in chunk order, so results never depend on the thread
+ * count. Dropout (between layers and before the output layer) draws its masks from a stream keyed
+ * by the batch and the sequence, so it does not depend on the chunking or threads either. */
 #ifndef CS_MODEL_H
 #define CS_MODEL_H
 
-#include <stdint.h> /* int64_t */
+#include <stdint.h> /* int64_t, uint64_t */
 
-#include "cell.h"     /* Model, Acts, Params */
+#include "cell.h"     /* Model, Acts, Layer, Params */
 #include "metrics.h"  /* Metrics */
 #include "settings.h" /* Settings */
 #include "task.h"     /* Dataset, TaskShape */
 
 /* A named matrix of the SPEC equations inside a parameter-layout buffer. */
 typedef struct {
-    char name[8];  /* "W_i", "U_m", "b_y", ... */
+    char name[24]; /* "W_i", "U_m", "b_y"; with several layers "layer2/W_i" */
     size_t offset; /* in reals from the start of the buffer */
     int rows, cols; /* cols == 0: a vector of `rows` */
 } Tensor;
-#define MODEL_MAX_TENSORS 20 /* mlstm: 3 + 3·4 + 2 */
+#define MODEL_MAX_TENSORS (MODEL_MAX_LAYERS * 15 + 2) /* mlstm: 3 + 3·4 per layer, then W_y, b_y */
 
 /* Allocate a model of this kind for the task's shapes; the weights are zero until model_init_weights. */
-void model_init(Model *m, int kind, const TaskShape *shape, int hidden);
+void model_init(Model *m, int kind, const TaskShape *shape, int hidden, int layers);
 void model_free(Model *m);
 /* Parameters of the model these settings describe, without building it. */
 size_t model_param_count(const Settings *s);
 /* Draw the initial weights from the stream keyed (RNG_INIT, seed, model) as the settings say. */
 void model_init_weights(Model *m, const Settings *s);
-/* Views onto any buffer with the parameter layout (parameters, gradients, optimizer moments). */
-void model_views(const Model *m, real *base, Params *views);
+/* Views of layer k onto any buffer with the parameter layout (gradients, optimizer moments). */
+void model_layer_views(const Model *m, int k, real *base, Params *views);
 /* The SPEC tensors in buffer order; returns how many. */
 int model_tensors(const Model *m, Tensor *out);
 
 typedef struct {
     int L, B_max, chunk, n_chunks;
+    double dropout; /* p of the masks the chunks have room for; 0: none */
     Acts *acts;   /* (n_chunks) */
     void *mem;    /* one buffer that every chunk's activations are carved from */
     size_t bytes; /* its size */
-    Packs packs;  /* the weights in the time steps' layouts, shared by the chunks */
+    Packs packs[MODEL_MAX_LAYERS]; /* the weights in the time steps' layouts, shared by the chunks */
 } Workspace;
 
-/* Buffers for batches of up to batch sequences, cut into chunks of `chunk`. Returns 0, or -1 and
- * the bytes it needed in *need if the memory is not there. */
-int workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int batch, int chunk,
+/* Buffers for batches of up to batch sequences, cut into chunks of `chunk`, with room for dropout
+ * masks if dropout > 0. Returns 0, or -1 and the bytes it needed in *need if the memory is not there. */
+int workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int batch, int chunk, double dropout,
                    size_t *need);
 void workspace_free(Workspace *w);
 
 /* Forward over sequences idx[0..B) of d; metrics added to *out and, per step of the scored window,
  * correct and scored predictions to pos_correct and pos_total (N, optional). With grad != NULL also
- * backward: grad = ∂(mean loss)/∂θ, and with flow != NULL, flow (L) = ‖∂L/∂h_t‖ over the batch. */
-void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
-                 int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow);
+ * backward: grad = ∂(mean loss)/∂θ, and with flow != NULL, flow (L) = ‖∂L/∂h_t‖ of the top layer
+ * over the batch. dropout_key != 0 (training) applies the workspace's dropout with masks keyed by
+ * it and by each sequence's index; 0 (evaluation) applies none. */
+void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
+                 Metrics *out, int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow);
 
-/* Forward and backward of one chunk whose inputs and targets are already in a (for tests; call
- * model_prepare after the weights change). */
+/* Forward and backward of one chunk whose inputs and targets are already in a, without dropout
+ * (for tests; call model_prepare after the weights change). */
 void model_prepare(const Model *m, Workspace *w);
 void model_forward(const Model *m, Acts *a, int B);
 void model_score(const Model *m, Acts *a, int B, Metrics *out);

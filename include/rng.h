@@ -19,6 +19,7 @@ enum {
     RNG_INIT = 3,    /* (RNG_INIT, seed, model): initial weights */
     RNG_SHUFFLE = 4, /* (RNG_SHUFFLE, seed, epoch): order of the training set in one epoch */
     RNG_TEST = 5,    /* tests' own inputs */
+    RNG_DROPOUT = 6, /* (RNG_DROPOUT, seed, update), then (that key, sequence, layer): dropout masks */
 };
 
 /* SplitMix64 finalizer: a bijective 64-bit mix. */

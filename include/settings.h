@@ -28,6 +28,8 @@ typedef struct {
     int vocab;       /* K data symbols */
     int seed;
     int hidden;      /* H */
+    int layers;      /* stacked recurrent layers */
+    double dropout;  /* p of dropout between layers and before the output layer, in training */
     int batch;       /* sequences per update */
     int chunk;       /* sequences per parallel work item (fixes the summation order) */
     int optimizer;   /* OPT_* */

@@ -7,7 +7,7 @@
 
 #include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
 
-BM_VECTOR_CLONES static void gru_forward_step(const Model *m, Acts *a, int t, int B, const BmRowInit *init)
+BM_VECTOR_CLONES static void gru_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G3 = 3 * m->H;
     real *gates = a->gates + cell_at(t, B, G3);
@@ -44,7 +44,7 @@ BM_VECTOR_CLONES static void gru_forward_step(const Model *m, Acts *a, int t, in
     }
 }
 
-BM_VECTOR_CLONES static void gru_backward_step(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES static void gru_backward_step(const Layer *m, LayerActs *a, int t, int B)
 {
     const int H = m->H, G3 = 3 * m->H;
     real *gates = a->gates + cell_at(t, B, G3);
@@ -83,7 +83,7 @@ BM_VECTOR_CLONES static void gru_backward_step(const Model *m, Acts *a, int t, i
     bm_gemm_packed(a->dh_prev, H, gates, G3, B, &a->packs->bwd[0], 1, NULL);
 }
 
-static void gru_grad_U(const Model *m, Acts *a, int B)
+static void gru_grad_U(const Layer *m, LayerActs *a, int B)
 {
     const int H = m->H, G3 = 3 * m->H, LB = a->L * B;
     /* [dU_z; dU_r] += Σ_t [∂pre_z | ∂pre_r]ᵀ h_{t-1}: (2H, L·B)·(L·B, H) */

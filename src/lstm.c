@@ -7,7 +7,7 @@
 
 #include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
 
-BM_VECTOR_CLONES static void lstm_forward_step(const Model *m, Acts *a, int t, int B, const BmRowInit *init)
+BM_VECTOR_CLONES static void lstm_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G4 = 4 * m->H;
     real *gates = a->gates + cell_at(t, B, G4);
@@ -30,7 +30,7 @@ BM_VECTOR_CLONES static void lstm_forward_step(const Model *m, Acts *a, int t, i
     }
 }
 
-BM_VECTOR_CLONES static void lstm_backward_step(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES static void lstm_backward_step(const Layer *m, LayerActs *a, int t, int B)
 {
     const int H = m->H, G4 = 4 * m->H;
     real *gates = a->gates + cell_at(t, B, G4);
@@ -58,7 +58,7 @@ BM_VECTOR_CLONES static void lstm_backward_step(const Model *m, Acts *a, int t, 
     bm_gemm_packed(a->dh_prev, H, gates, G4, B, &a->packs->bwd[0], 0, NULL);
 }
 
-static void lstm_grad_U(const Model *m, Acts *a, int B)
+static void lstm_grad_U(const Layer *m, LayerActs *a, int B)
 {
     const int H = m->H, G4 = 4 * m->H, LB = a->L * B;
     /* dU += Σ_t ∂pre_tᵀ h_{t-1}: (4H, L·B)·(L·B, H) */

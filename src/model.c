@@ -15,10 +15,33 @@
 
 /* ---- parameter layout -------------------------------------------------------------------- */
 
-void model_views(const Model *m, real *base, Params *v)
+static int layer_input(const Model *m, int k) { return k ? m->H : m->I; }
+
+static size_t layer_params(const Model *m, int k)
 {
-    const size_t I = m->I, H = m->H, K = m->K, GH = (size_t)m->G * m->H;
-    real *p = base;
+    const size_t I = (size_t)layer_input(m, k), H = m->H, GH = (size_t)m->G * m->H;
+    return (m->mult ? I * I + I * H + I : 0) + GH * (I + H + 1);
+}
+
+static size_t count_params(const Model *m)
+{
+    size_t n = (size_t)m->K * m->H + m->K;
+    for (int k = 0; k < m->layers; k++) n += layer_params(m, k);
+    return n;
+}
+
+/* Offset of layer k in the buffer: the layers in order, then W_y, b_y. */
+static size_t layer_offset(const Model *m, int k)
+{
+    size_t off = 0;
+    for (int j = 0; j < k; j++) off += layer_params(m, j);
+    return off;
+}
+
+void model_layer_views(const Model *m, int k, real *base, Params *v)
+{
+    const size_t I = (size_t)layer_input(m, k), H = m->H, GH = (size_t)m->G * m->H;
+    real *p = base + layer_offset(m, k);
     memset(v, 0, sizeof *v);
     if (m->mult) {
         v->W_m = p, p += I * I;
@@ -27,39 +50,43 @@ void model_views(const Model *m, real *base, Params *v)
     }
     v->W = p, p += GH * I;
     v->U = p, p += GH * H;
-    v->b = p, p += GH;
-    v->W_y = p, p += K * H;
-    v->b_y = p, p += K;
+    v->b = p;
 }
 
-static size_t model_count_params(const Model *m)
-{
-    const size_t I = m->I, H = m->H, K = m->K, GH = (size_t)m->G * m->H;
-    return (m->mult ? I * I + I * H + I : 0) + GH * (I + H + 1) + K * H + K;
-}
-
-size_t model_param_count(const Settings *s)
-{
-    TaskShape sh = task_shape(s);
-    Model m = {.kind = s->model, .I = sh.I, .H = s->hidden, .K = sh.K};
-    m.mult = (s->model == MODEL_MLSTM || s->model == MODEL_MGRU);
-    m.G = (s->model == MODEL_LSTM || s->model == MODEL_MLSTM) ? lstm_ops.G : gru_ops.G;
-    return model_count_params(&m);
-}
-
-void model_init(Model *m, int kind, const TaskShape *sh, int hidden)
+static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
 {
     memset(m, 0, sizeof *m);
     m->kind = kind;
     m->ops = (kind == MODEL_LSTM || kind == MODEL_MLSTM) ? &lstm_ops : &gru_ops;
     m->mult = (kind == MODEL_MLSTM || kind == MODEL_MGRU);
+    m->layers = layers;
     m->I = sh->I;
     m->H = hidden;
     m->K = sh->K;
     m->G = m->ops->G;
-    m->n_params = model_count_params(m);
+    m->n_params = count_params(m);
+}
+
+size_t model_param_count(const Settings *s)
+{
+    TaskShape sh = task_shape(s);
+    Model m;
+    model_shape(&m, s->model, &sh, s->hidden, s->layers);
+    return m.n_params;
+}
+
+void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
+{
+    if (layers < 1 || layers > MODEL_MAX_LAYERS) CS_FAIL("%d layers", layers);
+    model_shape(m, kind, sh, hidden, layers);
     m->mem = CS_CALLOC(m->n_params * sizeof(real));
-    model_views(m, m->mem, &m->p);
+    for (int k = 0; k < layers; k++) {
+        Layer *l = &m->layer[k];
+        l->ops = m->ops, l->mult = m->mult, l->I = layer_input(m, k), l->H = m->H, l->G = m->G;
+        model_layer_views(m, k, m->mem, &l->p);
+    }
+    m->W_y = m->mem + layer_offset(m, layers);
+    m->b_y = m->W_y + (size_t)m->K * m->H;
 }
 
 void model_free(Model *m)
@@ -70,24 +97,32 @@ void model_free(Model *m)
 
 int model_tensors(const Model *m, Tensor *out)
 {
-    const int I = m->I, H = m->H, K = m->K, G = m->G;
+    const int H = m->H, K = m->K, G = m->G;
     const char *gates = m->ops->gates;
+    char prefix[24] = "";
     int n = 0;
 #define ADD(ptr, r, c, ...)                                                                        \
     do {                                                                                           \
-        snprintf(out[n].name, sizeof out[n].name, __VA_ARGS__);                                    \
+        int len_ = snprintf(out[n].name, sizeof out[n].name, "%s", prefix);                        \
+        snprintf(out[n].name + len_, sizeof out[n].name - (size_t)len_, __VA_ARGS__);              \
         out[n].offset = (size_t)((ptr) - m->mem), out[n].rows = (r), out[n].cols = (c), n++;       \
     } while (0)
-    if (m->mult) {
-        ADD(m->p.W_m, I, I, "W_m");
-        ADD(m->p.U_m, I, H, "U_m");
-        ADD(m->p.b_m, I, 0, "b_m");
+    for (int k = 0; k < m->layers; k++) {
+        const Layer *l = &m->layer[k];
+        const int I = l->I;
+        if (m->layers > 1) snprintf(prefix, sizeof prefix, "layer%d/", k + 1);
+        if (m->mult) {
+            ADD(l->p.W_m, I, I, "W_m");
+            ADD(l->p.U_m, I, H, "U_m");
+            ADD(l->p.b_m, I, 0, "b_m");
+        }
+        for (int g = 0; g < G; g++) ADD(l->p.W + (size_t)g * H * I, H, I, "W_%c", gates[g]);
+        for (int g = 0; g < G; g++) ADD(l->p.U + (size_t)g * H * H, H, H, "U_%c", gates[g]);
+        for (int g = 0; g < G; g++) ADD(l->p.b + (size_t)g * H, H, 0, "b_%c", gates[g]);
     }
-    for (int g = 0; g < G; g++) ADD(m->p.W + (size_t)g * H * I, H, I, "W_%c", gates[g]);
-    for (int g = 0; g < G; g++) ADD(m->p.U + (size_t)g * H * H, H, H, "U_%c", gates[g]);
-    for (int g = 0; g < G; g++) ADD(m->p.b + (size_t)g * H, H, 0, "b_%c", gates[g]);
-    ADD(m->p.W_y, K, H, "W_y");
-    ADD(m->p.b_y, K, 0, "b_y");
+    prefix[0] = '\0';
+    ADD(m->W_y, K, H, "W_y");
+    ADD(m->b_y, K, 0, "b_y");
 #undef ADD
     return n;
 }
@@ -131,105 +166,140 @@ static void init_orthogonal(real *w, int n, Rng *r)
 
 void model_init_weights(Model *m, const Settings *s)
 {
-    const int I = m->I, H = m->H, G = m->G;
+    const int H = m->H, G = m->G;
     Rng r = rng_stream(RNG_KEY(RNG_INIT, (uint64_t)s->seed, (uint64_t)m->kind));
     memset(m->mem, 0, m->n_params * sizeof(real));
-    if (m->mult) {
-        /* m_t ≈ 1 at start, so x̃_t ≈ x_t: W_m, U_m small, b_m = 1 */
-        init_uniform(m->p.W_m, (size_t)I * I, s->mult_init, &r);
-        init_uniform(m->p.U_m, (size_t)I * H, s->mult_init, &r);
-        for (int k = 0; k < I; k++) m->p.b_m[k] = 1;
+    for (int k = 0; k < m->layers; k++) {
+        Layer *l = &m->layer[k];
+        const int I = l->I;
+        if (m->mult) {
+            /* m_t ≈ 1 at start, so x̃_t ≈ x_t: W_m, U_m small, b_m = 1 */
+            init_uniform(l->p.W_m, (size_t)I * I, s->mult_init, &r);
+            init_uniform(l->p.U_m, (size_t)I * H, s->mult_init, &r);
+            for (int j = 0; j < I; j++) l->p.b_m[j] = 1;
+        }
+        for (int g = 0; g < G; g++) init_glorot(l->p.W + (size_t)g * H * I, H, I, &r);
+        for (int g = 0; g < G; g++) {
+            real *U_g = l->p.U + (size_t)g * H * H;
+            if (s->init_u == INIT_ORTHOGONAL)
+                init_orthogonal(U_g, H, &r);
+            else
+                init_glorot(U_g, H, H, &r);
+        }
+        if (m->ops == &lstm_ops)
+            for (int j = 0; j < H; j++) l->p.b[H + j] = (real)s->forget_bias; /* b_f: gate 1 of "ifoc" */
     }
-    for (int g = 0; g < G; g++) init_glorot(m->p.W + (size_t)g * H * I, H, I, &r);
-    for (int g = 0; g < G; g++) {
-        real *U_g = m->p.U + (size_t)g * H * H;
-        if (s->init_u == INIT_ORTHOGONAL)
-            init_orthogonal(U_g, H, &r);
-        else
-            init_glorot(U_g, H, H, &r);
-    }
-    if (m->ops == &lstm_ops)
-        for (int j = 0; j < H; j++) m->p.b[H + j] = (real)s->forget_bias; /* b_f: gate 1 of "ifoc" */
-    init_glorot(m->p.W_y, m->K, H, &r);
+    init_glorot(m->W_y, m->K, H, &r);
 }
 
 /* ---- activations -------------------------------------------------------------------------- */
 
-/* Carve a's views from base (or only count the bytes when base is NULL); returns the bytes used. */
-static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, char *base)
+/* Carves views of (L, B, X) and smaller tensors from one buffer, 64-byte aligned; with base NULL
+ * it only counts the bytes. */
+typedef struct {
+    char *base;
+    size_t off;
+} Carver;
+
+static void *carve(Carver *c, size_t bytes)
 {
-    const size_t L = sh->L, N = sh->n_out, I = m->I, H = m->H, K = m->K, GH = (size_t)m->G * m->H;
-    const int lstm = m->ops == &lstm_ops, dense = !sh->one_hot;
-    size_t off = 0;
-#define CARVE(field, count)                                                                        \
-    do {                                                                                           \
-        size_t bytes_ = (count) * sizeof *a->field;                                                \
-        a->field = (base && bytes_) ? (void *)(base + off) : NULL;                                 \
-        off += (bytes_ + 63) / 64 * 64; /* 64-byte aligned views */                                \
-    } while (0)
-    CARVE(sym, dense ? 0 : L * B);
-    CARVE(x, dense ? L * B * I : 0);
-    CARVE(m, dense && m->mult ? L * B * I : 0);
-    CARVE(xt, dense && m->mult ? L * B * I : 0);
-    CARVE(msym, !dense && m->mult ? L * B : 0);
-    CARVE(gates, L * B * GH);
-    CARVE(h, (L + 1) * B * H);
-    CARVE(c, lstm ? (L + 1) * B * H : 0);
-    CARVE(rh, lstm ? 0 : L * B * H);
-    CARVE(probs, N * B * K);
-    CARVE(y, N * B);
-    CARVE(dm, dense && m->mult ? L * B * I : 0);
-    CARVE(dh, B * H);
-    CARVE(dh_prev, B * H);
-    CARVE(dc, lstm ? B * H : 0);
-    CARVE(dtmp, B * (H > I ? H : I));
-    CARVE(dWT, dense ? 0 : I * GH);
-    CARVE(flow, L);
-    CARVE(pos_correct, N);
-    CARVE(pos_total, N);
-    CARVE(grad, m->n_params);
-#undef CARVE
-    if (base) {
-        if (dense && !m->mult) a->xt = a->x;
-        a->L = (int)L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B, a->one_hot = sh->one_hot;
-        a->bce = sh->bce;
-        model_views(m, a->grad, &a->g);
+    void *p = (c->base && bytes) ? c->base + c->off : NULL;
+    c->off += (bytes + 63) / 64 * 64;
+    return p;
+}
+#define CARVE(c, field, count) ((field) = carve((c), (size_t)(count) * sizeof *(field)))
+
+static void layer_carve(LayerActs *a, const Model *m, int k, const TaskShape *sh, int B, int drop, Carver *cv)
+{
+    const size_t L = sh->L, I = (size_t)layer_input(m, k), H = m->H, GH = (size_t)m->G * m->H;
+    const int lstm = m->ops == &lstm_ops, dense = k > 0 || !sh->one_hot, mult = m->mult;
+    CARVE(cv, a->sym, dense ? 0 : L * B);
+    CARVE(cv, a->x, dense ? L * B * I : 0);
+    CARVE(cv, a->m, dense && mult ? L * B * I : 0);
+    CARVE(cv, a->xt, dense && mult ? L * B * I : 0);
+    CARVE(cv, a->msym, !dense && mult ? L * B : 0);
+    CARVE(cv, a->gates, L * B * GH);
+    CARVE(cv, a->h, (L + 1) * B * H);
+    CARVE(cv, a->c, lstm ? (L + 1) * B * H : 0);
+    CARVE(cv, a->rh, lstm ? 0 : L * B * H);
+    CARVE(cv, a->dm, dense && mult ? L * B * I : 0);
+    CARVE(cv, a->dh, B * H);
+    CARVE(cv, a->dh_prev, B * H);
+    CARVE(cv, a->dc, lstm ? B * H : 0);
+    CARVE(cv, a->dtmp, B * (H > I ? H : I));
+    CARVE(cv, a->dWT, dense ? 0 : I * GH);
+    CARVE(cv, a->dext, k < m->layers - 1 ? L * B * H : 0); /* the top layer's comes from the output layer */
+    CARVE(cv, a->dx, k > 0 ? L * B * I : 0);
+    CARVE(cv, a->mask, k > 0 && drop ? L * B * I : 0);
+    if (cv->base) {
+        if (dense && !mult) a->xt = a->x;
+        a->L = (int)L, a->B_max = B, a->one_hot = !dense;
     }
-    return off;
 }
 
-int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch, int chunk, size_t *need)
+/* Carve a's views from base (or only count the bytes when base is NULL); returns the bytes used. */
+static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, int drop, char *base)
+{
+    const size_t N = sh->n_out, H = m->H, K = m->K;
+    Carver cv = {.base = base};
+    for (int k = 0; k < m->layers; k++) layer_carve(&a->layer[k], m, k, sh, B, drop, &cv);
+    CARVE(&cv, a->hout, drop ? N * B * H : 0);
+    CARVE(&cv, a->mask_out, drop ? N * B * H : 0);
+    CARVE(&cv, a->probs, N * B * K);
+    CARVE(&cv, a->y, N * B);
+    CARVE(&cv, a->flow, sh->L);
+    CARVE(&cv, a->pos_correct, N);
+    CARVE(&cv, a->pos_total, N);
+    CARVE(&cv, a->grad, m->n_params);
+    if (base) {
+        a->layers = m->layers;
+        a->L = sh->L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B, a->bce = sh->bce;
+        for (int k = 0; k < m->layers; k++) model_layer_views(m, k, a->grad, &a->layer[k].g);
+        a->dW_y = a->grad + (m->W_y - m->mem);
+        a->db_y = a->grad + (m->b_y - m->mem);
+    }
+    return cv.off;
+}
+
+int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch, int chunk, double dropout,
+                   size_t *need)
 {
     memset(w, 0, sizeof *w);
     w->L = sh->L;
     w->B_max = batch;
     w->chunk = chunk < batch ? chunk : batch;
     w->n_chunks = (batch + w->chunk - 1) / w->chunk;
+    w->dropout = dropout;
+    const int drop = dropout > 0;
     Acts probe;
-    size_t per_chunk = acts_carve(&probe, m, sh, w->chunk, NULL);
+    size_t per_chunk = acts_carve(&probe, m, sh, w->chunk, drop, NULL);
     w->bytes = per_chunk * (size_t)w->n_chunks;
     if (need) *need = w->bytes;
     w->mem = cs_try_calloc(per_chunk * (size_t)w->n_chunks);
     if (!w->mem) return -1;
     w->acts = CS_CALLOC((size_t)w->n_chunks * sizeof *w->acts);
     for (int c = 0; c < w->n_chunks; c++) {
-        acts_carve(&w->acts[c], m, sh, w->chunk, (char *)w->mem + (size_t)c * per_chunk);
-        w->acts[c].packs = &w->packs;
+        Acts *a = &w->acts[c];
+        acts_carve(a, m, sh, w->chunk, drop, (char *)w->mem + (size_t)c * per_chunk);
+        for (int k = 0; k < m->layers; k++) a->layer[k].packs = &w->packs[k];
     }
-    /* the packed weights: forward and backward layouts of U, and Wᵀ */
+    /* the packed weights of every layer: forward and backward layouts of U, and Wᵀ */
     const int H = m->H, GH = m->G * m->H, lstm = m->ops == &lstm_ops;
-    size_t sizes[5] = {lstm ? bm_packed_size(H, GH) : bm_packed_size(H, 2 * H), lstm ? 0 : bm_packed_size(H, H),
-                       lstm ? bm_packed_size(GH, H) : bm_packed_size(2 * H, H), lstm ? 0 : bm_packed_size(H, H),
-                       (size_t)m->I * GH};
-    size_t total = 0;
-    for (int k = 0; k < 5; k++) total += sizes[k];
-    w->packs.mem = CS_ALLOC(total * sizeof(real));
-    real *p = w->packs.mem;
-    w->packs.fwd[0].p = p, p += sizes[0];
-    w->packs.fwd[1].p = p, p += sizes[1];
-    w->packs.bwd[0].p = p, p += sizes[2];
-    w->packs.bwd[1].p = p, p += sizes[3];
-    w->packs.WT = p;
+    for (int k = 0; k < m->layers; k++) {
+        Packs *pk = &w->packs[k];
+        size_t sizes[5] = {lstm ? bm_packed_size(H, GH) : bm_packed_size(H, 2 * H), lstm ? 0 : bm_packed_size(H, H),
+                           lstm ? bm_packed_size(GH, H) : bm_packed_size(2 * H, H), lstm ? 0 : bm_packed_size(H, H),
+                           (size_t)layer_input(m, k) * GH};
+        size_t total = 0;
+        for (int j = 0; j < 5; j++) total += sizes[j];
+        pk->mem = CS_ALLOC(total * sizeof(real));
+        real *p = pk->mem;
+        pk->fwd[0].p = p, p += sizes[0];
+        pk->fwd[1].p = p, p += sizes[1];
+        pk->bwd[0].p = p, p += sizes[2];
+        pk->bwd[1].p = p, p += sizes[3];
+        pk->WT = p;
+    }
     return 0;
 }
 
@@ -237,16 +307,16 @@ void workspace_free(Workspace *w)
 {
     free(w->mem);
     free(w->acts);
-    free(w->packs.mem);
+    for (int k = 0; k < MODEL_MAX_LAYERS; k++) free(w->packs[k].mem);
     memset(w, 0, sizeof *w);
 }
 
-/* The weights in the layouts of the time steps (see Packs), for the current weights. */
-static void model_pack(const Model *m, Packs *pk)
+/* The weights of a layer in the layouts of the time steps (see Packs), for the current weights. */
+static void layer_pack(const Layer *l, Packs *pk)
 {
-    const int I = m->I, H = m->H, GH = m->G * m->H;
-    const real *U = m->p.U;
-    if (m->ops == &lstm_ops) {
+    const int I = l->I, H = l->H, GH = l->G * l->H;
+    const real *U = l->p.U;
+    if (l->ops == &lstm_ops) {
         bm_pack(&pk->fwd[0], pk->fwd[0].p, U, H, GH, 1, H); /* Uᵀ: (k, n) = U[n][k] */
         bm_pack(&pk->bwd[0], pk->bwd[0].p, U, GH, H, H, 1); /* U:  (k, n) = U[k][n] */
     } else {
@@ -257,21 +327,24 @@ static void model_pack(const Model *m, Packs *pk)
         bm_pack(&pk->bwd[1], pk->bwd[1].p, U_h, H, H, H, 1);
     }
     for (int s = 0; s < I; s++)
-        for (int n = 0; n < GH; n++) pk->WT[(size_t)s * GH + n] = m->p.W[(size_t)n * I + s];
+        for (int n = 0; n < GH; n++) pk->WT[(size_t)s * GH + n] = l->p.W[(size_t)n * I + s];
 }
 
-void model_prepare(const Model *m, Workspace *w) { model_pack(m, &w->packs); }
+void model_prepare(const Model *m, Workspace *w)
+{
+    for (int k = 0; k < m->layers; k++) layer_pack(&m->layer[k], &w->packs[k]);
+}
 
 /* ---- forward, loss, backward of one chunk ------------------------------------------------ */
 
 /* From ∂pre_t: dWᵀ[s] += x̃_t[s] ∂pre_t and db += ∂pre_t for one-hot inputs (and the mult step). */
-BM_VECTOR_CLONES static void input_backward_onehot(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES static void input_backward_onehot(const Layer *l, LayerActs *a, int t, int B)
 {
-    const int GH = m->G * m->H;
-    if (m->mult) mult_backward_onehot(m, a, t, B);
+    const int GH = l->G * l->H;
+    if (l->mult) mult_backward_onehot(l, a, t, B);
     for (int b = 0; b < B; b++) {
         const int s = a->sym[(size_t)t * B + b];
-        const real scale = m->mult ? a->msym[(size_t)t * B + b] : 1;
+        const real scale = l->mult ? a->msym[(size_t)t * B + b] : 1;
         const real *d = a->gates + cell_at(t, B, GH) + (size_t)b * GH;
         real *dw = a->dWT + (size_t)s * GH;
 #pragma omp simd
@@ -282,41 +355,68 @@ BM_VECTOR_CLONES static void input_backward_onehot(const Model *m, Acts *a, int 
     }
 }
 
-void model_forward(const Model *m, Acts *a, int B)
+/* h_1..h_L of one layer from its inputs (sym or x). */
+static void layer_forward(const Layer *l, LayerActs *a, int B)
 {
-    const int I = m->I, H = m->H, K = m->K, GH = m->G * m->H, L = a->L;
+    const int I = l->I, H = l->H, GH = l->G * l->H, L = a->L;
     memset(a->h, 0, (size_t)B * H * sizeof *a->h); /* h_0 = 0 */
     if (a->c) memset(a->c, 0, (size_t)B * H * sizeof *a->c); /* c_0 = 0 */
     if (!a->one_hot) {
-        if (m->mult) {
-            mult_forward_input(m, a, B);
+        if (l->mult) {
+            mult_forward_input(l, a, B);
         } else {
             /* pre_t = W x_t + b for all t: (L·B, I)·(I, G·H) */
-            bm_fill_rows(a->gates, m->p.b, L * B, GH);
-            bm_gemm_nt(a->gates, GH, a->x, I, m->p.W, I, L * B, GH, I, 1);
+            bm_fill_rows(a->gates, l->p.b, L * B, GH);
+            bm_gemm_nt(a->gates, GH, a->x, I, l->p.W, I, L * B, GH, I, 1);
         }
     }
     for (int t = 0; t < L; t++) {
         if (a->one_hot) {
             /* gates_t starts as b + W x̃_t = b + x̃_t[s]·W[:, s], s the input symbol, inside the product */
-            if (m->mult) mult_forward_onehot(m, a, t, B);
-            const BmRowInit init = {.bias = m->p.b, .table = a->packs->WT, .ld = GH, .sym = a->sym + (size_t)t * B,
-                                    .scale = m->mult ? a->msym + (size_t)t * B : NULL};
-            m->ops->forward_step(m, a, t, B, &init);
+            if (l->mult) mult_forward_onehot(l, a, t, B);
+            const BmRowInit init = {.bias = l->p.b, .table = a->packs->WT, .ld = GH, .sym = a->sym + (size_t)t * B,
+                                    .scale = l->mult ? a->msym + (size_t)t * B : NULL};
+            l->ops->forward_step(l, a, t, B, &init);
             continue;
         }
-        if (m->mult) {
-            mult_forward_step(m, a, t, B);
+        if (l->mult) {
+            mult_forward_step(l, a, t, B);
             /* pre_t = W x̃_t + b: (B, I)·(I, G·H) */
             real *gates = a->gates + cell_at(t, B, GH);
-            bm_fill_rows(gates, m->p.b, B, GH);
-            bm_gemm_nt(gates, GH, a->xt + cell_at(t, B, I), I, m->p.W, I, B, GH, I, 1);
+            bm_fill_rows(gates, l->p.b, B, GH);
+            bm_gemm_nt(gates, GH, a->xt + cell_at(t, B, I), I, l->p.W, I, B, GH, I, 1);
         }
-        m->ops->forward_step(m, a, t, B, NULL);
+        l->ops->forward_step(l, a, t, B, NULL);
+    }
+}
+
+/* to = from ⊙ mask, or a copy without a mask: n values */
+static void apply_mask(real *to, const real *from, const real *mask, size_t n)
+{
+    if (!mask) {
+        memcpy(to, from, n * sizeof *to);
+        return;
+    }
+    for (size_t k = 0; k < n; k++) to[k] = from[k] * mask[k];
+}
+
+void model_forward(const Model *m, Acts *a, int B)
+{
+    const int H = m->H, K = m->K, L = a->L;
+    for (int k = 0; k < m->layers; k++) {
+        LayerActs *la = &a->layer[k];
+        /* x_t of layer k = h_t of layer k−1, through dropout */
+        if (k) apply_mask(la->x, a->layer[k - 1].h + cell_at(1, B, H), a->drop ? la->mask : NULL, (size_t)L * B * H);
+        layer_forward(&m->layer[k], la, B);
+    }
+    const real *h_out = a->layer[m->layers - 1].h + cell_at(a->out_start + 1, B, H);
+    if (a->drop) {
+        apply_mask(a->hout, h_out, a->mask_out, (size_t)a->N * B * H);
+        h_out = a->hout;
     }
     /* y_t = W_y h_t + b_y on the scored steps: (N·B, H)·(H, K) */
-    bm_fill_rows(a->probs, m->p.b_y, a->N * B, K);
-    bm_gemm_nt(a->probs, K, a->h + cell_at(a->out_start + 1, B, H), H, m->p.W_y, H, a->N * B, K, H, 1);
+    bm_fill_rows(a->probs, m->b_y, a->N * B, K);
+    bm_gemm_nt(a->probs, K, h_out, H, m->W_y, H, a->N * B, K, H, 1);
 }
 
 /* Cross-entropy of softmax(p) at class y; p becomes the softmax. Returns the loss, *hit the argmax. */
@@ -374,26 +474,80 @@ void model_score(const Model *m, Acts *a, int B, Metrics *out)
     metrics_add(out, &s);
 }
 
-/* ∂h_t += ∂y_t W_y, the output path of a scored step: (B, K)·(K, H) */
-BM_VECTOR_CLONES static void output_backward_step(const Model *m, Acts *a, int t, int B)
+/* ∂h_t += (∂y_t W_y) ⊙ mask_t, the output path of a scored step of the top layer: (B, K)·(K, H) */
+BM_VECTOR_CLONES static void output_backward_step(const Model *m, const Acts *ac, real *dh_all, int t, int B)
 {
     const int H = m->H, K = m->K;
-    const real *dy = a->probs + cell_at(t - a->out_start, B, K);
-    for (int b = 0; b < B; b++)
+    const real *dy = ac->probs + cell_at(t - ac->out_start, B, K);
+    const real *mask = ac->drop ? ac->mask_out + cell_at(t - ac->out_start, B, H) : NULL;
+    for (int b = 0; b < B; b++) {
+        real *dh = dh_all + (size_t)b * H;
         for (int k = 0; k < K; k++) {
-            const real d = dy[(size_t)b * K + k], *w = m->p.W_y + (size_t)k * H;
-            real *dh = a->dh + (size_t)b * H;
+            const real d = dy[(size_t)b * K + k], *w = m->W_y + (size_t)k * H;
+            if (mask) {
+                const real *mb = mask + (size_t)b * H;
 #pragma omp simd
-            for (int j = 0; j < H; j++) dh[j] += d * w[j];
+                for (int j = 0; j < H; j++) dh[j] += d * w[j] * mb[j];
+            } else {
+#pragma omp simd
+                for (int j = 0; j < H; j++) dh[j] += d * w[j];
+            }
         }
+    }
+}
+
+/* BPTT through one layer, with the gradient on its h_t from above: from the output layer (out, the
+ * top layer) or in dext. flow (L, optional) gets Σ_b ‖∂L/∂h_t‖². Leaves ∂L/∂pre_t in gates and adds
+ * the layer's weight gradients. */
+static void layer_backward(const Layer *l, LayerActs *a, int B, const Model *m, const Acts *out, double *flow)
+{
+    const int I = l->I, H = l->H, GH = l->G * l->H, L = a->L;
+    if (a->dWT) memset(a->dWT, 0, (size_t)I * GH * sizeof *a->dWT);
+    memset(a->dh, 0, (size_t)B * H * sizeof *a->dh);
+    if (a->dc) memset(a->dc, 0, (size_t)B * H * sizeof *a->dc);
+    for (int t = L - 1; t >= 0; t--) {
+        /* ∂h_t = ∂h_t (through h_{t+1}) + ∂h_t from above */
+        if (out && t >= out->out_start) {
+            output_backward_step(m, out, a->dh, t, B);
+        } else if (!out) {
+            const real *e = a->dext + cell_at(t, B, H);
+            for (size_t k = 0; k < (size_t)B * H; k++) a->dh[k] += e[k];
+        }
+        if (flow) flow[t] = bm_sumsq_row(a->dh, (size_t)B * H);
+        l->ops->backward_step(l, a, t, B);
+        if (a->one_hot)
+            input_backward_onehot(l, a, t, B);
+        else if (l->mult)
+            mult_backward_step(l, a, t, B);
+        real *swap = a->dh; /* ∂h_{t-1} becomes the ∂h of the next (earlier) step */
+        a->dh = a->dh_prev, a->dh_prev = swap;
+    }
+    l->ops->grad_U(l, a, B);
+    if (a->one_hot) {
+        /* dW[n][s] += dWᵀ[s][n] */
+        for (int s = 0; s < I; s++)
+            for (int n = 0; n < GH; n++) a->g.W[(size_t)n * I + s] += a->dWT[(size_t)s * GH + n];
+        return;
+    }
+    /* dW += Σ_t ∂pre_tᵀ x̃_t: (G·H, L·B)·(L·B, I);  db += Σ ∂pre */
+    bm_gemm_tn(a->g.W, I, a->gates, GH, a->xt, I, GH, I, L * B, 1);
+    bm_add_colsum(a->g.b, a->gates, GH, L * B, GH);
+    if (l->mult) mult_grads(l, a, B);
+    if (!a->dx) return;
+    /* ∂x̃_t = ∂pre_t W: (L·B, G·H)·(G·H, I) */
+    bm_gemm_nn(a->dx, I, a->gates, GH, l->p.W, I, L * B, I, GH, 0);
+    if (l->mult) {
+        /* x̃_t = m_t ⊙ x_t, m_t = W_m x_t + ...:  ∂x_t = ∂x̃_t ⊙ m_t + ∂m_t W_m */
+        for (size_t k = 0; k < (size_t)L * B * I; k++) a->dx[k] *= a->m[k];
+        bm_gemm_nn(a->dx, I, a->dm, I, l->p.W_m, I, L * B, I, I, 1);
+    }
 }
 
 void model_backward(const Model *m, Acts *a, int B, real scale)
 {
-    const int I = m->I, H = m->H, K = m->K, GH = m->G * m->H, L = a->L, N = a->N;
-    const real *h_out = a->h + cell_at(a->out_start + 1, B, H);
+    const int H = m->H, K = m->K, L = a->L, N = a->N, top = m->layers - 1;
+    const real *h_out = a->drop ? a->hout : a->layer[top].h + cell_at(a->out_start + 1, B, H);
     memset(a->grad, 0, m->n_params * sizeof *a->grad);
-    if (a->dWT) memset(a->dWT, 0, (size_t)I * GH * sizeof *a->dWT);
 
     /* ∂L/∂y_t = (softmax − onehot(target)) · scale, or (σ − bits) · scale, in place over the
      * probabilities; 0 where a step has no target */
@@ -411,43 +565,52 @@ void model_backward(const Model *m, Acts *a, int B, real scale)
         for (int k = 0; k < K; k++) p[k] *= scale;
     }
     /* dW_y += Σ ∂yᵀ h_t: (K, N·B)·(N·B, H);  db_y += Σ ∂y */
-    bm_gemm_tn(a->g.W_y, H, a->probs, K, h_out, H, K, H, N * B, 1);
-    bm_add_colsum(a->g.b_y, a->probs, K, N * B, K);
+    bm_gemm_tn(a->dW_y, H, a->probs, K, h_out, H, K, H, N * B, 1);
+    bm_add_colsum(a->db_y, a->probs, K, N * B, K);
 
-    memset(a->dh, 0, (size_t)B * H * sizeof *a->dh);
-    if (a->dc) memset(a->dc, 0, (size_t)B * H * sizeof *a->dc);
-    for (int t = L - 1; t >= 0; t--) {
-        if (t >= a->out_start) output_backward_step(m, a, t, B);
-        a->flow[t] = bm_sumsq_row(a->dh, (size_t)B * H);
-        m->ops->backward_step(m, a, t, B);
-        if (a->one_hot)
-            input_backward_onehot(m, a, t, B);
-        else if (m->mult)
-            mult_backward_step(m, a, t, B);
-        real *swap = a->dh; /* ∂h_{t-1} becomes the ∂h of the next (earlier) step */
-        a->dh = a->dh_prev, a->dh_prev = swap;
-    }
-    m->ops->grad_U(m, a, B);
-    if (a->one_hot) {
-        /* dW[n][s] += dWᵀ[s][n] */
-        for (int s = 0; s < I; s++)
-            for (int n = 0; n < GH; n++) a->g.W[(size_t)n * I + s] += a->dWT[(size_t)s * GH + n];
-    } else {
-        /* dW += Σ_t ∂pre_tᵀ x̃_t: (G·H, L·B)·(L·B, I);  db += Σ ∂pre */
-        bm_gemm_tn(a->g.W, I, a->gates, GH, a->xt, I, GH, I, L * B, 1);
-        bm_add_colsum(a->g.b, a->gates, GH, L * B, GH);
-        if (m->mult) mult_grads(m, a, B);
+    for (int k = top; k >= 0; k--) {
+        LayerActs *la = &a->layer[k];
+        layer_backward(&m->layer[k], la, B, m, k == top ? a : NULL, k == top ? a->flow : NULL);
+        if (k == 0) break;
+        /* ∂h_t of layer k−1 = ∂x_t of layer k, through dropout */
+        apply_mask(a->layer[k - 1].dext, la->dx, a->drop ? la->mask : NULL, (size_t)L * B * H);
     }
 }
 
 /* ---- batches ----------------------------------------------------------------------------- */
 
-void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, Metrics *out,
-                 int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow)
+/* Inverted dropout masks of the sequences idx[0..B) of a chunk: 0 with probability p, else 1/(1 − p),
+ * from the stream (key, sequence, layer), two 32-bit draws per 64-bit value. */
+static void dropout_masks(const Model *m, Acts *a, const int *idx, int B, double p, uint64_t key)
+{
+    const uint64_t cut = (uint64_t)(p * 4294967296.0);
+    const real keep = (real)(1 / (1 - p));
+    for (int k = 1; k <= m->layers; k++) {
+        /* layers 1.. read the layer below; k == layers is the output layer's input */
+        real *mask = k < m->layers ? a->layer[k].mask : a->mask_out;
+        const int t0 = k < m->layers ? 0 : a->out_start, steps = a->L - t0, H = m->H;
+        for (int b = 0; b < B; b++) {
+            Rng r = rng_stream(RNG_KEY(key, (uint64_t)idx[b], (uint64_t)k));
+            uint64_t bits = 0;
+            int left = 0;
+            for (int t = 0; t < steps; t++) {
+                real *row = mask + ((size_t)t * B + b) * H;
+                for (int j = 0; j < H; j++) {
+                    if (!left) bits = rng_next(&r), left = 2;
+                    row[j] = (bits & 0xFFFFFFFFu) < cut ? 0 : keep;
+                    bits >>= 32, left--;
+                }
+            }
+        }
+    }
+}
+
+void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
+                 Metrics *out, int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow)
 {
     if (d->shape.L != w->L || B > w->B_max)
         CS_FAIL("workspace for L=%d, batch %d used with L=%d, batch %d", w->L, w->B_max, d->shape.L, B);
-    const int n_chunks = (B + w->chunk - 1) / w->chunk;
+    const int n_chunks = (B + w->chunk - 1) / w->chunk, drop = dropout_key && w->dropout > 0;
     Metrics chunk_metrics[n_chunks];
     memset(chunk_metrics, 0, sizeof chunk_metrics);
     model_prepare(m, w);
@@ -459,8 +622,11 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < n_chunks; c++) {
         Acts *a = &w->acts[c];
+        const int *cidx = idx + (size_t)c * w->chunk;
         int rows = B - c * w->chunk < w->chunk ? B - c * w->chunk : w->chunk;
-        task_fill(d, idx + (size_t)c * w->chunk, rows, a->x, a->sym, a->y);
+        task_fill(d, cidx, rows, a->layer[0].x, a->layer[0].sym, a->y);
+        a->drop = drop;
+        if (drop) dropout_masks(m, a, cidx, rows, w->dropout, dropout_key);
         model_forward(m, a, rows);
         model_score(m, a, rows, &chunk_metrics[c]);
         if (grad) model_backward(m, a, rows, scale);

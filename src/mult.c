@@ -4,7 +4,7 @@
 
 #include "batchmath.h" /* bm_gemm_*, bm_fill_rows, bm_add_colsum, bm_dot, BM_VECTOR_CLONES */
 
-BM_VECTOR_CLONES void mult_forward_onehot(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES void mult_forward_onehot(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H;
     const int32_t *sym = a->sym + (size_t)t * B;
@@ -17,7 +17,7 @@ BM_VECTOR_CLONES void mult_forward_onehot(const Model *m, Acts *a, int t, int B)
     }
 }
 
-BM_VECTOR_CLONES void mult_backward_onehot(const Model *m, Acts *a, int t, int B)
+BM_VECTOR_CLONES void mult_backward_onehot(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H, GH = m->G * m->H;
     const int32_t *sym = a->sym + (size_t)t * B;
@@ -40,7 +40,7 @@ BM_VECTOR_CLONES void mult_backward_onehot(const Model *m, Acts *a, int t, int B
     }
 }
 
-void mult_forward_input(const Model *m, Acts *a, int B)
+void mult_forward_input(const Layer *m, LayerActs *a, int B)
 {
     const int I = m->I, LB = a->L * B;
     /* m_t = W_m x_t + b_m for all t: (L·B, I)·(I, I) */
@@ -48,7 +48,7 @@ void mult_forward_input(const Model *m, Acts *a, int B)
     bm_gemm_nt(a->m, I, a->x, I, m->p.W_m, I, LB, I, I, 1);
 }
 
-void mult_forward_step(const Model *m, Acts *a, int t, int B)
+void mult_forward_step(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H;
     real *m_t = a->m + cell_at(t, B, I);
@@ -60,7 +60,7 @@ void mult_forward_step(const Model *m, Acts *a, int t, int B)
     for (size_t k = 0; k < (size_t)B * I; k++) xt[k] = m_t[k] * x[k];
 }
 
-void mult_backward_step(const Model *m, Acts *a, int t, int B)
+void mult_backward_step(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H, GH = m->G * m->H;
     const real *x = a->x + cell_at(t, B, I);
@@ -74,7 +74,7 @@ void mult_backward_step(const Model *m, Acts *a, int t, int B)
     bm_gemm_nn(a->dh_prev, H, dm, I, m->p.U_m, H, B, H, I, 1);
 }
 
-void mult_grads(const Model *m, Acts *a, int B)
+void mult_grads(const Layer *m, LayerActs *a, int B)
 {
     const int I = m->I, H = m->H, LB = a->L * B;
     /* dW_m += Σ_t ∂m_tᵀ x_t: (I, L·B)·(L·B, I) */

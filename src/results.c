@@ -76,8 +76,12 @@ static hid_t dataset_write(Writer *w, hid_t loc, const char *name, hid_t type, i
                            const hsize_t *dims, const void *data)
 {
     hid_t space = H5C(w, H5Screate_simple(rank, dims, NULL));
-    hid_t d = H5C(w, H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    /* "layer2/W_i": the groups on the way are created */
+    hid_t lcpl = H5C(w, H5Pcreate(H5P_LINK_CREATE));
+    H5C(w, H5Pset_create_intermediate_group(lcpl, 1));
+    hid_t d = H5C(w, H5Dcreate2(loc, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
     H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+    H5C(w, H5Pclose(lcpl));
     H5C(w, H5Sclose(space));
     return d; /* the caller closes it */
 }

@@ -37,6 +37,9 @@ const SettingInfo settings_table[] = {
     INT("vocab", vocab, "8", 2, 250, "K, number of data symbols"),
     INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights and the training order"),
     INT("hidden", hidden, "128", 1, 8192, "H, hidden units"),
+    INT("layers", layers, "1", 1, 4, "stacked recurrent layers of the same cell"),
+    REAL("dropout", dropout, "0", 0, 0, 0.95,
+         "dropout probability on the input of every layer above the first and of the output layer, in training"),
     INT("batch", batch, "32", 1, 65536, "sequences per update"),
     INT("chunk", chunk, "16", 1, 65536,
         "sequences per parallel work item; fixes the summation order, so results depend on it and "

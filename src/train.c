@@ -68,9 +68,9 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
         dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k]);
         most = sizes[k] > most ? sizes[k] : most;
     }
-    model_init(model, s->model, &tr->shape, s->hidden);
+    model_init(model, s->model, &tr->shape, s->hidden, s->layers);
     size_t need;
-    if (workspace_init(&tr->ws, model, &tr->shape, s->batch, s->chunk, &need) != 0) {
+    if (workspace_init(&tr->ws, model, &tr->shape, s->batch, s->chunk, s->dropout, &need) != 0) {
         snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB",
                  s->batch, tr->shape.L, (double)need / (1u << 30));
         return -1;
@@ -113,7 +113,10 @@ static void shuffle_epoch(Trainer *tr, int epoch)
 static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long fault_nan_update)
 {
     Metrics batch = {0};
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, &batch, NULL, NULL, tr->grad, NULL);
+    /* dropout masks keyed by (seed, update): the same on any rank, thread count or resume */
+    const uint64_t drop_key = tr->s->dropout > 0 ? RNG_KEY(RNG_DROPOUT, (uint64_t)tr->s->seed,
+                                                           (uint64_t)tr->opt.step + 1) | 1 : 0;
+    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, drop_key, &batch, NULL, NULL, tr->grad, NULL);
     if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
@@ -130,7 +133,7 @@ static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *
     memset(m, 0, sizeof *m);
     for (int i = 0; i < d->n; i += tr->s->batch) {
         int B = d->n - i < tr->s->batch ? d->n - i : tr->s->batch;
-        model_batch(tr->model, ws, d, tr->seq + i, B, m, pos_correct, pos_total, NULL, NULL);
+        model_batch(tr->model, ws, d, tr->seq + i, B, 0, m, pos_correct, pos_total, NULL, NULL);
         if (i || !ex) continue;
         /* sequence 0 is row 0 of chunk 0, whose tensors have a stride of its `rows` sequences */
         const Acts *a = &ws->acts[0];
@@ -156,7 +159,7 @@ static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
     Dataset d;
     Workspace ws;
     size_t need;
-    if (workspace_init(&ws, tr->model, &sh, s->batch, s->chunk, &need) != 0) {
+    if (workspace_init(&ws, tr->model, &sh, s->batch, s->chunk, 0, &need) != 0) {
         snprintf(err, errlen, "out of memory: evaluating at T=%d needs %.2f GiB", e->T, (double)need / (1u << 30));
         workspace_free(&ws);
         return -1;
@@ -175,7 +178,7 @@ static void probe_flow(Trainer *tr, double *flow)
 {
     Metrics m = {0};
     int B = tr->s->batch < tr->s->val_size ? tr->s->batch : tr->s->val_size;
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, &m, NULL, NULL, tr->grad, flow);
+    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, 0, &m, NULL, NULL, tr->grad, flow);
 }
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
@@ -602,7 +605,7 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     }
     if (unpack_int(u, 0, 1)) {
         TaskShape sh = task_shape(s);
-        model_init(model, s->model, &sh, s->hidden);
+        model_init(model, s->model, &sh, s->hidden, s->layers);
         unpack_bytes(u, model->mem, model->n_params * sizeof(real));
     }
     return u->bad || u->pos != u->len ? -1 : 0;
@@ -638,9 +641,9 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
         fprintf(ctx->log, "bench %s H=%d B=%d T=%d L=%d chunk=%d threads=%d: median %.3f ms per step "
                 "(min %.3f, max %.3f, %d steps); %s\n", model_names[s->model], s->hidden, s->batch, s->T,
                 tr.shape.L, s->chunk, ctx->threads, median, ms[0], ms[steps - 1], steps, bm_blas_name());
-        /* what BPTT must keep per step and sequence: the G·H gate activations and two H-wide states
-         * (LSTM: c_t, h_t; GRU: h_t, r_t ⊙ h_{t-1}) */
-        const double need = (double)tr.shape.L * s->batch * (model.G + 2) * s->hidden * sizeof(real);
+        /* what BPTT must keep per step, sequence and layer: the G·H gate activations and two H-wide
+         * states (LSTM: c_t, h_t; GRU: h_t, r_t ⊙ h_{t-1}) */
+        const double need = (double)tr.shape.L * s->batch * s->layers * (model.G + 2) * s->hidden * sizeof(real);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         fprintf(ctx->log, "memory: activation buffers %.1f MB; BPTT needs %.1f MB (gates and two states per step); "

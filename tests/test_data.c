@@ -132,17 +132,17 @@ static void test_chance(void)
     Dataset d;
     dataset_init(&d, &sh, 1, SPLIT_TEST, n);
     Model m;
-    model_init(&m, s.model, &sh, s.hidden);
+    model_init(&m, s.model, &sh, s.hidden, 1);
     model_init_weights(&m, &s);
-    memset(m.p.W_y, 0, (size_t)m.K * m.H * sizeof(real));
-    memset(m.p.b_y, 0, (size_t)m.K * sizeof(real));
+    memset(m.W_y, 0, (size_t)m.K * m.H * sizeof(real));
+    memset(m.b_y, 0, (size_t)m.K * sizeof(real));
     Workspace w;
-    workspace_init(&w, &m, &sh, B, 16, NULL);
+    workspace_init(&w, &m, &sh, B, 16, 0, NULL);
     Metrics met = {0};
     int64_t *pos = calloc((size_t)sh.n_out, sizeof *pos);
     int *idx = malloc((size_t)n * sizeof *idx);
     for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, &met, pos, NULL, NULL, NULL);
+    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, 0, &met, pos, NULL, NULL, NULL);
     double acc = metrics_acc(&met), chance = task_chance_acc(&sh);
     double se = sqrt(chance * (1 - chance) / (double)met.symbols);
     EXPECT(met.symbols == (int64_t)n * s.T, "scored %lld steps, expected n·T = %d (blanks are not scored)",

@@ -3,7 +3,8 @@
  * Then every task's own inputs through model_batch with the batch cut into two chunks: the one-hot
  * path (symbol ids, only m_t[s] computed) and the chunked reduction (copy, copy-delay), steps
  * without a target and sequences of several lengths in one batch (temporal-order), dense inputs
- * with sigmoid outputs and binary cross-entropy (ntm-copy).
+ * with sigmoid outputs and binary cross-entropy (ntm-copy); and stacks of two and three layers,
+ * with and without dropout (its masks are fixed by their key, so the loss is a function of θ).
  * Central differences with a 4-point stencil (error O(h⁴)); fails if any relative error
  * |a − n| / max(|a|, |n|, 1e-6) exceeds 1e-6. */
 #include <math.h>   /* fabs */
@@ -24,8 +25,9 @@ typedef struct {
     Model *m;
     Workspace *w;
     int dense;          /* case 1 */
-    const Dataset *d;   /* case 2 */
+    const Dataset *d;   /* the task cases */
     int B;
+    uint64_t drop_key;  /* dropout masks of model_batch; 0: none */
 } Case;
 
 /* mean loss over the scored outputs; with grad, also the analytic gradient */
@@ -44,7 +46,7 @@ static double loss(const Case *c, real *grad)
     } else {
         int idx[64];
         for (int i = 0; i < c->B; i++) idx[i] = i;
-        model_batch(c->m, c->w, c->d, idx, c->B, &met, NULL, NULL, grad, NULL);
+        model_batch(c->m, c->w, c->d, idx, c->B, c->drop_key, &met, NULL, NULL, grad, NULL);
     }
     return met.loss / (double)met.symbols;
 }
@@ -94,7 +96,7 @@ static double check_case(const Case *c, const char *label)
 static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
 {
     s->model = kind;
-    model_init(m, kind, sh, s->hidden);
+    model_init(m, kind, sh, s->hidden, s->layers);
     model_init_weights(m, s);
     Rng r = rng_stream(RNG_KEY(RNG_TEST, (uint64_t)kind, (uint64_t)sh->task));
     for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
@@ -118,10 +120,10 @@ int main(void)
         Model m;
         make_model(&m, kind, &dense, &s);
         Workspace w;
-        workspace_init(&w, &m, &dense, B, B, NULL);
+        workspace_init(&w, &m, &dense, B, B, 0, NULL);
         Acts *a = &w.acts[0];
         Rng r = rng_stream(RNG_KEY(RNG_TEST, 1000 + (uint64_t)kind));
-        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->x[i] = (real)(rng_normal(&r) * 0.8);
+        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->layer[0].x[i] = (real)(rng_normal(&r) * 0.8);
         for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
         Case c = {.m = &m, .w = &w, .dense = 1, .B = B};
         failures += check_case(&c, "dense") >= TOL;
@@ -143,7 +145,7 @@ int main(void)
             Model m;
             make_model(&m, kind, &sh, &s);
             Workspace w;
-            workspace_init(&w, &m, &sh, B, 2, NULL); /* chunks of 2 and 1 */
+            workspace_init(&w, &m, &sh, B, 2, 0, NULL); /* chunks of 2 and 1 */
             Case c = {.m = &m, .w = &w, .dense = 0, .d = &d, .B = B};
             failures += check_case(&c, task_names[s.task]) >= TOL;
             workspace_free(&w);
@@ -151,6 +153,31 @@ int main(void)
         }
         dataset_free(&d);
     }
+
+    /* stacks: one-hot input under 3 layers, dense input under 2, each with and without dropout */
+    const struct { int task, T, layers; } stacks[] = {{TASK_COPY, 3, 3}, {TASK_NTM_COPY, 2, 2}};
+    for (size_t k = 0; k < sizeof stacks / sizeof stacks[0]; k++) {
+        s.task = stacks[k].task, s.T = stacks[k].T, s.layers = stacks[k].layers;
+        TaskShape sh = task_shape(&s);
+        Dataset d;
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        printf(" %s, %d layers: T=%d L=%d\n", task_names[s.task], s.layers, s.T, sh.L);
+        for (int kind = 0; kind < MODEL_COUNT; kind++)
+            for (int drop = 0; drop < 2; drop++) {
+                Model m;
+                make_model(&m, kind, &sh, &s);
+                Workspace w;
+                workspace_init(&w, &m, &sh, B, 2, drop ? 0.3 : 0, NULL);
+                Case c = {.m = &m, .w = &w, .d = &d, .B = B, .drop_key = drop ? 12345 : 0};
+                char label[32];
+                snprintf(label, sizeof label, "%d layers%s", s.layers, drop ? " drop" : "");
+                failures += check_case(&c, label) >= TOL;
+                workspace_free(&w);
+                model_free(&m);
+            }
+        dataset_free(&d);
+    }
+    s.layers = 1;
     printf("gradient check: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 /* Training: every model learns copy at T=5 to ≥ 0.99 test symbol accuracy within a bounded number
  * of updates; a run with 1, 2 and 3 threads gives bit-identical weights, curves, per-position
- * accuracy and gradient flow; a trial stopped and resumed from its checkpoint (mid-epoch, at an
- * epoch boundary, several times) ends bit-identical to one that ran straight through; a damaged or
- * foreign checkpoint fails the trial with a message. */
+ * accuracy and gradient flow, also with stacked layers and dropout; a trial stopped and resumed from
+ * its checkpoint (mid-epoch, at an epoch boundary, several times; with dropout too) ends
+ * bit-identical to one that ran straight through; a damaged or foreign checkpoint fails the trial
+ * with a message. */
 #include <math.h>   /* isnan */
 #include <stdio.h>  /* printf */
 #include <stdio.h>  /* remove, fopen */
@@ -52,11 +53,13 @@ static int same_curves(const TrialResult *a, const TrialResult *b)
 
 static void test_determinism(void)
 {
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+    for (int run = 0; run < 2 * MODEL_COUNT; run++) {
+        const int kind = run % MODEL_COUNT, stacked = run >= MODEL_COUNT;
         Settings s;
         settings_default(&s);
         s.model = kind, s.T = 12, s.hidden = 24, s.batch = 32, s.chunk = 8, s.epochs = 2;
         s.train_size = 640, s.val_size = 96, s.test_size = 96;
+        if (stacked) s.layers = 2, s.dropout = 0.3;
         Model m[3];
         TrialResult r[3];
         for (int k = 0; k < 3; k++) {
@@ -66,8 +69,9 @@ static void test_determinism(void)
         int ok = 1;
         for (int k = 1; k < 3; k++)
             ok &= memcmp(m[0].mem, m[k].mem, m[0].n_params * sizeof(real)) == 0 && same_curves(&r[0], &r[k]);
-        printf("  determinism %-5s: weights and curves with 1, 2 and 3 threads %s (train loss %.9g)\n",
-               model_names[kind], ok ? "bit-identical" : "DIFFER", r[0].curves[r[0].epochs - 1].train_loss);
+        printf("  determinism %-5s%s: weights and curves with 1, 2 and 3 threads %s (train loss %.9g)\n",
+               model_names[kind], stacked ? " (2 layers, dropout 0.3)" : "", ok ? "bit-identical" : "DIFFER",
+               r[0].curves[r[0].epochs - 1].train_loss);
         failures += !ok;
         for (int k = 0; k < 3; k++) {
             trial_result_free(&r[k]);
@@ -108,9 +112,11 @@ static void test_resume(void)
     snprintf(path, sizeof path, "/tmp/copysweep-test-%d.ckpt", (int)getpid());
     const int plans[][4] = {{7, 0}, {10, 0}, {3, 11, 9, 0}};
     const char *names[] = {"mid-epoch", "at an epoch boundary", "three times"};
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+    for (int run = 0; run <= MODEL_COUNT; run++) {
+        const int kind = run % MODEL_COUNT, stacked = run == MODEL_COUNT;
         Settings s;
         small_settings(&s, kind);
+        if (stacked) s.layers = 3, s.dropout = 0.25;
         TrainCtx plain = {.threads = bm_setup_threads(0)};
         Model ref;
         TrialResult want;
@@ -130,7 +136,8 @@ static void test_resume(void)
             } while (got.status == STATUS_PENDING && runs < 10);
             int ok = got.status == want.status && stops == runs - 1 && stops >= 1 &&
                      memcmp(m.mem, ref.mem, m.n_params * sizeof(real)) == 0 && same_curves(&got, &want);
-            printf("  resume %-5s stopped %s (%d runs): %s\n", model_names[kind], names[p], runs,
+            printf("  resume %-5s%s stopped %s (%d runs): %s\n", model_names[kind],
+                   stacked ? " (3 layers, dropout 0.25)" : "", names[p], runs,
                    ok ? "bit-identical to an uninterrupted run" : "DIFFERS");
             failures += !ok;
             trial_result_free(&got);

@@ -17,17 +17,16 @@ TOL = 1e-6
 GATES = {"lstm": "ifoc", "mlstm": "ifoc", "gru": "zrh", "mgru": "zrh"}
 
 
-def forward(model, P, x, y, out_start, bce, reset_after=False):
-    """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
-    softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y."""
-    L, B, _ = x.shape
+def layer(model, P, xs, reset_after):
+    """h_1..h_L of one layer of the SPEC equations over the inputs xs (L, B, I)."""
+    L, B, _ = xs.shape
     gates = GATES[model]
     H = P["U_" + gates[0]].shape[0]
     h = torch.zeros(B, H)
     c = torch.zeros(B, H)
     outputs = []
     for t in range(L):
-        xt = x[t]
+        xt = xs[t]
         if model.startswith("m"):
             # m_t = W_m x_t + U_m h_{t-1} + b_m;  x~_t = m_t * x_t
             m = xt @ P["W_m"].T + h @ P["U_m"].T + P["b_m"]
@@ -46,7 +45,25 @@ def forward(model, P, x, y, out_start, bce, reset_after=False):
                 hh = torch.tanh(pre("h", r * h))
             h = (1 - z) * h + z * hh
         outputs.append(h)
-    hs = torch.stack(outputs[out_start:])  # (N, B, H)
+    return torch.stack(outputs)
+
+
+def forward(model, P, x, y, out_start, bce, reset_after=False, masks=None):
+    """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
+    softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y. With parameters
+    named layer1/..., layer2/..., the layers are stacked, each reading the h_t of the one below;
+    masks (dropout, 0 or 1/(1-p)) multiply the input of layer k >= 2 and of the output layer."""
+    masks = masks or {}
+    names = sorted({k.split("/")[0] for k in P if k.startswith("layer")})
+    hs = x
+    for prefix in names or [""]:
+        sub = {k[len(prefix) + 1:] if prefix else k: v for k, v in P.items() if not prefix or k.startswith(prefix + "/")}
+        if prefix in masks:
+            hs = hs * masks[prefix]
+        hs = layer(model, sub, hs, reset_after)
+    hs = hs[out_start:]  # (N, B, H)
+    if "out" in masks:
+        hs = hs * masks["out"]
     logits = hs @ P["W_y"].T + P["b_y"]
     K = logits.shape[-1]
     logits, y = logits.reshape(-1, K), y.reshape(-1).long()
@@ -74,8 +91,14 @@ def main(path):
             y = torch.tensor(g["y"][...].astype(np.int64))
             out_start = int(g.attrs["out_start"])
             bce = bool(g.attrs["bce"])
-            P = {k: torch.tensor(g["params"][k][...], requires_grad=True) for k in g["params"]}
-            loss = forward(model, P, x, y, out_start, bce)
+            names = []
+            g["params"].visit(lambda k: names.append(k) if isinstance(g["params"][k], h5py.Dataset) else None)
+            P = {k: torch.tensor(g["params"][k][...], requires_grad=True) for k in names}
+            masks = {k: torch.tensor(g["masks"][k][...]) for k in g["masks"]} if "masks" in g else {}
+            if masks and not all(0.2 < float((m == 0).double().mean()) < 0.6 for m in masks.values()):
+                print(f"  {case}: dropout masks do not drop about 40 % of the units")
+                failures += 1
+            loss = forward(model, P, x, y, out_start, bce, masks=masks)
             loss.backward()
             errors = {"loss": worst_rel(float(g.attrs["loss"]), loss.item())}
             for k in sorted(P):
@@ -93,7 +116,7 @@ def main(path):
                   f"worst relative error {worst:.2e} {status}\n      {detail}")
             if model in ("gru", "mgru"):
                 # the same weights under nn.GRU's reset-after form must give another loss
-                other = forward(model, {k: v.detach() for k, v in P.items()}, x, y, out_start, bce, True).item()
+                other = forward(model, {k: v.detach() for k, v in P.items()}, x, y, out_start, bce, True, masks).item()
                 if worst_rel(other, loss.item()) <= TOL:
                     print(f"  {case}: reset-before and reset-after GRU agree; the check cannot tell them apart")
                     failures += 1

@@ -59,7 +59,7 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
 static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
 {
     s->model = kind;
-    model_init(m, kind, sh, s->hidden);
+    model_init(m, kind, sh, s->hidden, s->layers);
     model_init_weights(m, s);
     Rng r = rng_stream(RNG_KEY(RNG_TEST, 100 + (uint64_t)kind, (uint64_t)sh->task));
     for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
@@ -86,10 +86,10 @@ int main(int argc, char **argv)
         Model m;
         make_model(&m, kind, &dense, &s);
         Workspace w;
-        workspace_init(&w, &m, &dense, B, B, NULL);
+        workspace_init(&w, &m, &dense, B, B, 0, NULL);
         Acts *a = &w.acts[0];
         Rng r = rng_stream(RNG_KEY(RNG_TEST, 200 + (uint64_t)kind));
-        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->x[i] = (real)rng_normal(&r);
+        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->layer[0].x[i] = (real)rng_normal(&r);
         for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
         Metrics met = {0};
         model_prepare(&m, &w);
@@ -97,16 +97,19 @@ int main(int argc, char **argv)
         model_score(&m, a, B, &met);
         model_backward(&m, a, B, (real)(1.0 / met.symbols));
         snprintf(name, sizeof name, "%s_dense", model_names[kind]);
-        write_case(file, name, &m, &dense, B, a->x, a->y, met.loss / met.symbols, a->grad);
+        write_case(file, name, &m, &dense, B, a->layer[0].x, a->y, met.loss / met.symbols, a->grad);
         workspace_free(&w);
         model_free(&m);
     }
 
-    /* every task's batches through model_batch, chunks of 3 and 1 */
-    const struct { int task, T, vocab; } tasks[] = {
-        {TASK_COPY, 6, 5}, {TASK_COPY_DELAY, 4, 5}, {TASK_TEMPORAL_ORDER, 10, 8}, {TASK_NTM_COPY, 4, 8}};
+    /* every task's batches through model_batch, chunks of 3 and 1; then stacks of layers; then a
+     * stack with dropout in one chunk, whose masks go into the fixture */
+    const struct { int task, T, vocab, layers; double dropout; } tasks[] = {
+        {TASK_COPY, 6, 5, 1, 0}, {TASK_COPY_DELAY, 4, 5, 1, 0}, {TASK_TEMPORAL_ORDER, 10, 8, 1, 0},
+        {TASK_NTM_COPY, 4, 8, 1, 0}, {TASK_COPY, 4, 5, 3, 0}, {TASK_NTM_COPY, 3, 8, 2, 0}, {TASK_COPY, 4, 5, 2, 0.4}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
-        s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab;
+        s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
+        const double p = tasks[k].dropout;
         TaskShape sh = task_shape(&s);
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
@@ -114,21 +117,40 @@ int main(int argc, char **argv)
             Model m;
             make_model(&m, kind, &sh, &s);
             Workspace w;
-            workspace_init(&w, &m, &sh, B, 3, NULL);
+            workspace_init(&w, &m, &sh, B, p > 0 ? B : 3, p, NULL);
             real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
             int16_t *y = malloc((size_t)sh.n_out * B * sizeof *y);
             int idx[4] = {0, 1, 2, 3};
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
-            model_batch(&m, &w, &d, idx, B, &met, NULL, NULL, grad, NULL);
-            snprintf(name, sizeof name, "%s_%s", model_names[kind], task_names[s.task]);
+            model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, NULL, grad, NULL);
+            snprintf(name, sizeof name, "%s_%s%s", model_names[kind], task_names[s.task],
+                     p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
+            if (p > 0) { /* masks/layer<k> (L, B, H) on the input of layer k ≥ 2, masks/out (N, B, H) */
+                hid_t g = ok(H5Gopen2(file, name, H5P_DEFAULT), name);
+                hid_t mg = ok(H5Gcreate2(g, "masks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "masks");
+                const Acts *a = &w.acts[0];
+                for (int l = 1; l <= s.layers; l++) {
+                    const int steps = l < s.layers ? sh.L : sh.n_out;
+                    hsize_t dims[3] = {(hsize_t)steps, (hsize_t)B, (hsize_t)s.hidden};
+                    char mname[16];
+                    snprintf(mname, sizeof mname, l < s.layers ? "layer%d" : "out", l + 1);
+                    hid_t sp = ok(H5Screate_simple(3, dims, NULL), "mask space");
+                    hid_t ds = ok(H5Dcreate2(mg, mname, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), mname);
+                    ok(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                l < s.layers ? a->layer[l].mask : a->mask_out), "write mask");
+                    H5Dclose(ds), H5Sclose(sp);
+                }
+                H5Gclose(mg), H5Gclose(g);
+            }
             free(x), free(grad), free(y);
             workspace_free(&w);
             model_free(&m);
         }
         dataset_free(&d);
     }
+    s.layers = 1;
     ok(H5Fclose(file), "close");
     return failed;
 }
