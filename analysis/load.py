@@ -20,9 +20,9 @@ FINAL = ("done", "diverged", "failed")
 # settings that are not axes of interest even when they vary
 NOT_AXES = ("trial", "seed")
 # /trials columns that are settings (the rest are results)
-SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "batch", "chunk", "optimizer", "lr",
-            "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
-            "test_size", "init_u", "forget_bias", "mult_init", "eval_T")
+SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "layers", "dropout", "batch", "chunk",
+            "optimizer", "lr", "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
+            "test_size", "init_u", "forget_bias", "mult_init", "eval_T", "text")
 
 
 class ResultsError(Exception):

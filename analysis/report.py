@@ -57,6 +57,12 @@ def cell(values, expected, digits=4):
     return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
 
 
+def padded(runs):
+    """Per-epoch arrays of seeds that stopped at different epochs, padded with NaN to the longest."""
+    E = max(len(r) for r in runs)
+    return [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
+
+
 # ---- document -------------------------------------------------------------------------------------
 
 class Doc:
@@ -163,7 +169,8 @@ class Report:
         tasks = set(sub["task"])
         if tasks <= {"copy", "copy-delay"}:
             return "symbol"
-        return {"temporal-order": "class", "ntm-copy": "bit"}.get(tasks.pop(), "output") if len(tasks) == 1 else "output"
+        return ({"temporal-order": "class", "ntm-copy": "bit", "charlm": "character"}.get(tasks.pop(), "output")
+                if len(tasks) == 1 else "output")
 
     def chance_lines(self, ax, sub, loss=False):
         acc, memoryless = self.baselines(sub)
@@ -282,9 +289,8 @@ class Report:
                         runs = [c[c["trial"] == k].sort_values("epoch")[key].to_numpy() for k in ks]
                         if not runs:
                             continue
-                        E = max(len(r) for r in runs)
-                        ys = [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
-                        self.band(ax, np.arange(1, E + 1), ys, COLORS[m], NAMES[m])
+                        ys = padded(runs)
+                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
                     self.chance_lines(ax, sub, "loss" in key)
                     ax.set_title(key.replace("_", " "))
                     ax.set_xlabel("epoch")
@@ -403,9 +409,8 @@ class Report:
                     if not runs:
                         continue
                     per_epoch = int(g["train_size"].iloc[0]) // int(g["batch"].iloc[0])
-                    E = max(len(r) for r in runs)
-                    ys = [np.concatenate([r, np.full(E - len(r), np.nan)]) for r in runs]
-                    self.band(ax, per_epoch * np.arange(1, E + 1), ys, COLORS[m], NAMES[m])
+                    ys = padded(runs)
+                    self.band(ax, per_epoch * np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
                 self.chance_lines(ax, sub, loss=True)
                 ax.set_xlabel("updates")
                 ax.set_ylabel("validation loss, nats per copy symbol")
@@ -504,10 +509,37 @@ class Report:
             self.save(fig, f"ntm{'_' + self.slug(title) if title else ''}.png",
                       "ntm-copy targets and outputs at each evaluated length" + (f" ({title})" if title else ""))
 
-    # 10. set-up
+    # 10. perplexity of the character-level language model
+    def perplexity(self):
+        lm = self.df[self.df["task"] == "charlm"]
+        if lm.empty:
+            return
+        d = self.doc
+        d.h(2, "10. charlm: perplexity")
+        d.p("Perplexity exp(loss per character) on the training set (the last epoch's updates, measured with "
+            "dropout on), the validation set (the selected epoch: the lowest validation loss) and the test set "
+            "(the selected model), mean ± SE over seeds, per model and every other axis (optimizer, dropout, ...).")
+        c = load.curves(self.path)
+        keys = ["model"] + [a for a in self.axes if a not in ("model", "task")]
+        rows = []
+        for values, g in lm.groupby(keys, sort=False):
+            values = values if isinstance(values, tuple) else (values,)
+            done = g[g["status"].isin(COUNTED)]
+            train, val = [], []
+            for _, r in done.iterrows():
+                cr = c[c["trial"] == r["trial"]].sort_values("epoch")
+                if len(cr):
+                    train.append(math.exp(cr["train_loss"].iloc[-1]))
+                    best = cr[cr["epoch"] == r["best_epoch"]]
+                    val.append(math.exp(best["val_loss"].iloc[0]) if len(best) else math.nan)
+            rows.append([NAMES.get(values[0], values[0])] + list(values[1:]) +
+                        [cell(train, len(g), 3), cell(val, len(g), 3), cell(np.exp(done["test_loss"]), len(g), 3)])
+        d.table(["model"] + keys[1:] + ["train perplexity", "validation perplexity", "test perplexity"], rows)
+
+    # 11. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "10. Set-up")
+        d.h(2, "11. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -533,7 +565,7 @@ class Report:
         os.makedirs(self.outdir, exist_ok=True)
         for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
                      self.flow_figures, self.stability, self.update_figures, self.generalization, self.ntm_images,
-                     self.setup):
+                     self.perplexity, self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

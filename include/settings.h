@@ -9,12 +9,12 @@
 #include <stdio.h>  /* FILE */
 
 enum { MODEL_LSTM, MODEL_MLSTM, MODEL_GRU, MODEL_MGRU, MODEL_COUNT };
-enum { TASK_COPY, TASK_COPY_DELAY, TASK_TEMPORAL_ORDER, TASK_NTM_COPY, TASK_COUNT };
+enum { TASK_COPY, TASK_COPY_DELAY, TASK_TEMPORAL_ORDER, TASK_NTM_COPY, TASK_CHARLM, TASK_COUNT };
 enum { OPT_ADAM, OPT_SGD };
 enum { INIT_ORTHOGONAL, INIT_XAVIER };
 
 #define SETTINGS_MAX_LIST 16
-#define SETTINGS_TEXT_MAX 160 /* the longest value as text */
+#define SETTINGS_TEXT_MAX 256 /* the longest value as text, with its NUL */
 typedef struct {
     int n;
     int v[SETTINGS_MAX_LIST];
@@ -44,15 +44,17 @@ typedef struct {
     double forget_bias; /* b_f of the LSTMs at start */
     double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
     IntList eval_T;     /* lengths the selected model is also tested at */
+    char text[SETTINGS_TEXT_MAX]; /* charlm: the text file, or "none" */
 } Settings;
 
-/* SET_LIST: integers separated by spaces or commas, one value of the setting (never a sweep axis) */
-typedef enum { SET_INT, SET_REAL, SET_CHOICE, SET_LIST } SettingType;
+/* SET_LIST: integers separated by spaces or commas; SET_TEXT: a string such as a file name. Each is one
+ * value of the setting, never a sweep axis. */
+typedef enum { SET_INT, SET_REAL, SET_CHOICE, SET_LIST, SET_TEXT } SettingType;
 
 typedef struct {
     const char *key;     /* --key on the command line, key = in a job file */
     SettingType type;
-    size_t offset;       /* of the int, double or IntList field in Settings */
+    size_t offset;       /* of the int, double, IntList or char[SETTINGS_TEXT_MAX] field in Settings */
     const char *def;     /* default, as text */
     double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL; each value of SET_LIST) */
     int min_open;        /* 1: the minimum itself is not allowed */

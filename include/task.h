@@ -20,12 +20,15 @@ extern const char *const split_names[]; /* "train", "validation", "test" */
 
 #define COPY_DELAY_SYMBOLS 10 /* S of copy-delay */
 #define NTM_WIDTH 8           /* bits per vector of ntm-copy */
+#define CHARLM_CLASSES 97 /* '\n', the 95 printable ASCII characters, and one class for any other byte */
 #define TASK_NO_TARGET (-1)
 
 /* The shape of one task instance.
  *   copy, copy-delay: blank 0, symbols 1..vocab, delimiter vocab+1; one-hot input of width vocab+2
  *   temporal-order:   a b c d X Y E B as ids 0..7, 4 classes at the last step
- *   ntm-copy:         dense input of 8 bits and 2 flags, 8 sigmoid outputs */
+ *   ntm-copy:         dense input of 8 bits and 2 flags, 8 sigmoid outputs
+ *   charlm:           a start symbol, then the characters of a piece of a line; at each step the
+ *                     next character is the target, '\n' after the last */
 typedef struct {
     int task;      /* TASK_* */
     int T;         /* the length setting: copy T; copy-delay delay; temporal-order base length;
@@ -41,6 +44,7 @@ typedef struct {
     int out_start;
     int one_hot;   /* 1: every input is one symbol (fed as an id, not a vector) */
     int cw;        /* content bytes per sequence */
+    const char *text; /* charlm: the text file (the Settings' string) */
 } TaskShape;
 
 typedef struct {
@@ -49,6 +53,7 @@ typedef struct {
     int seed;
     int n;            /* sequences */
     uint8_t *content; /* (n, cw) what the sequences are made of (task-specific) */
+    int distinct;     /* charlm: pieces of lines in this split; the n sequences cycle through them */
 } Dataset;
 
 /* The shape the settings train on, and the shape of an evaluation at another length T'

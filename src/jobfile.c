@@ -89,7 +89,7 @@ static int setting(Parser *p, const char *name, const char *value)
     }
     job->lines[index] = p->line;
     char *copy, err[256];
-    if (info->type == SET_LIST) { /* one value, whatever separates its items */
+    if (info->type == SET_LIST || info->type == SET_TEXT) { /* one value, commas and all */
         if (settings_parse(&job->base, info, value, err, sizeof err) != 0)
             return fail(p, "key '%s': %s%s", name, err, "");
         return 1;

@@ -22,13 +22,13 @@ typedef struct {
     const char *extra_help;
 } Command;
 
-static const char *const data_settings[] = {"task", "T", "delay", "vocab", "seed", NULL};
+static const char *const data_settings[] = {"task", "T", "delay", "vocab", "seed", "text", NULL};
 
 static const Command commands[] = {
     {"train", "copysweep train [--SETTING VALUE ...] [--threads N] [-o FILE]", NULL,
      "  --threads N            OpenMP threads, 0 = OMP_NUM_THREADS or all cores (default: 0)\n"
      "  -o, --output FILE      also write the trial to FILE (HDF5, the layout of results.h5)\n"},
-    {"data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N] --split NAME --count N",
+    {"data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N --text PATH] --split NAME --count N",
      data_settings,
      "  --split NAME           train, validation or test (default: train)\n"
      "  --count N              sequences to print (default: 10)\n"},
@@ -64,7 +64,8 @@ static void print_command_help(const Command *cmd)
         for (const char *const *k = cmd->settings; *k; k++) {
             const SettingInfo *info = settings_find(*k);
             char opt[40];
-            snprintf(opt, sizeof opt, "--%s %s", info->key, info->type == SET_CHOICE ? "NAME" : info->type == SET_LIST ? "LIST" : "N");
+            snprintf(opt, sizeof opt, "--%s %s", info->key, info->type == SET_CHOICE ? "NAME" : info->type == SET_LIST ? "LIST"
+                     : info->type == SET_TEXT ? "PATH" : "N");
             printf("  %-22s %s (default: %s)\n", opt, info->help, info->def);
         }
     } else {

@@ -130,7 +130,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
         settings_format(rec->s, info, text, sizeof text);
         if (info->type == SET_CHOICE)
             col_str(r, name, text, STR_SHORT);
-        else if (info->type == SET_LIST)
+        else if (info->type == SET_LIST || info->type == SET_TEXT)
             col_str(r, name, text, SETTINGS_TEXT_MAX);
         else if (info->type == SET_INT)
             col_int(r, name, settings_get_int(rec->s, info));
@@ -341,7 +341,7 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
-        if (info->type == SET_CHOICE || info->type == SET_LIST)
+        if (info->type == SET_CHOICE || info->type == SET_LIST || info->type == SET_TEXT)
             attr_str(w, g, name, text);
         else if (info->type == SET_INT)
             attr_int(w, g, name, settings_get_int(rec->s, info));

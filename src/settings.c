@@ -5,12 +5,13 @@
 #include <math.h>   /* isfinite, log, pow */
 #include <stdio.h>  /* snprintf, fprintf */
 #include <stdlib.h> /* strtol, strtod */
-#include <string.h> /* strcmp */
+#include <string.h> /* strcmp, strerror */
+#include <unistd.h> /* access */
 
 const char *const model_names[] = {"lstm", "mlstm", "gru", "mgru", NULL};
 const char *const model_long_names[] = {"standard LSTM", "multiplicative LSTM", "standard GRU",
                                         "multiplicative GRU", NULL};
-const char *const task_names[] = {"copy", "copy-delay", "temporal-order", "ntm-copy", NULL};
+const char *const task_names[] = {"copy", "copy-delay", "temporal-order", "ntm-copy", "charlm", NULL};
 const char *const optimizer_names[] = {"adam", "sgd", NULL};
 static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 
@@ -30,9 +31,10 @@ const SettingInfo settings_table[] = {
            "recurrent cell: lstm, mlstm (multiplicative LSTM), gru, mgru (multiplicative GRU)"),
     CHOICE("task", task, "copy", task_names,
            "copy, copy-delay (10 symbols after T steps), temporal-order (class of a sequence of length "
-           "T..1.1T), ntm-copy (up to T binary vectors)"),
+           "T..1.1T), ntm-copy (up to T binary vectors), charlm (next character of the lines of --text)"),
     INT("T", T, "100", 1, 100000,
-        "copy: symbols to copy; copy-delay: the delay; temporal-order: shortest length; ntm-copy: most vectors"),
+        "copy: symbols to copy; copy-delay: the delay; temporal-order: shortest length; ntm-copy: most vectors; "
+        "charlm: longest piece of a line"),
     INT("delay", delay, "0", 0, 100000, "blanks between the symbols and the delimiter"),
     INT("vocab", vocab, "8", 2, 250, "K, number of data symbols"),
     INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights and the training order"),
@@ -66,6 +68,8 @@ const SettingInfo settings_table[] = {
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
     {.key = "eval-T", .type = SET_LIST, .offset = OFF(eval_T), .def = "none", .min = 1, .max = 100000,
      .help = "other lengths T the selected model is tested at (list: '200 500'), none = only T"},
+    {.key = "text", .type = SET_TEXT, .offset = OFF(text), .def = "none",
+     .help = "charlm: the text file whose lines are the sequences"},
     {.key = NULL},
 };
 
@@ -172,6 +176,15 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
         if (len > 0 && (size_t)len < errlen) snprintf(err + len, errlen - (size_t)len, ")");
         return -1;
     }
+    if (info->type == SET_TEXT) {
+        if (!*text || strlen(text) >= SETTINGS_TEXT_MAX) {
+            snprintf(err, errlen, "'%s' is not allowed (expected a file name of 1 to %d bytes, or none)", text,
+                     SETTINGS_TEXT_MAX - 1);
+            return -1;
+        }
+        snprintf((char *)s + info->offset, SETTINGS_TEXT_MAX, "%s", text);
+        return 0;
+    }
     if (info->type == SET_LIST) {
         snprintf(range, sizeof range, "≥ %g and ≤ %g", info->min, info->max);
         return parse_list(s, info, text, range, err, errlen);
@@ -213,8 +226,8 @@ static const char *check_length(const Settings *s, const char *key, int T, char 
                  "and T/2..0.6·T)", T);
         return key;
     }
-    if (s->task == TASK_NTM_COPY && T > 10000) {
-        snprintf(err, errlen, "%d vectors is too long for ntm-copy (expected T ≤ 10000)", T);
+    if ((s->task == TASK_NTM_COPY || s->task == TASK_CHARLM) && T > 10000) {
+        snprintf(err, errlen, "%d is too long for %s (expected T ≤ 10000)", T, task_names[s->task]);
         return key;
     }
     return NULL;
@@ -231,7 +244,22 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
                  task_names[s->task]);
         return "delay";
     }
-    if ((s->task == TASK_TEMPORAL_ORDER || s->task == TASK_NTM_COPY) && s->vocab != 8) {
+    if (s->task == TASK_CHARLM) {
+        if (strcmp(s->text, "none") == 0 || access(s->text, R_OK) != 0) {
+            snprintf(err, errlen, "'%s' cannot be read%s%s (expected the text file of charlm)", s->text,
+                     strcmp(s->text, "none") ? ": " : "", strcmp(s->text, "none") ? strerror(errno) : "");
+            return "text";
+        }
+        if (s->eval_T.n) {
+            snprintf(err, errlen, "%d is not used by charlm, whose sequences are the lines of its text "
+                     "(expected none)", s->eval_T.v[0]);
+            return "eval-T";
+        }
+    } else if (strcmp(s->text, "none") != 0) {
+        snprintf(err, errlen, "'%s' is used only by charlm (expected none, or task = charlm)", s->text);
+        return "text";
+    }
+    if ((s->task == TASK_TEMPORAL_ORDER || s->task == TASK_NTM_COPY || s->task == TASK_CHARLM) && s->vocab != 8) {
         snprintf(err, errlen, "%d is not used by %s, which has its own alphabet (expected vocab = 8, the default)",
                  s->vocab, task_names[s->task]);
         return "vocab";
@@ -248,6 +276,8 @@ void settings_format(const Settings *s, const SettingInfo *info, char *buf, size
 {
     if (info->type == SET_CHOICE) {
         snprintf(buf, n, "%s", info->choices[settings_get_int(s, info)]);
+    } else if (info->type == SET_TEXT) {
+        snprintf(buf, n, "%s", (const char *)s + info->offset);
     } else if (info->type == SET_LIST) {
         const IntList *list = settings_get_list(s, info);
         int len = snprintf(buf, n, "%s", list->n ? "" : "none");
@@ -270,7 +300,7 @@ void settings_print_help(FILE *out)
     for (const SettingInfo *info = settings_table; info->key; info++) {
         char opt[40];
         const char *arg = info->type == SET_CHOICE ? "NAME" : info->type == SET_INT ? "N"
-                        : info->type == SET_LIST ? "LIST" : "X";
+                        : info->type == SET_LIST ? "LIST" : info->type == SET_TEXT ? "PATH" : "X";
         snprintf(opt, sizeof opt, "--%s %s", info->key, arg);
         fprintf(out, "  %-22s %s (default: %s)\n", opt, info->help, info->def);
     }

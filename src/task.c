@@ -3,7 +3,8 @@
 
 #include <math.h>   /* log */
 #include <stdlib.h> /* free */
-#include <string.h> /* memset, memcmp */
+#include <stdint.h> /* INT32_MAX */
+#include <string.h> /* memset, memcmp, memchr */
 
 #include "check.h" /* CS_ALLOC, cs_user_error */
 #include "rng.h"   /* Rng, RNG_KEY */
@@ -47,6 +48,12 @@ static TaskShape shape_at(const Settings *s, int T, int fixed)
         sh.L = sh.len_max, sh.cw = sh.len_max;
         sh.I = TO_SYMBOLS, sh.K = 4, sh.n_out = sh.L - (sh.len_min - 1), sh.one_hot = 1;
         break;
+    case TASK_CHARLM:
+        /* the start symbol, then n ≤ T characters; n + 1 targets: the characters and '\n' */
+        sh = (TaskShape){.task = s->task, .vocab = s->vocab, .len_min = 1, .len_max = T, .text = s->text};
+        sh.L = T + 1, sh.cw = 2 + T;
+        sh.I = CHARLM_CLASSES + 1, sh.K = CHARLM_CLASSES, sh.n_out = sh.L, sh.one_hot = 1;
+        break;
     case TASK_NTM_COPY:
         /* start flag, n vectors, end flag, then the n vectors are output: L = 2n + 2 */
         sh = (TaskShape){.task = s->task, .vocab = s->vocab, .len_min = fixed ? T : 1, .len_max = T};
@@ -67,13 +74,12 @@ TaskShape task_shape_eval(const Settings *s, int T_eval) { return shape_at(s, T_
 
 /* ---- content ------------------------------------------------------------------------------ */
 
+/* ntm-copy and charlm contents start with their length n, little-endian */
 static int ntm_n(const uint8_t *c) { return c[0] | c[1] << 8; }
+static int has_length(const TaskShape *sh) { return sh->task == TASK_NTM_COPY || sh->task == TASK_CHARLM; }
 
 /* Bytes of a content that matter (the rest is padding). */
-static int content_len(const TaskShape *sh, const uint8_t *c)
-{
-    return sh->task == TASK_NTM_COPY ? 2 + ntm_n(c) : sh->cw;
-}
+static int content_len(const TaskShape *sh, const uint8_t *c) { return has_length(sh) ? 2 + ntm_n(c) : sh->cw; }
 
 static uint64_t content_hash(uint64_t key, const uint8_t *content, int len)
 {
@@ -88,9 +94,9 @@ static uint64_t content_hash(uint64_t key, const uint8_t *content, int len)
 
 int task_split_of(const TaskShape *sh, const uint8_t *content)
 {
-    /* ntm-copy content names its own length, so sequences of every evaluation length share one
-     * split hash with training: an evaluation set never holds a training sequence */
-    const uint64_t T = sh->task == TASK_NTM_COPY ? 0 : (uint64_t)sh->T;
+    /* ntm-copy and charlm contents name their own length, so sequences of every evaluation length
+     * share one split hash with training: an evaluation set never holds a training sequence */
+    const uint64_t T = has_length(sh) ? 0 : (uint64_t)sh->T;
     uint64_t h = content_hash(RNG_KEY(RNG_SPLIT, (uint64_t)sh->task, T, (uint64_t)sh->K), content,
                               content_len(sh, content));
     int decile = (int)(h % 10);
@@ -131,13 +137,86 @@ static void draw_content(const TaskShape *sh, Rng *r, uint8_t *c)
     }
 }
 
+/* class of a byte of text: '\n' 0, ' '..'~' 1..95 (a tab as a space), anything else 96 */
+static uint8_t char_class(unsigned char ch)
+{
+    if (ch == '\t') ch = ' ';
+    return ch == '\n' ? 0 : ch >= 32 && ch <= 126 ? (uint8_t)(ch - 31) : CHARLM_CLASSES - 1;
+}
+
+static char class_char(int cls) { return cls == 0 ? '\n' : cls < CHARLM_CLASSES - 1 ? (char)(cls + 31) : '?'; }
+
+/* charlm: the non-empty lines of the text, cut into pieces of at most T characters; those of the
+ * split, in an order shuffled by (seed, split), repeated as often as n needs. */
+static void charlm_init(Dataset *d, int seed, int split, int n)
+{
+    const TaskShape *sh = &d->shape;
+    FILE *f = fopen(sh->text, "rb");
+    if (!f) cs_user_error("text '%s' cannot be read (expected the text file of charlm)", sh->text);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) CS_FAIL("open_memstream failed");
+    for (int ch; (ch = fgetc(f)) != EOF;) fputc(ch, mem);
+    fclose(f);
+    fclose(mem);
+    /* the pieces of this split: (start, length) */
+    size_t cap = 64, count = 0;
+    size_t (*piece)[2] = CS_ALLOC(cap * sizeof *piece);
+    uint8_t *c = CS_ALLOC((size_t)sh->cw);
+    for (size_t start = 0; start < len;) {
+        size_t end = start;
+        while (end < len && buf[end] != '\n') end++;
+        size_t stop = end;
+        if (stop > start && buf[stop - 1] == '\r') stop--;
+        for (size_t p = start; p < stop; p += (size_t)sh->len_max) {
+            const size_t m = stop - p < (size_t)sh->len_max ? stop - p : (size_t)sh->len_max;
+            memset(c, 0, (size_t)sh->cw);
+            c[0] = (uint8_t)(m & 0xFF), c[1] = (uint8_t)(m >> 8);
+            for (size_t j = 0; j < m; j++) c[2 + j] = char_class((unsigned char)buf[p + j]);
+            if (task_split_of(sh, c) != split) continue;
+            if (count == cap) {
+                cap *= 2;
+                piece = realloc(piece, cap * sizeof *piece);
+                if (!piece) CS_FAIL("out of memory");
+            }
+            piece[count][0] = p, piece[count][1] = m, count++;
+        }
+        start = end + 1;
+    }
+    if (count == 0)
+        cs_user_error("text '%s' has no line in the %s split (expected a longer text: a tenth of its lines is "
+                      "validation and a tenth test)", sh->text, split_names[split]);
+    size_t *order = CS_ALLOC(count * sizeof *order);
+    for (size_t i = 0; i < count; i++) order[i] = i;
+    Rng r = rng_stream(RNG_KEY(RNG_DATA, (uint64_t)sh->task, 0, (uint64_t)sh->K, (uint64_t)seed, (uint64_t)split));
+    for (size_t i = count - 1; i > 0; i--) {
+        size_t j = rng_below(&r, (uint32_t)(i + 1)), tmp = order[i];
+        order[i] = order[j], order[j] = tmp;
+    }
+    for (int i = 0; i < n; i++) {
+        uint8_t *ci = d->content + (size_t)i * sh->cw;
+        const size_t *pc = piece[order[(size_t)i % count]];
+        memset(ci, 0, (size_t)sh->cw);
+        ci[0] = (uint8_t)(pc[1] & 0xFF), ci[1] = (uint8_t)(pc[1] >> 8);
+        for (size_t j = 0; j < pc[1]; j++) ci[2 + j] = char_class((unsigned char)buf[pc[0] + j]);
+    }
+    d->distinct = count > (size_t)INT32_MAX ? INT32_MAX : (int)count;
+    free(order), free(piece), free(c), free(buf);
+}
+
 void dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n)
 {
     d->shape = *sh;
     d->split = split;
     d->seed = seed;
     d->n = n;
+    d->distinct = 0;
     d->content = CS_ALLOC((size_t)n * (size_t)sh->cw);
+    if (sh->task == TASK_CHARLM) {
+        charlm_init(d, seed, split, n);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         uint8_t *c = d->content + (size_t)i * (size_t)sh->cw;
         int attempt = 0;
@@ -194,6 +273,7 @@ long dataset_count_shared(const Dataset *train, const Dataset *other)
 
 int task_input_symbol(const TaskShape *sh, const uint8_t *c, int t)
 {
+    if (sh->task == TASK_CHARLM) return t == 0 ? CHARLM_CLASSES : t <= ntm_n(c) ? c[2 + t - 1] : 0;
     if (sh->task == TASK_TEMPORAL_ORDER) return c[t] == TO_PAD ? TO_A : c[t]; /* padding: any symbol */
     /* s_1..s_S, then `delay` blanks, one delimiter, S blanks */
     if (t < sh->S) return c[t];
@@ -206,6 +286,7 @@ static int seq_len(const TaskShape *sh, const uint8_t *c)
 {
     if (sh->task == TASK_TEMPORAL_ORDER) return (int)((const uint8_t *)memchr(c, TO_END, (size_t)sh->cw) - c) + 1;
     if (sh->task == TASK_NTM_COPY) return 2 * ntm_n(c) + 2;
+    if (sh->task == TASK_CHARLM) return ntm_n(c) + 1;
     return sh->L;
 }
 
@@ -228,6 +309,8 @@ static int target_at(const TaskShape *sh, const uint8_t *c, int t)
         const int n = ntm_n(c), j = t - (n + 2);
         return j >= 0 && j < n ? c[2 + j] : TASK_NO_TARGET;
     }
+    case TASK_CHARLM: /* the next character; '\n' (class 0) after the last */
+        return t < ntm_n(c) ? c[2 + t] : t == ntm_n(c) ? 0 : TASK_NO_TARGET;
     default: /* class of s_{j+1} (symbol id − 1) at output step j */
         return c[t - sh->out_start] - 1;
     }
@@ -238,6 +321,7 @@ static int targets_of(const TaskShape *sh, const uint8_t *c)
     switch (sh->task) {
     case TASK_TEMPORAL_ORDER: return 1;
     case TASK_NTM_COPY: return ntm_n(c);
+    case TASK_CHARLM: return ntm_n(c) + 1;
     default: return sh->n_out;
     }
 }
@@ -296,6 +380,11 @@ void task_print(const Dataset *d, int count, FILE *out)
     for (int i = 0; i < count && i < d->n; i++) {
         const uint8_t *c = d->content + (size_t)i * sh->cw;
         const int len = seq_len(sh, c);
+        if (sh->task == TASK_CHARLM) { /* the piece of text, a tab, the targets (its characters and '\n') */
+            for (int j = 0; j < ntm_n(c); j++) fputc(class_char(c[2 + j]), out);
+            fprintf(out, "\t%d\n", targets_of(sh, c));
+            continue;
+        }
         for (int t = 0; t < len; t++) {
             if (t) fputc(' ', out);
             if (sh->task == TASK_NTM_COPY) {

@@ -335,6 +335,10 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
     fprintf(out, "\ndata: %s, L=%d steps, %d scored; train %d, validation %d, test %d sequences\n",
             task_names[s->task], tr->shape.L, tr->shape.n_out, s->train_size, s->val_size,
             s->test_size);
+    if (s->task == TASK_CHARLM)
+        fprintf(out, "text: %s, cut into pieces of at most %d characters: %d train, %d validation, %d test "
+                "(a split with fewer pieces than sequences repeats them)\n", s->text, s->T,
+                tr->data[SPLIT_TRAIN].distinct, tr->data[SPLIT_VAL].distinct, tr->data[SPLIT_TEST].distinct);
     fprintf(out, "blas: %s\n", bm_blas_name());
     if (tr->at.epoch || tr->at.update)
         fprintf(out, "resumed from checkpoint: %d epochs and %d updates done\n", tr->at.epoch, tr->at.update);
@@ -347,11 +351,12 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
 {
     FILE *out = ctx->log;
     const TaskShape *sh = &tr->shape;
-    const char *what = sh->bce ? "bit" : sh->task == TASK_TEMPORAL_ORDER ? "class" : "symbol";
+    const char *what = sh->bce ? "bit" : sh->task == TASK_TEMPORAL_ORDER ? "class"
+                     : sh->task == TASK_CHARLM ? "character" : "symbol";
     const char *chance = sh->bce ? "1/2" : "1/K", *memoryless = sh->bce ? "log 2" : "log K";
     fprintf(out, "stopped: %s\n", r->stop_reason);
-    fprintf(out, "selected: epoch %d (validation symbol accuracy %.4f)\n", r->best_epoch,
-            r->best_val_acc);
+    fprintf(out, "selected: epoch %d (validation %s accuracy %.4f%s)\n", r->best_epoch, what, r->best_val_acc,
+            sh->task == TASK_CHARLM ? ", the lowest validation loss" : "");
     fprintf(out, "test (%lld sequences, selected model):\n", (long long)r->test.sequences);
     fprintf(out, "  %s accuracy   %.4f   (chance %s = %.4f)\n", what, metrics_acc(&r->test), chance,
             task_chance_acc(sh));
@@ -359,6 +364,9 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
     fprintf(out, "  loss              %.4f nats per %s %s (memoryless %s = %.4f)\n", metrics_loss(&r->test),
             sh->task == TASK_COPY || sh->task == TASK_COPY_DELAY ? "copy" : "scored", what, memoryless,
             task_chance_loss(sh));
+    if (sh->task == TASK_CHARLM)
+        fprintf(out, "  perplexity        %.4f (uniform over the %d classes: %d)\n", exp(metrics_loss(&r->test)), sh->K,
+                sh->K);
     for (int k = 0; k < r->n_eval; k++)
         fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f\n", r->eval[k].T,
                 what, metrics_acc(&r->eval[k].test), metrics_seq_acc(&r->eval[k].test),
@@ -422,7 +430,11 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     for (int k = 0; k < CONV_COUNT; k++)
         if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
             res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
-    if (row->val_acc > res->best_val_acc) {
+    /* selection: the best validation accuracy; for charlm the lowest validation loss (perplexity) */
+    const int better = s->task == TASK_CHARLM
+                           ? res->best_epoch == 0 || row->val_loss < res->curves[res->best_epoch - 1].val_loss
+                           : row->val_acc > res->best_val_acc;
+    if (better) {
         res->best_val_acc = row->val_acc, res->best_epoch = epoch, tr->at.since_best = 0;
         memcpy(tr->best, tr->model->mem, tr->model->n_params * sizeof *tr->best);
     } else {

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Checks the report of a sweep over task = copy-delay, temporal-order, ntm-copy with model = lstm,
-mgru, two seeds and eval-T = 12 20 (tests/test_report.sh): the task sections are there, the chance
-baseline is each task's, and every cell of the length-generalization tables equals the mean ± SE
-recomputed here from /trial/<n>/eval with numpy; the stored examples score the right steps.
-Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR
+"""Checks the reports of two sweeps of tests/test_report.sh, recomputing their numbers with numpy.
+Without --charlm: task = copy-delay, temporal-order, ntm-copy with model = lstm, mgru, two seeds and
+eval-T = 12 20: the task sections are there, the chance baseline is each task's, and every cell of
+the length-generalization tables equals the mean ± SE of /trial/<n>/eval; the stored examples score
+the right steps. With --charlm: every test-perplexity cell equals the mean ± SE of exp(test_loss).
+Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm]
 """
 import os
 import sys
@@ -16,7 +17,33 @@ MODELS = {"LSTM": b"lstm", "multiplicative GRU": b"mgru"}
 SCORED_AT_20 = {"copy-delay": 10, "temporal-order": 1, "ntm-copy": 20}
 
 
-def main(results, report):
+def charlm(results, report):
+    md = open(os.path.join(report, "index.md")).read()
+    assert "## 10. charlm: perplexity" in md, "no perplexity section"
+    section = md.split("## 10. charlm: perplexity")[1].split("\n## ")[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    f = h5py.File(results, "r")
+    t = f["trials"][...]
+    names = {v: k for k, v in MODELS.items()} | {b"gru": "GRU", b"mlstm": "multiplicative LSTM"}
+    checked = 0
+    for line in lines[1:]:
+        cells = dict(zip(header, [c.strip() for c in line.strip("|").split("|")]))
+        sel = [r for r in t if names[r["model"]] == cells["model"] and
+               all(str(r[k].decode() if isinstance(r[k], bytes) else r[k]) == cells[k]
+                   for k in header[1:-3])]
+        p = np.exp([r["test_loss"] for r in sel if r["status"] in (b"done", b"diverged")])
+        want = f"{np.mean(p):.3f} ± {np.std(p, ddof=1) / np.sqrt(len(p)):.3f} (n={len(p)})"
+        assert cells["test perplexity"] == want, f"{cells}: recomputed '{want}'"
+        checked += 1
+    assert checked == len(set((r["model"], r["optimizer"], r["dropout"]) for r in t)), checked
+    print(f"check_tasks_report: {checked} test-perplexity cells equal their recomputation")
+    return 0
+
+
+def main(results, report, mode=None):
+    if mode == "--charlm":
+        return charlm(results, report)
     md = open(os.path.join(report, "index.md")).read()
     for h in ("## 7. copy-delay: loss against updates", "## 8. Length generalization",
               "## 9. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",

@@ -59,6 +59,14 @@ bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
     for (i = 1; i <= m; i++) if (x[i + 1] != y[i] "00") { print; next } }' <<<"$out")
 [ -z "$bad" ] && pass "data --task ntm-copy: start flag, n vectors, end flag, n blanks; the vectors are the targets" \
     || fail "ntm-copy lines: $bad"
+printf 'first line\r\n\nsecond, longer line of the text\n' > "$work/one.txt"
+for i in $(seq 300); do echo "line $i of the text"; done >> "$work/one.txt"
+out=$($BIN data --task charlm --text "$work/one.txt" --T 12 --split train --count 400)
+bad=$(awk -F'\t' '{ if (length($1) < 1 || length($1) > 12 || $2 != length($1) + 1) print }' <<<"$out")
+pieces=$(for s in train validation test; do $BIN data --task charlm --text "$work/one.txt" --T 12 --split $s --count 1000; done | cut -f1 | sort -u | wc -l)
+want=$(tr -d '\r' < "$work/one.txt" | grep -v '^$' | awk '{ for (p = 1; p <= length($0); p += 12) print substr($0, p, 12) }' | sort -u | wc -l)
+[ -z "$bad" ] && [ "$pieces" = "$want" ] && pass "data --task charlm: the lines cut into pieces of at most T characters, n + 1 targets each; the splits hold all $want distinct pieces" \
+    || fail "charlm lines: $pieces pieces of $want; $bad"
 printf '[settings]\nmodel = lstm, gru\nT = 20\neval-T = 10, 40\n' > "$work/eval.ini"
 $BIN "$work/eval.ini" --list | grep -q '2 trials = model 2' && pass "eval-T = 10, 40 in a job file is one list, not an axis" \
     || fail "eval-T in a job file: $($BIN "$work/eval.ini" --list 2>&1)"
@@ -127,7 +135,11 @@ expect_user_error "vocab with ntm-copy" "option '--vocab': 4 is not used by ntm-
 expect_user_error "eval-T not a list" "option '--eval-T': '10 x' is not a list of integers" train --eval-T "10 x" -o x.h5
 expect_user_error "eval-T twice" "option '--eval-T': 20 is listed twice" train --eval-T "20 20" -o x.h5
 expect_user_error "eval-T too short" "option '--eval-T': 8 is too short for temporal-order" train --task temporal-order --eval-T "20 8" -o x.h5
-expect_user_error "unknown task" "option '--task': 'adding' is not a valid task .*copy, copy-delay, temporal-order, ntm-copy" \
+expect_user_error "charlm without a text" "option '--text': 'none' cannot be read \(expected the text file of charlm\)" train --task charlm -o x.h5
+expect_user_error "charlm with a missing text" "option '--text': 'no.txt' cannot be read: No such file or directory" train --task charlm --text no.txt -o x.h5
+expect_user_error "text without charlm" "option '--text': '.*one.txt' is used only by charlm" train --text "$work/one.txt" -o x.h5
+expect_user_error "eval-T with charlm" "option '--eval-T': 20 is not used by charlm" train --task charlm --text "$work/one.txt" --eval-T 20 -o x.h5
+expect_user_error "unknown task" "option '--task': 'adding' is not a valid task .*copy, copy-delay, temporal-order, ntm-copy, charlm" \
     train --task adding -o x.h5
 
 # an existing results file is replaced only by a complete one

@@ -5,6 +5,7 @@
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memcmp, memcpy, memset */
+#include <unistd.h> /* getpid */
 
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_batch */
@@ -324,6 +325,59 @@ static void test_ntm_copy(void)
     dataset_free(&train);
 }
 
+static void test_charlm(void)
+{
+    /* 200 distinct lines of 9..38 characters (ending in \r\n), one of 100 x's (cut into pieces of at
+     * most 40), blank lines between them */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/copysweep-test-data-%d.txt", (int)getpid());
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 200; i++) fprintf(f, "line %03d %.*s\r\n\n", i, i % 30, "abcdefghijklmnopqrstuvwxyz,.;:!? ABCDEFGH");
+    for (int i = 0; i < 100; i++) fputc('x', f);
+    fputc('\n', f);
+    fclose(f);
+    Settings s;
+    settings_default(&s);
+    s.task = TASK_CHARLM, s.T = 40;
+    snprintf(s.text, sizeof s.text, "%s", path);
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.L == 41 && sh.I == 98 && sh.K == 97 && sh.out_start == 0, "charlm shape L=%d I=%d K=%d", sh.L, sh.I, sh.K);
+    Dataset d[SPLIT_COUNT];
+    int distinct = 0;
+    for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 3, k, 60), distinct += d[k].distinct;
+    /* 200 lines, and the 100 x's as 40 + 40 + 20: "xxx...x" (40) twice is one content, in one split */
+    EXPECT(distinct == 200 + 3, "%d pieces of lines in the splits, expected 203", distinct);
+    EXPECT(d[SPLIT_TRAIN].distinct > 140 && d[SPLIT_VAL].distinct > 8 && d[SPLIT_TEST].distinct > 8,
+           "split sizes %d/%d/%d", d[SPLIT_TRAIN].distinct, d[SPLIT_VAL].distinct, d[SPLIT_TEST].distinct);
+    long shared = dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_VAL]) + dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_TEST]);
+    EXPECT(shared == 0, "charlm: %ld validation or test pieces in training", shared);
+    /* inputs: the start symbol, then the characters; targets: the characters, then '\n' (class 0) */
+    int idx[60], bad = 0;
+    for (int i = 0; i < 60; i++) idx[i] = i;
+    int32_t *sym = malloc((size_t)sh.L * 60 * sizeof *sym);
+    int16_t *y = malloc((size_t)sh.n_out * 60 * sizeof *y);
+    int64_t targets = task_fill(&d[SPLIT_VAL], idx, 60, NULL, sym, y);
+    int64_t want = 0;
+    for (int b = 0; b < 60; b++) {
+        int n = 0;
+        while (n < sh.L && y[(size_t)n * 60 + b] > 0) n++; /* characters until '\n' */
+        want += n + 1;
+        bad |= sym[b] != 97 || y[(size_t)n * 60 + b] != 0 || n < 9 || n > 40;
+        for (int t = 1; t <= n; t++) bad |= sym[(size_t)t * 60 + b] != y[(size_t)(t - 1) * 60 + b];
+        for (int t = n + 1; t < sh.L; t++) bad |= y[(size_t)t * 60 + b] != TASK_NO_TARGET;
+        bad |= y[b] != 'l' - 31 && y[b] != 'x' - 31; /* "line ..." or "xx..." */
+    }
+    EXPECT(!bad && targets == want, "charlm sequences are not start + characters → characters + newline");
+    /* 60 validation sequences cycle through the fewer distinct pieces */
+    EXPECT(memcmp(d[SPLIT_VAL].content, d[SPLIT_VAL].content + (size_t)d[SPLIT_VAL].distinct * sh.cw, (size_t)sh.cw) == 0,
+           "validation sequences do not repeat after %d pieces", d[SPLIT_VAL].distinct);
+    printf("  charlm: %d pieces (train %d, validation %d, test %d), disjoint; start + characters → next "
+           "character, newline last\n", distinct, d[SPLIT_TRAIN].distinct, d[SPLIT_VAL].distinct, d[SPLIT_TEST].distinct);
+    free(sym), free(y);
+    for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&d[k]);
+    remove(path);
+}
+
 int main(void)
 {
     test_nonlinearities();
@@ -336,6 +390,7 @@ int main(void)
     test_copy_delay();
     test_temporal_order();
     test_ntm_copy();
+    test_charlm();
     printf("data and metrics: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

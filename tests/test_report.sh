@@ -89,6 +89,31 @@ check "report of copy-delay, temporal-order and ntm-copy with eval-T" "$PYTHON" 
 check "task sections, chance per task, length-generalization table equals /trial/<n>/eval" \
     "$PYTHON" "$ROOT/tests/check_tasks_report.py" tasks.h5 trep
 
+# charlm on a text the test writes: optimizers and dropout as axes, perplexity in the report
+for i in $(seq 400); do echo "line $i: $(printf '%*s' $((i % 37)) '' | tr ' ' 'abcdefgh'[$((i % 8))])"; done > text.txt
+cat > lm.ini <<'JOB'
+[settings]
+task = charlm
+text = text.txt
+model = lstm, gru
+optimizer = sgd, adam
+dropout = 0, 0.3
+seed = 1, 2
+T = 30
+layers = 2
+hidden = 16
+batch = 16
+chunk = 8
+epochs = 2
+lr = 0.01
+train-size = 160
+val-size = 32
+test-size = 32
+JOB
+"$BIN" lm.ini -o lm.h5 2> lm.log || fail "charlm sweep: $(tail -2 lm.log)"
+check "report of a charlm sweep" "$PYTHON" "$ROOT/analysis/report.py" lm.h5 -o lmrep
+check "charlm perplexity table equals exp(test_loss) over seeds" "$PYTHON" "$ROOT/tests/check_tasks_report.py" lm.h5 lmrep --charlm
+
 # not a results file, and another format version
 "$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"
 cp smoke.h5 future.h5

@@ -104,11 +104,18 @@ int main(int argc, char **argv)
 
     /* every task's batches through model_batch, chunks of 3 and 1; then stacks of layers; then a
      * stack with dropout in one chunk, whose masks go into the fixture */
+    char text[64];
+    snprintf(text, sizeof text, "%s.txt", argv[1]);
+    FILE *f = fopen(text, "w");
+    for (int i = 0; i < 80; i++) fprintf(f, "%s %d\n", i % 3 ? "a line" : "another, longer line", i);
+    fclose(f);
     const struct { int task, T, vocab, layers; double dropout; } tasks[] = {
         {TASK_COPY, 6, 5, 1, 0}, {TASK_COPY_DELAY, 4, 5, 1, 0}, {TASK_TEMPORAL_ORDER, 10, 8, 1, 0},
-        {TASK_NTM_COPY, 4, 8, 1, 0}, {TASK_COPY, 4, 5, 3, 0}, {TASK_NTM_COPY, 3, 8, 2, 0}, {TASK_COPY, 4, 5, 2, 0.4}};
+        {TASK_NTM_COPY, 4, 8, 1, 0}, {TASK_CHARLM, 9, 8, 1, 0}, {TASK_COPY, 4, 5, 3, 0}, {TASK_NTM_COPY, 3, 8, 2, 0},
+        {TASK_COPY, 4, 5, 2, 0.4}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
         s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
+        snprintf(s.text, sizeof s.text, "%s", s.task == TASK_CHARLM ? text : "none");
         const double p = tasks[k].dropout;
         TaskShape sh = task_shape(&s);
         Dataset d;
@@ -151,6 +158,7 @@ int main(int argc, char **argv)
         dataset_free(&d);
     }
     s.layers = 1;
+    remove(text);
     ok(H5Fclose(file), "close");
     return failed;
 }
