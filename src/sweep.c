@@ -249,7 +249,7 @@ static void master_record(Master *ms, long k, TrialResult *res, Model *model, co
         if (res->status == STATUS_FAILED)
             snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, res->stop_reason);
         else
-            snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test symbol accuracy %.4f",
+            snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test accuracy %.4f",
                      k, what, status_names[res->status], res->wall_s, rank, metrics_acc(&res->test));
     }
     if (wait >= 0) {
