@@ -16,8 +16,9 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
 CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
-# -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes
-CFLAGS += -std=c11 -Wall -Wextra -MMD -MP -fno-trapping-math $(OMPFLAGS)
+# -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes.
+# WERROR=1 (CI) makes every warning an error.
+CFLAGS += -std=c11 -Wall -Wextra -MMD -MP -fno-trapping-math $(OMPFLAGS) $(if $(WERROR),-Werror)
 LDLIBS += $(PKG_LIBS) -lm
 LDFLAGS += $(OMPFLAGS)
 
@@ -28,9 +29,13 @@ LIB_OBJ_F32 := $(LIB_SRC:src/%.c=build/f32/%.o)
 # the double-precision build of the same sources, with sanitizers, for the gradient tests
 LIB_OBJ_F64 := $(LIB_SRC:src/%.c=build/f64/%.o)
 F64FLAGS := -DCS_DOUBLE -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+# the whole program and the float tests with AddressSanitizer and UBSan (make test-asan)
+ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
+LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-slurm clean bench deps run report
-.SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64)
+.PHONY: all test test-asan test-slurm clean bench deps run report
+.SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
 copysweep: $(OBJ)
@@ -40,8 +45,14 @@ build/f32/%.o: src/%.c | build/f32
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/f64/%.o: src/%.c | build/f64
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(F64FLAGS) -c -o $@ $<
-build/f32 build/f64 build/tests:
+build/asan/%.o: src/%.c | build/asan
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASANFLAGS) -c -o $@ $<
+build/f32 build/f64 build/tests build/asan build/asan/tests:
 	mkdir -p $@
+build/asan/copysweep: $(OBJ_ASAN)
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LDLIBS)
+build/asan/tests/%: tests/%.c $(LIB_OBJ_ASAN) | build/asan/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASANFLAGS) -o $@ $^ $(LDFLAGS) -fsanitize=address,undefined $(LDLIBS)
 
 # tests/test_X.c links the library objects; *_f64 tests use the double build
 build/tests/%_f64: tests/%.c $(LIB_OBJ_F64) | build/tests
@@ -53,6 +64,12 @@ TEST_BINS := build/tests/test_gradcheck_f64 build/tests/xcheck_dump_f64 build/te
              build/tests/test_train
 test: copysweep $(TEST_BINS)
 	PYTHON=$(PYTHON) tests/run_tests.sh
+
+# the same suite with the program and the float tests built with ASan and UBSan (memory errors and
+# undefined behaviour; leaks are valgrind's part: tests/test_valgrind.sh)
+test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test_train $(TEST_BINS)
+	PYTHON=$(PYTHON) COPYSWEEP=build/asan/copysweep TEST_BINS=build/asan/tests SANITIZED=1 \
+	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_tests.sh
 
 # slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
 test-slurm: copysweep
@@ -83,11 +100,11 @@ report:
 clean:
 	rm -rf build copysweep
 
-# Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep) and
-# the analysis readers
+# Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep,
+# valgrind, clang and its libFuzzer runtime for the fuzz targets) and the analysis readers
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
-                python3-matplotlib python3-torch procps
+                python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # installs only what is missing, quietly
 deps:

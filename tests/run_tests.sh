@@ -1,9 +1,13 @@
 #!/bin/bash
 # Runs every test of `make test` and fails loudly: a summary line per test, exit 1 if any failed.
+# COPYSWEEP (default ./copysweep) and TEST_BINS (default build/tests) choose the binaries under test:
+# `make test-asan` points them at the AddressSanitizer build.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 export PYTHON
+export COPYSWEEP=$(realpath "${COPYSWEEP:-copysweep}")
+bins=${TEST_BINS:-build/tests}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 summary=()
@@ -23,11 +27,13 @@ run() { # NAME COMMAND...
 run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
 run "PyTorch cross-check, double" \
     bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"
-run "data, splits and metrics" build/tests/test_data
-run "training: determinism across threads, learning at T=5" build/tests/test_train
+run "data, splits and metrics" "$bins/test_data"
+run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
+# valgrind cannot run an AddressSanitizer build
+[ -z "${SANITIZED:-}" ] && run "valgrind memcheck: trials, data, a serial sweep, bad input" tests/test_valgrind.sh
 
 echo
 echo "test summary:"

@@ -4,7 +4,7 @@
 # with one line naming the option and the value, exit status 2, and no file written.
 set -u
 cd "$(dirname "$0")/.."
-BIN=./copysweep
+BIN=$(realpath "${COPYSWEEP:-./copysweep}")
 PYTHON=${PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -102,7 +102,7 @@ expect_user_error() { # NAME PATTERN ARGS...
     shift 2
     local before after err rc
     before=$(ls -A "$work" | sort)
-    err=$(cd "$work" && "$OLDPWD/$BIN" "$@" 2>&1 >/dev/null)
+    err=$(cd "$work" && "$BIN" "$@" 2>&1 >/dev/null)
     rc=$?
     after=$(ls -A "$work" | sort)
     if [ $rc -ne 2 ]; then fail "$name: exit status $rc, expected 2 ($err)"

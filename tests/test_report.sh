@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/copysweep
+BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
 export OMP_NUM_THREADS=1
 work=$(mktemp -d)

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/copysweep
+BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 MPIRUN="timeout 300 mpirun -q --oversubscribe"
@@ -177,7 +177,12 @@ train-size = 64
 val-size = 32
 test-size = 32
 EOF
-(ulimit -v 3000000 && timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log)
+if [ -n "${SANITIZED:-}" ]; then # AddressSanitizer reserves terabytes of address space: cap allocations instead
+    ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=3000 \
+        timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log
+else
+    (ulimit -v 3000000 && timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log)
+fi
 rc=$?
 [ $rc = 0 ] && grep -q 'failed on rank 0: out of memory' oom.log \
     && check "T = 3000 in 3 GB: failed (out of memory) while the other trials finish" \
