@@ -34,7 +34,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm clean bench deps run report
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -70,6 +70,27 @@ test: copysweep $(TEST_BINS)
 test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test_train $(TEST_BINS)
 	PYTHON=$(PYTHON) COPYSWEEP=build/asan/copysweep TEST_BINS=build/asan/tests SANITIZED=1 \
 	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_tests.sh
+
+# libFuzzer targets (clang; the library without OpenMP and MPI) for the readers of everything a user
+# hands in: job files, the command line, checkpoints and results files. `make fuzz` runs each for
+# FUZZ_SECONDS from its seed corpus (real files written by the target itself); a crash stops it and
+# leaves the input in build/fuzz/; every crash found is kept in tests/fuzz/regressions/ and rerun.
+# libhdf5 keeps memory of a corrupt file it gave up on: fuzz_results checks memory errors, not leaks.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := jobfile cli checkpoint results
+FUZZ_CC := clang
+FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LIB_OBJ_FUZZ := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/sweep.c,$(LIB_SRC)))
+.SECONDARY: $(LIB_OBJ_FUZZ)
+build/fuzz:
+	mkdir -p $@
+build/fuzz/%.o: src/%.c | build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra -Wno-unknown-pragmas -MMD -MP -fno-trapping-math $(FUZZFLAGS) \
+	    -fsanitize=fuzzer-no-link $(if $(WERROR),-Werror) -c -o $@ $<
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ_FUZZ) | build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
 test-slurm: copysweep
@@ -124,4 +145,4 @@ MPIRUN ?= mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
 run: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/quick.ini
 
--include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d)
+-include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d) $(OBJ_ASAN:.o=.d) $(LIB_OBJ_FUZZ:.o=.d)

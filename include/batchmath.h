@@ -90,9 +90,11 @@ static inline real bm_exp(real x) { return exp(x); }
 static inline real bm_tanh(real x) { return tanh(x); }
 static inline real bm_sqrt(real x) { return sqrt(x); }
 #else
-static inline float bm_exp(float x)
+static inline float bm_exp(float v)
 {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x; /* 2^n stays a normal float */
+    /* 2^n stays a normal float; a NaN takes the lower bound here (no NaN reaches the conversion to
+     * int below) and is given back at the end */
+    const float x = v > -87.0f ? (v < 88.0f ? v : 88.0f) : -87.0f;
     /* n = round(x / ln2): adding 1.5·2^23 rounds to an integer in the low mantissa bits */
     float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     /* r = x − n·ln2, with ln2 split in two so that n·C1 is exact */
@@ -108,7 +110,8 @@ static inline float bm_exp(float x)
         int i;
         float f;
     } scale = {.i = ((int)n + 127) << 23};
-    return e * scale.f;
+    const float out = e * scale.f;
+    return v == v ? out : v;
 }
 static inline float bm_tanh(float v)
 {

@@ -10,7 +10,10 @@
 #define CS_EXIT_USER 2    /* the user's input was wrong; nothing was written */
 #define CS_EXIT_FAILURE 1 /* the machine or a library failed */
 
-/* Print "copysweep: MESSAGE" to stderr and exit with CS_EXIT_USER. */
+/* Control characters of s (a newline in a value the user gave, say) become '?', so that a message
+ * that quotes the value stays one line. Returns s. */
+char *cs_one_line(char *s);
+/* Print "copysweep: MESSAGE" (one line) to stderr and exit with CS_EXIT_USER. */
 void cs_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Print "copysweep: MESSAGE (at FILE:LINE)" to stderr and exit with CS_EXIT_FAILURE. */
 void cs_fail_at(const char *file, int line, const char *fmt, ...)

@@ -35,5 +35,8 @@ void unpack_str(Unpack *u, char *s, size_t cap);
 
 /* FNV-1a 64-bit hash of n bytes: checksums of checkpoints, fingerprints of grids. */
 uint64_t pack_hash(const void *data, size_t n);
+/* The same hash over data given in pieces: h = PACK_HASH_START, then pack_hash_more for each piece. */
+#define PACK_HASH_START 0xcbf29ce484222325ull /* FNV-1a offset basis */
+uint64_t pack_hash_more(uint64_t h, const void *data, size_t n);
 
 #endif

@@ -53,7 +53,9 @@ typedef struct {
 /* Append a row to /runs. 0, or -1 with the reason in err. */
 int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen);
 /* Statuses of an existing results file of this grid: 0 and status[0..n) filled; 1 if there is no
- * file at path; -1 with the reason in err if it is not a copysweep results file of this grid. */
+ * file at path; -1 with the reason in err if it is not a copysweep results file of this grid. The
+ * file is read in a child process, so that a damaged file on which libhdf5 crashes or hangs gives
+ * an error (after COPYSWEEP_READ_TIMEOUT seconds, default 120) instead. */
 int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
                         size_t errlen);
 /* Datasets loc/<name> for every SPEC tensor of m, read from buf (parameter layout). 0 or -1. */

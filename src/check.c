@@ -6,14 +6,21 @@
 #include <stdlib.h> /* exit, aligned_alloc */
 #include <string.h> /* memset */
 
+char *cs_one_line(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = '?';
+    return s;
+}
+
 void cs_user_error(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("copysweep: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "copysweep: %s\n", cs_one_line(msg));
     exit(CS_EXIT_USER);
 }
 

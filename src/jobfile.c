@@ -253,17 +253,19 @@ void job_free(Job *job)
 
 uint64_t job_grid_hash(const Job *job)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) CS_FAIL("open_memstream failed");
+    /* the hash of every trial's settings as key = value lines, in order, one trial at a time */
+    uint64_t h = PACK_HASH_START;
     for (long k = 0; k < job->n_trials; k++) {
         Settings s;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem) CS_FAIL("open_memstream failed");
         job_trial(job, k, &s);
         settings_write_ini(&s, mem);
+        fclose(mem);
+        h = pack_hash_more(h, text, len);
+        free(text);
     }
-    fclose(mem);
-    uint64_t h = pack_hash(text, len);
-    free(text);
     return h;
 }

@@ -81,10 +81,11 @@ void unpack_str(Unpack *u, char *s, size_t cap)
     s[u->bad ? 0 : n] = '\0';
 }
 
-uint64_t pack_hash(const void *data, size_t n)
+uint64_t pack_hash_more(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *b = data;
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a offset basis and prime */
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull; /* FNV-1a prime */
     return h;
 }
+
+uint64_t pack_hash(const void *data, size_t n) { return pack_hash_more(PACK_HASH_START, data, n); }

@@ -8,11 +8,14 @@
 #include <libgen.h>   /* dirname */
 #include <limits.h>   /* PATH_MAX */
 #include <math.h>     /* NAN */
+#include <poll.h>     /* poll */
+#include <signal.h>   /* kill, SIGKILL */
 #include <stdio.h>    /* snprintf, rename */
-#include <stdlib.h>   /* free */
+#include <stdlib.h>   /* free, getenv, atof */
 #include <string.h>   /* strerror, strncpy, memcpy */
-#include <time.h>     /* time, gmtime_r, strftime */
-#include <unistd.h>   /* getpid, unlink, fsync, close, read, write, access */
+#include <sys/wait.h> /* waitpid, WIFSIGNALED */
+#include <time.h>     /* time, gmtime_r, strftime, clock_gettime */
+#include <unistd.h>   /* getpid, unlink, fsync, close, read, write, access, fork, pipe */
 
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
@@ -577,10 +580,9 @@ static void attr_read_str(hid_t loc, const char *name, char *buf, size_t n)
     H5Aclose(a);
 }
 
-int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
-                        size_t errlen)
+/* results_read_status in this process: 0, or -1 with err */
+static int read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err, size_t errlen)
 {
-    if (access(path, F_OK) != 0) return 1;
     Quiet q = hdf5_quiet();
     int rc = -1;
     char format[64], hash[64], want[20];
@@ -648,4 +650,86 @@ done:
     if (f >= 0) H5Fclose(f);
     hdf5_restore(q);
     return rc;
+}
+
+/* Writes all n bytes or fails. */
+static int write_all(int fd, const void *buf, size_t n)
+{
+    for (const char *p = buf; n;) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads n bytes before the deadline (CLOCK_MONOTONIC seconds): 0, -1 closed early, -2 timed out. */
+static int read_until(int fd, void *buf, size_t n, double deadline)
+{
+    for (char *p = buf; n;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double left = deadline - ((double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+        if (left <= 0) return -2;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) continue;
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r, n -= (size_t)r;
+    }
+    return 0;
+}
+
+int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
+                        size_t errlen)
+{
+    if (access(path, F_OK) != 0) return 1;
+    /* A file the user did not write may be damaged, and libhdf5 can crash or loop forever on a
+     * damaged file: it is read in a child process that hands back the answer through a pipe. */
+    const char *limit = getenv("COPYSWEEP_READ_TIMEOUT");
+    const double timeout = limit && atof(limit) > 0 ? atof(limit) : 120;
+    int fds[2];
+    if (pipe(fds) != 0) CS_FAIL("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        char why[1024] = "";
+        int rc = read_status(path, grid_hash, n, status, why, sizeof why);
+        int ok = write_all(fds[1], &rc, sizeof rc) == 0 && write_all(fds[1], why, sizeof why) == 0 &&
+                 (rc != 0 || write_all(fds[1], status, (size_t)n * sizeof *status) == 0);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const double deadline = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + timeout;
+    int rc = -1, got;
+    char why[1024];
+    got = read_until(fds[0], &rc, sizeof rc, deadline);
+    if (got == 0) got = read_until(fds[0], why, sizeof why, deadline);
+    if (got == 0 && rc == 0) got = read_until(fds[0], status, (size_t)n * sizeof *status, deadline);
+    close(fds[0]);
+    if (got == -2) kill(pid, SIGKILL);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
+    if (got == 0) {
+        if (rc != 0) snprintf(err, errlen, "%s", why);
+        return rc;
+    }
+    if (got == -2)
+        snprintf(err, errlen, "reading '%s' did not finish within %.0f s (libhdf5 can loop on a damaged file); "
+                 "it is left as it is: move it away or choose another output", path, timeout);
+    else if (WIFSIGNALED(wstatus))
+        snprintf(err, errlen, "libhdf5 crashed (signal %d) reading '%s', which must be damaged; it is left as it "
+                 "is: move it away or choose another output", WTERMSIG(wstatus), path);
+    else
+        snprintf(err, errlen, "'%s' could not be read; it is left as it is: move it away or choose another output",
+                 path);
+    return -1;
 }

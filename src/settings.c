@@ -2,7 +2,7 @@
 #include "settings.h"
 
 #include <errno.h>  /* errno, ERANGE */
-#include <math.h>   /* isfinite, log, pow */
+#include <math.h>   /* isfinite, floor, log, pow */
 #include <stdio.h>  /* snprintf, fprintf */
 #include <stdlib.h> /* strtol, strtod */
 #include <string.h> /* strcmp, strerror */
@@ -197,7 +197,7 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
         snprintf(err, errlen, "'%s' is not a number (expected %s)", text, range);
         return -1;
     }
-    if (info->type == SET_INT && (v != (double)(long)v || strpbrk(text, ".eE"))) {
+    if (info->type == SET_INT && (v != floor(v) || strpbrk(text, ".eE"))) {
         snprintf(err, errlen, "'%s' is not an integer (expected %s)", text, range);
         return -1;
     }

@@ -647,7 +647,7 @@ int sweep_main(int argc, char **argv)
     if (rc == 0 && sh.rank == 0) rc = master_prepare(&sh, &ms, &args, argc, argv, &status, err, sizeof err);
     CS_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (rc != 0 || args.list) {
-        if (rc != 0 && sh.rank == 0) fprintf(stderr, "copysweep: %s\n", err);
+        if (rc != 0 && sh.rank == 0) fprintf(stderr, "copysweep: %s\n", cs_one_line(err));
         if (rc == 0 && sh.rank == 0) print_list(&sh.job, ms.output);
         job_free(&sh.job);
         free(status);

@@ -186,6 +186,12 @@ static void test_nonlinearities(void)
            "sigmoid error %.2e, tanh error %.2e (relative %.2e)", worst_s, worst_t, worst_t_rel);
     printf("  nonlinearities (%s): max |error| sigmoid %.1e, tanh %.1e (relative %.1e)\n", CS_REAL_NAME,
            worst_s, worst_t, worst_t_rel);
+    /* a NaN (weights gone bad) comes out as NaN, so that the trial is seen to diverge; ±∞ saturate */
+    const real nan = (real)NAN, inf = (real)INFINITY;
+    EXPECT(isnan(bm_exp(nan)) && isnan(bm_sigmoid(nan)) && isnan(bm_tanh(nan)), "NaN does not propagate");
+    EXPECT(bm_sigmoid(inf) == 1 && bm_sigmoid(-inf) < 1e-30 && bm_tanh(inf) == 1 && bm_tanh(-inf) == -1,
+           "σ(±∞) = %g, %g; tanh(±∞) = %g, %g", (double)bm_sigmoid(inf), (double)bm_sigmoid(-inf),
+           (double)bm_tanh(inf), (double)bm_tanh(-inf));
     free(sg), free(th);
 }
 
