@@ -217,6 +217,8 @@ static void master_write(Master *ms, long k, const TrialResult *res, const Model
         fprintf(stderr, "copysweep: %s; stopping the sweep (finished trials already in the file stay; "
                 "run the same command to resume)\n", err);
         ms->fatal = 1, ms->halting = 1;
+        /* trial k's result is not in the file: a later write of the rows must not call it finished */
+        if (k >= 0 && res) ms->status[k] = STATUS_PENDING;
     } else {
         memset(ms->dirty, 0, (size_t)ms->n);
         ms->last_write = now_s();

@@ -32,6 +32,12 @@ run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
+# mounting a small tmpfs and running a sweep as another user need root
+if [ "$(id -u)" = 0 ]; then
+    run "fault injection at random moments: kills, SIGTERM, full disk, unwritable folder" tests/test_faults.sh
+else
+    summary+=("skip  fault injection (needs root to mount a tmpfs and to run a sweep as another user)")
+fi
 # valgrind cannot run an AddressSanitizer build
 [ -z "${SANITIZED:-}" ] && run "valgrind memcheck: trials, data, a serial sweep, bad input" tests/test_valgrind.sh
 
