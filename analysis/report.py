@@ -427,8 +427,8 @@ class Report:
         d = self.doc
         d.h(2, "8. Length generalization")
         d.p("Test accuracy of the selected model of each trained length T (rows) at every evaluated length "
-            "T' (columns, from eval-T; the diagonal is the model's own test set), mean over seeds. For ntm-copy "
-            "T' is the exact number of vectors; it was trained on 1..T.")
+            "T' (columns, from eval-T; where eval-T does not list T itself, the diagonal is the model's own test "
+            "set), mean over seeds. For ntm-copy T' is the exact number of vectors; it was trained on 1..T.")
         for title, sub in self.groups():
             e = ev[ev["trial"].isin(sub["trial"])]
             if e.empty:
@@ -448,9 +448,11 @@ class Report:
                             vals = g["test_acc"]
                         if len(vals):
                             grid[i, j] = mean_se(vals)[0]
-                    rows.append([NAMES[m], T] + [cell(e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"],
-                                                      len(g), 3) if T2 != T else cell(g["test_acc"], len(g), 3)
-                                                 for T2 in Te])
+                    row = [NAMES[m], T]
+                    for T2 in Te:
+                        vals = e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"]
+                        row.append(cell(g["test_acc"] if T2 == T and vals.empty else vals, len(g), 3))
+                    rows.append(row)
                 im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
                 ax.set_xticks(range(len(Te)), [str(t) for t in Te])
                 ax.set_yticks(range(len(Ts)), [str(t) for t in Ts])

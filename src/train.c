@@ -442,7 +442,7 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     }
     if (row->val_acc >= s->target_acc) {
         snprintf(res->stop_reason, sizeof res->stop_reason,
-                 "validation symbol accuracy %.4f reached the target %g at epoch %d", row->val_acc,
+                 "validation accuracy %.4f reached the target %g at epoch %d", row->val_acc,
                  s->target_acc, epoch);
         return 1;
     }
