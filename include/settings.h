@@ -42,6 +42,7 @@ typedef struct {
     int train_size, val_size, test_size;
     int init_u;      /* INIT_*: recurrent weights */
     double forget_bias; /* b_f of the LSTMs at start */
+    int chrono;         /* chrono initialization with this T_max (Tallec & Ollivier 2018); 0 = off */
     double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
     IntList eval_T;     /* lengths the selected model is also tested at */
     char text[SETTINGS_TEXT_MAX]; /* charlm: the text file, or "none" */

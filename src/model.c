@@ -164,6 +164,25 @@ static void init_orthogonal(real *w, int n, Rng *r)
     free(q);
 }
 
+/* Chrono initialization (Tallec & Ollivier 2018): a unit's characteristic forgetting time T_j is
+ * drawn uniform in [1, T_max − 1] and the gate biases are set so that the cell keeps its memory for
+ * about that long at the start:
+ *   LSTM: b_f = log T_j, b_i = −b_f            GRU (h_t = (1 − z) h_{t-1} + z ĥ): b_z = −log T_j */
+static void init_chrono(Model *m, int t_max, Rng *r)
+{
+    const int H = m->H;
+    for (int k = 0; k < m->layers; k++) {
+        real *b = m->layer[k].p.b;
+        for (int j = 0; j < H; j++) {
+            const double bias = log(1 + rng_uniform(r) * (t_max - 2)); /* log U[1, T_max − 1] */
+            if (m->ops == &lstm_ops)
+                b[H + j] = (real)bias, b[j] = (real)-bias; /* gates "ifoc": i is 0, f is 1 */
+            else
+                b[j] = (real)-bias; /* gates "zrh": z is 0 */
+        }
+    }
+}
+
 void model_init_weights(Model *m, const Settings *s)
 {
     const int H = m->H, G = m->G;
@@ -190,6 +209,7 @@ void model_init_weights(Model *m, const Settings *s)
             for (int j = 0; j < H; j++) l->p.b[H + j] = (real)s->forget_bias; /* b_f: gate 1 of "ifoc" */
     }
     init_glorot(m->W_y, m->K, H, &r);
+    if (s->chrono) init_chrono(m, s->chrono, &r); /* drawn last: every other weight is as without it */
 }
 
 /* ---- activations -------------------------------------------------------------------------- */

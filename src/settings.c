@@ -64,6 +64,9 @@ const SettingInfo settings_table[] = {
     CHOICE("init-u", init_u, "orthogonal", init_names,
            "initialization of the recurrent weights U: orthogonal or xavier"),
     REAL("forget-bias", forget_bias, "1", -100, 0, 100, "initial forget-gate bias b_f of the LSTMs"),
+    INT("chrono", chrono, "0", 0, 10000000,
+        "chrono initialization with this T_max (for example the sequence length): LSTM b_f ~ log U[1, T_max - 1], "
+        "b_i = -b_f; GRU b_z = -log U[1, T_max - 1]; 0 = off (forget-bias and zero biases)"),
     REAL("mult-init", mult_init, "0.01", 0, 0, 100,
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
     {.key = "eval-T", .type = SET_LIST, .offset = OFF(eval_T), .def = "none", .min = 1, .max = 100000,
@@ -263,6 +266,10 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
         snprintf(err, errlen, "%d is not used by %s, which has its own alphabet (expected vocab = 8, the default)",
                  s->vocab, task_names[s->task]);
         return "vocab";
+    }
+    if (s->chrono == 1) {
+        snprintf(err, errlen, "1 leaves no range to draw from (expected 0 = off, or T_max ≥ 2)");
+        return "chrono";
     }
     if (s->batch > s->train_size) {
         snprintf(err, errlen, "%d is larger than train-size %d (expected batch ≤ train-size)", s->batch,

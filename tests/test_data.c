@@ -384,6 +384,48 @@ static void test_charlm(void)
     remove(path);
 }
 
+static void test_chrono(void)
+{
+    /* chrono biases in range, b_i = −b_f, their forgetting times spread uniformly over [1, T_max − 1];
+     * every other weight as without chrono (its draws come last) */
+    const int H = 512, t_max = 101;
+    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+        Settings s;
+        settings_default(&s);
+        s.model = kind, s.T = 10, s.hidden = H, s.layers = 2;
+        TaskShape sh = task_shape(&s);
+        Model plain, chrono;
+        model_init(&plain, kind, &sh, H, 2);
+        model_init(&chrono, kind, &sh, H, 2);
+        model_init_weights(&plain, &s);
+        s.chrono = t_max;
+        model_init_weights(&chrono, &s);
+        const int lstm = kind == MODEL_LSTM || kind == MODEL_MLSTM;
+        int bad = 0;
+        double mean_T = 0;
+        for (int k = 0; k < 2; k++) {
+            const real *b = chrono.layer[k].p.b, *b0 = plain.layer[k].p.b;
+            for (int j = 0; j < H; j++) {
+                const double f = lstm ? b[H + j] : -b[j]; /* log T_j */
+                bad |= f < -1e-6 || f > log(t_max - 1) + 1e-5;
+                if (lstm) bad |= b[j] != -b[H + j];
+                mean_T += exp(f) / (2 * H);
+            }
+            /* the other gates' biases untouched */
+            for (int j = (lstm ? 2 : 1) * H; j < chrono.G * H; j++) bad |= b[j] != b0[j];
+        }
+        /* all weights but the chrono biases equal */
+        size_t differ = 0;
+        for (size_t i = 0; i < plain.n_params; i++) differ += plain.mem[i] != chrono.mem[i];
+        EXPECT(!bad && differ == (size_t)(lstm ? 4 : 2) * H && fabs(mean_T - t_max / 2.0) < 5,
+               "chrono %s: bad %d, %zu weights differ, mean T_j %.1f (expected %d)", model_names[kind], bad, differ,
+               mean_T, t_max / 2);
+        printf("  chrono %-5s T_max=%d: biases in range, mean forgetting time %.1f (uniform: %.1f), nothing else changed\n",
+               model_names[kind], t_max, mean_T, t_max / 2.0);
+        model_free(&plain), model_free(&chrono);
+    }
+}
+
 int main(void)
 {
     test_nonlinearities();
@@ -397,6 +439,7 @@ int main(void)
     test_temporal_order();
     test_ntm_copy();
     test_charlm();
+    test_chrono();
     printf("data and metrics: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

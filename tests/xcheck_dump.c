@@ -115,6 +115,7 @@ int main(int argc, char **argv)
         {TASK_COPY, 4, 5, 2, 0.4}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
         s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
+        s.chrono = s.task == TASK_COPY_DELAY ? 30 : 0; /* chrono biases in one case */
         snprintf(s.text, sizeof s.text, "%s", s.task == TASK_CHARLM ? text : "none");
         const double p = tasks[k].dropout;
         TaskShape sh = task_shape(&s);
