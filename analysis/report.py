@@ -34,6 +34,8 @@ NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "
 COLORS = {"lstm": "tab:blue", "mlstm": "tab:cyan", "gru": "tab:red", "mgru": "tab:orange"}
 COUNTED = ("done", "diverged")
 SPIKE = 1.10  # a loss spike: the training loss of an epoch above 1.10 × the previous epoch's
+CAPACITY = 0.9  # a length is copied when the test symbol accuracy reaches this
+CHANCE_MARGIN = 0.02  # a mean accuracy within this of chance counts as chance
 
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -55,6 +57,12 @@ def cell(values, expected, digits=4):
         return "missing"
     text = f"{m:.{digits}f}" + (f" ± {se:.{digits}f}" if n > 1 else "")
     return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
+
+
+def grouped(df, keys):
+    """(values as a tuple, sub-frame) for each combination of the keys, in order of appearance."""
+    for values, g in df.groupby(keys if len(keys) > 1 else keys[0], sort=False):
+        yield (values if isinstance(values, tuple) else (values,)), g
 
 
 def padded(runs):
@@ -524,8 +532,7 @@ class Report:
         c = load.curves(self.path)
         keys = ["model"] + [a for a in self.axes if a not in ("model", "task")]
         rows = []
-        for values, g in lm.groupby(keys, sort=False):
-            values = values if isinstance(values, tuple) else (values,)
+        for values, g in grouped(lm, keys):
             done = g[g["status"].isin(COUNTED)]
             train, val = [], []
             for _, r in done.iterrows():
@@ -538,10 +545,57 @@ class Report:
                         [cell(train, len(g), 3), cell(val, len(g), 3), cell(np.exp(done["test_loss"]), len(g), 3)])
         d.table(["model"] + keys[1:] + ["train perplexity", "validation perplexity", "test perplexity"], rows)
 
-    # 11. set-up
+    # 11. memory capacity
+    def capacity(self):
+        copy = self.df[self.df["task"].isin(["copy", "copy-delay"])]
+        if copy.empty or copy["T"].nunique() < 3:
+            return
+        d = self.doc
+        d.h(2, "11. Memory capacity")
+        d.p(f"Test symbol accuracy against T, mean ± SE over seeds, per model (and hidden size, where it varies). "
+            f"Capacity: the largest T copied at ≥ {CAPACITY:.0%} symbol accuracy, from the seed means, and its spread "
+            f"as the mean ± SE of each seed's own capacity (0: never); 'chance from' is the first T whose mean is "
+            f"within {CHANCE_MARGIN} of chance.")
+        hidden = sorted(copy["hidden"].unique())
+        keys = [k for k in ("task", "hidden") if copy[k].nunique() > 1]
+        rows = []
+        for values, g in grouped(copy, ["model"] + keys):
+            done = g[g["status"].isin(COUNTED)]
+            chance = float(done["chance_acc"].iloc[0]) if "chance_acc" in done and len(done) else 1 / 8
+            Ts = sorted(g["T"].unique())
+            means = {T: mean_se(done[done["T"] == T]["test_acc"])[0] for T in Ts}
+            cap = max([T for T in Ts if means[T] >= CAPACITY], default=0)
+            gone = min([T for T in Ts if means[T] < chance + CHANCE_MARGIN], default=None)
+            per_seed = [max([T for T in Ts if ((sd["T"] == T) & (sd["test_acc"] >= CAPACITY)).any()], default=0)
+                        for _, sd in done.groupby("seed")]
+            rows.append([NAMES.get(values[0], values[0])] + list(values[1:]) +
+                         [cap, cell(per_seed, g["seed"].nunique(), 1).split(" (")[0] + f" (n={len(per_seed)})",
+                          gone if gone is not None else "not reached"])
+        d.table(["model"] + keys + ["capacity", "capacity per seed", "chance from"], rows)
+        fig, axs = plt.subplots(1, len(hidden), figsize=(6 * len(hidden), 4), squeeze=False)
+        for ax, H in zip(axs[0], hidden):
+            sub = copy[copy["hidden"] == H]
+            for m in self.models:
+                g = sub[(sub["model"] == m) & sub["status"].isin(COUNTED)]
+                if g.empty:
+                    continue
+                stats = [mean_se(g[g["T"] == T]["test_acc"]) for T in sorted(g["T"].unique())]
+                ax.errorbar(sorted(g["T"].unique()), [x[0] for x in stats],
+                            yerr=[x[1] if np.isfinite(x[1]) else 0 for x in stats], marker="o", color=COLORS[m],
+                            label=NAMES[m], capsize=3)
+            self.chance_lines(ax, sub)
+            ax.axhline(CAPACITY, color="gray", ls="--", lw=0.8, label=f"{CAPACITY:.0%}")
+            ax.set_xscale("log")
+            ax.set_xlabel("T")
+            ax.set_ylabel("test symbol accuracy")
+            ax.set_title(f"H = {H}")
+            ax.legend(fontsize=7)
+        self.save(fig, "capacity.png", "Test accuracy against T: memory capacity of each model")
+
+    # 12. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "11. Set-up")
+        d.h(2, "12. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -567,7 +621,7 @@ class Report:
         os.makedirs(self.outdir, exist_ok=True)
         for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
                      self.flow_figures, self.stability, self.update_figures, self.generalization, self.ntm_images,
-                     self.perplexity, self.setup):
+                     self.perplexity, self.capacity, self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

@@ -4,7 +4,9 @@ Without --charlm: task = copy-delay, temporal-order, ntm-copy with model = lstm,
 eval-T = 12 20: the task sections are there, the chance baseline is each task's, and every cell of
 the length-generalization tables equals the mean ± SE of /trial/<n>/eval; the stored examples score
 the right steps. With --charlm: every test-perplexity cell equals the mean ± SE of exp(test_loss).
-Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm]
+With --capacity: each model's capacity (the largest T whose seed-mean test accuracy is ≥ 0.9) is
+the one recomputed here, and the capacity figure exists.
+Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm | --capacity]
 """
 import os
 import sys
@@ -41,9 +43,30 @@ def charlm(results, report):
     return 0
 
 
+def capacity(results, report):
+    md = open(os.path.join(report, "index.md")).read()
+    assert "## 11. Memory capacity" in md, "no capacity section"
+    assert os.path.getsize(os.path.join(report, "capacity.png")) > 1000, "no capacity figure"
+    section = md.split("## 11. Memory capacity")[1].split("\n## ")[0]
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2].strip() for ln in section.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| model")}
+    t = h5py.File(results, "r")["trials"][...]
+    names = {b"lstm": "LSTM", b"gru": "GRU"}
+    for model, name in names.items():
+        mine = t[(t["model"] == model) & (t["status"] == b"done")]
+        means = {T: np.mean(mine[mine["T"] == T]["test_acc"]) for T in sorted(set(mine["T"]))}
+        want = max([T for T, a in means.items() if a >= 0.9], default=0)
+        assert rows.get(name) == str(want), f"{name}: report says capacity {rows.get(name)}, recomputed {want}"
+    assert any(rows[n] != "0" for n in names.values()), "no model copies any length: the check would be vacuous"
+    print(f"check_tasks_report: capacity {', '.join(f'{n} {rows[n]}' for n in names.values())} equals the recomputation")
+    return 0
+
+
 def main(results, report, mode=None):
     if mode == "--charlm":
         return charlm(results, report)
+    if mode == "--capacity":
+        return capacity(results, report)
     md = open(os.path.join(report, "index.md")).read()
     for h in ("## 7. copy-delay: loss against updates", "## 8. Length generalization",
               "## 9. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",

@@ -114,6 +114,25 @@ JOB
 check "report of a charlm sweep" "$PYTHON" "$ROOT/analysis/report.py" lm.h5 -o lmrep
 check "charlm perplexity table equals exp(test_loss) over seeds" "$PYTHON" "$ROOT/tests/check_tasks_report.py" lm.h5 lmrep --charlm
 
+# a small capacity sweep: a capacity value per model, equal to its recomputation from /trials
+cat > cap.ini <<'JOB'
+[settings]
+model = lstm, gru
+T = 3, 4, 6, 9
+seed = 1, 2
+hidden = 32
+batch = 16
+chunk = 8
+epochs = 12
+lr = 0.01
+train-size = 1600
+val-size = 64
+test-size = 64
+JOB
+"$BIN" cap.ini -o cap.h5 2> cap.log || fail "capacity sweep: $(tail -2 cap.log)"
+check "report of a capacity sweep" "$PYTHON" "$ROOT/analysis/report.py" cap.h5 -o caprep
+check "capacity per model equals its recomputation" "$PYTHON" "$ROOT/tests/check_tasks_report.py" cap.h5 caprep --capacity
+
 # not a results file, and another format version
 "$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"
 cp smoke.h5 future.h5
