@@ -22,7 +22,7 @@ NOT_AXES = ("trial", "seed")
 # /trials columns that are settings (the rest are results)
 SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "layers", "dropout", "batch", "chunk",
             "optimizer", "lr", "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
-            "test_size", "init_u", "forget_bias", "mult_init", "eval_T", "text")
+            "test_size", "init_u", "forget_bias", "mult_init", "chrono", "curriculum", "curriculum_growth", "curriculum_unlock", "eval_T", "text")
 
 
 class ResultsError(Exception):

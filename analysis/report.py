@@ -592,10 +592,35 @@ class Report:
             ax.legend(fontsize=7)
         self.save(fig, "capacity.png", "Test accuracy against T: memory capacity of each model")
 
-    # 12. set-up
+    # 12. the aids against memory loss: chrono initialization and the curriculum over T
+    def ablation(self):
+        aids = [a for a in ("chrono", "curriculum") if a in self.axes]
+        if not aids:
+            return
+        d = self.doc
+        d.h(2, "12. Aids: chrono initialization and curriculum")
+        d.p("Test symbol accuracy per model and T with and without each aid (chrono: the T_max of the chrono "
+            "initialization, 0 = off; curriculum: the first training length, 0 = off), mean ± SE over seeds, "
+            "and the change against the plain model (both aids off) in the last columns.")
+        combos = list(grouped(self.df, aids))
+        header = ["model", "T"] + [", ".join(f"{a} {v}" for a, v in zip(aids, values)) for values, _ in combos]
+        rows = []
+        for m in self.models:
+            for T in self.Ts:
+                row, means = [NAMES[m], T], []
+                for _, g in combos:
+                    sel = g[(g["model"] == m) & (g["T"] == T)]
+                    row.append(cell(sel.loc[sel["status"].isin(COUNTED), "test_acc"], len(sel)))
+                    means.append(mean_se(sel.loc[sel["status"].isin(COUNTED), "test_acc"])[0])
+                plain = means[0] if all(v == 0 for v in combos[0][0]) else math.nan
+                row += [f"{x - plain:+.4f}" if np.isfinite(x - plain) else "" for x in means[1:]]
+                rows.append(row)
+        d.table(header + [f"Δ {h}" for h in header[3:]], rows)
+
+    # 13. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "12. Set-up")
+        d.h(2, "13. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -621,7 +646,7 @@ class Report:
         os.makedirs(self.outdir, exist_ok=True)
         for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
                      self.flow_figures, self.stability, self.update_figures, self.generalization, self.ntm_images,
-                     self.perplexity, self.capacity, self.setup):
+                     self.perplexity, self.capacity, self.ablation, self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

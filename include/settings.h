@@ -43,6 +43,9 @@ typedef struct {
     int init_u;      /* INIT_*: recurrent weights */
     double forget_bias; /* b_f of the LSTMs at start */
     int chrono;         /* chrono initialization with this T_max (Tallec & Ollivier 2018); 0 = off */
+    int curriculum;     /* first training length of a curriculum over T; 0 = off (train at T) */
+    double curriculum_growth; /* the next length: min(T, ⌈length · growth⌉) */
+    double curriculum_unlock; /* validation accuracy at the current length that unlocks the next */
     double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
     IntList eval_T;     /* lengths the selected model is also tested at */
     char text[SETTINGS_TEXT_MAX]; /* charlm: the text file, or "none" */

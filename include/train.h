@@ -26,6 +26,8 @@ typedef struct {
     double grad_norm_max;
     double lr;
     double wall_s;                /* seconds since the trial started */
+    int train_T;                  /* the length trained at in this epoch (T, or the curriculum's) */
+    double stage_val_acc;         /* validation accuracy at train_T (curriculum; NaN at T) */
 } CurveRow;
 
 /* The selected model tested at another length (the eval-T setting). */
@@ -77,6 +79,10 @@ void trial_result_free(TrialResult *res);
 /* A finished trial as bytes (for MPI), and back: res and model are allocated from s. */
 void trial_result_pack(Pack *p, const TrialResult *res, const Model *model);
 int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *res, Model *model);
+
+/* The curriculum length after `length` (the setting curriculum-growth): min(T, ⌈length · growth⌉),
+ * and always longer than length below T. */
+int curriculum_next(int length, int T, double growth);
 
 /* Median milliseconds of one training step (forward, backward, clipping, optimizer) over `steps`
  * steps after `warmup`, printed to out with the settings that ran. */

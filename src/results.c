@@ -259,6 +259,8 @@ static void write_curves(Writer *w, hid_t g, const TrialResult *res)
     CURVE_FIELD(grad_norm_max, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(lr, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(wall_s, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(train_T, H5T_NATIVE_INT32);
+    CURVE_FIELD(stage_val_acc, H5T_NATIVE_DOUBLE);
 #undef CURVE_FIELD
     hid_t file_type = H5C(w, H5Tcopy(mem));
     H5C(w, H5Tpack(file_type)); /* no struct padding in the file */

@@ -69,6 +69,12 @@ const SettingInfo settings_table[] = {
         "b_i = -b_f; GRU b_z = -log U[1, T_max - 1]; 0 = off (forget-bias and zero biases)"),
     REAL("mult-init", mult_init, "0.01", 0, 0, 100,
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
+    INT("curriculum", curriculum, "0", 0, 100000,
+        "curriculum over T: train at this length first, then at longer ones up to T; 0 = off"),
+    REAL("curriculum-growth", curriculum_growth, "2", 1, 1, 100,
+         "the next length of the curriculum: min(T, ceil(length x growth))"),
+    REAL("curriculum-unlock", curriculum_unlock, "0.9", 0, 1, 1,
+         "validation accuracy at the current length that unlocks the next"),
     {.key = "eval-T", .type = SET_LIST, .offset = OFF(eval_T), .def = "none", .min = 1, .max = 100000,
      .help = "other lengths T the selected model is tested at (list: '200 500'), none = only T"},
     {.key = "text", .type = SET_TEXT, .offset = OFF(text), .def = "none",
@@ -266,6 +272,14 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
         snprintf(err, errlen, "%d is not used by %s, which has its own alphabet (expected vocab = 8, the default)",
                  s->vocab, task_names[s->task]);
         return "vocab";
+    }
+    if (s->curriculum) {
+        if (s->curriculum >= s->T) {
+            snprintf(err, errlen, "%d is not below T = %d (expected a first length shorter than T, or 0 = off)",
+                     s->curriculum, s->T);
+            return "curriculum";
+        }
+        if ((bad = check_length(s, "curriculum", s->curriculum, err, errlen))) return bad;
     }
     if (s->chrono == 1) {
         snprintf(err, errlen, "1 leaves no range to draw from (expected 0 = off, or T_max ≥ 2)");

@@ -1,7 +1,7 @@
 /* The training loop of one trial, its checkpoints, and the packing of its results. */
 #include "train.h"
 
-#include <math.h>   /* isfinite, NAN */
+#include <math.h>   /* isfinite, isnan, ceil, exp, NAN */
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
 #include <time.h>   /* clock_gettime */
@@ -26,8 +26,9 @@ typedef struct {
     int update;          /* updates done in epoch + 1 */
     Metrics train;       /* epoch + 1: training metrics so far */
     double norm_sum, norm_max;
-    int since_best;      /* epochs since the best validation accuracy */
+    int since_best;      /* epochs since the best validation accuracy (at T) */
     double wall_before;  /* seconds spent in earlier runs of this trial */
+    int stage_T;         /* the length trained at: T, or the curriculum's current length */
 } Progress;
 
 typedef struct {
@@ -36,6 +37,11 @@ typedef struct {
     TaskShape shape;
     Dataset data[SPLIT_COUNT];
     Workspace ws;
+    /* the curriculum's current length (while at.stage_T < T): its training and validation sets */
+    TaskShape stage_shape;
+    Dataset stage[2];
+    Workspace stage_ws;
+    int staging;
     Optimizer opt;
     real *grad;  /* (n_params) */
     real *best;  /* (n_params) weights of the best validation epoch */
@@ -62,6 +68,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
     tr->model = model;
     tr->shape = task_shape(s);
     tr->t_start = now_s();
+    tr->at.stage_T = s->curriculum ? s->curriculum : s->T;
     const int sizes[SPLIT_COUNT] = {s->train_size, s->val_size, s->test_size};
     int most = 0;
     for (int k = 0; k < SPLIT_COUNT; k++) {
@@ -84,8 +91,46 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
     return 0;
 }
 
+/* The training and validation sets and workspace of the length at.stage_T, if it is below T.
+ * Returns 0, or -1 with the reason in err. */
+static int stage_init(Trainer *tr, char *err, size_t errlen)
+{
+    const Settings *s = tr->s;
+    tr->staging = tr->at.stage_T < s->T;
+    if (!tr->staging) return 0;
+    Settings at = *s;
+    at.T = tr->at.stage_T;
+    tr->stage_shape = task_shape(&at);
+    dataset_init(&tr->stage[0], &tr->stage_shape, s->seed, SPLIT_TRAIN, s->train_size);
+    dataset_init(&tr->stage[1], &tr->stage_shape, s->seed, SPLIT_VAL, s->val_size);
+    size_t need;
+    if (workspace_init(&tr->stage_ws, tr->model, &tr->stage_shape, s->batch, s->chunk, s->dropout, &need) != 0) {
+        snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB", s->batch,
+                 tr->stage_shape.L, (double)need / (1u << 30));
+        return -1;
+    }
+    return 0;
+}
+
+static void stage_free(Trainer *tr)
+{
+    if (!tr->staging) return;
+    dataset_free(&tr->stage[0]);
+    dataset_free(&tr->stage[1]);
+    workspace_free(&tr->stage_ws);
+    tr->staging = 0;
+}
+
+int curriculum_next(int length, int T, double growth)
+{
+    double next = ceil(length * growth);
+    if (next <= length) next = length + 1;
+    return next >= T ? T : (int)next;
+}
+
 static void trainer_free(Trainer *tr)
 {
+    stage_free(tr);
     for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&tr->data[k]);
     workspace_free(&tr->ws);
     optim_free(&tr->opt);
@@ -116,7 +161,8 @@ static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long 
     /* dropout masks keyed by (seed, update): the same on any rank, thread count or resume */
     const uint64_t drop_key = tr->s->dropout > 0 ? RNG_KEY(RNG_DROPOUT, (uint64_t)tr->s->seed,
                                                            (uint64_t)tr->opt.step + 1) | 1 : 0;
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_TRAIN], idx, B, drop_key, &batch, NULL, NULL, tr->grad, NULL);
+    model_batch(tr->model, tr->staging ? &tr->stage_ws : &tr->ws, tr->staging ? &tr->stage[0] : &tr->data[SPLIT_TRAIN],
+                idx, B, drop_key, &batch, NULL, NULL, tr->grad, NULL);
     if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
@@ -210,9 +256,9 @@ static void pack_curves(Pack *p, const TrialResult *r)
     pack_i64(p, r->epochs);
     for (int e = 0; e < r->epochs; e++) {
         const CurveRow *c = &r->curves[e];
-        pack_i64(p, c->epoch);
+        pack_i64(p, c->epoch), pack_i64(p, c->train_T);
         const double v[] = {c->train_loss, c->train_acc, c->val_loss, c->val_acc, c->grad_norm,
-                            c->grad_norm_max, c->lr, c->wall_s};
+                            c->grad_norm_max, c->lr, c->wall_s, c->stage_val_acc};
         pack_bytes(p, v, sizeof v);
     }
 }
@@ -223,10 +269,11 @@ static void unpack_curves(Unpack *u, TrialResult *r, int max_epochs)
     for (int e = 0; e < r->epochs; e++) {
         CurveRow *c = &r->curves[e];
         c->epoch = (int)unpack_i64(u);
-        double v[8];
+        c->train_T = (int)unpack_int(u, 1, 100000);
+        double v[9];
         unpack_bytes(u, v, sizeof v);
         c->train_loss = v[0], c->train_acc = v[1], c->val_loss = v[2], c->val_acc = v[3];
-        c->grad_norm = v[4], c->grad_norm_max = v[5], c->lr = v[6], c->wall_s = v[7];
+        c->grad_norm = v[4], c->grad_norm_max = v[5], c->lr = v[6], c->wall_s = v[7], c->stage_val_acc = v[8];
     }
 }
 
@@ -262,6 +309,7 @@ static int save_checkpoint(const Trainer *tr, const TrialResult *res, const char
     pack_metrics(&p, &tr->at.train);
     pack_f64(&p, tr->at.norm_sum), pack_f64(&p, tr->at.norm_max);
     pack_i64(&p, tr->at.since_best);
+    pack_i64(&p, tr->at.stage_T);
     pack_f64(&p, trial_wall(tr));
     pack_i64(&p, tr->opt.step);
     pack_bytes(&p, tr->model->mem, bytes);
@@ -299,6 +347,7 @@ static int load_checkpoint(Trainer *tr, TrialResult *res, const char *path, char
     unpack_metrics(&u, &tr->at.train);
     tr->at.norm_sum = unpack_f64(&u), tr->at.norm_max = unpack_f64(&u);
     tr->at.since_best = (int)unpack_int(&u, 0, E);
+    tr->at.stage_T = (int)unpack_int(&u, tr->s->curriculum ? tr->s->curriculum : tr->s->T, tr->s->T);
     tr->at.wall_before = unpack_f64(&u);
     tr->opt.step = (long)unpack_int(&u, 0, (int64_t)E * updates);
     unpack_bytes(&u, tr->model->mem, bytes);
@@ -411,6 +460,7 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     CurveRow *row = &res->curves[res->epochs++];
     Metrics val = {0};
     row->epoch = epoch;
+    row->train_T = tr->at.stage_T, row->stage_val_acc = NAN;
     row->train_loss = metrics_loss(&tr->at.train), row->train_acc = metrics_acc(&tr->at.train);
     row->grad_norm = tr->at.norm_sum / tr->at.update, row->grad_norm_max = tr->at.norm_max;
     row->lr = s->lr;
@@ -419,6 +469,11 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     } else {
         evaluate(tr, SPLIT_VAL, &val, NULL, NULL);
         row->val_loss = metrics_loss(&val), row->val_acc = metrics_acc(&val);
+        if (tr->staging) { /* the curriculum's own validation set, at the length trained */
+            Metrics sv = {0};
+            evaluate_set(tr, &tr->stage_ws, &tr->stage[1], &sv, NULL, NULL, NULL);
+            row->stage_val_acc = metrics_acc(&sv);
+        }
     }
     row->wall_s = trial_wall(tr);
     if (diverged) {
@@ -437,7 +492,7 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     if (better) {
         res->best_val_acc = row->val_acc, res->best_epoch = epoch, tr->at.since_best = 0;
         memcpy(tr->best, tr->model->mem, tr->model->n_params * sizeof *tr->best);
-    } else {
+    } else if (!tr->staging) { /* patience counts from the epoch the curriculum reaches T */
         tr->at.since_best++;
     }
     if (row->val_acc >= s->target_acc) {
@@ -450,6 +505,17 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
         snprintf(res->stop_reason, sizeof res->stop_reason,
                  "no better validation accuracy for %d epochs (patience) at epoch %d", s->patience, epoch);
         return 1;
+    }
+    if (tr->staging && row->stage_val_acc >= s->curriculum_unlock) { /* the next length of the curriculum */
+        char err[256];
+        stage_free(tr);
+        tr->at.stage_T = curriculum_next(tr->at.stage_T, s->T, s->curriculum_growth);
+        if (stage_init(tr, err, sizeof err) != 0) {
+            res->status = STATUS_FAILED;
+            snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+            return 1;
+        }
+        if (!tr->staging) tr->at.since_best = 0;
     }
     return 0;
 }
@@ -514,6 +580,12 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         memcpy(tr.best, model->mem, model->n_params * sizeof *tr.best);
         probe_flow(&tr, res->grad_flow);
     }
+    if (stage_init(&tr, err, sizeof err) != 0) { /* the curriculum's length, fresh or from the checkpoint */
+        res->status = STATUS_FAILED;
+        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+        trainer_free(&tr);
+        return;
+    }
     if (dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_VAL]) +
         dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_TEST]))
         CS_FAIL("validation or test sequences occur in the training set");
@@ -544,8 +616,11 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         stop = end_epoch(&tr, res, epoch, diverged);
         if (ctx->log) {
             const CurveRow *row = &res->curves[res->epochs - 1];
-            fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f\n", epoch, row->train_loss,
+            fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f", epoch, row->train_loss,
                     row->train_acc, row->val_loss, row->val_acc, row->grad_norm, now_s() - t_epoch);
+            if (s->curriculum) fprintf(ctx->log, "  trained at T=%d", row->train_T);
+            if (!isnan(row->stage_val_acc)) fprintf(ctx->log, " (validation accuracy there %.4f)", row->stage_val_acc);
+            fputc('\n', ctx->log);
             fflush(ctx->log);
         }
         tr.at.epoch = epoch, tr.at.update = 0;

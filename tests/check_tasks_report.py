@@ -5,8 +5,9 @@ eval-T = 12 20: the task sections are there, the chance baseline is each task's,
 the length-generalization tables equals the mean ± SE of /trial/<n>/eval; the stored examples score
 the right steps. With --charlm: every test-perplexity cell equals the mean ± SE of exp(test_loss).
 With --capacity: each model's capacity (the largest T whose seed-mean test accuracy is ≥ 0.9) is
-the one recomputed here, and the capacity figure exists.
-Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm | --capacity]
+the one recomputed here, and the capacity figure exists. With --ablation: every cell of the aids
+table (chrono × curriculum) and every difference against the plain model is recomputed.
+Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm | --capacity | --ablation]
 """
 import os
 import sys
@@ -62,7 +63,37 @@ def capacity(results, report):
     return 0
 
 
+def ablation(results, report):
+    md = open(os.path.join(report, "index.md")).read()
+    head = "## 12. Aids: chrono initialization and curriculum"
+    assert head in md, "no aids section"
+    lines = [ln for ln in md.split(head)[1].split("\n## ")[0].splitlines() if ln.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    t = h5py.File(results, "r")["trials"][...]
+    names = {"LSTM": b"lstm", "GRU": b"gru"}
+    checked = 0
+    for line in lines[1:]:
+        cells = dict(zip(header, [c.strip() for c in line.strip("|").split("|")]))
+        sel = t[(t["model"] == names[cells["model"]]) & (t["T"] == int(cells["T"]))]
+        means = {}
+        for chrono, cur in ((0, 0), (0, 4), (20, 0), (20, 4)):
+            acc = sel[(sel["chrono"] == chrono) & (sel["curriculum"] == cur)]["test_acc"]
+            want = f"{acc[0]:.4f} (n=1)"
+            got = cells[f"chrono {chrono}, curriculum {cur}"]
+            assert got == want, f"{cells['model']} T={cells['T']} chrono {chrono} curriculum {cur}: {got} vs {want}"
+            means[(chrono, cur)] = acc[0]
+            if (chrono, cur) != (0, 0):
+                delta = cells[f"Δ chrono {chrono}, curriculum {cur}"]
+                assert delta == f"{acc[0] - means[(0, 0)]:+.4f}", (delta, acc[0] - means[(0, 0)])
+            checked += 1
+    assert checked == 16, checked
+    print(f"check_tasks_report: {checked} aid cells and their differences equal their recomputation")
+    return 0
+
+
 def main(results, report, mode=None):
+    if mode == "--ablation":
+        return ablation(results, report)
     if mode == "--charlm":
         return charlm(results, report)
     if mode == "--capacity":

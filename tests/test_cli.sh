@@ -139,6 +139,12 @@ expect_user_error "charlm without a text" "option '--text': 'none' cannot be rea
 expect_user_error "charlm with a missing text" "option '--text': 'no.txt' cannot be read: No such file or directory" train --task charlm --text no.txt -o x.h5
 expect_user_error "text without charlm" "option '--text': '.*one.txt' is used only by charlm" train --text "$work/one.txt" -o x.h5
 expect_user_error "eval-T with charlm" "option '--eval-T': 20 is not used by charlm" train --task charlm --text "$work/one.txt" --eval-T 20 -o x.h5
+expect_user_error "curriculum not below T" "option '--curriculum': 20 is not below T = 20" train --T 20 --curriculum 20 -o x.h5
+expect_user_error "curriculum too short for copy" "option '--curriculum': 2 with vocab 8 gives only 64 distinct sequences" \
+    train --T 20 --curriculum 2 -o x.h5
+expect_user_error "curriculum that does not grow" "option '--curriculum-growth': '1' is out of range \(expected a number > 1" \
+    train --T 20 --curriculum 5 --curriculum-growth 1 -o x.h5
+expect_user_error "chrono 1" "option '--chrono': 1 leaves no range to draw from" train --chrono 1 -o x.h5
 expect_user_error "unknown task" "option '--task': 'adding' is not a valid task .*copy, copy-delay, temporal-order, ntm-copy, charlm" \
     train --task adding -o x.h5
 

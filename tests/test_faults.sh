@@ -93,7 +93,8 @@ inject() {
     case $kind in
         full) [ $rc = 0 ] || grep -q "No space left on device" "$dir.log" || said="no 'No space left on device' in: $(tail -2 "$dir.log")" ;;
         unwritable) [ $rc = 0 ] || grep -q "Permission denied" "$dir.log" || said="no 'Permission denied' in: $(tail -2 "$dir.log")" ;;
-        term) [ $rc = 0 ] || grep -q "stopped by SIGTERM.*run the same command to resume" "$dir.log" || said="exit $rc: $(tail -2 "$dir.log")" ;;
+        term) [ $rc = 0 ] || grep -q "stopped by SIGTERM.*run the same command to resume" "$dir.log" ||
+              { ! grep -q "to run" "$dir.log" && what="$what (before the ranks had started)"; } || said="exit $rc: $(tail -2 "$dir.log")" ;;
         kill-*) [ $rc = 0 ] || grep -qi "signal 9\|killed" "$dir.log" || said="exit $rc without a word of the kill: $(tail -2 "$dir.log")" ;;
     esac
     # the file opens, or was never written

@@ -133,6 +133,25 @@ JOB
 check "report of a capacity sweep" "$PYTHON" "$ROOT/analysis/report.py" cap.h5 -o caprep
 check "capacity per model equals its recomputation" "$PYTHON" "$ROOT/tests/check_tasks_report.py" cap.h5 caprep --capacity
 
+# the aids as axes: a table per model and T of plain, chrono, curriculum and both
+cat > aid.ini <<'JOB'
+[settings]
+model = lstm, gru
+T = 6, 8
+chrono = 0, 20
+curriculum = 0, 4
+hidden = 16
+batch = 16
+chunk = 8
+epochs = 3
+train-size = 320
+val-size = 32
+test-size = 32
+JOB
+"$BIN" aid.ini -o aid.h5 2> aid.log || fail "ablation sweep: $(tail -2 aid.log)"
+check "report of an ablation sweep" "$PYTHON" "$ROOT/analysis/report.py" aid.h5 -o aidrep
+check "ablation cells and differences equal their recomputation" "$PYTHON" "$ROOT/tests/check_tasks_report.py" aid.h5 aidrep --ablation
+
 # not a results file, and another format version
 "$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"
 cp smoke.h5 future.h5

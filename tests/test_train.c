@@ -3,7 +3,8 @@
  * accuracy and gradient flow, also with stacked layers and dropout; a trial stopped and resumed from
  * its checkpoint (mid-epoch, at an epoch boundary, several times; with dropout too) ends
  * bit-identical to one that ran straight through; a damaged or foreign checkpoint fails the trial
- * with a message. */
+ * with a message; the curriculum over T grows as its schedule says, unlocks only at its threshold,
+ * and resumes mid-schedule bit-identical too. */
 #include <math.h>   /* isnan */
 #include <stdio.h>  /* printf */
 #include <stdio.h>  /* remove, fopen */
@@ -112,11 +113,12 @@ static void test_resume(void)
     snprintf(path, sizeof path, "/tmp/copysweep-test-%d.ckpt", (int)getpid());
     const int plans[][4] = {{7, 0}, {10, 0}, {3, 11, 9, 0}};
     const char *names[] = {"mid-epoch", "at an epoch boundary", "three times"};
-    for (int run = 0; run <= MODEL_COUNT; run++) {
-        const int kind = run % MODEL_COUNT, stacked = run == MODEL_COUNT;
+    for (int run = 0; run <= MODEL_COUNT + 1; run++) {
+        const int kind = run % MODEL_COUNT, stacked = run == MODEL_COUNT, curriculum = run == MODEL_COUNT + 1;
         Settings s;
         small_settings(&s, kind);
         if (stacked) s.layers = 3, s.dropout = 0.25;
+        if (curriculum) s.curriculum = 4, s.curriculum_unlock = 0.15, s.epochs = 5; /* 4, then 8 and 10 */
         TrainCtx plain = {.threads = bm_setup_threads(0)};
         Model ref;
         TrialResult want;
@@ -137,7 +139,7 @@ static void test_resume(void)
             int ok = got.status == want.status && stops == runs - 1 && stops >= 1 &&
                      memcmp(m.mem, ref.mem, m.n_params * sizeof(real)) == 0 && same_curves(&got, &want);
             printf("  resume %-5s%s stopped %s (%d runs): %s\n", model_names[kind],
-                   stacked ? " (3 layers, dropout 0.25)" : "", names[p], runs,
+                   stacked ? " (3 layers, dropout 0.25)" : curriculum ? " (curriculum from T = 4)" : "", names[p], runs,
                    ok ? "bit-identical to an uninterrupted run" : "DIFFERS");
             failures += !ok;
             trial_result_free(&got);
@@ -175,8 +177,48 @@ static void test_resume(void)
     remove(path);
 }
 
+static void test_curriculum(void)
+{
+    /* the schedule: ⌈length · growth⌉, bounded by T, always growing */
+    const int cases[][4] = {{2, 10, 20, 4}, {4, 10, 20, 8}, {8, 10, 20, 10}, {10, 10, 20, 10}, {3, 100, 15, 5},
+                            {5, 7, 10, 6}, {99, 100, 30, 100}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int got = curriculum_next(cases[k][0], cases[k][1], cases[k][2] / 10.0);
+        if (got != cases[k][3]) {
+            printf("FAIL curriculum_next(%d, T=%d, %.1f) = %d, expected %d\n", cases[k][0], cases[k][1],
+                   cases[k][2] / 10.0, got, cases[k][3]);
+            bad = 1;
+        }
+    }
+    /* a trial: starts at the first length, moves on exactly after an epoch at the threshold, reaches T */
+    Settings s;
+    settings_default(&s);
+    s.model = MODEL_GRU, s.T = 12, s.hidden = 32, s.lr = 0.01, s.epochs = 14, s.patience = 0;
+    s.train_size = 1600, s.val_size = 128, s.test_size = 128;
+    s.curriculum = 3, s.curriculum_growth = 2, s.curriculum_unlock = 0.45;
+    TrainCtx ctx = {.threads = bm_setup_threads(0)};
+    Model m;
+    TrialResult r;
+    train_trial(&s, &ctx, &m, &r);
+    int want = s.curriculum, unlocks = 0;
+    char lengths[256] = "";
+    for (int e = 0; e < r.epochs; e++) {
+        const CurveRow *c = &r.curves[e];
+        bad |= c->train_T != want || (want == s.T) != isnan(c->stage_val_acc);
+        snprintf(lengths + strlen(lengths), sizeof lengths - strlen(lengths), e ? " %d" : "%d", c->train_T);
+        if (want < s.T && c->stage_val_acc >= s.curriculum_unlock) want = curriculum_next(want, s.T, 2), unlocks++;
+    }
+    bad |= unlocks < 2 || r.curves[r.epochs - 1].train_T != s.T;
+    printf("  curriculum: schedule cases ok; a GRU trained at T = %s over %d epochs: %s\n", lengths, r.epochs,
+           bad ? "FAIL" : "grows at the threshold only, reaches T");
+    failures += bad;
+    trial_result_free(&r), model_free(&m);
+}
+
 int main(void)
 {
+    test_curriculum();
     test_resume();
     test_determinism();
     test_learning();
