@@ -34,7 +34,9 @@ run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 # mounting a small tmpfs and running a sweep as another user need root
 if [ "$(id -u)" = 0 ]; then
-    run "fault injection at random moments: kills, SIGTERM, full disk, unwritable folder" tests/test_faults.sh
+    # one round of the five faults under the sanitizers, whose sweeps run several times slower
+    ROUNDS=${ROUNDS:-$([ -n "${SANITIZED:-}" ] && echo 1 || echo 3)} \
+        run "fault injection at random moments: kills, SIGTERM, full disk, unwritable folder" tests/test_faults.sh
 else
     summary+=("skip  fault injection (needs root to mount a tmpfs and to run a sweep as another user)")
 fi
