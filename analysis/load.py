@@ -77,69 +77,50 @@ def _with_keys(rows, df):
     return rows.merge(df[keys], on="trial", how="left")
 
 
+def _per_trial(path, dataset, frames_of, empty_columns):
+    """One frame from every trial with a final status that has /trial/<n>/<dataset>: frames_of(k, h5
+    dataset) gives that trial's frames; the trial's model, T, seed and other axes are joined in."""
+    df = trials(path)
+    frames = []
+    with open_results(path) as f:
+        for k in df.loc[df["status"].isin(FINAL), "trial"]:
+            g = f[f"trial/{k}"]
+            if dataset in g:
+                frames += frames_of(k, g[dataset])
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty_columns)
+    rows = rows[["trial"] + [c for c in rows.columns if c != "trial"]]
+    return _with_keys(rows, df)
+
+
 def curves(path):
     """Per-epoch curves of every trial with a final status: one row per (trial, epoch), with the
     trial's model, T, seed and other axes."""
-    df = trials(path)
-    frames = []
-    with open_results(path) as f:
-        for k in df.loc[df["status"].isin(FINAL), "trial"]:
-            g = f[f"trial/{k}"]
-            if "curves" in g:
-                c = pd.DataFrame(g["curves"][...])
-                c.insert(0, "trial", k)
-                frames.append(c)
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "epoch"])
-    return _with_keys(rows, df)
+    return _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial", "epoch"])
 
 
 def per_position(path):
-    """Test symbol accuracy at each copy position: one row per (trial, position), positions 1..T."""
-    df = trials(path)
-    frames = []
-    with open_results(path) as f:
-        for k in df.loc[df["status"].isin(FINAL), "trial"]:
-            g = f[f"trial/{k}"]
-            if "per_position" in g:
-                acc = g["per_position"][...]
-                frames.append(pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc}))
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "position", "acc"])
-    return _with_keys(rows, df)
+    """Test accuracy at each step of the scored window: one row per (trial, position), positions 1.."""
+    def frames(k, d):
+        acc = d[...]
+        return [pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc})]
+    return _per_trial(path, "per_position", frames, ["trial", "position", "acc"])
 
 
 def grad_flow(path):
     """‖∂L/∂h_t‖ on the probe batch: one row per (trial, which, t); which is "first" (the initial
     weights, epoch 0) or "last" (after the last epoch)."""
-    df = trials(path)
-    frames = []
-    with open_results(path) as f:
-        for k in df.loc[df["status"].isin(FINAL), "trial"]:
-            g = f[f"trial/{k}"]
-            if "grad_flow" not in g:
-                continue
-            flow = g["grad_flow"][...]
-            epochs = g["grad_flow"].attrs.get("epochs", [0, -1])
-            for row, which in enumerate(("first", "last")):
-                frames.append(pd.DataFrame({"trial": k, "which": which, "epoch": int(epochs[row]),
-                                            "t": np.arange(flow.shape[1]), "norm": flow[row]}))
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "which", "t", "norm"])
-    return _with_keys(rows, df)
+    def frames(k, d):
+        flow, epochs = d[...], d.attrs.get("epochs", [0, -1])
+        return [pd.DataFrame({"trial": k, "which": which, "epoch": int(epochs[row]), "t": np.arange(flow.shape[1]),
+                              "norm": flow[row]}) for row, which in enumerate(("first", "last"))]
+    return _per_trial(path, "grad_flow", frames, ["trial", "which", "t", "norm"])
 
 
 def evals(path):
     """The selected models tested at the other lengths of eval-T: one row per (trial, T_eval) with
     loss, acc, seq_acc and sequences, and the trial's model, T, seed and other axes."""
-    df = trials(path)
-    frames = []
-    with open_results(path) as f:
-        for k in df.loc[df["status"].isin(FINAL), "trial"]:
-            g = f[f"trial/{k}"]
-            if "eval" in g:
-                e = pd.DataFrame(g["eval"][...]).rename(columns={"T": "T_eval"})
-                e.insert(0, "trial", k)
-                frames.append(e)
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["trial", "T_eval", "acc"])
-    return _with_keys(rows, df)
+    return _per_trial(path, "eval", lambda k, d: [pd.DataFrame(d[...]).rename(columns={"T": "T_eval"}).assign(trial=k)],
+                      ["trial", "T_eval", "acc"])
 
 
 def eval_examples(path, trial):

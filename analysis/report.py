@@ -185,7 +185,16 @@ class Report:
         if acc is not None:
             ax.axhline(memoryless if loss else acc, color="gray", ls=":", label="memoryless" if loss else "chance")
 
-    def save(self, fig, name, caption):
+    @staticmethod
+    def counted_of(sub, model, T=None):
+        """The trials of sub for this model (and T) that count: done or diverged."""
+        sel = (sub["model"] == model) & sub["status"].isin(COUNTED)
+        return sub[sel & (sub["T"] == T)] if T is not None else sub[sel]
+
+    def save(self, fig, stem, caption, title=""):
+        """Writes the figure as STEM.png (STEM_<title>.png for a group of other axes) with its caption."""
+        name = stem + (f"_{self.slug(title)}" if title else "") + ".png"
+        caption += f" ({title})" if title else ""
         fig.savefig(os.path.join(self.outdir, name), dpi=90, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(name)
@@ -255,7 +264,7 @@ class Report:
             rows = []
             for m in self.models:
                 for T in self.Ts:
-                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    g = self.counted_of(sub, m, T)
                     row = [NAMES[m], T]
                     for th in (50, 90, 99):
                         reached = g[g[f"conv_epoch_{th}"] >= 0]
@@ -293,7 +302,7 @@ class Report:
                 fig, axs = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
                 for (key, ax) in zip(("train_loss", "val_loss", "train_acc", "val_acc"), axs.flat):
                     for m in self.models:
-                        ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                        ks = self.counted_of(sub, m, T)["trial"]
                         runs = [c[c["trial"] == k].sort_values("epoch")[key].to_numpy() for k in ks]
                         if not runs:
                             continue
@@ -305,8 +314,7 @@ class Report:
                     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
                 axs[0, 0].legend(fontsize=8)
                 fig.suptitle(f"T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"curves_T{T}{'_' + self.slug(title) if title else ''}.png",
-                          f"Curves at T = {T}" + (f" ({title})" if title else ""))
+                self.save(fig, f"curves_T{T}", f"Curves at T = {T}", title)
 
     # 4. per-position accuracy
     def position_figures(self):
@@ -319,7 +327,7 @@ class Report:
             for T in self.Ts:
                 fig, ax = plt.subplots(figsize=(10, 4))
                 for m in self.models:
-                    ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                    ks = self.counted_of(sub, m, T)["trial"]
                     ys = [pp[pp["trial"] == k].sort_values("position")["acc"].to_numpy() for k in ks]
                     if ys:
                         self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
@@ -328,8 +336,7 @@ class Report:
                 ax.set_ylabel(f"test {self.unit(sub)} accuracy")
                 ax.legend(fontsize=8)
                 ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"positions_T{T}{'_' + self.slug(title) if title else ''}.png",
-                          f"Per-position test accuracy at T = {T}" + (f" ({title})" if title else ""))
+                self.save(fig, f"positions_T{T}", f"Per-position test accuracy at T = {T}", title)
 
     # 5. gradient flow
     def flow_figures(self):
@@ -343,7 +350,7 @@ class Report:
             for T in self.Ts:
                 fig, ax = plt.subplots(figsize=(10, 4))
                 for m in self.models:
-                    ks = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]["trial"]
+                    ks = self.counted_of(sub, m, T)["trial"]
                     for which, style in (("first", "--"), ("last", "-")):
                         ys = [gf[(gf["trial"] == k) & (gf["which"] == which)].sort_values("t")["norm"].to_numpy()
                               for k in ks]
@@ -356,8 +363,7 @@ class Report:
                 ax.set_ylabel("‖∂L/∂h_t‖")
                 ax.legend(fontsize=7, ncol=2)
                 ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"gradflow_T{T}{'_' + self.slug(title) if title else ''}.png",
-                          f"Gradient flow at T = {T}" + (f" ({title})" if title else ""))
+                self.save(fig, f"gradflow_T{T}", f"Gradient flow at T = {T}", title)
 
     # 6. stability
     def stability(self):
@@ -393,7 +399,7 @@ class Report:
             ax.set_xlabel("learning rate")
             ax.set_ylabel(f"test {self.unit(self.df)} accuracy")
             ax.legend(fontsize=8)
-            self.save(fig, "lr.png", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
+            self.save(fig, "lr", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
 
     # 7. loss against updates, the form of the copy-delay literature
     def update_figures(self):
@@ -412,7 +418,7 @@ class Report:
             for T in sorted(sub["T"].unique()):
                 fig, ax = plt.subplots(figsize=(8, 4))
                 for m in self.models:
-                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    g = self.counted_of(sub, m, T)
                     runs = [c[c["trial"] == k].sort_values("epoch")["val_loss"].to_numpy() for k in g["trial"]]
                     if not runs:
                         continue
@@ -424,8 +430,7 @@ class Report:
                 ax.set_ylabel("validation loss, nats per copy symbol")
                 ax.legend(fontsize=8)
                 ax.set_title(f"copy-delay, delay T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"updates_T{T}{'_' + self.slug(title) if title else ''}.png",
-                          f"copy-delay at T = {T}: loss against updates" + (f" ({title})" if title else ""))
+                self.save(fig, f"updates_T{T}", f"copy-delay at T = {T}: loss against updates", title)
 
     # 8. length generalization
     def generalization(self):
@@ -449,17 +454,15 @@ class Report:
             for col, (ax, m) in enumerate(zip(axs[0], self.models)):
                 grid = np.full((len(Ts), len(Te)), np.nan)
                 for i, T in enumerate(Ts):
-                    g = sub[(sub["model"] == m) & (sub["T"] == T) & sub["status"].isin(COUNTED)]
+                    g = self.counted_of(sub, m, T)
+                    row = [NAMES[m], T]
                     for j, T2 in enumerate(Te):
                         vals = e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"]
-                        if T2 == T and vals.empty:
+                        if T2 == T and vals.empty:  # eval-T does not list T: the trial's own test set
                             vals = g["test_acc"]
                         if len(vals):
                             grid[i, j] = mean_se(vals)[0]
-                    row = [NAMES[m], T]
-                    for T2 in Te:
-                        vals = e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"]
-                        row.append(cell(g["test_acc"] if T2 == T and vals.empty else vals, len(g), 3))
+                        row.append(cell(vals, len(g), 3))
                     rows.append(row)
                 im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
                 ax.set_xticks(range(len(Te)), [str(t) for t in Te])
@@ -474,8 +477,7 @@ class Report:
                             ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7,
                                     color="white" if grid[i, j] < 0.6 else "black")
             fig.colorbar(im, ax=axs[0].tolist(), shrink=0.8, label=f"test {self.unit(sub)} accuracy")
-            self.save(fig, f"generalization{'_' + self.slug(title) if title else ''}.png",
-                      "Trained T × evaluated T' test accuracy" + (f" ({title})" if title else ""))
+            self.save(fig, "generalization", "Trained T × evaluated T' test accuracy", title)
             d.table(["model", "trained T"] + [f"T' = {t}" for t in Te], rows)
 
     # 9. ntm-copy outputs as images
@@ -516,8 +518,7 @@ class Report:
                             ax.set_ylabel(f"{NAMES[r['model']]}\n{what}", fontsize=7)
                         if i == 0 and k == 0:
                             ax.set_title(f"n = {T}", fontsize=9)
-            self.save(fig, f"ntm{'_' + self.slug(title) if title else ''}.png",
-                      "ntm-copy targets and outputs at each evaluated length" + (f" ({title})" if title else ""))
+            self.save(fig, "ntm", "ntm-copy targets and outputs at each evaluated length", title)
 
     # 10. perplexity of the character-level language model
     def perplexity(self):
@@ -576,7 +577,7 @@ class Report:
         for ax, H in zip(axs[0], hidden):
             sub = copy[copy["hidden"] == H]
             for m in self.models:
-                g = sub[(sub["model"] == m) & sub["status"].isin(COUNTED)]
+                g = self.counted_of(sub, m)
                 if g.empty:
                     continue
                 stats = [mean_se(g[g["T"] == T]["test_acc"]) for T in sorted(g["T"].unique())]
@@ -590,7 +591,7 @@ class Report:
             ax.set_ylabel("test symbol accuracy")
             ax.set_title(f"H = {H}")
             ax.legend(fontsize=7)
-        self.save(fig, "capacity.png", "Test accuracy against T: memory capacity of each model")
+        self.save(fig, "capacity", "Test accuracy against T: memory capacity of each model")
 
     # 12. the aids against memory loss: chrono initialization and the curriculum over T
     def ablation(self):
@@ -610,8 +611,9 @@ class Report:
                 row, means = [NAMES[m], T], []
                 for _, g in combos:
                     sel = g[(g["model"] == m) & (g["T"] == T)]
-                    row.append(cell(sel.loc[sel["status"].isin(COUNTED), "test_acc"], len(sel)))
-                    means.append(mean_se(sel.loc[sel["status"].isin(COUNTED), "test_acc"])[0])
+                    acc = sel.loc[sel["status"].isin(COUNTED), "test_acc"]
+                    row.append(cell(acc, len(sel)))
+                    means.append(mean_se(acc)[0])
                 plain = means[0] if all(v == 0 for v in combos[0][0]) else math.nan
                 row += [f"{x - plain:+.4f}" if np.isfinite(x - plain) else "" for x in means[1:]]
                 rows.append(row)

@@ -498,7 +498,6 @@ static double seconds(void)
 }
 
 #if !defined(CS_DOUBLE) && defined(__x86_64__)
-/* 16 independent chains of FMAs: enough to fill two FMA units whatever their latency */
 /* Independent chains of FMAs, named so that they stay in registers: enough to fill two FMA units
  * whatever their latency. Returns something of the result, so the work cannot be dropped. */
 #define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)

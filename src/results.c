@@ -495,14 +495,31 @@ static int copy_file(Writer *w, const char *src, const char *dst)
     return ok ? 0 : -1;
 }
 
+/* A change to an existing file: the copy tmp of path opened for writing (a failed copy leaves an
+ * invalid id, on which every later call fails harmlessly). edit_end closes it and renames it over
+ * path, or removes it. */
+static hid_t edit_begin(Writer *w, const char *path, char *tmp, size_t tmplen, Quiet *q)
+{
+    snprintf(tmp, tmplen, "%s.tmp-%ld", path, (long)getpid());
+    *q = hdf5_quiet();
+    if (copy_file(w, path, tmp) != 0) return -1;
+    return H5C(w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+}
+
+static int edit_end(Writer *w, hid_t f, Quiet q, const char *tmp, const char *path, char *err, size_t errlen)
+{
+    if (f >= 0) H5C(w, H5Fclose(f));
+    hdf5_restore(q);
+    return commit(w, tmp, path, err, errlen);
+}
+
 int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     Writer w = {0};
-    if (copy_file(&w, path, tmp) != 0) return commit(&w, tmp, path, err, errlen);
-    Quiet q = hdf5_quiet();
-    hid_t f = H5C(&w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+    Quiet q;
+    hid_t f = edit_begin(&w, path, tmp, sizeof tmp, &q);
+    if (w.failed) return edit_end(&w, f, q, tmp, path, err, errlen);
     hid_t d = H5C(&w, H5Dopen2(f, "trials", H5P_DEFAULT));
     unsigned char *rows;
     hid_t type = trial_rows(&w, recs, n, &rows);
@@ -523,19 +540,16 @@ int results_update(const char *path, const TrialRecord *recs, long n, char *err,
     H5C(&w, H5Sclose(space));
     H5C(&w, H5Tclose(type));
     H5C(&w, H5Dclose(d));
-    H5C(&w, H5Fclose(f));
-    hdf5_restore(q);
-    return commit(&w, tmp, path, err, errlen);
+    return edit_end(&w, f, q, tmp, path, err, errlen);
 }
 
 int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     Writer w = {0};
-    if (copy_file(&w, path, tmp) != 0) return commit(&w, tmp, path, err, errlen);
-    Quiet q = hdf5_quiet();
-    hid_t f = H5C(&w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+    Quiet q;
+    hid_t f = edit_begin(&w, path, tmp, sizeof tmp, &q);
+    if (w.failed) return edit_end(&w, f, q, tmp, path, err, errlen);
     hid_t d = H5C(&w, H5Dopen2(f, "runs", H5P_DEFAULT));
     unsigned char *buf;
     hid_t type = run_type(&w, run, &buf);
@@ -553,10 +567,8 @@ int results_log_run(const char *path, const RunRecord *run, char *err, size_t er
     H5C(&w, H5Sclose(space));
     H5C(&w, H5Tclose(type));
     H5C(&w, H5Dclose(d));
-    H5C(&w, H5Fclose(f));
     free(buf);
-    hdf5_restore(q);
-    return commit(&w, tmp, path, err, errlen);
+    return edit_end(&w, f, q, tmp, path, err, errlen);
 }
 
 /* A string attribute of loc, or "" if it is missing or not a string. */

@@ -4,13 +4,11 @@
 # with one line naming the option and the value, exit status 2, and no file written.
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 BIN=$(realpath "${COPYSWEEP:-./copysweep}")
 PYTHON=${PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fails=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
 
 # --- help lists every option with its default
 for cmd in "" "train"; do

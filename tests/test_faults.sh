@@ -8,6 +8,7 @@
 # SEED (default: the time) fixes them and is printed. Needs root (mount, runuser).
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 ROOT=$PWD
 BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -27,9 +28,7 @@ chmod 755 "$work"
 cd "$work"
 cp "$BIN" ./copysweep # where user nobody can run it
 BIN=$work/copysweep
-fails=0 runs=0 survived=0 hits=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
+runs=0 survived=0 hits=0
 
 cat > faults.ini <<'JOB'
 [sweep]

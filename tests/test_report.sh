@@ -5,6 +5,7 @@
 # version, gets one line and exit status 2.
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 ROOT=$PWD
 BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -12,14 +13,6 @@ export OMP_NUM_THREADS=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
-}
 
 "$BIN" "$ROOT/jobs/smoke.ini" -o smoke.h5 2> smoke.log || fail "smoke sweep: $(tail -2 smoke.log)"
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
@@ -68,6 +61,16 @@ check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part
 check "missing trials ($missing) listed and never averaged" \
     "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 3 --missing $missing
 
+# sweep NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
+# check_tasks_report.py [MODE]: sweep_and_check NAME WHAT CHECK_WHAT [MODE]
+sweep_and_check() {
+    local name=$1 what=$2 checked=$3
+    shift 3
+    "$BIN" "$name.ini" -o "$name.h5" 2> "$name.log" || fail "$what sweep: $(tail -2 "$name.log")"
+    check "report of $what" "$PYTHON" "$ROOT/analysis/report.py" "$name.h5" -o "$name-report"
+    check "$checked" "$PYTHON" "$ROOT/tests/check_tasks_report.py" "$name.h5" "$name-report" "$@"
+}
+
 # the other tasks in one sweep, each selected model also tested at other lengths
 cat > tasks.ini <<'JOB'
 [settings]
@@ -84,10 +87,8 @@ train-size = 160
 val-size = 32
 test-size = 32
 JOB
-"$BIN" tasks.ini -o tasks.h5 2> tasks.log || fail "tasks sweep: $(tail -2 tasks.log)"
-check "report of copy-delay, temporal-order and ntm-copy with eval-T" "$PYTHON" "$ROOT/analysis/report.py" tasks.h5 -o trep
-check "task sections, chance per task, length-generalization table equals /trial/<n>/eval" \
-    "$PYTHON" "$ROOT/tests/check_tasks_report.py" tasks.h5 trep
+sweep_and_check tasks "copy-delay, temporal-order and ntm-copy with eval-T" \
+    "task sections, chance per task, length-generalization table equals /trial/<n>/eval"
 
 # charlm on a text the test writes: optimizers and dropout as axes, perplexity in the report
 for i in $(seq 400); do echo "line $i: $(printf '%*s' $((i % 37)) '' | tr ' ' 'abcdefgh'[$((i % 8))])"; done > text.txt
@@ -110,9 +111,7 @@ train-size = 160
 val-size = 32
 test-size = 32
 JOB
-"$BIN" lm.ini -o lm.h5 2> lm.log || fail "charlm sweep: $(tail -2 lm.log)"
-check "report of a charlm sweep" "$PYTHON" "$ROOT/analysis/report.py" lm.h5 -o lmrep
-check "charlm perplexity table equals exp(test_loss) over seeds" "$PYTHON" "$ROOT/tests/check_tasks_report.py" lm.h5 lmrep --charlm
+sweep_and_check lm "a charlm sweep" "charlm perplexity table equals exp(test_loss) over seeds" --charlm
 
 # a small capacity sweep: a capacity value per model, equal to its recomputation from /trials
 cat > cap.ini <<'JOB'
@@ -129,9 +128,7 @@ train-size = 1600
 val-size = 64
 test-size = 64
 JOB
-"$BIN" cap.ini -o cap.h5 2> cap.log || fail "capacity sweep: $(tail -2 cap.log)"
-check "report of a capacity sweep" "$PYTHON" "$ROOT/analysis/report.py" cap.h5 -o caprep
-check "capacity per model equals its recomputation" "$PYTHON" "$ROOT/tests/check_tasks_report.py" cap.h5 caprep --capacity
+sweep_and_check cap "a capacity sweep" "capacity per model equals its recomputation" --capacity
 
 # the aids as axes: a table per model and T of plain, chrono, curriculum and both
 cat > aid.ini <<'JOB'
@@ -148,9 +145,7 @@ train-size = 320
 val-size = 32
 test-size = 32
 JOB
-"$BIN" aid.ini -o aid.h5 2> aid.log || fail "ablation sweep: $(tail -2 aid.log)"
-check "report of an ablation sweep" "$PYTHON" "$ROOT/analysis/report.py" aid.h5 -o aidrep
-check "ablation cells and differences equal their recomputation" "$PYTHON" "$ROOT/tests/check_tasks_report.py" aid.h5 aidrep --ablation
+sweep_and_check aid "an ablation sweep" "ablation cells and differences equal their recomputation" --ablation
 
 # not a results file, and another format version
 "$PYTHON" -c "import h5py; h5py.File('other.h5', 'w')['x'] = [1, 2, 3]"

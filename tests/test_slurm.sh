@@ -10,6 +10,7 @@
 # Every daemon it started is stopped by its process id whatever the outcome; every wait is bounded.
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 ROOT=$PWD
 PYTHON=${PYTHON:-/usr/bin/python3}
 if [ "$(id -u)" != 0 ]; then
@@ -40,14 +41,6 @@ cleanup() {
     rm -rf "$D"
 }
 trap cleanup EXIT
-fails=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
-}
 
 # --- the cluster
 # Debian's slurmd 22.05 initializes its cgroup plugin even with proctrack/linuxproc and task/none

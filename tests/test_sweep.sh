@@ -6,6 +6,7 @@
 # input gets one line naming file:line, key and value, exit status 2, and the results file untouched.
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 ROOT=$PWD
 BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -22,14 +23,6 @@ bg_sweep() { # LOG ARGS...
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
-check() { # NAME COMMAND...: pass if the command succeeds, showing its last line
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then pass "$name: $(tail -n 1 <<<"$out")"; else fail "$name: $out"; fi
-}
 
 # --- 1. rank-count independence on the smoke grid (16 trials)
 for n in 1 2 4; do

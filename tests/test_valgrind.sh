@@ -4,15 +4,13 @@
 # definite leak. Open MPI's own start-up and shut-down leaks are suppressed (tests/valgrind.supp).
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, fails
 ROOT=$PWD
 BIN=${COPYSWEEP:-$ROOT/copysweep}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-pass() { printf '  ok   %s\n' "$1"; }
-fail() { printf '  FAIL %s\n' "$1"; fails=$((fails + 1)); }
 memcheck() { # NAME EXIT_STATUS ARGS...: valgrind's own status for an error is 99
     local name=$1 want=$2 rc
     shift 2
