@@ -104,6 +104,8 @@ typedef struct {
     double *flow;   /* (L) Σ_b ‖∂L/∂h_t‖² of the top layer */
     int64_t *pos_correct; /* (N) correct predictions per scored step */
     int64_t *pos_total;   /* (N) predictions per scored step */
+    double *pos_loss;     /* (N) Σ over sequences of the loss of the target at each scored step */
+    double *pos_loss_sq;  /* (N) Σ of its square */
     real *grad;     /* (n_params) this chunk's gradient */
     real *dW_y, *db_y; /* views onto grad */
 } Acts;
@@ -119,6 +121,10 @@ struct CellOps {
     void (*backward_step)(const Layer *m, LayerActs *a, int t, int B);
     /* dU += Σ_t ∂pre_tᵀ · (what U multiplied at step t), over all L steps. */
     void (*grad_U)(const Layer *m, LayerActs *a, int B);
+    /* The per-step decay of ‖∂L/∂h_t‖ that the transition linearized at h = 0 predicts with every
+     * bias 0 but the LSTM's forget bias and |λ(U)| = 1 (orthogonal U): SPEC "The gradient's decay
+     * per step". */
+    double (*linear_decay)(double forget_bias);
 };
 
 /* Rows of an (L, B, X) tensor at step t. */

@@ -27,6 +27,9 @@ void model_init(Model *m, int kind, const TaskShape *shape, int hidden, int laye
 void model_free(Model *m);
 /* Parameters of the model these settings describe, without building it. */
 size_t model_param_count(const Settings *s);
+/* ρ that the cell's transition linearized at h = 0 predicts for these settings (CellOps
+ * linear_decay); NaN where its assumptions do not hold (U not orthogonal, chrono biases). */
+double model_linear_decay(const Settings *s);
 /* Draw the initial weights from the stream keyed (RNG_INIT, seed, model) as the settings say. */
 void model_init_weights(Model *m, const Settings *s);
 /* Views of layer k onto any buffer with the parameter layout (gradients, optimizer moments). */
@@ -49,13 +52,24 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *shape, int bat
                    size_t *need);
 void workspace_free(Workspace *w);
 
-/* Forward over sequences idx[0..B) of d; metrics added to *out and, per step of the scored window,
- * correct and scored predictions to pos_correct and pos_total (N, optional). With grad != NULL also
- * backward: grad = ∂(mean loss)/∂θ, and with flow != NULL, flow (L) = ‖∂L/∂h_t‖ of the top layer
- * over the batch. dropout_key != 0 (training) applies the workspace's dropout with masks keyed by
- * it and by each sequence's index; 0 (evaluation) applies none. */
+/* What an evaluation keeps besides the Metrics, each pointer optional. Per step j of the scored
+ * window (N): predictions right and made, and Σ and Σ² over the sequences of the loss of the target
+ * at j (for bce: its K bits together). With logits, the outputs before the softmax (or sigmoids)
+ * and the targets of sequence idx[i] go to row i of logits (B, N, K) and targets (B, N). */
+typedef struct {
+    int64_t *pos_correct, *pos_total;
+    double *pos_loss, *pos_loss_sq;
+    real *logits;
+    int16_t *targets;
+} Scores;
+
+/* Forward over sequences idx[0..B) of d; metrics added to *out, and what sc asks for added (or, the
+ * logits, written) to it (optional). With grad != NULL also backward: grad = ∂(mean loss)/∂θ, and
+ * with flow != NULL, flow (L) = ‖∂L/∂h_t‖ of the top layer over the batch. dropout_key != 0
+ * (training) applies the workspace's dropout with masks keyed by it and by each sequence's index;
+ * 0 (evaluation) applies none. */
 void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
-                 Metrics *out, int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow);
+                 Metrics *out, const Scores *sc, real *grad, double *flow);
 
 /* Forward and backward of one chunk whose inputs and targets are already in a, without dropout
  * (for tests; call model_prepare after the weights change). */

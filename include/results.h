@@ -16,7 +16,8 @@
 
 #define COPYSWEEP_VERSION "0.1.0"
 #define RESULTS_FORMAT "copysweep-results"
-#define RESULTS_FORMAT_VERSION 2 /* 2: chance columns, eval-T and /trial/<n>/eval */
+/* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ */
+#define RESULTS_FORMAT_VERSION 3
 
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */

@@ -84,5 +84,9 @@ void task_print(const Dataset *d, int count, FILE *out);
  * model: 1/K and log K for classes; 1/2 and log 2 per bit. */
 double task_chance_acc(const TaskShape *shape);
 double task_chance_loss(const TaskShape *shape);
+/* 1 if the targets are uniform and independent of everything the model saw before the scored window
+ * (copy, copy-delay, ntm-copy, temporal-order), so that the memoryless loss less the test loss bounds
+ * what the state carries (SPEC "Memory in bits"); 0 for charlm. */
+int task_has_bits(const TaskShape *shape);
 
 #endif

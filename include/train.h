@@ -22,6 +22,7 @@ typedef struct {
     int epoch;
     double train_loss, train_acc; /* over the epoch's updates, before each update */
     double val_loss, val_acc;     /* after the epoch */
+    double val_bits;              /* memory in bits on the validation split (SPEC "Memory in bits") */
     double grad_norm;             /* mean ‖∇θ‖ before clipping over the epoch's updates */
     double grad_norm_max;
     double lr;
@@ -47,6 +48,11 @@ typedef struct {
     double best_val_acc;
     Metrics test;            /* the selected model on the test set */
     double *per_position;    /* (N) test accuracy per step of the scored window (NaN: none scored) */
+    double *per_position_ce; /* (N) test loss per scored output at each step, nats (NaN: none scored) */
+    double *per_position_bits;    /* (N) each step's part of the test bits: they add up to test bits */
+    double *per_position_bits_se; /* (N) its standard error over the test sequences */
+    double temperature;      /* fitted on the validation split: softmax(z / temperature); NaN: none */
+    Metrics test_cal;        /* the test set at that temperature: the recalibrated bound */
     int conv_epoch[CONV_COUNT]; /* first epoch with validation accuracy ≥ threshold, -1 never */
     double conv_wall[CONV_COUNT]; /* wall seconds at that epoch, -1 never */
     double wall_s;
@@ -54,6 +60,8 @@ typedef struct {
     int L, N;
     double *grad_flow;       /* (2, L) ‖∂L/∂h_t‖ on the probe batch: initial and final weights */
     int flow_epochs[2];      /* the epochs of the two rows */
+    double rho[2];           /* the decay per step of the two rows over the steps before the scored
+                                window (SPEC "The gradient's decay per step"); NaN: not measured */
     long data_shared;        /* validation and test sequences also in training (must be 0) */
     int n_eval;
     EvalResult *eval;        /* (n_eval) one per eval-T length, in its order */

@@ -9,7 +9,7 @@
 #include <unistd.h> /* getpid, unlink, fsync */
 
 #define MAGIC "copysweep checkpoint\n"
-#define VERSION 1
+#define VERSION 2 /* 2: memory in bits in the metrics and curves */
 #define MAX_BODY ((size_t)1 << 36) /* 64 GiB: larger is a corrupt length field */
 
 int checkpoint_write(const char *path, const Pack *body, char *err, size_t errlen)

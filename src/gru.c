@@ -92,6 +92,14 @@ static void gru_grad_U(const Layer *m, LayerActs *a, int B)
     bm_gemm_tn_acc(a->g.U + (size_t)2 * H * H, H, a->gates + 2 * H, G3, a->rh, H, H, H, LB);
 }
 
+/* ∂h_t/∂h_{t-1} ≈ (1 − z) + z·r·|λ(U_h)| at h = 0 with z = r = σ(0): the keep and write
+ * coefficients are coupled, so the decay cannot exceed 1 − z + z·r */
+static double gru_linear_decay(double forget_bias)
+{
+    (void)forget_bias; /* the GRU has none */
+    return 0.5 + 0.25;
+}
+
 const CellOps gru_ops = {
     .name = "gru",
     .G = 3,
@@ -99,4 +107,5 @@ const CellOps gru_ops = {
     .forward_step = gru_forward_step,
     .backward_step = gru_backward_step,
     .grad_U = gru_grad_U,
+    .linear_decay = gru_linear_decay,
 };

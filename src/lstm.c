@@ -5,6 +5,8 @@
  * gates_t holds [i | f | o | g] per row, (B, 4H). */
 #include "lstm.h"
 
+#include <math.h> /* exp */
+
 #include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
 
 BM_VECTOR_CLONES static void lstm_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
@@ -65,6 +67,9 @@ static void lstm_grad_U(const Layer *m, LayerActs *a, int B)
     bm_gemm_tn_acc(a->g.U, H, a->gates, G4, a->h, H, G4, H, LB);
 }
 
+/* ∂c_t/∂c_{t-1} ≈ f + i·o·|λ(U_c)| at h = 0: σ(b_f) + σ(0)² */
+static double lstm_linear_decay(double forget_bias) { return 1 / (1 + exp(-forget_bias)) + 0.25; }
+
 const CellOps lstm_ops = {
     .name = "lstm",
     .G = 4,
@@ -72,4 +77,5 @@ const CellOps lstm_ops = {
     .forward_step = lstm_forward_step,
     .backward_step = lstm_backward_step,
     .grad_U = lstm_grad_U,
+    .linear_decay = lstm_linear_decay,
 };

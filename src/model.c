@@ -75,6 +75,16 @@ size_t model_param_count(const Settings *s)
     return m.n_params;
 }
 
+double model_linear_decay(const Settings *s)
+{
+    TaskShape sh = task_shape(s);
+    Model m;
+    model_shape(&m, s->model, &sh, s->hidden, s->layers);
+    /* the linearization assumes orthogonal U (|λ| = 1) and the plain biases */
+    if (s->init_u != INIT_ORTHOGONAL || s->chrono) return NAN;
+    return m.ops->linear_decay(s->forget_bias);
+}
+
 void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
 {
     if (layers < 1 || layers > MODEL_MAX_LAYERS) CS_FAIL("%d layers", layers);
@@ -270,6 +280,8 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, in
     CARVE(&cv, a->flow, sh->L);
     CARVE(&cv, a->pos_correct, N);
     CARVE(&cv, a->pos_total, N);
+    CARVE(&cv, a->pos_loss, N);
+    CARVE(&cv, a->pos_loss_sq, N);
     CARVE(&cv, a->grad, m->n_params);
     if (base) {
         a->layers = m->layers;
@@ -473,24 +485,38 @@ static double score_bits(real *p, int K, int y, int *hits)
 void model_score(const Model *m, Acts *a, int B, Metrics *out)
 {
     const int K = m->K, N = a->N, per = a->bce ? K : 1; /* predictions per target */
+    /* the memoryless loss of one target: log K, or K·log 2 for K bits (SPEC "Memory in bits") */
+    const double memoryless = a->bce ? K * M_LN2 : log(K);
     Metrics s = {0};
     memset(a->pos_correct, 0, (size_t)N * sizeof *a->pos_correct);
     memset(a->pos_total, 0, (size_t)N * sizeof *a->pos_total);
+    memset(a->pos_loss, 0, (size_t)N * sizeof *a->pos_loss);
+    memset(a->pos_loss_sq, 0, (size_t)N * sizeof *a->pos_loss_sq);
     unsigned char seq_ok[B]; /* B ≤ chunk size, small */
+    double seq_info[B];
     memset(seq_ok, 1, sizeof seq_ok);
+    memset(seq_info, 0, sizeof seq_info);
     for (int j = 0; j < N; j++)
         for (int b = 0; b < B; b++) {
             const int y = a->y[(size_t)j * B + b];
             if (y == TASK_NO_TARGET) continue;
             real *p = a->probs + ((size_t)j * B + b) * K;
             int hits;
-            s.loss += a->bce ? score_bits(p, K, y, &hits) : score_softmax(p, K, y, &hits);
+            const double loss = a->bce ? score_bits(p, K, y, &hits) : score_softmax(p, K, y, &hits);
+            s.loss += loss;
             s.correct += hits, s.symbols += per;
             a->pos_correct[j] += hits, a->pos_total[j] += per;
+            a->pos_loss[j] += loss, a->pos_loss_sq[j] += loss * loss;
             if (hits < per) seq_ok[b] = 0;
+            /* u_b = Σ_j (memoryless − CE_j) */
+            seq_info[b] += memoryless - loss;
+            s.info_max += memoryless;
         }
     s.sequences = B;
-    for (int b = 0; b < B; b++) s.seq_correct += seq_ok[b];
+    for (int b = 0; b < B; b++) {
+        s.seq_correct += seq_ok[b];
+        s.info += seq_info[b], s.info_sq += seq_info[b] * seq_info[b];
+    }
     metrics_add(out, &s);
 }
 
@@ -626,11 +652,12 @@ static void dropout_masks(const Model *m, Acts *a, const int *idx, int B, double
 }
 
 void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
-                 Metrics *out, int64_t *pos_correct, int64_t *pos_total, real *grad, double *flow)
+                 Metrics *out, const Scores *sc, real *grad, double *flow)
 {
     if (d->shape.L != w->L || B > w->B_max)
         CS_FAIL("workspace for L=%d, batch %d used with L=%d, batch %d", w->L, w->B_max, d->shape.L, B);
     const int n_chunks = (B + w->chunk - 1) / w->chunk, drop = dropout_key && w->dropout > 0;
+    const int N = d->shape.n_out, K = m->K;
     Metrics chunk_metrics[n_chunks];
     memset(chunk_metrics, 0, sizeof chunk_metrics);
     model_prepare(m, w);
@@ -648,6 +675,14 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
         a->drop = drop;
         if (drop) dropout_masks(m, a, cidx, rows, w->dropout, dropout_key);
         model_forward(m, a, rows);
+        if (sc && sc->logits) /* row i of the caller's (B, N, K) from the chunk's (N, rows, K) */
+            for (int b = 0; b < rows; b++) {
+                const size_t i = (size_t)c * w->chunk + b;
+                for (int j = 0; j < N; j++) {
+                    memcpy(sc->logits + (i * N + j) * K, a->probs + ((size_t)j * rows + b) * K, K * sizeof(real));
+                    sc->targets[i * N + j] = a->y[(size_t)j * rows + b];
+                }
+            }
         model_score(m, a, rows, &chunk_metrics[c]);
         if (grad) model_backward(m, a, rows, scale);
     }
@@ -655,9 +690,12 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
     /* combine in chunk order */
     for (int c = 0; c < n_chunks; c++) {
         metrics_add(out, &chunk_metrics[c]);
-        for (int j = 0; j < d->shape.n_out; j++) {
-            if (pos_correct) pos_correct[j] += w->acts[c].pos_correct[j];
-            if (pos_total) pos_total[j] += w->acts[c].pos_total[j];
+        for (int j = 0; sc && j < N; j++) {
+            const Acts *a = &w->acts[c];
+            if (sc->pos_correct) sc->pos_correct[j] += a->pos_correct[j];
+            if (sc->pos_total) sc->pos_total[j] += a->pos_total[j];
+            if (sc->pos_loss) sc->pos_loss[j] += a->pos_loss[j];
+            if (sc->pos_loss_sq) sc->pos_loss_sq[j] += a->pos_loss_sq[j];
         }
     }
     if (!grad) return;

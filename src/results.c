@@ -151,6 +151,18 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_f64(r, "test_loss", res ? metrics_loss(&res->test) : NAN);
     col_f64(r, "test_acc", res ? metrics_acc(&res->test) : NAN);
     col_f64(r, "test_seq_acc", res ? metrics_seq_acc(&res->test) : NAN);
+    /* memory in bits (SPEC "Memory in bits"); NaN for tasks the bound does not apply to */
+    const int bits = res && task_has_bits(&sh);
+    col_f64(r, "test_bits", bits ? metrics_bits(&res->test) : NAN);
+    col_f64(r, "test_bits_se", bits ? metrics_bits_se(&res->test) : NAN);
+    col_f64(r, "bits_ceiling", bits ? metrics_bits_ceiling(&res->test) : NAN);
+    col_f64(r, "test_bits_cal", bits ? metrics_bits(&res->test_cal) : NAN);
+    col_f64(r, "test_bits_cal_se", bits ? metrics_bits_se(&res->test_cal) : NAN);
+    col_f64(r, "temperature", bits ? res->temperature : NAN);
+    /* the gradient's decay per step (SPEC "The gradient's decay per step") */
+    col_f64(r, "rho_initial", res ? res->rho[0] : NAN);
+    col_f64(r, "rho_final", res ? res->rho[1] : NAN);
+    col_f64(r, "rho_linear", model_linear_decay(rec->s));
     for (int k = 0; k < CONV_COUNT; k++) {
         snprintf(name, sizeof name, "conv_epoch_%d", (int)(conv_thresholds[k] * 100 + 0.5));
         col_int(r, name, res ? res->conv_epoch[k] : -1);
@@ -255,6 +267,7 @@ static void write_curves(Writer *w, hid_t g, const TrialResult *res)
     CURVE_FIELD(train_acc, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(val_loss, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(val_acc, H5T_NATIVE_DOUBLE);
+    CURVE_FIELD(val_bits, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(grad_norm, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(grad_norm_max, H5T_NATIVE_DOUBLE);
     CURVE_FIELD(lr, H5T_NATIVE_DOUBLE);
@@ -275,17 +288,21 @@ static void write_curves(Writer *w, hid_t g, const TrialResult *res)
 }
 
 /* eval: one row per eval-T length; eval_examples/<T>/{output, target}: the first test sequence */
-static void write_eval(Writer *w, hid_t g, const TrialResult *res)
+static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
 {
     typedef struct {
         int32_t T;
         double loss, acc, seq_acc;
         int64_t sequences;
+        double bits, bits_se, bits_ceiling;
     } EvalRow;
     EvalRow *rows = CS_CALLOC((size_t)res->n_eval * sizeof *rows + 1);
     for (int k = 0; k < res->n_eval; k++) {
         const Metrics *m = &res->eval[k].test;
-        rows[k] = (EvalRow){res->eval[k].T, metrics_loss(m), metrics_acc(m), metrics_seq_acc(m), m->sequences};
+        const double nan = NAN;
+        rows[k] = (EvalRow){res->eval[k].T, metrics_loss(m), metrics_acc(m), metrics_seq_acc(m), m->sequences,
+                            has_bits ? metrics_bits(m) : nan, has_bits ? metrics_bits_se(m) : nan,
+                            has_bits ? metrics_bits_ceiling(m) : nan};
     }
     hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(EvalRow)));
     H5C(w, H5Tinsert(mem, "T", HOFFSET(EvalRow, T), H5T_NATIVE_INT32));
@@ -293,6 +310,9 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res)
     H5C(w, H5Tinsert(mem, "acc", HOFFSET(EvalRow, acc), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "seq_acc", HOFFSET(EvalRow, seq_acc), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "sequences", HOFFSET(EvalRow, sequences), H5T_NATIVE_INT64));
+    H5C(w, H5Tinsert(mem, "bits", HOFFSET(EvalRow, bits), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "bits_se", HOFFSET(EvalRow, bits_se), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "bits_ceiling", HOFFSET(EvalRow, bits_ceiling), H5T_NATIVE_DOUBLE));
     hid_t file_type = H5C(w, H5Tcopy(mem));
     H5C(w, H5Tpack(file_type));
     hsize_t dims = (hsize_t)res->n_eval;
@@ -361,6 +381,15 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
         hsize_t n_out = (hsize_t)res->N, flow_dims[2] = {2, (hsize_t)res->L};
         H5C(w, H5Dclose(dataset_write(w, g, "per_position", H5T_NATIVE_DOUBLE, 1, &n_out,
                                       res->per_position)));
+        H5C(w, H5Dclose(dataset_write(w, g, "per_position_ce", H5T_NATIVE_DOUBLE, 1, &n_out,
+                                      res->per_position_ce)));
+        const TaskShape sh = task_shape(rec->s);
+        if (task_has_bits(&sh)) {
+            H5C(w, H5Dclose(dataset_write(w, g, "per_position_bits", H5T_NATIVE_DOUBLE, 1, &n_out,
+                                          res->per_position_bits)));
+            H5C(w, H5Dclose(dataset_write(w, g, "per_position_bits_se", H5T_NATIVE_DOUBLE, 1, &n_out,
+                                          res->per_position_bits_se)));
+        }
         hid_t flow = dataset_write(w, g, "grad_flow", H5T_NATIVE_DOUBLE, 2, flow_dims, res->grad_flow);
         hsize_t two = 2;
         hid_t space = H5C(w, H5Screate_simple(1, &two, NULL));
@@ -369,7 +398,10 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
         H5C(w, H5Aclose(a));
         H5C(w, H5Sclose(space));
         H5C(w, H5Dclose(flow));
-        if (res->n_eval) write_eval(w, g, res);
+        if (res->n_eval) {
+            const TaskShape sh = task_shape(rec->s);
+            write_eval(w, g, res, task_has_bits(&sh));
+        }
         hid_t weights = H5C(w, H5Gcreate2(g, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
         write_tensors(w, weights, rec->model, rec->model->mem);
         H5C(w, H5Gclose(weights));

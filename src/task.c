@@ -417,3 +417,4 @@ void task_print(const Dataset *d, int count, FILE *out)
 
 double task_chance_acc(const TaskShape *sh) { return sh->bce ? 0.5 : 1.0 / sh->K; }
 double task_chance_loss(const TaskShape *sh) { return sh->bce ? log(2.0) : log((double)sh->K); }
+int task_has_bits(const TaskShape *sh) { return sh->task != TASK_CHARLM; }

@@ -11,6 +11,7 @@
 #include "batchmath.h"  /* bm_blas_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
 #include "checkpoint.h" /* checkpoint_read, checkpoint_write */
+#include "info.h"       /* info_score, info_fit_beta, info_decay */
 #include "model.h"      /* model_*, workspace_* */
 #include "optim.h"      /* Optimizer */
 #include "rng.h"        /* Rng, RNG_KEY */
@@ -162,7 +163,7 @@ static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long 
     const uint64_t drop_key = tr->s->dropout > 0 ? RNG_KEY(RNG_DROPOUT, (uint64_t)tr->s->seed,
                                                            (uint64_t)tr->opt.step + 1) | 1 : 0;
     model_batch(tr->model, tr->staging ? &tr->stage_ws : &tr->ws, tr->staging ? &tr->stage[0] : &tr->data[SPLIT_TRAIN],
-                idx, B, drop_key, &batch, NULL, NULL, tr->grad, NULL);
+                idx, B, drop_key, &batch, NULL, tr->grad, NULL);
     if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
@@ -173,13 +174,16 @@ static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long 
 
 /* Metrics of the model on a whole dataset, in batches of the training batch size, and with ex
  * the outputs and targets of its first sequence. */
-static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *m, int64_t *pos_correct,
-                         int64_t *pos_total, EvalResult *ex)
+static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *m, const Scores *sc,
+                         EvalResult *ex)
 {
+    const size_t N = (size_t)d->shape.n_out, K = (size_t)tr->model->K;
     memset(m, 0, sizeof *m);
     for (int i = 0; i < d->n; i += tr->s->batch) {
         int B = d->n - i < tr->s->batch ? d->n - i : tr->s->batch;
-        model_batch(tr->model, ws, d, tr->seq + i, B, 0, m, pos_correct, pos_total, NULL, NULL);
+        Scores at = sc ? *sc : (Scores){0}; /* the logits of sequence i go to row i */
+        if (at.logits) at.logits += (size_t)i * N * K, at.targets += (size_t)i * N;
+        model_batch(tr->model, ws, d, tr->seq + i, B, 0, m, sc ? &at : NULL, NULL, NULL);
         if (i || !ex) continue;
         /* sequence 0 is row 0 of chunk 0, whose tensors have a stride of its `rows` sequences */
         const Acts *a = &ws->acts[0];
@@ -192,9 +196,9 @@ static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *
     }
 }
 
-static void evaluate(Trainer *tr, int split, Metrics *m, int64_t *pos_correct, int64_t *pos_total)
+static void evaluate(Trainer *tr, int split, Metrics *m, const Scores *sc)
 {
-    evaluate_set(tr, &tr->ws, &tr->data[split], m, pos_correct, pos_total, NULL);
+    evaluate_set(tr, &tr->ws, &tr->data[split], m, sc, NULL);
 }
 
 /* The selected model on the test split at another length. Returns 0, or -1 with the reason in err. */
@@ -212,7 +216,7 @@ static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
     }
     dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size);
     const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d);
-    evaluate_set(tr, &ws, &d, &e->test, NULL, NULL, e);
+    evaluate_set(tr, &ws, &d, &e->test, NULL, e);
     dataset_free(&d);
     workspace_free(&ws);
     if (shared) CS_FAIL("%ld test sequences at T=%d occur in the training set", shared, e->T);
@@ -224,7 +228,7 @@ static void probe_flow(Trainer *tr, double *flow)
 {
     Metrics m = {0};
     int B = tr->s->batch < tr->s->val_size ? tr->s->batch : tr->s->val_size;
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, 0, &m, NULL, NULL, tr->grad, flow);
+    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, 0, &m, NULL, tr->grad, flow);
 }
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
@@ -242,6 +246,7 @@ static void pack_metrics(Pack *p, const Metrics *m)
 {
     pack_f64(p, m->loss);
     pack_i64(p, m->symbols), pack_i64(p, m->correct), pack_i64(p, m->sequences), pack_i64(p, m->seq_correct);
+    pack_f64(p, m->info), pack_f64(p, m->info_sq), pack_f64(p, m->info_max);
 }
 
 static void unpack_metrics(Unpack *u, Metrics *m)
@@ -249,6 +254,7 @@ static void unpack_metrics(Unpack *u, Metrics *m)
     m->loss = unpack_f64(u);
     m->symbols = unpack_i64(u), m->correct = unpack_i64(u);
     m->sequences = unpack_i64(u), m->seq_correct = unpack_i64(u);
+    m->info = unpack_f64(u), m->info_sq = unpack_f64(u), m->info_max = unpack_f64(u);
 }
 
 static void pack_curves(Pack *p, const TrialResult *r)
@@ -257,7 +263,7 @@ static void pack_curves(Pack *p, const TrialResult *r)
     for (int e = 0; e < r->epochs; e++) {
         const CurveRow *c = &r->curves[e];
         pack_i64(p, c->epoch), pack_i64(p, c->train_T);
-        const double v[] = {c->train_loss, c->train_acc, c->val_loss, c->val_acc, c->grad_norm,
+        const double v[] = {c->train_loss, c->train_acc, c->val_loss, c->val_acc, c->val_bits, c->grad_norm,
                             c->grad_norm_max, c->lr, c->wall_s, c->stage_val_acc};
         pack_bytes(p, v, sizeof v);
     }
@@ -270,10 +276,10 @@ static void unpack_curves(Unpack *u, TrialResult *r, int max_epochs)
         CurveRow *c = &r->curves[e];
         c->epoch = (int)unpack_i64(u);
         c->train_T = (int)unpack_int(u, 1, 100000);
-        double v[9];
+        double v[10];
         unpack_bytes(u, v, sizeof v);
-        c->train_loss = v[0], c->train_acc = v[1], c->val_loss = v[2], c->val_acc = v[3];
-        c->grad_norm = v[4], c->grad_norm_max = v[5], c->lr = v[6], c->wall_s = v[7], c->stage_val_acc = v[8];
+        c->train_loss = v[0], c->train_acc = v[1], c->val_loss = v[2], c->val_acc = v[3], c->val_bits = v[4];
+        c->grad_norm = v[5], c->grad_norm_max = v[6], c->lr = v[7], c->wall_s = v[8], c->stage_val_acc = v[9];
     }
 }
 
@@ -416,10 +422,21 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
     if (sh->task == TASK_CHARLM)
         fprintf(out, "  perplexity        %.4f (uniform over the %d classes: %d)\n", exp(metrics_loss(&r->test)), sh->K,
                 sh->K);
-    for (int k = 0; k < r->n_eval; k++)
-        fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f\n", r->eval[k].T,
-                what, metrics_acc(&r->eval[k].test), metrics_seq_acc(&r->eval[k].test),
-                metrics_loss(&r->eval[k].test));
+    if (task_has_bits(sh)) {
+        const double bits = metrics_bits(&r->test), ceiling = metrics_bits_ceiling(&r->test);
+        fprintf(out, "  memory            %.2f ± %.2f bits (± SE over test sequences) of a ceiling of %.2f: %.1f %%\n",
+                bits, metrics_bits_se(&r->test), ceiling, 100 * bits / ceiling);
+        if (r->test_cal.sequences)
+            fprintf(out, "  recalibrated      %.2f ± %.2f bits at temperature %.4g (fitted on the validation split)\n",
+                    metrics_bits(&r->test_cal), metrics_bits_se(&r->test_cal), r->temperature);
+    }
+    for (int k = 0; k < r->n_eval; k++) {
+        const Metrics *e = &r->eval[k].test;
+        fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f", r->eval[k].T, what,
+                metrics_acc(e), metrics_seq_acc(e), metrics_loss(e));
+        if (task_has_bits(sh)) fprintf(out, ", %.2f ± %.2f bits", metrics_bits(e), metrics_bits_se(e));
+        fputc('\n', out);
+    }
     fprintf(out, "convergence (first epoch with validation accuracy ≥ 0.5 / 0.9 / 0.99):");
     for (int k = 0; k < CONV_COUNT; k++) {
         if (r->conv_epoch[k] < 0)
@@ -428,6 +445,8 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
             fprintf(out, " %d (%.1f s)", r->conv_epoch[k], r->conv_wall[k]);
         fprintf(out, k + 1 < CONV_COUNT ? " /" : "\n");
     }
+    fprintf(out, "gradient decay per step back in time, ρ: %.4f with the initial weights, %.4f with the final "
+            "(the linearized cell predicts %.4f)\n", r->rho[0], r->rho[1], model_linear_decay(tr->s));
     fprintf(out, "wall time %.1f s\n", r->wall_s);
     fflush(out);
 }
@@ -439,6 +458,10 @@ static void result_init(TrialResult *res, const Settings *s)
     res->L = sh.L, res->N = sh.n_out;
     res->curves = CS_CALLOC((size_t)s->epochs * sizeof *res->curves);
     res->per_position = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position);
+    res->per_position_ce = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_ce);
+    res->per_position_bits = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_bits);
+    res->per_position_bits_se = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_bits_se);
+    res->temperature = res->rho[0] = res->rho[1] = NAN;
     res->grad_flow = CS_CALLOC((size_t)2 * sh.L * sizeof *res->grad_flow);
     res->best_val_acc = -1;
     for (int k = 0; k < CONV_COUNT; k++) res->conv_epoch[k] = -1, res->conv_wall[k] = -1;
@@ -465,13 +488,14 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     row->grad_norm = tr->at.norm_sum / tr->at.update, row->grad_norm_max = tr->at.norm_max;
     row->lr = s->lr;
     if (diverged) {
-        row->val_loss = row->val_acc = NAN;
+        row->val_loss = row->val_acc = row->val_bits = NAN;
     } else {
-        evaluate(tr, SPLIT_VAL, &val, NULL, NULL);
+        evaluate(tr, SPLIT_VAL, &val, NULL);
         row->val_loss = metrics_loss(&val), row->val_acc = metrics_acc(&val);
+        row->val_bits = task_has_bits(&tr->shape) ? metrics_bits(&val) : NAN;
         if (tr->staging) { /* the curriculum's own validation set, at the length trained */
             Metrics sv = {0};
-            evaluate_set(tr, &tr->stage_ws, &tr->stage[1], &sv, NULL, NULL, NULL);
+            evaluate_set(tr, &tr->stage_ws, &tr->stage[1], &sv, NULL, NULL);
             row->stage_val_acc = metrics_acc(&sv);
         }
     }
@@ -520,8 +544,50 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     return 0;
 }
 
-/* The test set, once, with the selected weights, and the other lengths of eval-T; gradient flow
- * with the last weights trained. Returns 0, or -1 with the reason in err. */
+/* Per step j of the test's scored window, from the sums over its sequences: accuracy, loss per output,
+ * and the step's part of the bits, u_j = memoryless − loss of a target there (0 where none is), with
+ * its standard error. */
+static void per_position(TrialResult *res, const TaskShape *sh, const int64_t *correct, const int64_t *total,
+                         const double *loss, const double *loss_sq)
+{
+    const int per = sh->bce ? sh->K : 1;
+    const double mem = task_chance_loss(sh) * per, n = (double)res->test.sequences;
+    for (int j = 0; j < res->N; j++) {
+        const double targets = (double)(total[j] / per);
+        res->per_position[j] = total[j] ? (double)correct[j] / (double)total[j] : NAN;
+        res->per_position_ce[j] = total[j] ? loss[j] / (double)total[j] : NAN;
+        /* Σ_s u_s and Σ_s u_s² over all n sequences, u_s = mem − loss_s where scored, else 0 */
+        const double su = targets * mem - loss[j], suu = targets * mem * mem - 2 * mem * loss[j] + loss_sq[j];
+        const double var = n > 1 ? (suu - su * su / n) / (n - 1) : NAN;
+        res->per_position_bits[j] = su / n / M_LN2;
+        res->per_position_bits_se[j] = sqrt(var > 0 ? var : 0) / sqrt(n) / M_LN2;
+    }
+}
+
+/* Buffers for the outputs of the n sequences of d: logits (n, N, K) and targets; 0, or -1 if the
+ * memory is not there (the recalibration is then left out). */
+static int outputs_alloc(Outputs *o, const Dataset *d, const Model *m, Scores *sc)
+{
+    *o = (Outputs){.n = d->n, .N = d->shape.n_out, .K = m->K, .bce = d->shape.bce};
+    real *logits = cs_try_calloc((size_t)o->n * o->N * o->K * sizeof *logits);
+    int16_t *targets = cs_try_calloc((size_t)o->n * o->N * sizeof *targets);
+    if (!logits || !targets) {
+        free(logits), free(targets);
+        return -1;
+    }
+    o->logits = sc->logits = logits, o->targets = sc->targets = targets;
+    return 0;
+}
+
+static void outputs_free(Outputs *o)
+{
+    free((void *)o->logits), free((void *)o->targets);
+    o->logits = NULL, o->targets = NULL;
+}
+
+/* The test set, once, with the selected weights, with the bits recalibrated on the validation set's
+ * temperature; the other lengths of eval-T; gradient flow with the last weights trained and ρ of
+ * both profiles. Returns 0, or -1 with the reason in err. */
 static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
 {
     const int L = tr->shape.L, N = tr->shape.n_out;
@@ -530,11 +596,31 @@ static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
         probe_flow(tr, res->grad_flow + L);
     else
         for (int t = 0; t < L; t++) res->grad_flow[L + t] = NAN;
+    res->rho[0] = info_decay(res->grad_flow, tr->shape.out_start);
+    res->rho[1] = info_decay(res->grad_flow + L, tr->shape.out_start);
     memcpy(tr->model->mem, tr->best, tr->model->n_params * sizeof *tr->best);
+
     int64_t *pos = CS_CALLOC((size_t)2 * N * sizeof *pos);
-    evaluate(tr, SPLIT_TEST, &res->test, pos, pos + N);
-    for (int j = 0; j < N; j++) res->per_position[j] = pos[N + j] ? (double)pos[j] / (double)pos[N + j] : NAN;
-    free(pos);
+    double *loss = CS_CALLOC((size_t)2 * N * sizeof *loss);
+    Scores val = {0}, test = {.pos_correct = pos, .pos_total = pos + N, .pos_loss = loss, .pos_loss_sq = loss + N};
+    Outputs vo = {0}, to = {0};
+    const int calibrate = task_has_bits(&tr->shape) &&
+                          outputs_alloc(&vo, &tr->data[SPLIT_VAL], tr->model, &val) == 0 &&
+                          outputs_alloc(&to, &tr->data[SPLIT_TEST], tr->model, &test) == 0;
+    if (calibrate) { /* the temperature that minimizes the validation loss, then the test at it */
+        Metrics m;
+        evaluate(tr, SPLIT_VAL, &m, &val);
+        const double beta = info_fit_beta(&vo);
+        evaluate(tr, SPLIT_TEST, &res->test, &test);
+        info_score(&to, beta, &res->test_cal);
+        res->temperature = 1 / beta;
+    } else {
+        test.logits = NULL, test.targets = NULL;
+        evaluate(tr, SPLIT_TEST, &res->test, &test);
+    }
+    outputs_free(&vo), outputs_free(&to);
+    per_position(res, &tr->shape, pos, pos + N, loss, loss + N);
+    free(pos), free(loss);
     for (int k = 0; k < res->n_eval; k++)
         if (evaluate_at(tr, &res->eval[k], err, errlen) != 0) return -1;
     return 0;
@@ -640,6 +726,9 @@ void trial_result_free(TrialResult *res)
 {
     free(res->curves);
     free(res->per_position);
+    free(res->per_position_ce);
+    free(res->per_position_bits);
+    free(res->per_position_bits_se);
     free(res->grad_flow);
     for (int k = 0; k < res->n_eval; k++) free(res->eval[k].ex_out), free(res->eval[k].ex_target);
     free(res->eval);
@@ -656,9 +745,16 @@ void trial_result_pack(Pack *p, const TrialResult *r, const Model *model)
     pack_metrics(p, &r->test);
     pack_f64(p, r->wall_s);
     pack_curves(p, r);
-    pack_bytes(p, r->per_position, (size_t)r->N * sizeof *r->per_position);
+    const size_t n_out = (size_t)r->N * sizeof(double);
+    pack_bytes(p, r->per_position, n_out);
+    pack_bytes(p, r->per_position_ce, n_out);
+    pack_bytes(p, r->per_position_bits, n_out);
+    pack_bytes(p, r->per_position_bits_se, n_out);
+    pack_f64(p, r->temperature);
+    pack_metrics(p, &r->test_cal);
     pack_bytes(p, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
     pack_i64(p, r->flow_epochs[0]), pack_i64(p, r->flow_epochs[1]);
+    pack_f64(p, r->rho[0]), pack_f64(p, r->rho[1]);
     for (int k = 0; k < r->n_eval; k++) {
         const EvalResult *e = &r->eval[k];
         pack_metrics(p, &e->test);
@@ -680,10 +776,17 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     unpack_metrics(u, &r->test);
     r->wall_s = unpack_f64(u);
     unpack_curves(u, r, s->epochs);
-    unpack_bytes(u, r->per_position, (size_t)r->N * sizeof *r->per_position);
+    const size_t n_out = (size_t)r->N * sizeof(double);
+    unpack_bytes(u, r->per_position, n_out);
+    unpack_bytes(u, r->per_position_ce, n_out);
+    unpack_bytes(u, r->per_position_bits, n_out);
+    unpack_bytes(u, r->per_position_bits_se, n_out);
+    r->temperature = unpack_f64(u);
+    unpack_metrics(u, &r->test_cal);
     unpack_bytes(u, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
     r->flow_epochs[0] = (int)unpack_int(u, 0, s->epochs);
     r->flow_epochs[1] = (int)unpack_int(u, 0, s->epochs);
+    r->rho[0] = unpack_f64(u), r->rho[1] = unpack_f64(u);
     for (int k = 0; k < r->n_eval; k++) {
         EvalResult *e = &r->eval[k];
         unpack_metrics(u, &e->test);

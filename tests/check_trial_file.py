@@ -16,9 +16,10 @@ SHAPES = {  # SPEC shapes, from (I, H, K)
 }
 GATES = {"lstm": "ifoc", "mlstm": "ifoc", "gru": "zrh", "mgru": "zrh"}
 TRIAL_COLUMNS = ["trial", "model", "T", "seed", "status", "n_params", "epochs", "best_epoch", "test_loss",
-                 "test_acc", "test_seq_acc", "conv_epoch_50", "conv_epoch_90", "conv_epoch_99", "wall_s",
-                 "host", "rank"]
-CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "grad_norm", "lr", "wall_s"]
+                 "test_acc", "test_seq_acc", "test_bits", "test_bits_se", "bits_ceiling", "test_bits_cal",
+                 "test_bits_cal_se", "temperature", "rho_initial", "rho_final", "rho_linear", "conv_epoch_50",
+                 "conv_epoch_90", "conv_epoch_99", "wall_s", "host", "rank"]
+CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_bits", "grad_norm", "lr", "wall_s"]
 
 
 def fail(msg):
@@ -61,6 +62,36 @@ def main(path):
         pp = g["per_position"][...]
         if pp.shape != (T,) or abs(pp.mean() - row["test_acc"]) > 1e-12:
             fail(f"per_position {pp.shape}, mean {pp.mean()} vs test_acc {row['test_acc']}")
+        # memory in bits: the bound recomputed from the stored per-position test cross-entropy
+        # (copy: every test sequence is scored at every position), Σ_j (log K − CE_j) / ln 2
+        ce = g["per_position_ce"][...]
+        bits = np.sum(np.log(K) - ce) / np.log(2)
+        if ce.shape != (T,) or not np.isclose(bits, row["test_bits"], rtol=1e-9, atol=1e-9):
+            fail(f"test_bits {row['test_bits']} vs Σ (log K − per_position_ce) / ln 2 = {bits}")
+        if not np.isclose(ce.mean(), row["test_loss"], rtol=1e-9):
+            fail(f"per_position_ce averages to {ce.mean()}, test_loss is {row['test_loss']}")
+        pb = g["per_position_bits"][...]
+        if not np.isclose(pb.sum(), row["test_bits"], rtol=1e-9, atol=1e-9):
+            fail(f"per_position_bits add up to {pb.sum()}, test_bits is {row['test_bits']}")
+        if not np.isclose(row["bits_ceiling"], T * np.log2(K), rtol=1e-12):
+            fail(f"bits_ceiling {row['bits_ceiling']}, expected T·log2 K = {T * np.log2(K)}")
+        if not (row["test_bits_se"] > 0 and np.all(g["per_position_bits_se"][...] >= 0)):
+            fail(f"test_bits_se {row['test_bits_se']}")
+        best = curves[curves["epoch"] == row["best_epoch"]]
+        if len(best) and not np.isclose(best["val_bits"].iloc[0], T * (np.log(K) - best["val_loss"].iloc[0]) / np.log(2),
+                                        rtol=1e-6, atol=1e-6):
+            fail("val_bits of the selected epoch is not T·(log K − val_loss)/ln 2")
+        # ρ from the stored gradient flow: the least-squares slope of ln ‖∂L/∂h_t‖ over the steps
+        # before the scored window
+        flow = g["grad_flow"][...]
+        out_start = L - T
+        for which, col in ((0, "rho_initial"), (1, "rho_final")):
+            t = np.arange(out_start)
+            y = flow[which, :out_start]
+            keep = np.isfinite(y) & (y >= 1e-30)
+            rho = np.exp(-np.polyfit(t[keep], np.log(y[keep]), 1)[0])
+            if not np.isclose(rho, row[col], rtol=1e-9):
+                fail(f"{col} {row[col]}, recomputed from grad_flow {rho}")
         if g["grad_flow"].shape != (2, L):
             fail(f"grad_flow shape {g['grad_flow'].shape}, expected (2, {L})")
         names = [f"{p}_{c}" for p in "WUb" for c in GATES[model]] + ["W_y", "b_y"]
@@ -79,7 +110,9 @@ def main(path):
         if not (0 <= row["test_acc"] <= 1) or row["status"] != "done":
             fail(f"test_acc {row['test_acc']}, status {row['status']}")
     print(f"check_trial_file: {path}: layout and cross-checks ok ({model}, T={T}, H={H}, "
-          f"{int(row['n_params'])} parameters, test_acc {row['test_acc']:.4f})")
+          f"{int(row['n_params'])} parameters, test_acc {row['test_acc']:.4f}, {row['test_bits']:.3f} ± "
+          f"{row['test_bits_se']:.3f} bits recomputed from per_position_ce, ρ {row['rho_initial']:.4f} → "
+          f"{row['rho_final']:.4f})")
 
 
 if __name__ == "__main__":

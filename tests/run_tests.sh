@@ -28,6 +28,7 @@ run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
 run "PyTorch cross-check, double" \
     bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"
 run "data, splits and metrics" "$bins/test_data"
+run "memory in bits, its SE and temperature; the decay per step" "$bins/test_info"
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh

@@ -74,8 +74,11 @@ args="--model mgru --T 6 --hidden 16 --epochs 2 --train-size 320 --val-size 64 -
 if $BIN train $args -o "$work/trial.h5" > "$work/train.log"; then
     grep -q '^model mgru (multiplicative GRU), [0-9]* parameters, [0-9]* threads' "$work/train.log" &&
     grep -q 'symbol accuracy .*(chance 1/K = 0.1250)' "$work/train.log" &&
-    grep -q 'sequence accuracy' "$work/train.log" && grep -q 'nats per copy symbol' "$work/train.log" \
-        && pass "train prints header, epochs and test metrics with the chance baseline" \
+    grep -q 'sequence accuracy' "$work/train.log" && grep -q 'nats per copy symbol' "$work/train.log" &&
+    grep -qE '^  memory +-?[0-9.]+ ± [0-9.]+ bits .* of a ceiling of 18.00' "$work/train.log" &&
+    grep -qE '^  recalibrated +-?[0-9.]+ ± [0-9.]+ bits at temperature' "$work/train.log" &&
+    grep -qE '^gradient decay per step back in time, ρ: 0\.[0-9]+ with the initial weights' "$work/train.log" \
+        && pass "train prints header, epochs and test metrics with the chance baseline, bits and ρ" \
         || fail "train output: $(cat "$work/train.log")"
     [ "$(grep -cE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$work/train.log")" = 2 ] || fail "two epoch lines"
     "$PYTHON" tests/check_trial_file.py "$work/trial.h5" && pass "trial.h5 layout (h5py, pandas)" || fail "trial.h5 layout"

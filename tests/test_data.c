@@ -143,7 +143,8 @@ static void test_chance(void)
     int64_t *pos = calloc((size_t)sh.n_out, sizeof *pos);
     int *idx = malloc((size_t)n * sizeof *idx);
     for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, 0, &met, pos, NULL, NULL, NULL);
+    Scores sc = {.pos_correct = pos};
+    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, 0, &met, &sc, NULL, NULL);
     double acc = metrics_acc(&met), chance = task_chance_acc(&sh);
     double se = sqrt(chance * (1 - chance) / (double)met.symbols);
     EXPECT(met.symbols == (int64_t)n * s.T, "scored %lld steps, expected n·T = %d (blanks are not scored)",

@@ -48,7 +48,7 @@ static double loss(const Case *c, real *grad)
     } else {
         int idx[64];
         for (int i = 0; i < c->B; i++) idx[i] = i;
-        model_batch(c->m, c->w, c->d, idx, c->B, c->drop_key, &met, NULL, NULL, grad, NULL);
+        model_batch(c->m, c->w, c->d, idx, c->B, c->drop_key, &met, NULL, grad, NULL);
     }
     return met.loss / (double)met.symbols;
 }

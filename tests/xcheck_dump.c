@@ -131,7 +131,7 @@ int main(int argc, char **argv)
             int idx[4] = {0, 1, 2, 3};
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
-            model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, NULL, grad, NULL);
+            model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
             snprintf(name, sizeof name, "%s_%s%s", model_names[kind], task_names[s.task],
                      p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
