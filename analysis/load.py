@@ -6,7 +6,9 @@
     c = curves("quick.h5")             # one row per (trial, epoch), with the trial's axes
 
 Every reader checks that the file is a copysweep results file of a supported format version and
-raises ResultsError with a one-line reason otherwise. Files that a sweep is still writing, or that
+raises ResultsError with a one-line reason otherwise. Files of format version 1 and 2 load too; they
+lack what version 3 added (the test_bits, temperature and rho_* columns, val_bits in the curves, the
+per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from. Files that a sweep is still writing, or that
 an interrupted sweep left, are read as they are: trials without a final status have no curves.
 Run with /usr/bin/python3 (Debian's h5py, numpy, pandas).
 """
@@ -15,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "copysweep-results"
-SUPPORTED_VERSIONS = (1, 2)
+SUPPORTED_VERSIONS = (1, 2, 3)
+BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
 FINAL = ("done", "diverged", "failed")
 # settings that are not axes of interest even when they vary
 NOT_AXES = ("trial", "seed")
@@ -62,6 +65,11 @@ def trials(path):
         return _decode(pd.DataFrame(f["trials"][...]))
 
 
+def has_bits(df):
+    """Whether the /trials frame has the memory-in-bits columns (results format 3 and later)."""
+    return "test_bits" in df.columns
+
+
 def axes(df):
     """The settings that vary across the file's trials, in /trials column order, seed excluded."""
     return [c for c in SETTINGS if c in df.columns and c not in NOT_AXES and df[c].nunique() > 1]
@@ -99,11 +107,18 @@ def curves(path):
 
 
 def per_position(path):
-    """Test accuracy at each step of the scored window: one row per (trial, position), positions 1.."""
+    """The test set at each step of the scored window: one row per (trial, position), positions 1..,
+    with acc (accuracy), ce (loss per scored output, nats), bits (the step's part of the trial's
+    test bits; they add up to test_bits) and bits_se (its standard error over test sequences). ce,
+    bits and bits_se are NaN where the file (format < 3) or the task (charlm: bits) has none."""
     def frames(k, d):
         acc = d[...]
-        return [pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc})]
-    return _per_trial(path, "per_position", frames, ["trial", "position", "acc"])
+        g = d.parent
+        extra = {c: g[name][...] if name in g else np.full(len(acc), np.nan)
+                 for c, name in (("ce", "per_position_ce"), ("bits", "per_position_bits"),
+                                 ("bits_se", "per_position_bits_se"))}
+        return [pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc, **extra})]
+    return _per_trial(path, "per_position", frames, ["trial", "position", "acc", "ce", "bits", "bits_se"])
 
 
 def grad_flow(path):

@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""The report of a copysweep results file: tables (mean ± standard error over seeds), curves,
-per-position accuracy, gradient flow, convergence, stability, and where the sweep holds them, loss
-against updates (copy-delay), length generalization (eval-T) and ntm-copy outputs as images; then
-the set-up. Written as report/index.md and report/index.html with PNG figures beside them, and the
-summary table as report/summary.csv.
+"""The report of a copysweep results file. It opens with the answer: a summary generated from the
+numbers (the models ranked by memory in bits at each length, which paired differences are separated,
+which cells carry nothing, and the budget), bits against T, the bits table with each model's
+capacity, per-position bits, convergence in updates, the gradient's decay per step ρ and the paired
+differences between models; then the accuracy tables (mean ± standard error over seeds), curves,
+per-position accuracy, gradient flow, stability, and where the sweep holds them, loss against
+updates (copy-delay), length generalization (eval-T), ntm-copy outputs as images, perplexity, the
+aids; then the set-up. Statistics follow SPEC "Statistics": paired comparisons with 95 %
+t-intervals, geometric means for quantities read on a log scale. Written as report/index.md and
+report/index.html with PNG figures beside them, and the summary table as report/summary.csv.
 
 Usage: analysis/report.py RESULTS.h5 [-o report/]
 
@@ -28,6 +33,7 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
+from stats import geo_mean_se, interval, mean_se, paired, t975  # noqa: E402
 
 MODELS = ["lstm", "mlstm", "gru", "mgru"]
 NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
@@ -36,19 +42,11 @@ COUNTED = ("done", "diverged")
 SPIKE = 1.10  # a loss spike: the training loss of an epoch above 1.10 × the previous epoch's
 CAPACITY = 0.9  # a length is copied when the test symbol accuracy reaches this
 CHANCE_MARGIN = 0.02  # a mean accuracy within this of chance counts as chance
+BLOCKS = 20  # per-position bits are shown in at most this many blocks of consecutive positions
+Z95 = 1.959964  # the normal 97.5 % quantile: a single seed's interval from its test-set SE
 
 
 # ---- statistics ---------------------------------------------------------------------------------
-
-def mean_se(values):
-    """(mean, standard error, n) of the finite values; SE = sample standard deviation / √n."""
-    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
-    n = len(v)
-    if n == 0:
-        return math.nan, math.nan, 0
-    se = v.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
-    return v.mean(), se, n
-
 
 def cell(values, expected, digits=4):
     """"mean ± SE (n=k)", with "of N" when seeds are missing; "missing" when none counts."""
@@ -57,6 +55,23 @@ def cell(values, expected, digits=4):
         return "missing"
     text = f"{m:.{digits}f}" + (f" ± {se:.{digits}f}" if n > 1 else "")
     return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
+
+
+def geo_cell(values, expected, fmt=".3g"):
+    """"g ×/÷ f (n=k)": the geometric mean and the factor 10^SE of the mean of log10 (SPEC
+    "Statistics"); "0 in k (underflow)" when the values are zeros (a gradient below float32's range),
+    "missing" when there are none."""
+    g, se, n = geo_mean_se(values)
+    if n == 0:
+        zeros = sum(1 for x in values if x == 0)
+        return f"0 in {zeros} (underflow)" if zeros else "missing"
+    f = 10 ** se
+    text = format(g, fmt) + ((f" ×/÷ {f:.3g}" if f >= 1.01 else f" ×/÷ {f:.4f}") if n > 1 else "")
+    return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
+
+
+def signed(x, digits=2):
+    return f"{x:+.{digits}f}" if np.isfinite(x) else "n/a"
 
 
 def grouped(df, keys):
@@ -94,6 +109,9 @@ class Doc:
     def pre(self, text):
         self.blocks.append(("pre", text))
 
+    def ul(self, items):
+        self.blocks.append(("ul", items))
+
     def markdown(self):
         out = []
         for b in self.blocks:
@@ -107,6 +125,8 @@ class Doc:
                 out += ["| " + " | ".join(str(c) for c in r) + " |" for r in b[2]]
             elif b[0] == "img":
                 out.append(f"![{b[2]}]({b[1]})\n\n*{b[2]}*")
+            elif b[0] == "ul":
+                out += [f"- {item}" for item in b[1]]
             else:
                 out.append("```\n" + b[1].rstrip() + "\n```")
             out.append("")
@@ -128,6 +148,8 @@ class Doc:
                 out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in b[1]) + "</tr>")
                 out += ["<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in b[2]]
                 out.append("</table>")
+            elif b[0] == "ul":
+                out.append("<ul>" + "".join(f"<li>{e(item)}</li>" for item in b[1]) + "</ul>")
             elif b[0] == "img":
                 out.append(f"<figure><img src='{e(b[1])}' alt='{e(b[2])}'><figcaption>{e(b[2])}</figcaption></figure>")
             else:
@@ -153,6 +175,7 @@ class Report:
         self.figures = []
         self.summary = []
         self.counted = self.df[self.df["status"].isin(COUNTED)]
+        self.has_bits = load.has_bits(self.df)
 
     def groups(self):
         """(title, sub-frame) for every combination of the other axes."""
@@ -204,10 +227,12 @@ class Report:
     def slug(title):
         return "_".join("".join(ch if ch.isalnum() else " " for ch in title).split())
 
-    # 0. what the file holds
+    def title(self):
+        self.doc.h(1, f"copysweep report: {os.path.basename(self.path)}")
+
+    # after the summary: what the file holds, and what it lacks
     def overview(self):
         d, a = self.doc, self.attrs
-        d.h(1, f"copysweep report: {os.path.basename(self.path)}")
         counts = self.df["status"].value_counts()
         d.p(f"{len(self.df)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())}); axes: "
             f"{', '.join(self.axes + ['seed'])}; seeds {', '.join(map(str, self.seeds))}. Written by copysweep "
@@ -223,10 +248,429 @@ class Report:
                     [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
                      for _, r in missing.iterrows()])
 
-    # 1. final test metrics
+    # ---- memory in bits: what the report opens with -------------------------------------------
+
+    def bits_groups(self):
+        """(title, sub-frame) of every group of other axes whose counted trials have bits."""
+        for title, sub in self.groups():
+            c = sub[sub["status"].isin(COUNTED)]
+            if self.has_bits and np.isfinite(c["test_bits"]).any():
+                yield title, sub
+
+    @staticmethod
+    def per_seed(sub, T, metric):
+        """{model: Series of metric indexed by seed} of the counted trials at T."""
+        c = sub[(sub["T"] == T) & sub["status"].isin(COUNTED)]
+        return {m: g.set_index("seed")[metric] for m, g in c.groupby("model", sort=False)}
+
+    def cell_interval(self, sub, m, T, metric):
+        """(mean, SE, n, lower, upper) over seeds of a (model, T) cell: the 95 % t-interval over seeds,
+        or with one seed its own test-set interval (bits only)."""
+        g = self.counted_of(sub, m, T)
+        mean, se, n = mean_se(g[metric])
+        _, lo, hi, _ = interval(g[metric])
+        if n == 1 and metric == "test_bits":
+            one = g[np.isfinite(g[metric])].iloc[0]
+            lo, hi = one["test_bits"] - Z95 * one["test_bits_se"], one["test_bits"] + Z95 * one["test_bits_se"]
+        return mean, se, n, lo, hi
+
+    def budget(self, sub):
+        """One sentence: updates per trial, what was trained, the seeds."""
+        c = sub[sub["status"].isin(COUNTED)]
+        if c.empty:
+            return ""
+        per_epoch = c["train_size"] // c["batch"]
+        budget, ran = c["max_epochs"] * per_epoch, c["epochs"] * per_epoch
+        text = (f"Budget: at most {int(budget.max()):,} updates per trial" if budget.nunique() == 1 else
+                f"Budget: {int(budget.min()):,} to {int(budget.max()):,} updates per trial")
+        text += (f" (epochs × train-size / batch = {int(c['max_epochs'].iloc[0])} × {int(c['train_size'].iloc[0])} / "
+                 f"{int(c['batch'].iloc[0])}); early stopping ran a median of {int(ran.median()):,}" if budget.nunique() == 1
+                 else f"; early stopping ran a median of {int(ran.median()):,}")
+        opts = []
+        for col, name in (("hidden", "H"), ("optimizer", ""), ("lr", "lr"), ("layers", "layers")):
+            if col in c and c[col].nunique() == 1:
+                opts.append(f"{name} = {c[col].iloc[0]}" if name else str(c[col].iloc[0]))
+        n = c.groupby(["model", "T"])["seed"].nunique()
+        return (text + f"; {', '.join(opts)}; n = {n.min()}" + (f"–{n.max()}" if n.max() > n.min() else "") +
+                " seeds per cell, the same sequences for every model of a seed.")
+
+    def summary_text(self, title, sub):
+        """The answer for one group, from the numbers: ranking by bits at each length where any model
+        carries memory, the paired difference of each neighbour in the ranking, the cells that carry
+        nothing, ρ and ρ^T, and the budget."""
+        c = sub[sub["status"].isin(COUNTED)]
+        Ts = sorted(sub["T"].unique())
+        out, items, nothing, idle = [], [], [], {}
+        for T in Ts:
+            cells = {m: self.cell_interval(sub, m, T, "test_bits") for m in self.models}
+            cells = {m: v for m, v in cells.items() if v[2] > 0}
+            if not cells:
+                continue
+            ceiling = c[c["T"] == T]["bits_ceiling"].mean()
+            carrying = [m for m, v in cells.items() if v[3] > 0]
+            for m in cells:
+                if m not in carrying:
+                    idle.setdefault(m, []).append(T)
+            if not carrying:
+                nothing.append(T)
+                continue
+            ranked = sorted(cells, key=lambda m: -cells[m][0])
+            seeds = self.per_seed(sub, T, "test_bits")
+            parts = []
+            for i, m in enumerate(ranked):
+                mean, se, n = cells[m][:3]
+                parts.append(f"{NAMES[m]} {mean:.2f}" + (f" ± {se:.2f}" if n > 1 else "") + " bits")
+            comps = []
+            for a, b in zip(ranked, ranked[1:]):
+                p = paired(*seeds[a].align(seeds[b], join="outer"))
+                if p["n"] >= 2:
+                    comps.append(f"{NAMES[a]} − {NAMES[b]} {p['mean']:+.2f} bits [{p['lo']:+.2f}, {p['hi']:+.2f}], "
+                                 + ("separated" if p["separated"] else "not separated"))
+            items.append(f"At T = {T} (ceiling {ceiling:.0f} bits) the models rank " + " > ".join(parts) +
+                         (". Paired differences of neighbours in this ranking, with 95 % t-intervals over seeds: " +
+                          "; ".join(comps) if comps else "") + ".")
+        if not items:
+            out.append("No model carries measurable memory at any length of this sweep: every (model, T) cell's 95 % "
+                       "interval over seeds includes 0 bits.")
+        else:
+            if nothing:
+                out.append(f"No model carries measurable memory at T = {', '.join(map(str, nothing))}: every cell's 95 % "
+                           "interval over seeds includes 0 bits (or lies below it).")
+            partial = {m: [T for T in Ts_ if T not in nothing] for m, Ts_ in idle.items()}
+            partial = {m: Ts_ for m, Ts_ in partial.items() if Ts_}
+            if partial:
+                out.append("Carry nothing measurable (interval includes 0 bits): " +
+                           "; ".join(f"{NAMES[m]} at T = {', '.join(map(str, Ts_))}" for m, Ts_ in partial.items()) + ".")
+        rho = []
+        for m in self.models:
+            g = self.counted_of(sub, m)
+            r, _, n = geo_mean_se(g["rho_initial"])
+            if n:
+                lo, hi = min(Ts), max(Ts)
+                pw = [geo_mean_se(g[g["T"] == T]["rho_initial"] ** T)[0] for T in (lo, hi)]
+                rho.append(f"{NAMES[m]} {r:.3f} (ρ^T {pw[0]:.1e} at T = {lo}" +
+                           (f", {pw[1]:.1e} at T = {hi})" if hi != lo else ")"))
+        if rho:
+            out.append("Gradient decay: with the initial weights ‖∂L/∂h_t‖ shrinks by a factor ρ per step back in time "
+                       "(geometric mean over seeds and lengths), so the first symbols receive about ρ^T of the gradient "
+                       "that reaches the delimiter: " + "; ".join(rho) + ".")
+        out.append(self.budget(sub))
+        n = c.groupby(["model", "T"])["seed"].nunique()
+        if len(n) and 1 < n.min() <= 3:
+            df = n.min() - 1
+            out.append(f"With {n.min()} seeds the t-interval is wide (t = {t975(df):.2f} at {df} degree"
+                       f"{'s' if df > 1 else ''} of freedom): few differences can separate, and an unseparated one is "
+                       "not evidence of equality.")
+        lead = ("**" + title + ".** " if title else "") + ("Ranked by memory in bits (mean ± SE over seeds):"
+                                                          if items else "")
+        return lead, items, " ".join(x for x in out if x)
+
+    def accuracy_summary(self, title, sub):
+        """The answer for a file or group without bits: accuracy against chance, paired."""
+        acc, _ = self.baselines(sub)
+        if acc is None or set(sub["task"]) == {"charlm"}:
+            return ""
+        out = []
+        for T in sorted(sub["T"].unique()):
+            cells = {m: self.cell_interval(sub, m, T, "test_acc") for m in self.models}
+            cells = {m: v for m, v in cells.items() if v[2] > 0}
+            ranked = sorted(cells, key=lambda m: -cells[m][0])
+            above = [m for m in ranked if cells[m][3] > acc]
+            out.append(f"At T = {T}: " + " > ".join(f"{NAMES[m]} {cells[m][0]:.4f}" for m in ranked) +
+                       f" test accuracy (chance {acc:.4f}); above chance (95 % interval): " +
+                       (", ".join(NAMES[m] for m in above) if above else "none") + ".")
+        out.append(self.budget(sub))
+        return (f"**{title}.** " if title else "") + " ".join(out)
+
+    # 1. the answer
+    def answer(self):
+        d = self.doc
+        d.h(2, "1. Summary")
+        if not self.has_bits:
+            d.p(f"Note: this file has results format version {self.attrs.get('format_version')}, written before "
+                f"copysweep measured memory in bits (format {load.BITS_VERSION}). The sections on bits, the decay per "
+                "step and paired bit differences are left out, and this summary ranks by test accuracy; run the job "
+                "again with this copysweep to get them.")
+        done = set()
+        for title, sub in self.bits_groups():
+            lead, items, rest = self.summary_text(title, sub)
+            if lead:
+                d.p(lead)
+            if items:
+                d.ul(items)
+            d.p(rest)
+            done.add(title)
+        for title, sub in self.groups():
+            if title not in done:
+                text = self.accuracy_summary(title, sub)
+                if text:
+                    d.p(text)
+        d.p("Memory in bits (SPEC \"Memory in bits\") is the variational bound Σ_j (log K − CE_j) / ln 2 on what the "
+            "state carries of the symbols to copy, from the test cross-entropy CE_j at each copy position: 0 for a "
+            "model that guesses, T·log2 K for one that copies without error. It compares lengths where accuracy "
+            "cannot (accuracy falls towards 1/K even when a model remembers a fixed amount). Values are mean ± SE "
+            "over seeds; a cell carries memory when its 95 % t-interval over seeds excludes 0.")
+
+    # 2. headline figure
+    def headline(self):
+        groups = list(self.bits_groups())
+        if not groups:
+            return
+        d = self.doc
+        d.h(2, "2. Memory in bits against T")
+        d.p("Test bits per model against T (log scale); dots are seeds, markers with bars the seed mean ± SE, the dashed "
+            "line the ceiling (T·log2 K for copy), the gray line 0 bits. The y axis is symmetric-logarithmic: linear "
+            "between −1 and 1 bit, logarithmic beyond, so that values at and below 0 stay visible.")
+        for title, sub in groups:
+            fig, ax = plt.subplots(figsize=(8, 5))
+            Ts = sorted(sub["T"].unique())
+            for i, m in enumerate(self.models):
+                g = self.counted_of(sub, m)
+                g = g[np.isfinite(g["test_bits"])]
+                if g.empty:
+                    continue
+                shift = 1.04 ** (i - (len(self.models) - 1) / 2)  # side by side at each T
+                ax.scatter(g["T"] * shift, g["test_bits"], color=COLORS[m], alpha=0.35, s=14, linewidths=0)
+                xs = sorted(g["T"].unique())
+                st = [mean_se(g[g["T"] == T]["test_bits"]) for T in xs]
+                ax.errorbar(np.array(xs) * shift, [x[0] for x in st], yerr=[x[1] if np.isfinite(x[1]) else 0 for x in st],
+                            marker="o", color=COLORS[m], label=NAMES[m], capsize=3)
+            ceiling = [sub[sub["T"] == T]["bits_ceiling"].mean() for T in Ts]
+            ax.plot(Ts, ceiling, "k--", lw=1, label="ceiling")
+            ax.axhline(0, color="gray", lw=1)
+            ax.set_xscale("log")
+            ax.set_yscale("symlog", linthresh=1)
+            ax.set_xticks(Ts, [str(T) for T in Ts])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_xlabel("T")
+            ax.set_ylabel("test memory, bits")
+            ax.legend(fontsize=8)
+            ax.set_title("Memory in bits" + (f", {title}" if title else ""))
+            self.save(fig, "bits", "Memory in bits against T: seeds, mean ± SE, ceiling and zero", title)
+
+    # 3. the bits table
+    def bits_table(self):
+        groups = list(self.bits_groups())
+        if not groups:
+            return
+        d = self.doc
+        d.h(2, "3. Memory in bits")
+        d.p("Test bits, mean ± SE over seeds, and in brackets the fraction of the ceiling (T·log2 K for copy, "
+            "10·log2 K for copy-delay, 8 per vector for ntm-copy, 2 for temporal-order). Capacity: the most bits a model "
+            "carries over the lengths tried (from the seed means, at the T in brackets), and the mean ± SE of each "
+            "seed's own capacity. Below it, the same bound with the outputs at the temperature that minimizes the "
+            "validation loss (fitted per trial: a valid, tighter bound, never below 0 on the validation split), mean "
+            "± SE, and the temperature (geometric mean ×/÷ its SE factor; ∞: the validation loss is lowest with "
+            "uniform outputs, so the recalibrated bound is 0 there).")
+        for title, sub in groups:
+            d.h(3, "Test memory, bits" + (f" ({title})" if title else ""))
+            header = ["model"] + [f"T = {T}" for T in self.Ts] + ["capacity", "capacity per seed"]
+            rows = []
+            for m in self.models:
+                row = [NAMES[m]]
+                means = {}
+                for T in self.Ts:
+                    g = sub[(sub["model"] == m) & (sub["T"] == T)]
+                    vals = g.loc[g["status"].isin(COUNTED), "test_bits"]
+                    mean, se, n = mean_se(vals)
+                    ceiling = g["bits_ceiling"].mean()
+                    row.append(cell(vals, len(g), 2) + (f" [{mean / ceiling:.1%}]" if n else ""))
+                    if n:
+                        means[T] = mean
+                    self.summary.append(dict(group=title, model=m, T=T, metric="test_bits", mean=mean, se=se, n=n,
+                                             expected=len(g)))
+                g = self.counted_of(sub, m)
+                per_seed = g.groupby("seed")["test_bits"].max()
+                best = max(means, key=means.get) if means else None
+                row += [f"{means[best]:.2f} (T = {best})" if best is not None else "missing",
+                        cell(per_seed, g["seed"].nunique(), 2)]
+                rows.append(row)
+            d.table(header, rows)
+            d.h(3, "Recalibrated on validation" + (f" ({title})" if title else ""))
+            rows = []
+            for m in self.models:
+                row = [NAMES[m]]
+                for T in self.Ts:
+                    g = sub[(sub["model"] == m) & (sub["T"] == T)]
+                    c = g[g["status"].isin(COUNTED)]
+                    flat = int(np.isinf(c["temperature"]).sum())  # beta = 0: the outputs carry nothing usable
+                    temp = geo_cell(c["temperature"], len(g)).split(" (")[0] if flat < len(c) else ""
+                    row.append(cell(c["test_bits_cal"], len(g), 2) + "; temperature " + temp +
+                               (f"{', ' if temp else ''}∞ in {flat}" if flat else ""))
+                rows.append(row)
+            d.table(["model"] + [f"T = {T}" for T in self.Ts], rows)
+        if "hidden" in self.axes:
+            d.h(3, "Capacity in bits against the hidden size")
+            rest = [a for a in self.other if a != "hidden"]
+            counted = self.counted[np.isfinite(self.counted["test_bits"])]
+            Hs = sorted(counted["hidden"].unique())
+            rows = []
+            for values, g in grouped(counted, ["model"] + rest):
+                row = [NAMES.get(values[0], values[0])] + list(values[1:])
+                for H in Hs:
+                    gh = g[g["hidden"] == H]
+                    means = gh.groupby("T")["test_bits"].mean()
+                    row.append(f"{means.max():.2f} (T = {means.idxmax()})" if len(means) else "missing")
+                rows.append(row)
+            d.table(["model"] + rest + [f"H = {H}" for H in Hs], rows)
+
+    # 4. per-position bits
+    def position_bits(self):
+        groups = list(self.bits_groups())
+        if not groups:
+            return
+        d = self.doc
+        d.h(2, "4. Memory by copy position")
+        d.p(f"Test bits carried at each copy position, summed over blocks of consecutive positions (at most {BLOCKS} "
+            "blocks), seed mean ± SE; the blocks add up to the trial's bits. The gray band is ±1.96 standard errors of "
+            "the test-set estimate around 0 for the seed mean (from each position's spread over test sequences): "
+            "what a model with no memory reads at this test size. A block inside it is indistinguishable from none.")
+        pp = load.per_position(self.path)
+        for title, sub in groups:
+            for T in self.Ts:
+                fig, ax = plt.subplots(figsize=(10, 4))
+                band, drawn = 0.0, False
+                for m in self.models:
+                    ks = self.counted_of(sub, m, T)["trial"]
+                    rows = [pp[pp["trial"] == k].sort_values("position") for k in ks]
+                    rows = [r for r in rows if len(r) and np.isfinite(r["bits"]).all()]
+                    if not rows:
+                        continue
+                    N = len(rows[0])
+                    edges = np.unique(np.linspace(0, N, min(N, BLOCKS) + 1).astype(int))
+                    sums = [np.add.reduceat(r["bits"].to_numpy(), edges[:-1]) for r in rows]
+                    var = np.mean([np.add.reduceat(r["bits_se"].to_numpy() ** 2, edges[:-1]) for r in rows], axis=0)
+                    band = np.maximum(band, Z95 * np.sqrt(var / len(rows)))
+                    centers = (edges[:-1] + edges[1:] + 1) / 2
+                    self.band(ax, centers, sums, COLORS[m], NAMES[m], "-o")
+                    drawn = True
+                if not drawn:
+                    plt.close(fig)
+                    continue
+                ax.fill_between(centers, -band, band, color="gray", alpha=0.25, linewidth=0,
+                                label="no memory at this test size (95 %)")
+                ax.axhline(0, color="gray", lw=0.8)
+                ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
+                ax.set_ylabel("test bits per block")
+                ax.legend(fontsize=8)
+                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+                self.save(fig, f"position_bits_T{T}", f"Test bits per block of copy positions at T = {T}", title)
+
+    # 5. convergence
+    def convergence(self):
+        d = self.doc
+        d.h(2, "5. Convergence speed")
+        d.p("Updates (epochs × train-size / batch, counted at the end of the epoch) until the validation split first "
+            "carried 1 bit, 10 bits and 90 % of the selected epoch's bits, and until validation accuracy first reached "
+            "50 %, 90 % and 99 %: mean ± SE over the seeds that got there, and 'never k/n' for those that did not.")
+        c = load.curves(self.path)
+        bits = "val_bits" in c.columns
+        for title, sub in self.groups():
+            if title:
+                d.h(3, title)
+            rows = []
+            for m in self.models:
+                for T in self.Ts:
+                    g = self.counted_of(sub, m, T)
+                    row = [NAMES[m], T]
+                    reached = {}
+                    for _, r in g.iterrows():
+                        per = int(r["train_size"]) // int(r["batch"])
+                        cr = c[c["trial"] == r["trial"]].sort_values("epoch")
+                        final = cr[cr["epoch"] == r["best_epoch"]]["val_bits"] if bits else []
+                        final = float(final.iloc[0]) if len(final) else math.nan
+                        goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final > 0 else math.nan}
+                        for name, goal in goals.items():
+                            hit = cr[cr["val_bits"] >= goal]["epoch"] if bits and np.isfinite(goal) else []
+                            reached.setdefault(name, []).append(per * int(hit.iloc[0]) if len(hit) else None)
+                        for th in (50, 90, 99):
+                            e = int(r[f"conv_epoch_{th}"])
+                            reached.setdefault(f"{th} %acc", []).append(per * e if e >= 0 else None)
+                    for name in ("1 bit", "10 bits", "90 %", "50 %acc", "90 %acc", "99 %acc"):
+                        if not len(g):
+                            row.append("missing")
+                            continue
+                        if name in ("1 bit", "10 bits", "90 %") and not bits:
+                            row.append("n/a")
+                            continue
+                        got = [x for x in reached.get(name, []) if x is not None]
+                        never = len(g) - len(got)
+                        text = cell(got, len(got), 0).split(" (n=")[0] if got else ""
+                        row.append((text + (f", never {never}/{len(g)}" if never else "")) if got
+                                   else f"never {never}/{len(g)}")
+                    rows.append(row)
+            d.table(["model", "T", "1 bit", "10 bits", "90 % of final bits", "accuracy 50 %", "accuracy 90 %",
+                     "accuracy 99 %"], rows)
+
+    # 6. the gradient's decay per step
+    def decay(self):
+        if not self.has_bits:
+            return
+        d = self.doc
+        d.h(2, "6. The gradient's decay per step")
+        d.p("ρ = exp(−slope) of the least-squares line through ln ‖∂L/∂h_t‖ against t over the steps before the scored "
+            "window (the symbols, delay and delimiter), on the probe batch: the factor by which the gradient shrinks "
+            "per step back in time (SPEC \"The gradient's decay per step\"). Geometric means over seeds ×/÷ the SE "
+            "factor, with the initial and the final weights; beside them the value the cell's transition linearized "
+            "at h = 0 predicts (orthogonal U, |λ| = 1; n/a with other initializations), ρ^T, and ‖∂L/∂h_0‖, the "
+            "gradient that reaches the first symbol.")
+        gf = load.grad_flow(self.path)
+        first = gf[gf["t"] == 0].pivot_table(index="trial", columns="which", values="norm")
+        for title, sub in self.groups():
+            if title:
+                d.h(3, title)
+            rows = []
+            for m in self.models:
+                for T in self.Ts:
+                    g = self.counted_of(sub, m, T)
+                    n = len(sub[(sub["model"] == m) & (sub["T"] == T)])
+                    lin = g["rho_linear"].dropna().unique()
+                    h0 = first.reindex(g["trial"])
+                    rows.append([NAMES[m], T, geo_cell(g["rho_initial"], n, ".4f"), geo_cell(g["rho_final"], n, ".4f"),
+                                 f"{lin[0]:.4f}" if len(lin) == 1 else "n/a",
+                                 geo_cell(g["rho_initial"] ** T, n, ".2e"),
+                                 geo_cell(h0.get("first", []), n, ".2e"), geo_cell(h0.get("last", []), n, ".2e")])
+                    for col, vals in (("rho_initial", g["rho_initial"]), ("rho_final", g["rho_final"]),
+                                      ("grad_h0_initial", h0.get("first", pd.Series(dtype=float))),
+                                      ("grad_h0_final", h0.get("last", pd.Series(dtype=float)))):
+                        gm, se, k = geo_mean_se(vals)
+                        self.summary.append(dict(group=title, model=m, T=T, metric=col + "_geomean", mean=gm,
+                                                 se=se, n=k, expected=n))
+            d.table(["model", "T", "ρ initial", "ρ final", "linearized", "ρ^T initial", "‖∂L/∂h_0‖ initial",
+                     "‖∂L/∂h_0‖ final"], rows)
+
+    # 7. paired differences
+    def paired_differences(self):
+        d = self.doc
+        d.h(2, "7. Paired differences between models")
+        d.p("The four models of one (T, seed) train and are tested on identical sequences, so they are compared per "
+            "seed: the difference A − B of each seed, their mean and its 95 % t-interval (df = n − 1). 'separated' "
+            "when the interval excludes 0.")
+        metrics = (["test_bits"] if self.has_bits else []) + ["test_acc"]
+        for title, sub in self.groups():
+            if title:
+                d.h(3, title)
+            rows = []
+            for T in self.Ts:
+                for metric in metrics:
+                    seeds = self.per_seed(sub, T, metric)
+                    ms = [m for m in self.models if m in seeds and np.isfinite(seeds[m]).any()]
+                    for i, a in enumerate(ms):
+                        for b in ms[i + 1:]:
+                            p = paired(*seeds[a].align(seeds[b], join="outer"))
+                            if p["n"] == 0:
+                                continue
+                            dig = 2 if metric == "test_bits" else 4
+                            rows.append([T, f"{NAMES[a]} − {NAMES[b]}", "bits" if metric == "test_bits" else "accuracy",
+                                         ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
+                                         f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
+                                         p["n"], "separated" if p["separated"] else "no"])
+            d.table(["T", "A − B", "metric", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+
+    # 8. final test metrics
     def final_tables(self):
         d = self.doc
-        d.h(2, "1. Final test metrics")
+        d.h(2, "8. Final test metrics")
         for title, sub in self.groups():
             acc, memoryless = self.baselines(sub)
             unit = self.unit(sub)
@@ -252,33 +696,6 @@ class Report:
                     rows.append(row)
                 d.table(header, rows)
 
-    # 2. convergence
-    def convergence(self):
-        d = self.doc
-        d.h(2, "2. Convergence speed")
-        d.p("Epochs (and wall seconds) until the validation symbol accuracy first reached 50 %, 90 % and "
-            "99 %, mean ± SE over the seeds that reached it; 'never k/n' counts the seeds that did not.")
-        for title, sub in self.groups():
-            if title:
-                d.h(3, title)
-            rows = []
-            for m in self.models:
-                for T in self.Ts:
-                    g = self.counted_of(sub, m, T)
-                    row = [NAMES[m], T]
-                    for th in (50, 90, 99):
-                        reached = g[g[f"conv_epoch_{th}"] >= 0]
-                        if len(reached) == 0:
-                            row.append(f"never {len(g)}/{len(g)}" if len(g) else "missing")
-                            continue
-                        e, _, _ = mean_se(reached[f"conv_epoch_{th}"])
-                        s, _, _ = mean_se(reached[f"conv_wall_{th}"])
-                        text = cell(reached[f"conv_epoch_{th}"], len(reached), 1).split(" (n=")[0]
-                        row.append(f"{text} ({s:.0f} s)" + (f", never {len(g) - len(reached)}/{len(g)}"
-                                                            if len(reached) < len(g) else ""))
-                    rows.append(row)
-            d.table(["model", "T", "50 %", "90 %", "99 %"], rows)
-
     def band(self, ax, x, ys, color, label, style="-"):
         """Seed mean as a line and ± SE as a band; ys is a list of equally long arrays."""
         ys = np.array(ys, dtype=float)
@@ -290,10 +707,10 @@ class Report:
         ax.plot(x, mean, style, color=color, label=label)
         ax.fill_between(x, mean - se, mean + se, color=color, alpha=0.2, linewidth=0)
 
-    # 3. curves
+    # 9. curves
     def curve_figures(self):
         d = self.doc
-        d.h(2, "3. Training and validation curves")
+        d.h(2, "9. Training and validation curves")
         d.p("Loss (nats per copy symbol) and symbol accuracy against epochs; lines are the seed mean, "
             "bands ± SE over the seeds still training at that epoch (early stopping ends seeds at different epochs).")
         c = load.curves(self.path)
@@ -316,10 +733,10 @@ class Report:
                 fig.suptitle(f"T = {T}" + (f", {title}" if title else ""))
                 self.save(fig, f"curves_T{T}", f"Curves at T = {T}", title)
 
-    # 4. per-position accuracy
+    # 10. per-position accuracy
     def position_figures(self):
         d = self.doc
-        d.h(2, "4. Test accuracy by copy position")
+        d.h(2, "10. Test accuracy by copy position")
         d.p("Accuracy at each step of the scored window (for copy, position 1 is the first symbol shown; for "
             "temporal-order and ntm-copy, steps where sequences of each length are scored): where memory fails.")
         pp = load.per_position(self.path)
@@ -338,13 +755,14 @@ class Report:
                 ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
                 self.save(fig, f"positions_T{T}", f"Per-position test accuracy at T = {T}", title)
 
-    # 5. gradient flow
+    # 11. gradient flow
     def flow_figures(self):
         d = self.doc
-        d.h(2, "5. Gradient flow")
+        d.h(2, "11. Gradient flow")
         d.p("‖∂L/∂h_t‖ against the time step t on a fixed probe batch (the first batch of validation "
-            "sequences), with the initial weights (dashed) and after the last epoch (solid); seed means, log scale. "
-            "The loss is on the last T steps, so gradient enters at the right and flows back towards t = 0.")
+            "sequences), with the initial weights (dashed) and after the last epoch (solid); geometric means over "
+            "seeds (the mean of log10), log scale. The loss is on the last T steps, so gradient enters at the right "
+            "and flows back towards t = 0. A curve ends where a seed's gradient underflows to 0 in float32.")
         gf = load.grad_flow(self.path)
         for title, sub in self.groups():
             for T in self.Ts:
@@ -356,7 +774,10 @@ class Report:
                               for k in ks]
                         ys = [y for y in ys if len(y) and np.all(np.isfinite(y))]
                         if ys:
-                            ax.plot(np.arange(len(ys[0])), np.mean(ys, axis=0), style, color=COLORS[m],
+                            with np.errstate(divide="ignore"):
+                                logs = np.log10(np.array(ys))  # -inf where a seed underflowed: no mean there
+                            geo = 10 ** np.where(np.all(np.isfinite(logs), axis=0), np.mean(logs, axis=0), np.nan)
+                            ax.plot(np.arange(len(ys[0])), geo, style, color=COLORS[m],
                                     label=f"{NAMES[m]} ({'initial' if which == 'first' else 'final'})")
                 ax.set_yscale("log")
                 ax.set_xlabel("t")
@@ -365,10 +786,10 @@ class Report:
                 ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
                 self.save(fig, f"gradflow_T{T}", f"Gradient flow at T = {T}", title)
 
-    # 6. stability
+    # 12. stability
     def stability(self):
         d = self.doc
-        d.h(2, "6. Stability")
+        d.h(2, "12. Stability")
         c = load.curves(self.path)
         rows = []
         for m in self.models:
@@ -401,13 +822,13 @@ class Report:
             ax.legend(fontsize=8)
             self.save(fig, "lr", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
 
-    # 7. loss against updates, the form of the copy-delay literature
+    # 13. loss against updates, the form of the copy-delay literature
     def update_figures(self):
         delay = self.df[self.df["task"] == "copy-delay"]
         if delay.empty:
             return
         d = self.doc
-        d.h(2, "7. copy-delay: loss against updates")
+        d.h(2, "13. copy-delay: loss against updates")
         d.p("Validation loss (nats per copy symbol, on the 10 output steps) against the number of updates "
             "(epochs × train-size / batch), seed mean ± SE, beside the memoryless baseline log K: the form in "
             "which Arjovsky, Shah & Bengio (2016) report this task (their loss averages over all L steps, "
@@ -432,13 +853,13 @@ class Report:
                 ax.set_title(f"copy-delay, delay T = {T}" + (f", {title}" if title else ""))
                 self.save(fig, f"updates_T{T}", f"copy-delay at T = {T}: loss against updates", title)
 
-    # 8. length generalization
+    # 14. length generalization
     def generalization(self):
         ev = load.evals(self.path)
         if ev.empty:
             return
         d = self.doc
-        d.h(2, "8. Length generalization")
+        d.h(2, "14. Length generalization")
         d.p("Test accuracy of the selected model of each trained length T (rows) at every evaluated length "
             "T' (columns, from eval-T; where eval-T does not list T itself, the diagonal is the model's own test "
             "set), mean over seeds. For ntm-copy T' is the exact number of vectors; it was trained on 1..T.")
@@ -480,13 +901,13 @@ class Report:
             self.save(fig, "generalization", "Trained T × evaluated T' test accuracy", title)
             d.table(["model", "trained T"] + [f"T' = {t}" for t in Te], rows)
 
-    # 9. ntm-copy outputs as images
+    # 15. ntm-copy outputs as images
     def ntm_images(self):
         ntm = self.counted[self.counted["task"] == "ntm-copy"]
         if ntm.empty:
             return
         d = self.doc
-        d.h(2, "9. ntm-copy: targets and outputs")
+        d.h(2, "15. ntm-copy: targets and outputs")
         d.p("The first test sequence at each evaluated length: the target bits (top) and the model's output "
             "probabilities (bottom), one column per output vector, as Graves et al. (2014) draw them. One trial "
             "per model: the first seed of the longest trained T.")
@@ -520,13 +941,13 @@ class Report:
                             ax.set_title(f"n = {T}", fontsize=9)
             self.save(fig, "ntm", "ntm-copy targets and outputs at each evaluated length", title)
 
-    # 10. perplexity of the character-level language model
+    # 16. perplexity of the character-level language model
     def perplexity(self):
         lm = self.df[self.df["task"] == "charlm"]
         if lm.empty:
             return
         d = self.doc
-        d.h(2, "10. charlm: perplexity")
+        d.h(2, "16. charlm: perplexity")
         d.p("Perplexity exp(loss per character) on the training set (the last epoch's updates, measured with "
             "dropout on), the validation set (the selected epoch: the lowest validation loss) and the test set "
             "(the selected model), mean ± SE over seeds, per model and every other axis (optimizer, dropout, ...).")
@@ -546,13 +967,13 @@ class Report:
                         [cell(train, len(g), 3), cell(val, len(g), 3), cell(np.exp(done["test_loss"]), len(g), 3)])
         d.table(["model"] + keys[1:] + ["train perplexity", "validation perplexity", "test perplexity"], rows)
 
-    # 11. memory capacity
+    # 17. memory capacity
     def capacity(self):
         copy = self.df[self.df["task"].isin(["copy", "copy-delay"])]
         if copy.empty or copy["T"].nunique() < 3:
             return
         d = self.doc
-        d.h(2, "11. Memory capacity")
+        d.h(2, "17. Memory capacity in symbols")
         d.p(f"Test symbol accuracy against T, mean ± SE over seeds, per model (and hidden size, where it varies). "
             f"Capacity: the largest T copied at ≥ {CAPACITY:.0%} symbol accuracy, from the seed means, and its spread "
             f"as the mean ± SE of each seed's own capacity (0: never); 'chance from' is the first T whose mean is "
@@ -593,13 +1014,13 @@ class Report:
             ax.legend(fontsize=7)
         self.save(fig, "capacity", "Test accuracy against T: memory capacity of each model")
 
-    # 12. the aids against memory loss: chrono initialization and the curriculum over T
+    # 18. the aids against memory loss: chrono initialization and the curriculum over T
     def ablation(self):
         aids = [a for a in ("chrono", "curriculum") if a in self.axes]
         if not aids:
             return
         d = self.doc
-        d.h(2, "12. Aids: chrono initialization and curriculum")
+        d.h(2, "18. Aids: chrono initialization and curriculum")
         d.p("Test symbol accuracy per model and T with and without each aid (chrono: the T_max of the chrono "
             "initialization, 0 = off; curriculum: the first training length, 0 = off), mean ± SE over seeds, "
             "and the change against the plain model (both aids off) in the last columns.")
@@ -619,10 +1040,10 @@ class Report:
                 rows.append(row)
         d.table(header + [f"Δ {h}" for h in header[3:]], rows)
 
-    # 13. set-up
+    # 19. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "13. Set-up")
+        d.h(2, "19. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -646,9 +1067,10 @@ class Report:
 
     def write(self):
         os.makedirs(self.outdir, exist_ok=True)
-        for step in (self.overview, self.final_tables, self.convergence, self.curve_figures, self.position_figures,
-                     self.flow_figures, self.stability, self.update_figures, self.generalization, self.ntm_images,
-                     self.perplexity, self.capacity, self.ablation, self.setup):
+        for step in (self.title, self.answer, self.overview, self.headline, self.bits_table,
+                     self.position_bits, self.convergence, self.decay, self.paired_differences, self.final_tables,
+                     self.curve_figures, self.position_figures, self.flow_figures, self.stability, self.update_figures,
+                     self.generalization, self.ntm_images, self.perplexity, self.capacity, self.ablation, self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

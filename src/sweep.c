@@ -250,9 +250,16 @@ static void master_record(Master *ms, long k, TrialResult *res, Model *model, co
         ms->longest_s = took > ms->longest_s ? took : ms->longest_s;
         if (res->status == STATUS_FAILED)
             snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, res->stop_reason);
-        else
-            snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test accuracy %.4f",
-                     k, what, status_names[res->status], res->wall_s, rank, metrics_acc(&res->test));
+        else {
+            Settings s;
+            job_trial(&ms->sh->job, k, &s);
+            const TaskShape sh = task_shape(&s);
+            int at = snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test accuracy %.4f",
+                              k, what, status_names[res->status], res->wall_s, rank, metrics_acc(&res->test));
+            if (task_has_bits(&sh) && at > 0 && (size_t)at < sizeof event)
+                snprintf(event + at, sizeof event - (size_t)at, ", %.2f ± %.2f bits", metrics_bits(&res->test),
+                         metrics_bits_se(&res->test));
+        }
     }
     if (wait >= 0) {
         ms->wait_sum += wait, ms->waits++;

@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """Checks a report against its results file, recomputing every number independently of analysis/:
-each cell of the three summary tables in index.md ("mean ± SE (n=k)" or "(n=k of m)" or "missing")
-must equal the one computed here from /trials with numpy (SE = sample standard deviation / √n over
-the seeds that are done or diverged); summary.csv must hold the same numbers; the figures must be
-non-empty PNGs, as many as expected; missing trials must be listed.
-Usage: check_report.py RESULTS.h5 REPORT_DIR --figures N [--missing TRIAL ...]
+each cell of the three accuracy and loss tables and of the bits table in index.md ("mean ± SE (n=k)"
+or "(n=k of m)" or "missing") must equal the one computed here from /trials with numpy (SE = sample
+standard deviation / √n over the seeds that are done or diverged), and so must each model's capacity
+in bits; the summary paragraph must rank the models as /trials does, with the same numbers, the same
+paired differences (95 % t-intervals) and the same list of lengths where nothing is carried; every
+row of the paired-differences table must be recomputed; summary.csv must hold the same numbers; the
+figures must be non-empty PNGs, as many as expected; missing trials must be listed.
+Usage: check_report.py RESULTS.h5 REPORT_DIR --figures N [--missing TRIAL ...] [--carrying]
+(--carrying: at least one length must have a ranking, so that the summary check is not vacuous)
 """
+import re
 import argparse
 import math
 import os
@@ -16,15 +21,117 @@ import numpy as np
 
 NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
 TABLES = {"test_acc": "### Test symbol accuracy", "test_seq_acc": "### Test sequence accuracy",
-          "test_loss": "### Test loss, nats per copy symbol"}
+          "test_loss": "### Test loss, nats per copy symbol", "test_bits": "### Test memory, bits"}
+DIGITS = {"test_bits": 2}
+# Student's t, 97.5 % quantile, df = 1..5 (from tables)
+T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706}
 
 
-def expected_cell(values, n_all):
+def expected_cell(values, n_all, digits=4):
     v = np.array([x for x in values if np.isfinite(x)])
     if len(v) == 0:
         return "missing"
-    text = f"{v.mean():.4f}" + (f" ± {v.std(ddof=1) / math.sqrt(len(v)):.4f}" if len(v) > 1 else "")
+    text = f"{v.mean():.{digits}f}" + (f" ± {v.std(ddof=1) / math.sqrt(len(v)):.{digits}f}" if len(v) > 1 else "")
     return text + (f" (n={len(v)})" if len(v) == n_all else f" (n={len(v)} of {n_all})")
+
+
+def t_interval(d):
+    """mean, lower, upper of the 95 % t-interval of the values d."""
+    d = np.asarray(d, dtype=float)
+    m = d.mean()
+    if len(d) < 2:
+        return m, math.nan, math.nan
+    h = T975[len(d) - 1] * d.std(ddof=1) / math.sqrt(len(d))
+    return m, m - h, m + h
+
+
+def check_bits(t, model, counted, md, problems, carrying):
+    """The summary paragraph, the capacity column and the paired-differences table against /trials.
+    Returns the number of checks made."""
+    checked = 0
+    Ts = sorted(set(t["T"]))
+    seeds = sorted(set(t["seed"]))
+    bits = {(m, T): {s: t["test_bits"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted]
+                     for s in seeds} for m in NAMES for T in Ts}
+    bits = {k: {s: float(v[0]) for s, v in d.items() if len(v) and np.isfinite(v[0])} for k, d in bits.items()}
+    summary = md.split("## 1. Summary")[1].split("\n## ")[0]
+    nothing, ranked_Ts = [], []
+    for T in Ts:
+        cells = {}
+        for m in NAMES:
+            v = list(bits[(m, T)].values())
+            if v:
+                mean, lo, _ = t_interval(v)
+                if len(v) == 1:
+                    row = t[(model == m) & (t["T"] == T) & counted][0]
+                    lo = row["test_bits"] - 1.959964 * row["test_bits_se"]
+                cells[m] = (mean, np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan, lo, len(v))
+        if not cells:
+            continue
+        if not any(c[2] > 0 for c in cells.values()):
+            nothing.append(T)
+            if f"At T = {T} (" in summary:
+                problems.append(f"summary ranks T = {T}, where no cell carries memory")
+            continue
+        ranked_Ts.append(T)
+        order = sorted(cells, key=lambda m: -cells[m][0])
+        want = " > ".join(f"{NAMES[m]} {cells[m][0]:.2f}" + (f" ± {cells[m][1]:.2f}" if cells[m][3] > 1 else "") + " bits"
+                          for m in order)
+        got = re.search(rf"At T = {T} \(ceiling \d+ bits\) the models rank (.*?)(\. Paired|\.$|\. [A-Z])", summary, re.M)
+        checked += 1
+        if not got or got.group(1) != want:
+            problems.append(f"summary at T = {T}: '{got.group(1) if got else None}', recomputed '{want}'")
+        for a, b in zip(order, order[1:]):
+            common = sorted(set(bits[(a, T)]) & set(bits[(b, T)]))
+            if len(common) < 2:
+                continue
+            mean, lo, hi = t_interval([bits[(a, T)][s] - bits[(b, T)][s] for s in common])
+            sep = "separated" if lo > 0 or hi < 0 else "not separated"
+            text = f"{NAMES[a]} − {NAMES[b]} {mean:+.2f} bits [{lo:+.2f}, {hi:+.2f}], {sep}"
+            checked += 1
+            if text not in summary:
+                problems.append(f"summary at T = {T} lacks '{text}'")
+    if nothing and ranked_Ts:
+        text = f"No model carries measurable memory at T = {', '.join(map(str, nothing))}:"
+        checked += 1
+        if text not in summary:
+            problems.append(f"summary lacks '{text}'")
+    if not ranked_Ts and "No model carries measurable memory at any length" not in summary:
+        problems.append("summary does not say that no cell carries memory")
+    if carrying and not ranked_Ts:
+        problems.append("no length carries memory: the summary check would be vacuous")
+    # capacity: the largest seed-mean bits over T
+    rows = table_rows(md, TABLES["test_bits"])
+    for m in NAMES:
+        means = {T: np.mean(list(bits[(m, T)].values())) for T in Ts if bits[(m, T)]}
+        if not means:
+            continue
+        best = max(means, key=means.get)
+        want = f"{means[best]:.2f} (T = {best})"
+        checked += 1
+        if rows.get(NAMES[m], {}).get("capacity") != want:
+            problems.append(f"capacity {m}: report '{rows.get(NAMES[m], {}).get('capacity')}', recomputed '{want}'")
+    # the paired-differences table
+    section = md.split("## 7. Paired differences between models")[1].split("\n## ")[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("| ") and not ln.startswith("| T |")]
+    accuracy = {(m, T): {s: float(t["test_acc"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted][0])
+                         for s in seeds if ((model == m) & (t["T"] == T) & (t["seed"] == s) & counted).any()}
+                for m in NAMES for T in Ts}
+    names = {v: k for k, v in NAMES.items()}
+    for ln in lines:
+        c = [x.strip() for x in ln.strip("|").split("|")]
+        T, (a, b), metric = int(c[0]), [names[x] for x in c[1].split(" − ")], c[2]
+        src, dig = (bits, 2) if metric == "bits" else (accuracy, 4)
+        common = sorted(set(src[(a, T)]) & set(src[(b, T)]))
+        d = [src[(a, T)][s] - src[(b, T)][s] for s in common]
+        mean, lo, hi = t_interval(d)
+        want = [", ".join(f"{x:+.{dig}f}" for x in d), f"{mean:+.{dig}f}",
+                f"[{lo:+.{dig}f}, {hi:+.{dig}f}]" if len(d) > 1 else "n/a", str(len(d)),
+                "separated" if len(d) > 1 and (lo > 0 or hi < 0) else "no"]
+        checked += 1
+        if c[3:] != want:
+            problems.append(f"paired row {c[:3]}: {c[3:]}, recomputed {want}")
+    return checked
 
 
 def table_rows(md, heading):
@@ -46,6 +153,7 @@ def main():
     p.add_argument("report")
     p.add_argument("--figures", type=int, required=True)
     p.add_argument("--missing", type=int, nargs="*", default=[])
+    p.add_argument("--carrying", action="store_true")
     a = p.parse_args()
     problems, checked = [], 0
     with h5py.File(a.results, "r") as f:
@@ -60,8 +168,11 @@ def main():
         for m in [m for m in NAMES if m in set(model)]:
             for T in sorted(set(t["T"])):
                 sel = (model == m) & (t["T"] == T)
-                want = expected_cell(t[metric][sel & counted], int(sel.sum()))
+                want = expected_cell(t[metric][sel & counted], int(sel.sum()), DIGITS.get(metric, 4))
                 got = rows.get(NAMES[m], {}).get(f"T = {T}")
+                if metric == "test_bits" and got and want != "missing":  # "... (n=k) [x%]": the fraction too
+                    frac = np.mean(t["test_bits"][sel & counted]) / np.mean(t["bits_ceiling"][sel & counted])
+                    want += f" [{frac:.1%}]"
                 checked += 1
                 if got != want:
                     problems.append(f"{metric} {m} T={T}: report '{got}', recomputed '{want}'")
@@ -70,6 +181,7 @@ def main():
                                       math.isclose(float(line.split(",")[4]), float(np.mean(v)), rel_tol=1e-12)
                                       for line in csv):
                     problems.append(f"summary.csv lacks {metric} {m} T={T} = {np.mean(v)}")
+    checked += check_bits(t, model, counted, md, problems, a.carrying)
     pngs = [n for n in os.listdir(a.report) if n.endswith(".png")]
     for n in pngs:
         with open(os.path.join(a.report, n), "rb") as fig:

@@ -22,8 +22,8 @@ SCORED_AT_20 = {"copy-delay": 10, "temporal-order": 1, "ntm-copy": 20}
 
 def charlm(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    assert "## 10. charlm: perplexity" in md, "no perplexity section"
-    section = md.split("## 10. charlm: perplexity")[1].split("\n## ")[0]
+    assert "## 16. charlm: perplexity" in md, "no perplexity section"
+    section = md.split("## 16. charlm: perplexity")[1].split("\n## ")[0]
     lines = [ln for ln in section.splitlines() if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     f = h5py.File(results, "r")
@@ -46,9 +46,9 @@ def charlm(results, report):
 
 def capacity(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    assert "## 11. Memory capacity" in md, "no capacity section"
+    assert "## 17. Memory capacity in symbols" in md, "no capacity section"
     assert os.path.getsize(os.path.join(report, "capacity.png")) > 1000, "no capacity figure"
-    section = md.split("## 11. Memory capacity")[1].split("\n## ")[0]
+    section = md.split("## 17. Memory capacity in symbols")[1].split("\n## ")[0]
     rows = {ln.split("|")[1].strip(): ln.split("|")[2].strip() for ln in section.splitlines()
             if ln.startswith("| ") and not ln.startswith("| model")}
     t = h5py.File(results, "r")["trials"][...]
@@ -65,7 +65,7 @@ def capacity(results, report):
 
 def ablation(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    head = "## 12. Aids: chrono initialization and curriculum"
+    head = "## 18. Aids: chrono initialization and curriculum"
     assert head in md, "no aids section"
     lines = [ln for ln in md.split(head)[1].split("\n## ")[0].splitlines() if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
@@ -99,12 +99,13 @@ def main(results, report, mode=None):
     if mode == "--capacity":
         return capacity(results, report)
     md = open(os.path.join(report, "index.md")).read()
-    for h in ("## 7. copy-delay: loss against updates", "## 8. Length generalization",
-              "## 9. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",
+    for h in ("## 13. copy-delay: loss against updates", "## 14. Length generalization",
+              "## 15. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",
               "### Test class accuracy (task = temporal-order)"):
         assert h in md, f"no '{h}' in the report"
     figs = [n for n in os.listdir(report) if n.endswith(".png")]
-    assert len(figs) == 14 and all(os.path.getsize(os.path.join(report, n)) > 1000 for n in figs), figs
+    # 3 tasks × (bits against T, per-position bits) added to the 14 figures of the accuracy sections
+    assert len(figs) == 20 and all(os.path.getsize(os.path.join(report, n)) > 1000 for n in figs), figs
     f = h5py.File(results, "r")
     t = f["trials"][...]
     chance = {r["task"].decode(): r["chance_acc"] for r in t}

@@ -16,8 +16,65 @@ cd "$work"
 
 "$BIN" "$ROOT/jobs/smoke.ini" -o smoke.h5 2> smoke.log || fail "smoke sweep: $(tail -2 smoke.log)"
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
-# 2 lengths × (curves, per-position, gradient flow)
-check "tables and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 6
+# bits against T, and 2 lengths × (per-position bits, curves, per-position accuracy, gradient flow)
+check "tables, summary and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 9
+grep -q "^## 1. Summary" rep/index.md && [ "$(grep -m1 '^## ' rep/index.md)" = "## 1. Summary" ] \
+    && pass "the report opens with the summary" || fail "the report does not open with the summary"
+
+# geometric means: seeds whose gradients differ by 10^6 average to 10^-6, not to 5·10^-4
+cp smoke.h5 geo.h5
+"$PYTHON" -c "
+import h5py
+with h5py.File('geo.h5', 'r+') as f:
+    for r in f['trials'][...]:
+        f[f'trial/{r[\"trial\"]}/grad_flow'][0, 0] = 1e-3 if r['seed'] == 1 else 1e-9
+"
+"$PYTHON" "$ROOT/analysis/report.py" geo.h5 -o geo > /dev/null
+ROOT=$ROOT check "geometric means of log-scale quantities (seeds 10^6 apart)" "$PYTHON" -c "
+import pandas as pd
+md = open('geo/index.md').read().split('## 6.')[1].split('\\n## ')[0]
+rows = [r for r in md.splitlines() if r.startswith('| ') and not r.startswith('| model')]
+cells = [r.split('|')[7].strip() for r in rows]
+assert len(cells) == 8 and all(c == '1.00e-06 ×/÷ 1e+03 (n=2)' for c in cells), cells
+s = pd.read_csv('geo/summary.csv')
+g = s[s['metric'] == 'grad_h0_initial_geomean']['mean']
+assert len(g) == 8 and (abs(g / 1e-6 - 1) < 1e-9).all(), g
+print(f'{len(cells)} cells of ‖∂L/∂h_0‖ read 1.00e-06 (the arithmetic mean would be 5.0e-04)')
+"
+
+# a file of the previous format (2): no bits, no ρ; it loads, and the report says what is missing
+"$PYTHON" -c "
+import h5py, numpy as np
+with h5py.File('smoke.h5') as src, h5py.File('v2.h5', 'w') as dst:
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+    dst.attrs['format_version'] = 2
+    new = ('test_bits', 'test_bits_se', 'bits_ceiling', 'test_bits_cal', 'test_bits_cal_se', 'temperature',
+           'rho_initial', 'rho_final', 'rho_linear')
+    t = src['trials'][...]
+    keep = [n for n in t.dtype.names if n not in new]
+    dst.create_dataset('trials', data=np.array(t[keep].tolist(), dtype=[(n, t.dtype[n]) for n in keep]))
+    src.copy('runs', dst)
+    for k in src['trial']:
+        g = dst.create_group(f'trial/{k}')
+        for n in ('per_position', 'grad_flow', 'weights'):
+            src.copy(f'trial/{k}/{n}', g)
+        c = src[f'trial/{k}/curves'][...]
+        names = [n for n in c.dtype.names if n != 'val_bits']
+        g['curves'] = np.array(c[names].tolist(), dtype=[(n, c.dtype[n]) for n in names])
+"
+check "report of a format-2 file" "$PYTHON" "$ROOT/analysis/report.py" v2.h5 -o v2
+ROOT=$ROOT check "format-2 file: a note, accuracy summary, no bits sections" "$PYTHON" -c "
+import sys, os
+sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+import load
+md = open('v2/index.md').read()
+assert 'Note: this file has results format version 2' in md and '## 3. Memory in bits' not in md, md[:600]
+assert 'test accuracy (chance 0.1250)' in md.split('## 2.')[0] if '## 2.' in md else True
+pp = load.per_position('v2.h5')
+assert pp['ce'].isna().all() and pp['acc'].notna().all() and not load.has_bits(load.trials('v2.h5'))
+print('note present, ranking by accuracy, per-position ce missing as NaN')
+"
 
 ROOT=$ROOT check "load.py frames" "$PYTHON" -c "
 import sys, os, h5py, numpy as np
@@ -59,7 +116,7 @@ print(' '.join(str(r['trial']) for r in t if r['status'] not in (b'done', b'dive
 [ $rc = 3 ] && [ -n "$missing" ] || fail "interrupting the slow sweep: exit $rc, missing '$missing'"
 check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part.h5 -o part
 check "missing trials ($missing) listed and never averaged" \
-    "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 3 --missing $missing
+    "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 5 --missing $missing
 
 # sweep NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
 # check_tasks_report.py [MODE]: sweep_and_check NAME WHAT CHECK_WHAT [MODE]
@@ -129,6 +186,8 @@ val-size = 64
 test-size = 64
 JOB
 sweep_and_check cap "a capacity sweep" "capacity per model equals its recomputation" --capacity
+check "bits table, capacity in bits, summary ranking and paired differences of the capacity sweep" \
+    "$PYTHON" "$ROOT/tests/check_report.py" cap.h5 cap-report --figures 18 --carrying
 
 # the aids as axes: a table per model and T of plain, chrono, curriculum and both
 cat > aid.ini <<'JOB'
