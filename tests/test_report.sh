@@ -14,6 +14,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
+check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py"
+
 "$BIN" "$ROOT/jobs/smoke.ini" -o smoke.h5 2> smoke.log || fail "smoke sweep: $(tail -2 smoke.log)"
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
 # bits against T, and 2 lengths × (per-position bits, curves, per-position accuracy, gradient flow)
