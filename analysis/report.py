@@ -223,6 +223,13 @@ class Report:
         self.figures.append(name)
         self.doc.img(name, caption)
 
+    def position_axes(self, ax, sub, ylabel, T, title):
+        """Labels, legend and title of a figure against the steps of the scored window."""
+        ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+        ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+
     @staticmethod
     def slug(title):
         return "_".join("".join(ch if ch.isalnum() else " " for ch in title).split())
@@ -550,10 +557,7 @@ class Report:
                 ax.fill_between(centers, -band, band, color="gray", alpha=0.25, linewidth=0,
                                 label="no memory at this test size (95 %)")
                 ax.axhline(0, color="gray", lw=0.8)
-                ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
-                ax.set_ylabel("test bits per block")
-                ax.legend(fontsize=8)
-                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+                self.position_axes(ax, sub, "test bits per block", T, title)
                 self.save(fig, f"position_bits_T{T}", f"Test bits per block of copy positions at T = {T}", title)
 
     # 5. convergence
@@ -749,10 +753,7 @@ class Report:
                     if ys:
                         self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
                 self.chance_lines(ax, sub)
-                ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
-                ax.set_ylabel(f"test {self.unit(sub)} accuracy")
-                ax.legend(fontsize=8)
-                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
+                self.position_axes(ax, sub, f"test {self.unit(sub)} accuracy", T, title)
                 self.save(fig, f"positions_T{T}", f"Per-position test accuracy at T = {T}", title)
 
     # 11. gradient flow
