@@ -32,8 +32,8 @@ double info_fit_beta(const Outputs *o);
 
 /* ρ = exp(−slope) of the least-squares line through (t, ln flow[t]) over t in [0, n): the factor by
  * which ‖∂L/∂h_t‖ shrinks per step back in time. Steps where flow is not finite or below
- * INFO_FLOW_FLOOR (where float gradients are subnormal or zero) are left out; NaN if fewer than
- * three steps remain. */
+ * INFO_FLOW_FLOOR are left out (the per-unit float gradients that make up the norm are then near or
+ * below the smallest normal float, or zero); NaN if fewer than three steps remain. */
 #define INFO_FLOW_FLOOR 1e-30
 double info_decay(const double *flow, int n);
 
