@@ -12,6 +12,8 @@ per-position cross-entropy and bits), and has_bits(df) tells which kind a frame 
 an interrupted sweep left, are read as they are: trials without a final status have no curves.
 Run with /usr/bin/python3 (Debian's h5py, numpy, pandas).
 """
+import math
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -25,7 +27,22 @@ NOT_AXES = ("trial", "seed")
 # /trials columns that are settings (the rest are results)
 SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "layers", "dropout", "batch", "chunk",
             "optimizer", "lr", "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
-            "test_size", "init_u", "forget_bias", "mult_init", "chrono", "curriculum", "curriculum_growth", "curriculum_unlock", "eval_T", "text")
+            "test_size", "init_u", "forget_bias", "mult_init", "embed", "chrono", "curriculum", "curriculum_growth", "curriculum_unlock", "eval_T", "text")
+
+
+# integer settings whose value AUTO stands for "auto" (derived per trial: chrono = auto is T_max = L)
+AUTO = -1
+AUTO_SETTINGS = ("chrono",)
+
+
+def order(setting, value):
+    """A sort key that puts AUTO after every number."""
+    return math.inf if setting in AUTO_SETTINGS and value == AUTO else value
+
+
+def shown(setting, value):
+    """A setting's value as a user wrote it: "auto" for AUTO where the setting has one."""
+    return "auto" if setting in AUTO_SETTINGS and value == AUTO else value
 
 
 class ResultsError(Exception):

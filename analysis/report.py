@@ -184,7 +184,7 @@ class Report:
             return
         for values, sub in self.df.groupby(self.other if len(self.other) > 1 else self.other[0], sort=True):
             values = values if isinstance(values, tuple) else (values,)
-            yield ", ".join(f"{a} = {v}" for a, v in zip(self.other, values)), sub
+            yield ", ".join(f"{a} = {load.shown(a, v)}" for a, v in zip(self.other, values)), sub
 
     def baselines(self, sub):
         """(chance accuracy, memoryless loss) of the trials in sub, or (None, None) if they differ."""
@@ -1025,21 +1025,26 @@ class Report:
         d.p("Test symbol accuracy per model and T with and without each aid (chrono: the T_max of the chrono "
             "initialization, 0 = off; curriculum: the first training length, 0 = off), mean ± SE over seeds, "
             "and the change against the plain model (both aids off) in the last columns.")
-        combos = list(grouped(self.df, aids))
-        header = ["model", "T"] + [", ".join(f"{a} {v}" for a, v in zip(aids, values)) for values, _ in combos]
-        rows = []
-        for m in self.models:
-            for T in self.Ts:
-                row, means = [NAMES[m], T], []
-                for _, g in combos:
-                    sel = g[(g["model"] == m) & (g["T"] == T)]
-                    acc = sel.loc[sel["status"].isin(COUNTED), "test_acc"]
-                    row.append(cell(acc, len(sel)))
-                    means.append(mean_se(acc)[0])
-                plain = means[0] if all(v == 0 for v in combos[0][0]) else math.nan
-                row += [f"{x - plain:+.4f}" if np.isfinite(x - plain) else "" for x in means[1:]]
-                rows.append(row)
-        d.table(header + [f"Δ {h}" for h in header[3:]], rows)
+        rest = [a for a in self.other if a not in aids]  # a table for each combination of the other axes
+        for values, sub in grouped(self.df, rest) if rest else [((), self.df)]:
+            if rest:
+                d.h(3, ", ".join(f"{a} = {load.shown(a, v)}" for a, v in zip(rest, values)))
+            combos = sorted(grouped(sub, aids), key=lambda c: tuple(load.order(a, v) for a, v in zip(aids, c[0])))
+            header = ["model", "T"] + [", ".join(f"{a} {load.shown(a, v)}" for a, v in zip(aids, vals))
+                                       for vals, _ in combos]
+            rows = []
+            for m in self.models:
+                for T in self.Ts:
+                    row, means = [NAMES[m], T], []
+                    for _, g in combos:
+                        sel = g[(g["model"] == m) & (g["T"] == T)]
+                        acc = sel.loc[sel["status"].isin(COUNTED), "test_acc"]
+                        row.append(cell(acc, len(sel)))
+                        means.append(mean_se(acc)[0])
+                    plain = means[0] if all(v == 0 for v in combos[0][0]) else math.nan
+                    row += [f"{x - plain:+.4f}" if np.isfinite(x - plain) else "" for x in means[1:]]
+                    rows.append(row)
+            d.table(header + [f"Δ {h}" for h in header[3:]], rows)
 
     # 19. set-up
     def setup(self):

@@ -39,18 +39,20 @@ typedef struct {
 } Layer;
 
 /* A stack of layers and the output layer y_t = W_y h_t + b_y on the top layer, all parameters in
- * one buffer: layer 0, layer 1, ..., W_y, b_y. */
+ * one buffer: layer 0, layer 1, ..., W_y, b_y, and with an embedding E. */
 typedef struct {
     int kind; /* MODEL_* */
     const CellOps *ops;
     int mult;
     int layers;
-    int I, H, K, G; /* I: the task's input width */
+    int I, H, K, G; /* I: the task's input width (with an embedding: the number of input symbols) */
+    int D;          /* embedding width: layer 0 reads x_t = E[s_t] (width D); 0: the task's inputs */
     size_t n_params;
     real *mem;      /* the parameter buffer */
     Layer layer[MODEL_MAX_LAYERS];
     real *W_y;      /* (K, H) */
     real *b_y;      /* (K) */
+    real *E;        /* (I, D) the embedding: row s is the vector of input symbol s [D > 0] */
 } Model;
 
 /* The weights of one layer in the layouts the time steps use, rebuilt for every batch (the
@@ -68,7 +70,7 @@ typedef struct {
 typedef struct {
     int L, B_max;
     int one_hot;
-    int32_t *sym; /* (L, B) input symbol ids [one-hot] */
+    int32_t *sym; /* (L, B) input symbol ids [one-hot, or embedded: x_t = E[sym]] */
     real *x;      /* (L, B, I) inputs [dense] */
     real *m;      /* (L, B, I) m_t [dense, mult] */
     real *xt;     /* (L, B, I) x̃_t [dense, mult]; == x for other dense layers */
@@ -108,6 +110,7 @@ typedef struct {
     double *pos_loss_sq;  /* (N) Σ of its square */
     real *grad;     /* (n_params) this chunk's gradient */
     real *dW_y, *db_y; /* views onto grad */
+    real *dE;          /* view onto grad [embedding] */
 } Acts;
 
 struct CellOps {

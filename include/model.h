@@ -22,8 +22,9 @@ typedef struct {
 } Tensor;
 #define MODEL_MAX_TENSORS (MODEL_MAX_LAYERS * 15 + 2) /* mlstm: 3 + 3·4 per layer, then W_y, b_y */
 
-/* Allocate a model of this kind for the task's shapes; the weights are zero until model_init_weights. */
-void model_init(Model *m, int kind, const TaskShape *shape, int hidden, int layers);
+/* Allocate a model of this kind for the task's shapes, with an embedding of width embed (0: none);
+ * the weights are zero until model_init_weights. */
+void model_init(Model *m, int kind, const TaskShape *shape, int hidden, int layers, int embed);
 void model_free(Model *m);
 /* Parameters of the model these settings describe, without building it. */
 size_t model_param_count(const Settings *s);

@@ -42,11 +42,13 @@ typedef struct {
     int train_size, val_size, test_size;
     int init_u;      /* INIT_*: recurrent weights */
     double forget_bias; /* b_f of the LSTMs at start */
-    int chrono;         /* chrono initialization with this T_max (Tallec & Ollivier 2018); 0 = off */
+    int chrono;         /* chrono initialization with this T_max (Tallec & Ollivier 2018); 0 = off;
+                           SETTINGS_AUTO: the trial's sequence length L (settings_chrono) */
     int curriculum;     /* first training length of a curriculum over T; 0 = off (train at T) */
     double curriculum_growth; /* the next length: min(T, ⌈length · growth⌉) */
     double curriculum_unlock; /* validation accuracy at the current length that unlocks the next */
     double mult_init;   /* W_m, U_m ~ U(-a, a) at start; b_m = 1 */
+    int embed;          /* D: the input symbols as learned vectors E[s] of width D; 0 = one-hot */
     IntList eval_T;     /* lengths the selected model is also tested at */
     char text[SETTINGS_TEXT_MAX]; /* charlm: the text file, or "none" */
 } Settings;
@@ -65,7 +67,10 @@ typedef struct {
     const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
     const char *help;
     const char *column; /* name in results files if not the key with '-' as '_' */
+    const char *auto_text; /* SET_INT: this word stands for SETTINGS_AUTO, a value derived per trial */
 } SettingInfo;
+
+#define SETTINGS_AUTO (-1) /* an integer setting given as its auto_text ("auto") */
 
 extern const SettingInfo settings_table[]; /* terminated by key == NULL */
 

@@ -15,7 +15,7 @@
 
 /* ---- parameter layout -------------------------------------------------------------------- */
 
-static int layer_input(const Model *m, int k) { return k ? m->H : m->I; }
+static int layer_input(const Model *m, int k) { return k ? m->H : m->D ? m->D : m->I; }
 
 static size_t layer_params(const Model *m, int k)
 {
@@ -25,12 +25,12 @@ static size_t layer_params(const Model *m, int k)
 
 static size_t count_params(const Model *m)
 {
-    size_t n = (size_t)m->K * m->H + m->K;
+    size_t n = (size_t)m->K * m->H + m->K + (size_t)m->I * m->D;
     for (int k = 0; k < m->layers; k++) n += layer_params(m, k);
     return n;
 }
 
-/* Offset of layer k in the buffer: the layers in order, then W_y, b_y. */
+/* Offset of layer k in the buffer: the layers in order, then W_y, b_y, E. */
 static size_t layer_offset(const Model *m, int k)
 {
     size_t off = 0;
@@ -53,8 +53,9 @@ void model_layer_views(const Model *m, int k, real *base, Params *v)
     v->b = p;
 }
 
-static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
+static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int layers, int embed)
 {
+    if (embed && !sh->one_hot) CS_FAIL("an embedding of the dense inputs of %s", task_names[sh->task]);
     memset(m, 0, sizeof *m);
     m->kind = kind;
     m->ops = (kind == MODEL_LSTM || kind == MODEL_MLSTM) ? &lstm_ops : &gru_ops;
@@ -63,6 +64,7 @@ static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int
     m->I = sh->I;
     m->H = hidden;
     m->K = sh->K;
+    m->D = embed;
     m->G = m->ops->G;
     m->n_params = count_params(m);
 }
@@ -71,7 +73,7 @@ size_t model_param_count(const Settings *s)
 {
     TaskShape sh = task_shape(s);
     Model m;
-    model_shape(&m, s->model, &sh, s->hidden, s->layers);
+    model_shape(&m, s->model, &sh, s->hidden, s->layers, s->embed);
     return m.n_params;
 }
 
@@ -79,16 +81,16 @@ double model_linear_decay(const Settings *s)
 {
     TaskShape sh = task_shape(s);
     Model m;
-    model_shape(&m, s->model, &sh, s->hidden, s->layers);
+    model_shape(&m, s->model, &sh, s->hidden, s->layers, s->embed);
     /* the linearization assumes orthogonal U (|λ| = 1) and the plain biases */
     if (s->init_u != INIT_ORTHOGONAL || s->chrono) return NAN;
     return m.ops->linear_decay(s->forget_bias);
 }
 
-void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
+void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers, int embed)
 {
     if (layers < 1 || layers > MODEL_MAX_LAYERS) CS_FAIL("%d layers", layers);
-    model_shape(m, kind, sh, hidden, layers);
+    model_shape(m, kind, sh, hidden, layers, embed);
     m->mem = CS_CALLOC(m->n_params * sizeof(real));
     for (int k = 0; k < layers; k++) {
         Layer *l = &m->layer[k];
@@ -97,6 +99,7 @@ void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers)
     }
     m->W_y = m->mem + layer_offset(m, layers);
     m->b_y = m->W_y + (size_t)m->K * m->H;
+    m->E = m->D ? m->b_y + m->K : NULL;
 }
 
 void model_free(Model *m)
@@ -133,6 +136,7 @@ int model_tensors(const Model *m, Tensor *out)
     prefix[0] = '\0';
     ADD(m->W_y, K, H, "W_y");
     ADD(m->b_y, K, 0, "b_y");
+    if (m->D) ADD(m->E, m->I, m->D, "E");
 #undef ADD
     return n;
 }
@@ -219,7 +223,10 @@ void model_init_weights(Model *m, const Settings *s)
             for (int j = 0; j < H; j++) l->p.b[H + j] = (real)s->forget_bias; /* b_f: gate 1 of "ifoc" */
     }
     init_glorot(m->W_y, m->K, H, &r);
-    if (s->chrono) init_chrono(m, s->chrono, &r); /* drawn last: every other weight is as without it */
+    /* E ~ N(0, 1/D): an embedded symbol has about the unit norm of a one-hot vector */
+    for (size_t k = 0; m->D && k < (size_t)m->I * m->D; k++) m->E[k] = (real)(rng_normal(&r) / sqrt(m->D));
+    /* drawn last: every other weight is as without it; chrono = auto takes T_max = L, the trial's length */
+    if (s->chrono) init_chrono(m, s->chrono == SETTINGS_AUTO ? task_shape(s).L : s->chrono, &r);
 }
 
 /* ---- activations -------------------------------------------------------------------------- */
@@ -242,8 +249,9 @@ static void *carve(Carver *c, size_t bytes)
 static void layer_carve(LayerActs *a, const Model *m, int k, const TaskShape *sh, int B, int drop, Carver *cv)
 {
     const size_t L = sh->L, I = (size_t)layer_input(m, k), H = m->H, GH = (size_t)m->G * m->H;
-    const int lstm = m->ops == &lstm_ops, dense = k > 0 || !sh->one_hot, mult = m->mult;
-    CARVE(cv, a->sym, dense ? 0 : L * B);
+    const int lstm = m->ops == &lstm_ops, dense = k > 0 || !sh->one_hot || m->D, mult = m->mult;
+    const int ids = k == 0 && sh->one_hot; /* symbol ids: one-hot inputs, or the rows of E */
+    CARVE(cv, a->sym, ids ? L * B : 0);
     CARVE(cv, a->x, dense ? L * B * I : 0);
     CARVE(cv, a->m, dense && mult ? L * B * I : 0);
     CARVE(cv, a->xt, dense && mult ? L * B * I : 0);
@@ -259,7 +267,7 @@ static void layer_carve(LayerActs *a, const Model *m, int k, const TaskShape *sh
     CARVE(cv, a->dtmp, B * (H > I ? H : I));
     CARVE(cv, a->dWT, dense ? 0 : I * GH);
     CARVE(cv, a->dext, k < m->layers - 1 ? L * B * H : 0); /* the top layer's comes from the output layer */
-    CARVE(cv, a->dx, k > 0 ? L * B * I : 0);
+    CARVE(cv, a->dx, k > 0 || m->D ? L * B * I : 0); /* ∂x_t: for the layer below, or for E */
     CARVE(cv, a->mask, k > 0 && drop ? L * B * I : 0);
     if (cv->base) {
         if (dense && !mult) a->xt = a->x;
@@ -289,6 +297,7 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, in
         for (int k = 0; k < m->layers; k++) model_layer_views(m, k, a->grad, &a->layer[k].g);
         a->dW_y = a->grad + (m->W_y - m->mem);
         a->db_y = a->grad + (m->b_y - m->mem);
+        a->dE = m->D ? a->grad + (m->E - m->mem) : NULL;
     }
     return cv.off;
 }
@@ -439,6 +448,9 @@ void model_forward(const Model *m, Acts *a, int B)
         LayerActs *la = &a->layer[k];
         /* x_t of layer k = h_t of layer k−1, through dropout */
         if (k) apply_mask(la->x, a->layer[k - 1].h + cell_at(1, B, H), a->drop ? la->mask : NULL, (size_t)L * B * H);
+        /* x_t = E[s_t]: (L·B) rows of E */
+        for (size_t n = 0; !k && m->D && n < (size_t)L * B; n++)
+            memcpy(la->x + n * m->D, m->E + (size_t)la->sym[n] * m->D, (size_t)m->D * sizeof *la->x);
         layer_forward(&m->layer[k], la, B);
     }
     const real *h_out = a->layer[m->layers - 1].h + cell_at(a->out_start + 1, B, H);
@@ -617,7 +629,15 @@ void model_backward(const Model *m, Acts *a, int B, real scale)
     for (int k = top; k >= 0; k--) {
         LayerActs *la = &a->layer[k];
         layer_backward(&m->layer[k], la, B, m, k == top ? a : NULL, k == top ? a->flow : NULL);
-        if (k == 0) break;
+        if (k == 0) {
+            /* dE[s_t] += ∂x_t, in the order of the steps */
+            for (size_t n = 0; m->D && n < (size_t)L * B; n++) {
+                real *row = a->dE + (size_t)la->sym[n] * m->D;
+                const real *dx = la->dx + n * m->D;
+                for (int j = 0; j < m->D; j++) row[j] += dx[j];
+            }
+            break;
+        }
         /* ∂h_t of layer k−1 = ∂x_t of layer k, through dropout */
         apply_mask(a->layer[k - 1].dext, la->dx, a->drop ? la->mask : NULL, (size_t)L * B * H);
     }
@@ -671,7 +691,7 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
         Acts *a = &w->acts[c];
         const int *cidx = idx + (size_t)c * w->chunk;
         int rows = B - c * w->chunk < w->chunk ? B - c * w->chunk : w->chunk;
-        task_fill(d, cidx, rows, a->layer[0].x, a->layer[0].sym, a->y);
+        task_fill(d, cidx, rows, m->D ? NULL : a->layer[0].x, a->layer[0].sym, a->y);
         a->drop = drop;
         if (drop) dropout_masks(m, a, cidx, rows, w->dropout, dropout_key);
         model_forward(m, a, rows);

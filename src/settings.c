@@ -64,11 +64,15 @@ const SettingInfo settings_table[] = {
     CHOICE("init-u", init_u, "orthogonal", init_names,
            "initialization of the recurrent weights U: orthogonal or xavier"),
     REAL("forget-bias", forget_bias, "1", -100, 0, 100, "initial forget-gate bias b_f of the LSTMs"),
-    INT("chrono", chrono, "0", 0, 10000000,
-        "chrono initialization with this T_max (for example the sequence length): LSTM b_f ~ log U[1, T_max - 1], "
-        "b_i = -b_f; GRU b_z = -log U[1, T_max - 1]; 0 = off (forget-bias and zero biases)"),
+    {.key = "chrono", .type = SET_INT, .offset = OFF(chrono), .def = "0", .min = 0, .max = 10000000,
+     .auto_text = "auto",
+     .help = "chrono initialization with this T_max: LSTM b_f ~ log U[1, T_max - 1], b_i = -b_f; GRU b_z = "
+             "-log U[1, T_max - 1]; auto = the trial's sequence length L; 0 = off (forget-bias and zero biases)"},
     REAL("mult-init", mult_init, "0.01", 0, 0, 100,
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
+    INT("embed", embed, "0", 0, 4096,
+        "D: feed the input symbols as learned dense vectors E[s] of width D (E starts N(0, 1/D)) instead of "
+        "one-hot; 0 = one-hot"),
     INT("curriculum", curriculum, "0", 0, 100000,
         "curriculum over T: train at this length first, then at longer ones up to T; 0 = off"),
     REAL("curriculum-growth", curriculum_growth, "2", 1, 1, 100,
@@ -199,6 +203,13 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
         return parse_list(s, info, text, range, err, errlen);
     }
     describe_range(info, range, sizeof range);
+    if (info->auto_text) {
+        if (strcmp(text, info->auto_text) == 0) {
+            *int_field(s, info) = SETTINGS_AUTO;
+            return 0;
+        }
+        snprintf(range + strlen(range), sizeof range - strlen(range), ", or %s", info->auto_text);
+    }
     char *end;
     errno = 0;
     double v = strtod(text, &end);
@@ -282,8 +293,18 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
         if ((bad = check_length(s, "curriculum", s->curriculum, err, errlen))) return bad;
     }
     if (s->chrono == 1) {
-        snprintf(err, errlen, "1 leaves no range to draw from (expected 0 = off, or T_max ≥ 2)");
+        snprintf(err, errlen, "1 leaves no range to draw from (expected 0 = off, auto, or T_max ≥ 2)");
         return "chrono";
+    }
+    if (s->chrono == SETTINGS_AUTO && s->task == TASK_CHARLM) {
+        snprintf(err, errlen, "auto takes T_max from the length over which the task must remember, and charlm "
+                 "has none (expected 0 = off, or a number T_max ≥ 2)");
+        return "chrono";
+    }
+    if (s->embed && s->task == TASK_NTM_COPY) {
+        snprintf(err, errlen, "%d is not used by ntm-copy, whose inputs are bit vectors, not symbols (expected 0 = "
+                 "one-hot)", s->embed);
+        return "embed";
     }
     if (s->batch > s->train_size) {
         snprintf(err, errlen, "%d is larger than train-size %d (expected batch ≤ train-size)", s->batch,
@@ -305,7 +326,11 @@ void settings_format(const Settings *s, const SettingInfo *info, char *buf, size
         for (int i = 0; i < list->n && len >= 0 && (size_t)len < n; i++)
             len += snprintf(buf + len, n - (size_t)len, i ? " %d" : "%d", list->v[i]);
     } else if (info->type == SET_INT) {
-        snprintf(buf, n, "%d", settings_get_int(s, info));
+        const int v = settings_get_int(s, info);
+        if (info->auto_text && v == SETTINGS_AUTO)
+            snprintf(buf, n, "%s", info->auto_text);
+        else
+            snprintf(buf, n, "%d", v);
     } else {
         /* the shortest %g that reads back to the same double */
         double v = settings_get_real(s, info);

@@ -76,7 +76,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
         dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k]);
         most = sizes[k] > most ? sizes[k] : most;
     }
-    model_init(model, s->model, &tr->shape, s->hidden, s->layers);
+    model_init(model, s->model, &tr->shape, s->hidden, s->layers, s->embed);
     size_t need;
     if (workspace_init(&tr->ws, model, &tr->shape, s->batch, s->chunk, s->dropout, &need) != 0) {
         snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB",
@@ -445,8 +445,13 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
             fprintf(out, " %d (%.1f s)", r->conv_epoch[k], r->conv_wall[k]);
         fprintf(out, k + 1 < CONV_COUNT ? " /" : "\n");
     }
-    fprintf(out, "gradient decay per step back in time, ρ: %.4f with the initial weights, %.4f with the final "
-            "(the linearized cell predicts %.4f)\n", r->rho[0], r->rho[1], model_linear_decay(tr->s));
+    const double linear = model_linear_decay(tr->s);
+    fprintf(out, "gradient decay per step back in time, ρ: %.4f with the initial weights, %.4f with the final ", r->rho[0],
+            r->rho[1]);
+    if (isnan(linear))
+        fprintf(out, "(no linearized prediction with these initial weights)\n");
+    else
+        fprintf(out, "(the linearized cell predicts %.4f)\n", linear);
     fprintf(out, "wall time %.1f s\n", r->wall_s);
     fflush(out);
 }
@@ -795,7 +800,7 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     }
     if (unpack_int(u, 0, 1)) {
         TaskShape sh = task_shape(s);
-        model_init(model, s->model, &sh, s->hidden, s->layers);
+        model_init(model, s->model, &sh, s->hidden, s->layers, s->embed);
         unpack_bytes(u, model->mem, model->n_params * sizeof(real));
     }
     return u->bad || u->pos != u->len ? -1 : 0;

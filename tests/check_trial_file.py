@@ -48,11 +48,15 @@ def main(path):
             if col not in trials.columns:
                 fail(f"setting {key} has no column")
             got = row[col]
-            same = str(got) == value if isinstance(got, str) else np.isclose(float(got), float(value), rtol=1e-15)
+            if value == "auto":  # an integer setting derived per trial is stored as -1
+                same = int(got) == -1
+            else:
+                same = str(got) == value if isinstance(got, str) else np.isclose(float(got), float(value), rtol=1e-15)
             if not same:
                 fail(f"setting {key}: job says {value}, column says {got}")
         model, T, H, K = row["model"], int(row["T"]), int(row["hidden"]), int(row["vocab"])
-        I, L = K + 2, 2 * T + int(row["delay"]) + 1
+        D = int(row["embed"])  # with an embedding the cell reads E[s] (width D), not the one-hot symbol
+        I, L = D or K + 2, 2 * T + int(row["delay"]) + 1
         g = f["trial/0"]
         curves = pd.DataFrame(g["curves"][...])
         if not set(CURVE_COLUMNS) <= set(curves.columns):
@@ -97,11 +101,13 @@ def main(path):
         names = [f"{p}_{c}" for p in "WUb" for c in GATES[model]] + ["W_y", "b_y"]
         if model.startswith("m"):
             names += ["W_m", "U_m", "b_m"]
+        if D:
+            names += ["E"]
         w = g["weights"]
         if sorted(w.keys()) != sorted(names):
             fail(f"weights {sorted(w.keys())}, expected {sorted(names)}")
         for n in names:
-            want = SHAPES[n if n in SHAPES else n[0]](I, H, K)
+            want = (K + 2, D) if n == "E" else SHAPES[n if n in SHAPES else n[0]](I, H, K)
             if w[n].shape != want:
                 fail(f"{n} has shape {w[n].shape}, expected {want}")
         total = sum(w[n].size for n in names)

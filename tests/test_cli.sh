@@ -85,6 +85,14 @@ if $BIN train $args -o "$work/trial.h5" > "$work/train.log"; then
     h5dump -H "$work/trial.h5" > /dev/null && h5dump -d /trial/0/weights/W_m "$work/trial.h5" | grep -q 'DATASPACE  SIMPLE { ( 10, 10 )' \
         && pass "h5dump reads trial.h5 (W_m is 10x10)" || fail "h5dump"
     ls "$work" | grep -q tmp && fail "a temporary file was left behind"
+    # an embedding of the symbols: E (I × D) is stored with the weights, W reads D channels
+    $BIN train $args --embed 4 --chrono auto -o "$work/embed.h5" > "$work/embed.log" &&
+    "$PYTHON" tests/check_trial_file.py "$work/embed.h5" > /dev/null &&
+    h5dump -d /trial/0/weights/E "$work/embed.h5" | grep -q 'DATASPACE  SIMPLE { ( 10, 4 )' &&
+    h5dump -d /trial/0/weights/W_m "$work/embed.h5" | grep -q 'DATASPACE  SIMPLE { ( 4, 4 )' &&
+    grep -q 'embed=4' "$work/embed.log" && grep -q 'chrono=auto' "$work/embed.log" \
+        && pass "embed 4: E (10x4) with the weights, W_m 4x4; chrono = auto in the header" \
+        || fail "embed: $(cat "$work/embed.log")"
 else
     fail "train -o"
 fi
@@ -146,6 +154,16 @@ expect_user_error "curriculum too short for copy" "option '--curriculum': 2 with
 expect_user_error "curriculum that does not grow" "option '--curriculum-growth': '1' is out of range \(expected a number > 1" \
     train --T 20 --curriculum 5 --curriculum-growth 1 -o x.h5
 expect_user_error "chrono 1" "option '--chrono': 1 leaves no range to draw from" train --chrono 1 -o x.h5
+expect_user_error "chrono auto with charlm" "option '--chrono': auto takes T_max from the length" \
+    train --task charlm --text "$work/one.txt" --chrono auto -o x.h5
+expect_user_error "chrono not a number" "option '--chrono': 'soon' is not a number \(expected an integer ≥ 0 and ≤ 1e\+07, or auto\)" \
+    train --chrono soon -o x.h5
+expect_user_error "embed with ntm-copy" "option '--embed': 8 is not used by ntm-copy, whose inputs are bit vectors" \
+    train --task ntm-copy --embed 8 -o x.h5
+expect_user_error "embed negative" "option '--embed': '-2' is out of range \(expected an integer ≥ 0 and ≤ 4096\)" \
+    train --embed -2 -o x.h5
+expect_user_error "embed too large" "option '--embed': '5000' is out of range \(expected an integer ≥ 0 and ≤ 4096\)" \
+    train --embed 5000 -o x.h5
 expect_user_error "unknown task" "option '--task': 'adding' is not a valid task .*copy, copy-delay, temporal-order, ntm-copy, charlm" \
     train --task adding -o x.h5
 

@@ -133,7 +133,7 @@ static void test_chance(void)
     Dataset d;
     dataset_init(&d, &sh, 1, SPLIT_TEST, n);
     Model m;
-    model_init(&m, s.model, &sh, s.hidden, 1);
+    model_init(&m, s.model, &sh, s.hidden, 1, 0);
     model_init_weights(&m, &s);
     memset(m.W_y, 0, (size_t)m.K * m.H * sizeof(real));
     memset(m.b_y, 0, (size_t)m.K * sizeof(real));
@@ -396,8 +396,8 @@ static void test_chrono(void)
         s.model = kind, s.T = 10, s.hidden = H, s.layers = 2;
         TaskShape sh = task_shape(&s);
         Model plain, chrono;
-        model_init(&plain, kind, &sh, H, 2);
-        model_init(&chrono, kind, &sh, H, 2);
+        model_init(&plain, kind, &sh, H, 2, 0);
+        model_init(&chrono, kind, &sh, H, 2, 0);
         model_init_weights(&plain, &s);
         s.chrono = t_max;
         model_init_weights(&chrono, &s);

@@ -98,7 +98,7 @@ static double check_case(const Case *c, const char *label)
 static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
 {
     s->model = kind;
-    model_init(m, kind, sh, s->hidden, s->layers);
+    model_init(m, kind, sh, s->hidden, s->layers, s->embed);
     model_init_weights(m, s);
     Rng r = rng_stream(RNG_KEY(RNG_TEST, (uint64_t)kind, (uint64_t)sh->task));
     for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
@@ -189,6 +189,33 @@ int main(void)
         dataset_free(&d);
     }
     s.layers = 1, s.chrono = 0;
+
+    /* an embedding of the input symbols (x_t = E[s_t]): copy with one layer; temporal-order under 2
+     * layers with dropout and chrono = auto */
+    const struct { int task, T, layers, embed; double drop; } embeds[] = {{TASK_COPY, 4, 1, 3, 0},
+                                                                           {TASK_TEMPORAL_ORDER, 10, 2, 4, 0.3}};
+    for (size_t k = 0; k < sizeof embeds / sizeof embeds[0]; k++) {
+        s.task = embeds[k].task, s.T = embeds[k].T, s.layers = embeds[k].layers, s.embed = embeds[k].embed;
+        s.chrono = embeds[k].drop > 0 ? SETTINGS_AUTO : 0;
+        TaskShape sh = task_shape(&s);
+        Dataset d;
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_names[s.task], s.embed, s.layers, s.T, sh.L);
+        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+            Model m;
+            make_model(&m, kind, &sh, &s);
+            Workspace w;
+            workspace_init(&w, &m, &sh, B, 2, embeds[k].drop, NULL);
+            Case c = {.m = &m, .w = &w, .d = &d, .B = B, .drop_key = embeds[k].drop > 0 ? 777 : 0};
+            char label[32];
+            snprintf(label, sizeof label, "embed %d", s.embed);
+            failures += check_case(&c, label) >= TOL;
+            workspace_free(&w);
+            model_free(&m);
+        }
+        dataset_free(&d);
+    }
+    s.layers = 1, s.chrono = 0, s.embed = 0;
     remove(text);
     printf("gradient check: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;

@@ -77,7 +77,7 @@ static void test_model_sums(int bce)
     Dataset d;
     dataset_init(&d, &sh, 3, SPLIT_TEST, n);
     Model m;
-    model_init(&m, s.model, &sh, s.hidden, 1);
+    model_init(&m, s.model, &sh, s.hidden, 1, 0);
     model_init_weights(&m, &s);
     /* large output weights, so that the outputs are confident and far from uniform */
     for (size_t k = 0; k < (size_t)m.K * m.H; k++) m.W_y[k] *= 8;

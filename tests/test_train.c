@@ -54,13 +54,14 @@ static int same_curves(const TrialResult *a, const TrialResult *b)
 
 static void test_determinism(void)
 {
-    for (int run = 0; run < 2 * MODEL_COUNT; run++) {
-        const int kind = run % MODEL_COUNT, stacked = run >= MODEL_COUNT;
+    for (int run = 0; run < 3 * MODEL_COUNT; run++) {
+        const int kind = run % MODEL_COUNT, stacked = run / MODEL_COUNT == 1, embed = run / MODEL_COUNT == 2;
         Settings s;
         settings_default(&s);
         s.model = kind, s.T = 12, s.hidden = 24, s.batch = 32, s.chunk = 8, s.epochs = 2;
         s.train_size = 640, s.val_size = 96, s.test_size = 96;
         if (stacked) s.layers = 2, s.dropout = 0.3;
+        if (embed) s.embed = 6, s.chrono = SETTINGS_AUTO;
         Model m[3];
         TrialResult r[3];
         for (int k = 0; k < 3; k++) {
@@ -71,7 +72,8 @@ static void test_determinism(void)
         for (int k = 1; k < 3; k++)
             ok &= memcmp(m[0].mem, m[k].mem, m[0].n_params * sizeof(real)) == 0 && same_curves(&r[0], &r[k]);
         printf("  determinism %-5s%s: weights and curves with 1, 2 and 3 threads %s (train loss %.9g)\n",
-               model_names[kind], stacked ? " (2 layers, dropout 0.3)" : "", ok ? "bit-identical" : "DIFFER",
+               model_names[kind], stacked ? " (2 layers, dropout 0.3)" : embed ? " (embed 6, chrono auto)" : "",
+               ok ? "bit-identical" : "DIFFER",
                r[0].curves[r[0].epochs - 1].train_loss);
         failures += !ok;
         for (int k = 0; k < 3; k++) {
@@ -113,11 +115,13 @@ static void test_resume(void)
     snprintf(path, sizeof path, "/tmp/copysweep-test-%d.ckpt", (int)getpid());
     const int plans[][4] = {{7, 0}, {10, 0}, {3, 11, 9, 0}};
     const char *names[] = {"mid-epoch", "at an epoch boundary", "three times"};
-    for (int run = 0; run <= MODEL_COUNT + 1; run++) {
+    for (int run = 0; run <= MODEL_COUNT + 2; run++) {
         const int kind = run % MODEL_COUNT, stacked = run == MODEL_COUNT, curriculum = run == MODEL_COUNT + 1;
+        const int embed = run == MODEL_COUNT + 2;
         Settings s;
         small_settings(&s, kind);
         if (stacked) s.layers = 3, s.dropout = 0.25;
+        if (embed) s.embed = 5;
         if (curriculum) s.curriculum = 4, s.curriculum_unlock = 0.15, s.epochs = 5; /* 4, then 8 and 10 */
         TrainCtx plain = {.threads = bm_setup_threads(0)};
         Model ref;
@@ -139,7 +143,8 @@ static void test_resume(void)
             int ok = got.status == want.status && stops == runs - 1 && stops >= 1 &&
                      memcmp(m.mem, ref.mem, m.n_params * sizeof(real)) == 0 && same_curves(&got, &want);
             printf("  resume %-5s%s stopped %s (%d runs): %s\n", model_names[kind],
-                   stacked ? " (3 layers, dropout 0.25)" : curriculum ? " (curriculum from T = 4)" : "", names[p], runs,
+                   stacked ? " (3 layers, dropout 0.25)" : curriculum ? " (curriculum from T = 4)" : embed ? " (embed 5)" : "",
+                   names[p], runs,
                    ok ? "bit-identical to an uninterrupted run" : "DIFFERS");
             failures += !ok;
             trial_result_free(&got);

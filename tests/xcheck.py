@@ -52,10 +52,11 @@ def forward(model, P, x, y, out_start, bce, reset_after=False, masks=None):
     """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
     softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y. With parameters
     named layer1/..., layer2/..., the layers are stacked, each reading the h_t of the one below;
-    masks (dropout, 0 or 1/(1-p)) multiply the input of layer k >= 2 and of the output layer."""
+    masks (dropout, 0 or 1/(1-p)) multiply the input of layer k >= 2 and of the output layer. With
+    an embedding E, the first layer reads x_t E = E[s_t] (x_t one-hot)."""
     masks = masks or {}
     names = sorted({k.split("/")[0] for k in P if k.startswith("layer")})
-    hs = x
+    hs = x @ P["E"] if "E" in P else x
     for prefix in names or [""]:
         sub = {k[len(prefix) + 1:] if prefix else k: v for k, v in P.items() if not prefix or k.startswith(prefix + "/")}
         if prefix in masks:

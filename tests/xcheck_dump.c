@@ -59,7 +59,7 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
 static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
 {
     s->model = kind;
-    model_init(m, kind, sh, s->hidden, s->layers);
+    model_init(m, kind, sh, s->hidden, s->layers, s->embed);
     model_init_weights(m, s);
     Rng r = rng_stream(RNG_KEY(RNG_TEST, 100 + (uint64_t)kind, (uint64_t)sh->task));
     for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
@@ -109,12 +109,14 @@ int main(int argc, char **argv)
     FILE *f = fopen(text, "w");
     for (int i = 0; i < 80; i++) fprintf(f, "%s %d\n", i % 3 ? "a line" : "another, longer line", i);
     fclose(f);
-    const struct { int task, T, vocab, layers; double dropout; } tasks[] = {
-        {TASK_COPY, 6, 5, 1, 0}, {TASK_COPY_DELAY, 4, 5, 1, 0}, {TASK_TEMPORAL_ORDER, 10, 8, 1, 0},
-        {TASK_NTM_COPY, 4, 8, 1, 0}, {TASK_CHARLM, 9, 8, 1, 0}, {TASK_COPY, 4, 5, 3, 0}, {TASK_NTM_COPY, 3, 8, 2, 0},
-        {TASK_COPY, 4, 5, 2, 0.4}};
+    const struct { int task, T, vocab, layers; double dropout; int embed; } tasks[] = {
+        {TASK_COPY, 6, 5, 1, 0, 0}, {TASK_COPY_DELAY, 4, 5, 1, 0, 0}, {TASK_TEMPORAL_ORDER, 10, 8, 1, 0, 0},
+        {TASK_NTM_COPY, 4, 8, 1, 0, 0}, {TASK_CHARLM, 9, 8, 1, 0, 0}, {TASK_COPY, 4, 5, 3, 0, 0},
+        {TASK_NTM_COPY, 3, 8, 2, 0, 0}, {TASK_COPY, 4, 5, 2, 0.4, 0}, {TASK_COPY, 6, 5, 1, 0, 3},
+        {TASK_TEMPORAL_ORDER, 10, 8, 2, 0.4, 4}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
         s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
+        s.embed = tasks[k].embed; /* x_t = E[s_t]; the fixture's x stays one-hot, and x·E is the embedding */
         s.chrono = s.task == TASK_COPY_DELAY ? 30 : 0; /* chrono biases in one case */
         snprintf(s.text, sizeof s.text, "%s", s.task == TASK_CHARLM ? text : "none");
         const double p = tasks[k].dropout;
@@ -132,7 +134,7 @@ int main(int argc, char **argv)
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
             model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
-            snprintf(name, sizeof name, "%s_%s%s", model_names[kind], task_names[s.task],
+            snprintf(name, sizeof name, "%s_%s%s%s", model_names[kind], task_names[s.task], s.embed ? "_embed" : "",
                      p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
             if (p > 0) { /* masks/layer<k> (L, B, H) on the input of layer k ≥ 2, masks/out (N, B, H) */
@@ -158,7 +160,7 @@ int main(int argc, char **argv)
         }
         dataset_free(&d);
     }
-    s.layers = 1;
+    s.layers = 1, s.embed = 0;
     remove(text);
     ok(H5Fclose(file), "close");
     return failed;
