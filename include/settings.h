@@ -36,7 +36,8 @@ typedef struct {
     double lr;
     double momentum; /* SGD only */
     double clip;     /* max global gradient norm, 0 = off */
-    int epochs;      /* budget */
+    int epochs;      /* budget; SETTINGS_AUTO: from budget (trial_epochs) */
+    int budget;      /* with epochs = auto: the training budget of a trial in updates × L */
     int patience;    /* epochs without validation improvement before stopping, 0 = off */
     double target_acc; /* stop when validation symbol accuracy reaches this */
     int train_size, val_size, test_size;

@@ -79,6 +79,10 @@ typedef struct {
                                   from 1 over the whole trial) becomes NaN; 0 = never */
 } TrainCtx;
 
+/* The epochs a trial trains for: its setting, or with epochs = auto
+ * max(1, round(budget / (train-size / batch · L))). */
+int trial_epochs(const Settings *s);
+
 /* Train one trial. On return res holds everything measured and, unless the trial failed or
  * stopped early, model holds the selected weights (allocated here; model_free it). */
 void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res);

@@ -145,6 +145,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     const TaskShape sh = task_shape(rec->s);
     col_f64(r, "chance_acc", task_chance_acc(&sh));
     col_f64(r, "chance_loss", task_chance_loss(&sh));
+    col_int(r, "max_updates", trial_epochs(rec->s) * (rec->s->train_size / rec->s->batch)); /* the budget */
     col_int(r, "epochs", res ? res->epochs : 0);
     col_int(r, "best_epoch", res ? res->best_epoch : -1);
     col_f64(r, "best_val_acc", res ? res->best_val_acc : NAN);

@@ -52,7 +52,11 @@ const SettingInfo settings_table[] = {
     REAL("clip", clip, "1", 0, 0, BIG, "clip the global gradient norm to this, 0 = no clipping"),
     /* "epochs" is also the results column of epochs run; the budget is stored as max_epochs */
     {.key = "epochs", .type = SET_INT, .offset = OFF(epochs), .def = "30", .min = 1, .max = 1000000,
-     .help = "maximum epochs", .column = "max_epochs"},
+     .auto_text = "auto", .column = "max_epochs",
+     .help = "maximum epochs; auto = budget / (updates per epoch x L), rounded, at least 1: the same training "
+             "cost at every sequence length L"},
+    INT("budget", budget, "0", 0, 2000000000,
+        "with epochs = auto: the training budget of a trial in updates x L (time steps of updates); 0 = none"),
     INT("patience", patience, "10", 0, 1000000,
         "stop after this many epochs without a better validation accuracy, 0 = never"),
     REAL("target-acc", target_acc, "0.99", 0, 1, 1,
@@ -305,6 +309,14 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
         snprintf(err, errlen, "%d is not used by ntm-copy, whose inputs are bit vectors, not symbols (expected 0 = "
                  "one-hot)", s->embed);
         return "embed";
+    }
+    if (s->epochs == SETTINGS_AUTO && s->budget == 0) {
+        snprintf(err, errlen, "auto needs a budget (expected a number of epochs, or budget = updates × L > 0)");
+        return "epochs";
+    }
+    if (s->epochs != SETTINGS_AUTO && s->budget != 0) {
+        snprintf(err, errlen, "%d is used only with epochs = auto (expected 0, or epochs = auto)", s->budget);
+        return "budget";
     }
     if (s->batch > s->train_size) {
         snprintf(err, errlen, "%d is larger than train-size %d (expected batch ≤ train-size)", s->batch,

@@ -71,7 +71,8 @@ static void checkpoint_path(const Shared *sh, long k, char *buf, size_t n)
 static double trial_cost(const Settings *s)
 {
     const double p = (double)model_param_count(s), L = task_shape(s).L;
-    return 1e-9 * p * L * (6.0 * s->epochs * s->train_size + 2.0 * ((double)s->epochs * s->val_size + s->test_size));
+    const double E = trial_epochs(s);
+    return 1e-9 * p * L * (6.0 * E * s->train_size + 2.0 * (E * s->val_size + s->test_size));
 }
 
 /* "model=gru T=200 seed=1": the axis values of trial k */
@@ -558,7 +559,7 @@ static void print_list(const Job *job, const char *output)
         const char *vals[JOB_MAX_AXES];
         for (int a = job->n_axes - 1; a >= 0; a--) vals[a] = job->axes[a].values[rest % job->axes[a].n], rest /= job->axes[a].n;
         for (int a = 0; a < job->n_axes; a++) printf(" %10s", vals[a]);
-        printf(" %9zu %6d %8d %10.1f\n", model_param_count(&s), task_shape(&s).L, s.epochs * (s.train_size / s.batch), c);
+        printf(" %9zu %6d %8d %10.1f\n", model_param_count(&s), task_shape(&s).L, trial_epochs(&s) * (s.train_size / s.batch), c);
     }
     printf("total %.1f GFLOP at the full epoch budgets (early stopping ends trials sooner); "
            "the largest trial %.1f GFLOP\n", total, largest);

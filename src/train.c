@@ -122,6 +122,15 @@ static void stage_free(Trainer *tr)
     tr->staging = 0;
 }
 
+int trial_epochs(const Settings *s)
+{
+    if (s->epochs != SETTINGS_AUTO) return s->epochs;
+    const TaskShape sh = task_shape(s);
+    const double per_epoch = (double)(s->train_size / s->batch) * sh.L;
+    const double epochs = floor((double)s->budget / per_epoch + 0.5);
+    return epochs < 1 ? 1 : epochs > 1000000 ? 1000000 : (int)epochs;
+}
+
 int curriculum_next(int length, int T, double growth)
 {
     double next = ceil(length * growth);
@@ -336,7 +345,7 @@ static int load_checkpoint(Trainer *tr, TrialResult *res, const char *path, char
     Pack body;
     if (checkpoint_read(path, &body, err, errlen) != 0) return -1;
     const size_t n = tr->model->n_params, bytes = n * sizeof(real);
-    const int E = tr->s->epochs, updates = tr->s->train_size / tr->s->batch;
+    const int E = trial_epochs(tr->s), updates = tr->s->train_size / tr->s->batch;
     char *want, text[8192];
     settings_text(tr->s, &want);
     Unpack u = unpack_start(body.buf, body.len);
@@ -461,7 +470,7 @@ static void result_init(TrialResult *res, const Settings *s)
     TaskShape sh = task_shape(s);
     memset(res, 0, sizeof *res);
     res->L = sh.L, res->N = sh.n_out;
-    res->curves = CS_CALLOC((size_t)s->epochs * sizeof *res->curves);
+    res->curves = CS_CALLOC((size_t)trial_epochs(s) * sizeof *res->curves);
     res->per_position = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position);
     res->per_position_ce = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_ce);
     res->per_position_bits = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_bits);
@@ -682,11 +691,12 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         CS_FAIL("validation or test sequences occur in the training set");
     if (ctx->log) print_header(&tr, ctx);
     res->status = STATUS_DONE;
-    snprintf(res->stop_reason, sizeof res->stop_reason, "epoch budget of %d used", s->epochs);
+    const int epochs = trial_epochs(s);
+    snprintf(res->stop_reason, sizeof res->stop_reason, "epoch budget of %d used", epochs);
 
     const int updates = s->train_size / s->batch; /* the last partial batch is dropped */
     double last_checkpoint = now_s();
-    for (int stop = 0; !stop && tr.at.epoch < s->epochs;) {
+    for (int stop = 0; !stop && tr.at.epoch < epochs;) {
         const int epoch = tr.at.epoch + 1;
         const double t_epoch = now_s();
         int diverged = 0;
@@ -777,10 +787,11 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     memset(model, 0, sizeof *model);
     r->status = (int)unpack_int(u, STATUS_PENDING, STATUS_FAILED);
     unpack_str(u, r->stop_reason, sizeof r->stop_reason);
-    unpack_progress_scalars(u, r, s->epochs);
+    const int epochs = trial_epochs(s);
+    unpack_progress_scalars(u, r, epochs);
     unpack_metrics(u, &r->test);
     r->wall_s = unpack_f64(u);
-    unpack_curves(u, r, s->epochs);
+    unpack_curves(u, r, epochs);
     const size_t n_out = (size_t)r->N * sizeof(double);
     unpack_bytes(u, r->per_position, n_out);
     unpack_bytes(u, r->per_position_ce, n_out);
@@ -789,8 +800,8 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     r->temperature = unpack_f64(u);
     unpack_metrics(u, &r->test_cal);
     unpack_bytes(u, r->grad_flow, (size_t)2 * r->L * sizeof *r->grad_flow);
-    r->flow_epochs[0] = (int)unpack_int(u, 0, s->epochs);
-    r->flow_epochs[1] = (int)unpack_int(u, 0, s->epochs);
+    r->flow_epochs[0] = (int)unpack_int(u, 0, epochs);
+    r->flow_epochs[1] = (int)unpack_int(u, 0, epochs);
     r->rho[0] = unpack_f64(u), r->rho[1] = unpack_f64(u);
     for (int k = 0; k < r->n_eval; k++) {
         EvalResult *e = &r->eval[k];
