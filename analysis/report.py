@@ -282,19 +282,29 @@ class Report:
         return mean, se, n, lo, hi
 
     def budget(self, sub):
-        """One sentence: updates per trial, what was trained, the seeds."""
+        """One sentence: updates per trial (per length when they differ), what was trained, the seeds."""
         c = sub[sub["status"].isin(COUNTED)]
         if c.empty:
             return ""
         per_epoch = c["train_size"] // c["batch"]
-        budget, ran = c["max_epochs"] * per_epoch, c["epochs"] * per_epoch
-        text = (f"Budget: at most {int(budget.max()):,} updates per trial" if budget.nunique() == 1 else
-                f"Budget: {int(budget.min()):,} to {int(budget.max()):,} updates per trial")
-        text += (f" (epochs × train-size / batch = {int(c['max_epochs'].iloc[0])} × {int(c['train_size'].iloc[0])} / "
-                 f"{int(c['batch'].iloc[0])}); early stopping ran a median of {int(ran.median()):,}" if budget.nunique() == 1
-                 else f"; early stopping ran a median of {int(ran.median()):,}")
+        # the budget in updates: the max_updates column (epochs = auto gives every length its own)
+        budget = c["max_updates"] if "max_updates" in c else c["max_epochs"] * per_epoch
+        ran = c["epochs"] * per_epoch
+        by_T = budget.groupby(c["T"]).max()
+        if budget.nunique() == 1:
+            text = (f"Budget: at most {int(budget.iloc[0]):,} updates per trial (epochs × train-size / batch = "
+                    f"{int(c['max_epochs'].iloc[0])} × {int(c['train_size'].iloc[0])} / {int(c['batch'].iloc[0])})")
+        elif budget.groupby(c["T"]).nunique().max() == 1:  # one budget per length
+            text = "Budget: at most " + ", ".join(f"{int(u):,} updates at T = {T}" for T, u in by_T.items())
+            if "budget" in c and c["budget"].nunique() == 1 and c["budget"].iloc[0] > 0:
+                text += f" (the same training cost, {int(c['budget'].iloc[0]):,} updates × L, at every length)"
+        else:
+            text = f"Budget: {int(budget.min()):,} to {int(budget.max()):,} updates per trial"
+        stopped = int((ran < budget).sum())
+        text += (f"; {stopped} of {len(c)} trials stopped early (target accuracy or patience)" if stopped
+                 else "; every trial used its whole budget")
         opts = []
-        for col, name in (("hidden", "H"), ("optimizer", ""), ("lr", "lr"), ("layers", "layers")):
+        for col, name in (("hidden", "H"), ("batch", "batch"), ("optimizer", ""), ("lr", "lr"), ("layers", "layers")):
             if col in c and c[col].nunique() == 1:
                 opts.append(f"{name} = {c[col].iloc[0]}" if name else str(c[col].iloc[0]))
         n = c.groupby(["model", "T"])["seed"].nunique()
