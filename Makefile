@@ -34,7 +34,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -145,5 +145,10 @@ NPROC := $(shell nproc)
 MPIRUN ?= mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
 run: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/quick.ini
+
+# the study (jobs/study.ini, about an hour on 2 cores) into study.h5, and its report in study-report/
+study: copysweep
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/study.ini
+	$(PYTHON) analysis/report.py study.h5 -o study-report
 
 -include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d) $(OBJ_ASAN:.o=.d) $(LIB_OBJ_FUZZ:.o=.d)

@@ -74,6 +74,11 @@ def signed(x, digits=2):
     return f"{x:+.{digits}f}" if np.isfinite(x) else "n/a"
 
 
+def lengths(sub):
+    """The values of T in a frame, in order."""
+    return sorted(sub["T"].unique())
+
+
 def grouped(df, keys):
     """(values as a tuple, sub-frame) for each combination of the keys, in order of appearance."""
     for values, g in df.groupby(keys if len(keys) > 1 else keys[0], sort=False):
@@ -182,8 +187,9 @@ class Report:
         if not self.other:
             yield "", self.df
             return
-        for values, sub in self.df.groupby(self.other if len(self.other) > 1 else self.other[0], sort=True):
-            values = values if isinstance(values, tuple) else (values,)
+        groups = [(v if isinstance(v, tuple) else (v,), sub)
+                  for v, sub in self.df.groupby(self.other if len(self.other) > 1 else self.other[0], sort=False)]
+        for values, sub in sorted(groups, key=lambda g: tuple(load.order(a, v) for a, v in zip(self.other, g[0]))):
             yield ", ".join(f"{a} = {load.shown(a, v)}" for a, v in zip(self.other, values)), sub
 
     def baselines(self, sub):
@@ -481,12 +487,12 @@ class Report:
             "uniform outputs, so the recalibrated bound is 0 there).")
         for title, sub in groups:
             d.h(3, "Test memory, bits" + (f" ({title})" if title else ""))
-            header = ["model"] + [f"T = {T}" for T in self.Ts] + ["capacity", "capacity per seed"]
+            header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ["capacity", "capacity per seed"]
             rows = []
             for m in self.models:
                 row = [NAMES[m]]
                 means = {}
-                for T in self.Ts:
+                for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
                     vals = g.loc[g["status"].isin(COUNTED), "test_bits"]
                     mean, se, n = mean_se(vals)
@@ -507,7 +513,7 @@ class Report:
             rows = []
             for m in self.models:
                 row = [NAMES[m]]
-                for T in self.Ts:
+                for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
                     c = g[g["status"].isin(COUNTED)]
                     flat = int(np.isinf(c["temperature"]).sum())  # beta = 0: the outputs carry nothing usable
@@ -515,7 +521,7 @@ class Report:
                     row.append(cell(c["test_bits_cal"], len(g), 2) + "; temperature " + temp +
                                (f"{', ' if temp else ''}∞ in {flat}" if flat else ""))
                 rows.append(row)
-            d.table(["model"] + [f"T = {T}" for T in self.Ts], rows)
+            d.table(["model"] + [f"T = {T}" for T in lengths(sub)], rows)
         if "hidden" in self.axes:
             d.h(3, "Capacity in bits against the hidden size")
             rest = [a for a in self.other if a != "hidden"]
@@ -544,7 +550,7 @@ class Report:
             "what a model with no memory reads at this test size. A block inside it is indistinguishable from none.")
         pp = load.per_position(self.path)
         for title, sub in groups:
-            for T in self.Ts:
+            for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
                 band, drawn = 0.0, False
                 for m in self.models:
@@ -584,7 +590,7 @@ class Report:
                 d.h(3, title)
             rows = []
             for m in self.models:
-                for T in self.Ts:
+                for T in lengths(sub):
                     g = self.counted_of(sub, m, T)
                     row = [NAMES[m], T]
                     reached = {}
@@ -635,7 +641,7 @@ class Report:
                 d.h(3, title)
             rows = []
             for m in self.models:
-                for T in self.Ts:
+                for T in lengths(sub):
                     g = self.counted_of(sub, m, T)
                     n = len(sub[(sub["model"] == m) & (sub["T"] == T)])
                     lin = g["rho_linear"].dropna().unique()
@@ -665,7 +671,7 @@ class Report:
             if title:
                 d.h(3, title)
             rows = []
-            for T in self.Ts:
+            for T in lengths(sub):
                 for metric in metrics:
                     seeds = self.per_seed(sub, T, metric)
                     ms = [m for m in self.models if m in seeds and np.isfinite(seeds[m]).any()]
@@ -694,11 +700,11 @@ class Report:
                      ("test_loss", f"Test loss, nats per {per}", "memoryless", memoryless)]
             for metric, label, baseline, value in specs:
                 d.h(3, label + (f" ({title})" if title else ""))
-                header = ["model"] + [f"T = {T}" for T in self.Ts] + ([baseline] if baseline else [])
+                header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ([baseline] if baseline else [])
                 rows = []
                 for m in self.models:
                     row = [NAMES[m]]
-                    for T in self.Ts:
+                    for T in lengths(sub):
                         g = sub[(sub["model"] == m) & (sub["T"] == T)]
                         vals = g.loc[g["status"].isin(COUNTED), metric]
                         row.append(cell(vals, len(g)))
@@ -729,7 +735,7 @@ class Report:
             "bands ± SE over the seeds still training at that epoch (early stopping ends seeds at different epochs).")
         c = load.curves(self.path)
         for title, sub in self.groups():
-            for T in self.Ts:
+            for T in lengths(sub):
                 fig, axs = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
                 for (key, ax) in zip(("train_loss", "val_loss", "train_acc", "val_acc"), axs.flat):
                     for m in self.models:
@@ -755,7 +761,7 @@ class Report:
             "temporal-order and ntm-copy, steps where sequences of each length are scored): where memory fails.")
         pp = load.per_position(self.path)
         for title, sub in self.groups():
-            for T in self.Ts:
+            for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
                 for m in self.models:
                     ks = self.counted_of(sub, m, T)["trial"]
@@ -776,7 +782,7 @@ class Report:
             "and flows back towards t = 0. A curve ends where a seed's gradient underflows to 0 in float32.")
         gf = load.grad_flow(self.path)
         for title, sub in self.groups():
-            for T in self.Ts:
+            for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
                 for m in self.models:
                     ks = self.counted_of(sub, m, T)["trial"]
@@ -1056,10 +1062,69 @@ class Report:
                     rows.append(row)
             d.table(header + [f"Δ {h}" for h in header[3:]], rows)
 
-    # 19. set-up
+    # 19. every other axis, value against value
+    def factors(self):
+        axes = [a for a in self.other if a != "task"]  # tasks differ in their ceilings: not comparable
+        if not axes or not self.has_bits:
+            return
+        d = self.doc
+        d.h(2, "19. Factors: paired differences")
+        d.p("Each axis other than model and T, one value against the baseline value (the one most trials have), "
+            "paired by (model, T, seed) with every other setting equal: the per-seed differences in test bits, their "
+            "mean, its 95 % t-interval (df = n − 1) and whether it excludes 0.")
+        c = self.counted
+        for a in axes:
+            rest = [x for x in self.other if x != a]
+            counts = c[a].value_counts()
+            base = sorted(counts.index[counts == counts.max()], key=lambda v: load.order(a, v))[0]
+            rows = []
+            for v in sorted((v for v in c[a].unique() if v != base), key=lambda v: load.order(a, v)):
+                for keys, g in grouped(c, ["model", "T"] + rest):
+                    x = g[g[a] == v].set_index("seed")["test_bits"]
+                    y = g[g[a] == base].set_index("seed")["test_bits"]
+                    if x.empty or y.empty:
+                        continue
+                    p = paired(*x.align(y, join="inner"))
+                    if p["n"] == 0:
+                        continue
+                    rows.append([f"{load.shown(a, v)} − {load.shown(a, base)}", NAMES.get(keys[0], keys[0]), keys[1]] +
+                                [load.shown(r, k) for r, k in zip(rest, keys[2:])] +
+                                [", ".join(signed(x, 2) for x in p["diffs"]), signed(p["mean"], 2),
+                                 f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a", p["n"],
+                                 "separated" if p["separated"] else "no"])
+                    self.summary.append(dict(group=f"{a} {load.shown(a, v)} - {load.shown(a, base)}", model=keys[0],
+                                             T=keys[1], metric="test_bits_paired", mean=p["mean"], se=math.nan,
+                                             n=p["n"], expected=p["n"]))
+            if rows:
+                d.h(3, f"{a}: each value against {load.shown(a, base)}")
+                d.table([a, "model", "T"] + rest + ["per seed", "mean", "95 % interval", "n", "separated"], rows)
+
+    # 20. what an update costs
+    def cost(self):
+        c = self.counted[self.counted["epochs"] > 0]
+        if c.empty:
+            return
+        d = self.doc
+        d.h(2, "20. Cost per update")
+        d.p("Milliseconds per update of each model: the trial's wall time (its validation and test passes included) "
+            "divided by the updates it ran, mean ± SE over its trials, and the ratio to the LSTM's mean at the same "
+            "settings. Measured on the machine and the thread count of the run (set-up below).")
+        keys = ["model"] + [k for k in ("hidden", "embed", "batch") if k in self.axes] + ["T"]
+        ms = 1e3 * c["wall_s"] / (c["epochs"] * (c["train_size"] // c["batch"]))
+        c = c.assign(ms=ms)
+        means = c.groupby(keys)["ms"].mean()
+        rows = []
+        for values, g in grouped(c.sort_values(keys[1:], kind="stable"), keys):
+            lstm = means.get(("lstm",) + values[1:], math.nan)
+            m = g["ms"].mean()
+            rows.append([NAMES.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(keys[1:], values[1:])] +
+                        [cell(g["ms"], len(g), 2), f"{m / lstm:.2f}" if np.isfinite(lstm) else "n/a"])
+        d.table(keys + ["ms per update", "× LSTM"], rows)
+
+    # 21. set-up
     def setup(self):
         d = self.doc
-        d.h(2, "19. Set-up")
+        d.h(2, "21. Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
@@ -1086,7 +1151,8 @@ class Report:
         for step in (self.title, self.answer, self.overview, self.headline, self.bits_table,
                      self.position_bits, self.convergence, self.decay, self.paired_differences, self.final_tables,
                      self.curve_figures, self.position_figures, self.flow_figures, self.stability, self.update_figures,
-                     self.generalization, self.ntm_images, self.perplexity, self.capacity, self.ablation, self.setup):
+                     self.generalization, self.ntm_images, self.perplexity, self.capacity, self.ablation, self.factors,
+                     self.cost, self.setup):
             step()
         with open(os.path.join(self.outdir, "index.md"), "w") as f:
             f.write(self.doc.markdown())

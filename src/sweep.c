@@ -75,19 +75,20 @@ static double trial_cost(const Settings *s)
     return 1e-9 * p * L * (6.0 * E * s->train_size + 2.0 * (E * s->val_size + s->test_size));
 }
 
-/* "model=gru T=200 seed=1": the axis values of trial k */
+/* "model=gru T=200 seed=1": the axis values of trial k ("grid=NAME ..." first in a job of grids) */
 static void describe(const Job *job, long k, char *buf, size_t n)
 {
-    size_t len = 0;
-    buf[0] = '\0';
-    long rest = k;
+    long rest;
+    const Grid *g = job_grid_of(job, k, &rest);
+    size_t len = job->n_grids > 1 ? (size_t)snprintf(buf, n, "grid=%s", g->name) : 0;
+    if (!len) buf[0] = '\0';
     const char *vals[JOB_MAX_AXES];
-    for (int a = job->n_axes - 1; a >= 0; a--) {
-        vals[a] = job->axes[a].values[rest % job->axes[a].n];
-        rest /= job->axes[a].n;
+    for (int a = g->n_axes - 1; a >= 0; a--) {
+        vals[a] = g->axes[a].values[rest % g->axes[a].n];
+        rest /= g->axes[a].n;
     }
-    for (int a = 0; a < job->n_axes && len < n; a++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", a ? " " : "", job->axes[a].info->key, vals[a]);
+    for (int a = 0; a < g->n_axes && len < n; a++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", g->axes[a].info->key, vals[a]);
 }
 
 static void format_duration(double s, char *buf, size_t n)
@@ -542,23 +543,54 @@ static int parse_args(int argc, char **argv, SweepArgs *a, char *err, size_t err
 
 static void print_list(const Job *job, const char *output)
 {
+    /* the columns: every setting that is an axis of some grid, in the order they first appear, then
+     * those whose single value differs between grids */
+    const SettingInfo *cols[JOB_MAX_SETTINGS];
+    int n_cols = 0;
+    for (int g = 0; g < job->n_grids; g++)
+        for (int a = 0; a < job->grids[g].n_axes; a++) {
+            int have = 0;
+            for (int c = 0; c < n_cols; c++) have |= cols[c] == job->grids[g].axes[a].info;
+            if (!have && n_cols < JOB_MAX_SETTINGS) cols[n_cols++] = job->grids[g].axes[a].info;
+        }
+    for (const SettingInfo *info = settings_table; info->key && n_cols < JOB_MAX_SETTINGS; info++) {
+        int have = 0, differs = 0;
+        for (int c = 0; c < n_cols; c++) have |= cols[c] == info;
+        char first[SETTINGS_TEXT_MAX], v[SETTINGS_TEXT_MAX];
+        settings_format(&job->grids[0].base, info, first, sizeof first);
+        for (int g = 1; g < job->n_grids && !have; g++) {
+            settings_format(&job->grids[g].base, info, v, sizeof v);
+            differs |= strcmp(v, first) != 0;
+        }
+        if (!have && differs) cols[n_cols++] = info;
+    }
     printf("%s: %ld trials", job->path, job->n_trials);
-    for (int a = 0; a < job->n_axes; a++) printf("%s %s %d", a ? " ×" : " =", job->axes[a].info->key, job->axes[a].n);
-    printf("; results to %s\n", output);
+    for (int g = 0; g < job->n_grids; g++) {
+        const Grid *gr = &job->grids[g];
+        printf("%s", g ? ";" : job->n_grids > 1 ? " in" : "");
+        if (job->n_grids > 1) printf(" grid %s (%ld points)", gr->name, gr->n_points);
+        for (int a = 0; a < gr->n_axes; a++) printf("%s %s %d", a ? " ×" : " =", gr->axes[a].info->key, gr->axes[a].n);
+    }
+    printf("%s; results to %s\n", job->n_grids > 1 ? "; points that an earlier grid has run once" : "", output);
     printf("%6s", "trial");
-    for (int a = 0; a < job->n_axes; a++) printf(" %10s", job->axes[a].info->key);
+    if (job->n_grids > 1) printf(" %12s", "grid");
+    for (int c = 0; c < n_cols; c++) printf(" %10s", cols[c]->key);
     printf(" %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
     double total = 0, largest = 0;
     for (long k = 0; k < job->n_trials; k++) {
         Settings s;
+        long point;
+        const Grid *g = job_grid_of(job, k, &point);
         job_trial(job, k, &s);
         double c = trial_cost(&s);
         total += c, largest = c > largest ? c : largest;
         printf("%6ld", k);
-        long rest = k;
-        const char *vals[JOB_MAX_AXES];
-        for (int a = job->n_axes - 1; a >= 0; a--) vals[a] = job->axes[a].values[rest % job->axes[a].n], rest /= job->axes[a].n;
-        for (int a = 0; a < job->n_axes; a++) printf(" %10s", vals[a]);
+        if (job->n_grids > 1) printf(" %12s", g->name);
+        for (int i = 0; i < n_cols; i++) {
+            char v[SETTINGS_TEXT_MAX];
+            settings_format(&s, cols[i], v, sizeof v);
+            printf(" %10s", v);
+        }
         printf(" %9zu %6d %8d %10.1f\n", model_param_count(&s), task_shape(&s).L, trial_epochs(&s) * (s.train_size / s.batch), c);
     }
     printf("total %.1f GFLOP at the full epoch budgets (early stopping ends trials sooner); "

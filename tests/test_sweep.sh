@@ -216,6 +216,15 @@ expect_user_error "settings that clash" "^copysweep: bad.ini:3: key 'batch': 64 
     $'[settings]\ntrain-size = 32\nbatch = 16, 64'
 expect_user_error "output in a missing folder" "^copysweep: option '-o': cannot create a file next to 'no/dir/x.h5'|cannot create a file next to 'no/dir/x.h5'" \
     $'[settings]\nT = 5' -o no/dir/x.h5
+expect_user_error "grid without a name" "^copysweep: bad.ini:3: cannot read this grid header \(expected \[grid NAME\]" \
+    $'[settings]\nT = 5\n[grid ]\nhidden = 8'
+expect_user_error "grid twice" "^copysweep: bad.ini:4: grid 'a' given twice \(first at line 2\)" \
+    $'[settings]\n[grid a]\nT = 5\n[grid a]\nT = 6'
+expect_user_error "unknown key in a grid" "^copysweep: bad.ini:3: unknown key 'hiden' in \[grid a\]" \
+    $'[settings]\n[grid a]\nhiden = 4'
+expect_user_error "settings that clash in a grid" \
+    "^copysweep: bad.ini:5: key 'batch': 64 is larger than train-size 32 \(expected batch ≤ train-size\) in grid b" \
+    $'[settings]\ntrain-size = 32\n[grid a]\n[grid b]\nbatch = 64'
 expect_user_error "unknown option" "^copysweep: sweep: unknown option '--lsit'" $'[settings]\nT = 5' --lsit
 expect_user_error "bad --progress" "^copysweep: option '--progress': 'fancy' is not allowed" $'[settings]\nT = 5' --progress fancy
 printf '[settings]\nT = 5\n' > other.ini
