@@ -581,7 +581,8 @@ class Report:
         d = self.doc
         d.h(2, "5. Convergence speed")
         d.p("Updates (epochs × train-size / batch, counted at the end of the epoch) until the validation split first "
-            "carried 1 bit, 10 bits and 90 % of the selected epoch's bits, and until validation accuracy first reached "
+            "carried 1 bit, 10 bits and 90 % of the selected epoch's bits (where those are at least 1 bit), and until "
+            "validation accuracy first reached "
             "50 %, 90 % and 99 %: mean ± SE over the seeds that got there, and 'never k/n' for those that did not.")
         c = load.curves(self.path)
         bits = "val_bits" in c.columns
@@ -599,7 +600,8 @@ class Report:
                         cr = c[c["trial"] == r["trial"]].sort_values("epoch")
                         final = cr[cr["epoch"] == r["best_epoch"]]["val_bits"] if bits else []
                         final = float(final.iloc[0]) if len(final) else math.nan
-                        goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final > 0 else math.nan}
+                        # 90 % of the final bits only where there is at least 1 bit: below, it is noise
+                        goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final >= 1 else math.nan}
                         for name, goal in goals.items():
                             hit = cr[cr["val_bits"] >= goal]["epoch"] if bits and np.isfinite(goal) else []
                             reached.setdefault(name, []).append(per * int(hit.iloc[0]) if len(hit) else None)

@@ -62,7 +62,7 @@ static void grid_header(Parser *p, const char *header)
         return;
     }
     Section *sec = &p->grids[p->n_grids++];
-    snprintf(sec->name, sizeof sec->name, "%s", n);
+    snprintf(sec->name, sizeof sec->name, "%.63s", n); /* its length was checked above */
     sec->line = p->line;
 }
 

@@ -33,6 +33,39 @@ for n in 1 2 4; do
 done
 check "1 and 2 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke2.h5
 check "1 and 4 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke4.h5
+# a union of grids: the baseline is run once; 1 and 3 ranks agree; the trials are the grids' points
+cat > grids.ini <<'JOB'
+[settings]
+model = lstm, mgru
+T = 5, 6
+hidden = 12
+batch = 16
+epochs = 2
+train-size = 64
+val-size = 32
+test-size = 32
+[grid base]
+[grid hidden]
+hidden = 8, 12
+[grid embed]
+embed = 3
+chrono = auto
+T = 6
+JOB
+for n in 1 3; do
+    $MPIRUN -n $n "$BIN" grids.ini -o "grids$n.h5" > "grids$n.log" 2>&1 || fail "grids.ini with $n ranks: $(tail -2 "grids$n.log")"
+done
+# base 4 points, hidden 8 (4 of them the base's), embed 2: 10 trials
+check "a union of grids: 10 trials, the shared baseline once" "$PYTHON" "$ROOT/tests/check_results.py" grids1.h5 --n 10 --status done
+check "a union of grids: 1 and 3 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" grids1.h5 grids3.h5
+"$PYTHON" -c "
+import h5py
+t = h5py.File('grids1.h5')['trials'][...]
+rows = sorted((r['model'], int(r['T']), int(r['hidden']), int(r['embed']), int(r['chrono'])) for r in t)
+assert len(set(rows)) == 10 and sum(r[2] == 8 for r in rows) == 4 and sum(r[3] == 3 and r[4] == -1 for r in rows) == 2, rows
+" && pass "the grids' points, each once (hidden 8: 4, embed 3 with chrono auto: 2)" || fail "the points of grids.ini"
+"$BIN" grids.ini -o grids1.h5 --list | grep -q "grid hidden (8 points)" && pass "--list names the grids" || fail "--list of grids"
+
 h5dump -H smoke2.h5 > /dev/null && h5dump -d /trials smoke2.h5 | grep -q '"status"' \
     && pass "h5dump reads the results file" || fail "h5dump"
 ls smoke2.h5.ckpt 2>/dev/null && fail "the checkpoint folder of a finished sweep is left behind"
