@@ -544,9 +544,9 @@ class Report:
             return
         d = self.doc
         d.h(2, "4. Memory by copy position")
-        d.p(f"Test bits carried at each copy position, summed over blocks of consecutive positions (at most {BLOCKS} "
-            "blocks), seed mean ± SE; the blocks add up to the trial's bits. The gray band is ±1.96 standard errors of "
-            "the test-set estimate around 0 for the seed mean (from each position's spread over test sequences): "
+        d.p(f"Test bits carried per copy position, averaged over blocks of consecutive positions (at most {BLOCKS} "
+            "blocks), seed mean ± SE; the positions add up to the trial's bits. The gray band is ±1.96 standard errors "
+            "of the test-set estimate around 0 for the seed mean (from each position's spread over test sequences): "
             "what a model with no memory reads at this test size. A block inside it is indistinguishable from none.")
         pp = load.per_position(self.path)
         for title, sub in groups:
@@ -561,11 +561,12 @@ class Report:
                         continue
                     N = len(rows[0])
                     edges = np.unique(np.linspace(0, N, min(N, BLOCKS) + 1).astype(int))
-                    sums = [np.add.reduceat(r["bits"].to_numpy(), edges[:-1]) for r in rows]
+                    size = np.diff(edges)
+                    means = [np.add.reduceat(r["bits"].to_numpy(), edges[:-1]) / size for r in rows]
                     var = np.mean([np.add.reduceat(r["bits_se"].to_numpy() ** 2, edges[:-1]) for r in rows], axis=0)
-                    band = np.maximum(band, Z95 * np.sqrt(var / len(rows)))
+                    band = np.maximum(band, Z95 * np.sqrt(var / len(rows)) / size)
                     centers = (edges[:-1] + edges[1:] + 1) / 2
-                    self.band(ax, centers, sums, COLORS[m], NAMES[m], "-o")
+                    self.band(ax, centers, means, COLORS[m], NAMES[m], "-o")
                     drawn = True
                 if not drawn:
                     plt.close(fig)
@@ -573,8 +574,8 @@ class Report:
                 ax.fill_between(centers, -band, band, color="gray", alpha=0.25, linewidth=0,
                                 label="no memory at this test size (95 %)")
                 ax.axhline(0, color="gray", lw=0.8)
-                self.position_axes(ax, sub, "test bits per block", T, title)
-                self.save(fig, f"position_bits_T{T}", f"Test bits per block of copy positions at T = {T}", title)
+                self.position_axes(ax, sub, "test bits per position (block mean)", T, title)
+                self.save(fig, f"position_bits_T{T}", f"Test bits per copy position, in blocks, at T = {T}", title)
 
     # 5. convergence
     def convergence(self):
