@@ -529,7 +529,9 @@ class Report:
             Hs = sorted(counted["hidden"].unique())
             rows = []
             for values, g in grouped(counted, ["model"] + rest):
-                row = [NAMES.get(values[0], values[0])] + list(values[1:])
+                if g["hidden"].nunique() < 2:  # nothing to compare
+                    continue
+                row = [NAMES.get(values[0], values[0])] + [load.shown(a, v) for a, v in zip(rest, values[1:])]
                 for H in Hs:
                     gh = g[g["hidden"] == H]
                     means = gh.groupby("T")["test_bits"].mean()
@@ -1112,7 +1114,7 @@ class Report:
         d.p("Milliseconds per update of each model: the trial's wall time (its validation and test passes included) "
             "divided by the updates it ran, mean ± SE over its trials, and the ratio to the LSTM's mean at the same "
             "settings. Measured on the machine and the thread count of the run (set-up below).")
-        keys = ["model"] + [k for k in ("hidden", "embed", "batch") if k in self.axes] + ["T"]
+        keys = ["model"] + [k for k in ("task", "hidden", "embed", "batch") if k in self.axes] + ["T"]
         ms = 1e3 * c["wall_s"] / (c["epochs"] * (c["train_size"] // c["batch"]))
         c = c.assign(ms=ms)
         means = c.groupby(keys)["ms"].mean()

@@ -87,7 +87,22 @@ def ablation(results, report):
                 assert delta == f"{acc[0] - means[(0, 0)]:+.4f}", (delta, acc[0] - means[(0, 0)])
             checked += 1
     assert checked == 16, checked
-    print(f"check_tasks_report: {checked} aid cells and their differences equal their recomputation")
+    # the factors section: chrono 20 against 0, paired by (model, T, curriculum, seed), in test bits
+    head = "### chrono: each value against 0"
+    assert head in md, "no factors table for chrono"
+    lines = [ln for ln in md.split(head)[1].split("\n## ")[0].split("\n### ")[0].splitlines() if ln.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = 0
+    for line in lines[1:]:
+        cells = dict(zip(header, [c.strip() for c in line.strip("|").split("|")]))
+        sel = t[(t["model"] == names[cells["model"]]) & (t["T"] == int(cells["T"])) &
+                (t["curriculum"] == int(cells["curriculum"]))]
+        diff = sel[sel["chrono"] == 20]["test_bits"][0] - sel[sel["chrono"] == 0]["test_bits"][0]
+        assert cells["chrono"] == "20 − 0" and cells["per seed"] == f"{diff:+.2f}" and cells["n"] == "1", (cells, diff)
+        rows += 1
+    assert rows == 8, rows
+    print(f"check_tasks_report: {checked} aid cells and their differences, and {rows} paired chrono rows of the "
+          "factors section, equal their recomputation")
     return 0
 
 
