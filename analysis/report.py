@@ -35,9 +35,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
 from stats import geo_mean_se, interval, mean_se, paired, t975  # noqa: E402
 
-MODELS = ["lstm", "mlstm", "gru", "mgru"]
-NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
-COLORS = {"lstm": "tab:blue", "mlstm": "tab:cyan", "gru": "tab:red", "mgru": "tab:orange"}
+# the long names of files written before the results carried them (format < 3 of copysweep 0.1)
+OLD_NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
+PALETTE = ["tab:blue", "tab:cyan", "tab:red", "tab:orange", "tab:green", "tab:olive", "tab:purple", "tab:pink",
+           "tab:brown", "tab:gray"]
 COUNTED = ("done", "diverged")
 SPIKE = 1.10  # a loss spike: the training loss of an epoch above 1.10 × the previous epoch's
 CAPACITY = 0.9  # a length is copied when the test symbol accuracy reaches this
@@ -174,7 +175,12 @@ class Report:
         self.seeds = sorted(self.df["seed"].unique())
         # group keys: every axis except model and T, which span the tables and figures
         self.other = [a for a in self.axes if a not in ("model", "T")]
-        self.models = [m for m in MODELS if m in set(self.df["model"])]
+        # the models in the order the grid has them, named as the file names them
+        self.models = list(dict.fromkeys(self.df["model"]))
+        long = (self.df.drop_duplicates("model").set_index("model")["model_long_name"]
+                if "model_long_name" in self.df else pd.Series(dtype=object))
+        self.names = {m: long.get(m, OLD_NAMES.get(m, m)) for m in self.models}
+        self.colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(self.models)}
         self.Ts = sorted(self.df["T"].unique())
         self.doc = Doc()
         self.figures = []
@@ -342,12 +348,12 @@ class Report:
             parts = []
             for i, m in enumerate(ranked):
                 mean, se, n = cells[m][:3]
-                parts.append(f"{NAMES[m]} {mean:.2f}" + (f" ± {se:.2f}" if n > 1 else "") + " bits")
+                parts.append(f"{self.names[m]} {mean:.2f}" + (f" ± {se:.2f}" if n > 1 else "") + " bits")
             comps = []
             for a, b in zip(ranked, ranked[1:]):
                 p = paired(*seeds[a].align(seeds[b], join="outer"))
                 if p["n"] >= 2:
-                    comps.append(f"{NAMES[a]} − {NAMES[b]} {p['mean']:+.2f} bits [{p['lo']:+.2f}, {p['hi']:+.2f}], "
+                    comps.append(f"{self.names[a]} − {self.names[b]} {p['mean']:+.2f} bits [{p['lo']:+.2f}, {p['hi']:+.2f}], "
                                  + ("separated" if p["separated"] else "not separated"))
             items.append(f"At T = {T} (ceiling {ceiling:.0f} bits) the models rank " + " > ".join(parts) +
                          (". Paired differences of neighbours in this ranking, with 95 % t-intervals over seeds: " +
@@ -363,7 +369,7 @@ class Report:
             partial = {m: Ts_ for m, Ts_ in partial.items() if Ts_}
             if partial:
                 out.append("Carry nothing measurable (interval includes 0 bits): " +
-                           "; ".join(f"{NAMES[m]} at T = {', '.join(map(str, Ts_))}" for m, Ts_ in partial.items()) + ".")
+                           "; ".join(f"{self.names[m]} at T = {', '.join(map(str, Ts_))}" for m, Ts_ in partial.items()) + ".")
         rho = []
         for m in self.models:
             g = self.counted_of(sub, m)
@@ -371,7 +377,7 @@ class Report:
             if n:
                 lo, hi = min(Ts), max(Ts)
                 pw = [geo_mean_se(g[g["T"] == T]["rho_initial"] ** T)[0] for T in (lo, hi)]
-                rho.append(f"{NAMES[m]} {r:.3f} (ρ^T {pw[0]:.1e} at T = {lo}" +
+                rho.append(f"{self.names[m]} {r:.3f} (ρ^T {pw[0]:.1e} at T = {lo}" +
                            (f", {pw[1]:.1e} at T = {hi})" if hi != lo else ")"))
         if rho:
             out.append("Gradient decay: with the initial weights ‖∂L/∂h_t‖ shrinks by a factor ρ per step back in time "
@@ -399,9 +405,9 @@ class Report:
             cells = {m: v for m, v in cells.items() if v[2] > 0}
             ranked = sorted(cells, key=lambda m: -cells[m][0])
             above = [m for m in ranked if cells[m][3] > acc]
-            out.append(f"At T = {T}: " + " > ".join(f"{NAMES[m]} {cells[m][0]:.4f}" for m in ranked) +
+            out.append(f"At T = {T}: " + " > ".join(f"{self.names[m]} {cells[m][0]:.4f}" for m in ranked) +
                        f" test accuracy (chance {acc:.4f}); above chance (95 % interval): " +
-                       (", ".join(NAMES[m] for m in above) if above else "none") + ".")
+                       (", ".join(self.names[m] for m in above) if above else "none") + ".")
         out.append(self.budget(sub))
         return (f"**{title}.** " if title else "") + " ".join(out)
 
@@ -453,11 +459,11 @@ class Report:
                 if g.empty:
                     continue
                 shift = 1.04 ** (i - (len(self.models) - 1) / 2)  # side by side at each T
-                ax.scatter(g["T"] * shift, g["test_bits"], color=COLORS[m], alpha=0.35, s=14, linewidths=0)
+                ax.scatter(g["T"] * shift, g["test_bits"], color=self.colors[m], alpha=0.35, s=14, linewidths=0)
                 xs = sorted(g["T"].unique())
                 st = [mean_se(g[g["T"] == T]["test_bits"]) for T in xs]
                 ax.errorbar(np.array(xs) * shift, [x[0] for x in st], yerr=[x[1] if np.isfinite(x[1]) else 0 for x in st],
-                            marker="o", color=COLORS[m], label=NAMES[m], capsize=3)
+                            marker="o", color=self.colors[m], label=self.names[m], capsize=3)
             ceiling = [sub[sub["T"] == T]["bits_ceiling"].mean() for T in Ts]
             ax.plot(Ts, ceiling, "k--", lw=1, label="ceiling")
             ax.axhline(0, color="gray", lw=1)
@@ -490,7 +496,7 @@ class Report:
             header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ["capacity", "capacity per seed"]
             rows = []
             for m in self.models:
-                row = [NAMES[m]]
+                row = [self.names[m]]
                 means = {}
                 for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
@@ -512,7 +518,7 @@ class Report:
             d.h(3, "Recalibrated on validation" + (f" ({title})" if title else ""))
             rows = []
             for m in self.models:
-                row = [NAMES[m]]
+                row = [self.names[m]]
                 for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
                     c = g[g["status"].isin(COUNTED)]
@@ -531,7 +537,7 @@ class Report:
             for values, g in grouped(counted, ["model"] + rest):
                 if g["hidden"].nunique() < 2:  # nothing to compare
                     continue
-                row = [NAMES.get(values[0], values[0])] + [load.shown(a, v) for a, v in zip(rest, values[1:])]
+                row = [self.names.get(values[0], values[0])] + [load.shown(a, v) for a, v in zip(rest, values[1:])]
                 for H in Hs:
                     gh = g[g["hidden"] == H]
                     means = gh.groupby("T")["test_bits"].mean()
@@ -568,7 +574,7 @@ class Report:
                     var = np.mean([np.add.reduceat(r["bits_se"].to_numpy() ** 2, edges[:-1]) for r in rows], axis=0)
                     band = np.maximum(band, Z95 * np.sqrt(var / len(rows)) / size)
                     centers = (edges[:-1] + edges[1:] + 1) / 2
-                    self.band(ax, centers, means, COLORS[m], NAMES[m], "-o")
+                    self.band(ax, centers, means, self.colors[m], self.names[m], "-o")
                     drawn = True
                 if not drawn:
                     plt.close(fig)
@@ -596,7 +602,7 @@ class Report:
             for m in self.models:
                 for T in lengths(sub):
                     g = self.counted_of(sub, m, T)
-                    row = [NAMES[m], T]
+                    row = [self.names[m], T]
                     reached = {}
                     for _, r in g.iterrows():
                         per = int(r["train_size"]) // int(r["batch"])
@@ -651,7 +657,7 @@ class Report:
                     n = len(sub[(sub["model"] == m) & (sub["T"] == T)])
                     lin = g["rho_linear"].dropna().unique()
                     h0 = first.reindex(g["trial"])
-                    rows.append([NAMES[m], T, geo_cell(g["rho_initial"], n, ".4f"), geo_cell(g["rho_final"], n, ".4f"),
+                    rows.append([self.names[m], T, geo_cell(g["rho_initial"], n, ".4f"), geo_cell(g["rho_final"], n, ".4f"),
                                  f"{lin[0]:.4f}" if len(lin) == 1 else "n/a",
                                  geo_cell(g["rho_initial"] ** T, n, ".2e"),
                                  geo_cell(h0.get("first", []), n, ".2e"), geo_cell(h0.get("last", []), n, ".2e")])
@@ -686,7 +692,7 @@ class Report:
                             if p["n"] == 0:
                                 continue
                             dig = 2 if metric == "test_bits" else 4
-                            rows.append([T, f"{NAMES[a]} − {NAMES[b]}", "bits" if metric == "test_bits" else "accuracy",
+                            rows.append([T, f"{self.names[a]} − {self.names[b]}", "bits" if metric == "test_bits" else "accuracy",
                                          ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
                                          f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
                                          p["n"], "separated" if p["separated"] else "no"])
@@ -708,7 +714,7 @@ class Report:
                 header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ([baseline] if baseline else [])
                 rows = []
                 for m in self.models:
-                    row = [NAMES[m]]
+                    row = [self.names[m]]
                     for T in lengths(sub):
                         g = sub[(sub["model"] == m) & (sub["T"] == T)]
                         vals = g.loc[g["status"].isin(COUNTED), metric]
@@ -749,7 +755,7 @@ class Report:
                         if not runs:
                             continue
                         ys = padded(runs)
-                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
+                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
                     self.chance_lines(ax, sub, "loss" in key)
                     ax.set_title(key.replace("_", " "))
                     ax.set_xlabel("epoch")
@@ -772,7 +778,7 @@ class Report:
                     ks = self.counted_of(sub, m, T)["trial"]
                     ys = [pp[pp["trial"] == k].sort_values("position")["acc"].to_numpy() for k in ks]
                     if ys:
-                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
+                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
                 self.chance_lines(ax, sub)
                 self.position_axes(ax, sub, f"test {self.unit(sub)} accuracy", T, title)
                 self.save(fig, f"positions_T{T}", f"Per-position test accuracy at T = {T}", title)
@@ -799,8 +805,8 @@ class Report:
                             with np.errstate(divide="ignore"):
                                 logs = np.log10(np.array(ys))  # -inf where a seed underflowed: no mean there
                             geo = 10 ** np.where(np.all(np.isfinite(logs), axis=0), np.mean(logs, axis=0), np.nan)
-                            ax.plot(np.arange(len(ys[0])), geo, style, color=COLORS[m],
-                                    label=f"{NAMES[m]} ({'initial' if which == 'first' else 'final'})")
+                            ax.plot(np.arange(len(ys[0])), geo, style, color=self.colors[m],
+                                    label=f"{self.names[m]} ({'initial' if which == 'first' else 'final'})")
                 ax.set_yscale("log")
                 ax.set_xlabel("t")
                 ax.set_ylabel("‖∂L/∂h_t‖")
@@ -822,7 +828,7 @@ class Report:
                     tl = c[c["trial"] == k].sort_values("epoch")["train_loss"].to_numpy()
                     spikes += int(np.sum(tl[1:] > SPIKE * tl[:-1])) if len(tl) > 1 else 0
                 st = g["status"].value_counts()
-                rows.append([NAMES[m], T, len(g), st.get("done", 0), st.get("diverged", 0), st.get("failed", 0),
+                rows.append([self.names[m], T, len(g), st.get("done", 0), st.get("diverged", 0), st.get("failed", 0),
                              len(g) - st.get("done", 0) - st.get("diverged", 0) - st.get("failed", 0), spikes])
         d.p(f"Status of every trial, and loss spikes: epochs whose training loss exceeds {SPIKE:.2f} × the "
             "previous epoch's.")
@@ -836,7 +842,7 @@ class Report:
             fig, ax = plt.subplots(figsize=(7, 4))
             for m in self.models:
                 g = self.counted[self.counted["model"] == m].groupby("lr")["test_acc"]
-                ax.errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", color=COLORS[m], label=NAMES[m])
+                ax.errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", color=self.colors[m], label=self.names[m])
             self.chance_lines(ax, self.counted)
             ax.set_xscale("log")
             ax.set_xlabel("learning rate")
@@ -867,7 +873,7 @@ class Report:
                         continue
                     per_epoch = int(g["train_size"].iloc[0]) // int(g["batch"].iloc[0])
                     ys = padded(runs)
-                    self.band(ax, per_epoch * np.arange(1, len(ys[0]) + 1), ys, COLORS[m], NAMES[m])
+                    self.band(ax, per_epoch * np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
                 self.chance_lines(ax, sub, loss=True)
                 ax.set_xlabel("updates")
                 ax.set_ylabel("validation loss, nats per copy symbol")
@@ -898,7 +904,7 @@ class Report:
                 grid = np.full((len(Ts), len(Te)), np.nan)
                 for i, T in enumerate(Ts):
                     g = self.counted_of(sub, m, T)
-                    row = [NAMES[m], T]
+                    row = [self.names[m], T]
                     for j, T2 in enumerate(Te):
                         vals = e[e["trial"].isin(g["trial"]) & (e["T_eval"] == T2)]["acc"]
                         if T2 == T and vals.empty:  # eval-T does not list T: the trial's own test set
@@ -913,7 +919,7 @@ class Report:
                 ax.set_xlabel("evaluated T'")
                 if col == 0:
                     ax.set_ylabel("trained T")
-                ax.set_title(NAMES[m])
+                ax.set_title(self.names[m])
                 for i in range(len(Ts)):
                     for j in range(len(Te)):
                         if np.isfinite(grid[i, j]):
@@ -958,7 +964,7 @@ class Report:
                         ax.set_xticks([])
                         ax.set_yticks([])
                         if j == 0:
-                            ax.set_ylabel(f"{NAMES[r['model']]}\n{what}", fontsize=7)
+                            ax.set_ylabel(f"{self.names[r['model']]}\n{what}", fontsize=7)
                         if i == 0 and k == 0:
                             ax.set_title(f"n = {T}", fontsize=9)
             self.save(fig, "ntm", "ntm-copy targets and outputs at each evaluated length", title)
@@ -985,7 +991,7 @@ class Report:
                     train.append(math.exp(cr["train_loss"].iloc[-1]))
                     best = cr[cr["epoch"] == r["best_epoch"]]
                     val.append(math.exp(best["val_loss"].iloc[0]) if len(best) else math.nan)
-            rows.append([NAMES.get(values[0], values[0])] + list(values[1:]) +
+            rows.append([self.names.get(values[0], values[0])] + list(values[1:]) +
                         [cell(train, len(g), 3), cell(val, len(g), 3), cell(np.exp(done["test_loss"]), len(g), 3)])
         d.table(["model"] + keys[1:] + ["train perplexity", "validation perplexity", "test perplexity"], rows)
 
@@ -1012,7 +1018,7 @@ class Report:
             gone = min([T for T in Ts if means[T] < chance + CHANCE_MARGIN], default=None)
             per_seed = [max([T for T in Ts if ((sd["T"] == T) & (sd["test_acc"] >= CAPACITY)).any()], default=0)
                         for _, sd in done.groupby("seed")]
-            rows.append([NAMES.get(values[0], values[0])] + list(values[1:]) +
+            rows.append([self.names.get(values[0], values[0])] + list(values[1:]) +
                          [cap, cell(per_seed, g["seed"].nunique(), 1).split(" (")[0] + f" (n={len(per_seed)})",
                           gone if gone is not None else "not reached"])
         d.table(["model"] + keys + ["capacity", "capacity per seed", "chance from"], rows)
@@ -1025,8 +1031,8 @@ class Report:
                     continue
                 stats = [mean_se(g[g["T"] == T]["test_acc"]) for T in sorted(g["T"].unique())]
                 ax.errorbar(sorted(g["T"].unique()), [x[0] for x in stats],
-                            yerr=[x[1] if np.isfinite(x[1]) else 0 for x in stats], marker="o", color=COLORS[m],
-                            label=NAMES[m], capsize=3)
+                            yerr=[x[1] if np.isfinite(x[1]) else 0 for x in stats], marker="o", color=self.colors[m],
+                            label=self.names[m], capsize=3)
             self.chance_lines(ax, sub)
             ax.axhline(CAPACITY, color="gray", ls="--", lw=0.8, label=f"{CAPACITY:.0%}")
             ax.set_xscale("log")
@@ -1056,7 +1062,7 @@ class Report:
             rows = []
             for m in self.models:
                 for T in self.Ts:
-                    row, means = [NAMES[m], T], []
+                    row, means = [self.names[m], T], []
                     for _, g in combos:
                         sel = g[(g["model"] == m) & (g["T"] == T)]
                         acc = sel.loc[sel["status"].isin(COUNTED), "test_acc"]
@@ -1092,7 +1098,7 @@ class Report:
                     p = paired(*x.align(y, join="inner"))
                     if p["n"] == 0:
                         continue
-                    rows.append([f"{load.shown(a, v)} − {load.shown(a, base)}", NAMES.get(keys[0], keys[0]), keys[1]] +
+                    rows.append([f"{load.shown(a, v)} − {load.shown(a, base)}", self.names.get(keys[0], keys[0]), keys[1]] +
                                 [load.shown(r, k) for r, k in zip(rest, keys[2:])] +
                                 [", ".join(signed(x, 2) for x in p["diffs"]), signed(p["mean"], 2),
                                  f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a", p["n"],
@@ -1122,7 +1128,7 @@ class Report:
         for values, g in grouped(c.sort_values(keys[1:], kind="stable"), keys):
             lstm = means.get(("lstm",) + values[1:], math.nan)
             m = g["ms"].mean()
-            rows.append([NAMES.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(keys[1:], values[1:])] +
+            rows.append([self.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(keys[1:], values[1:])] +
                         [cell(g["ms"], len(g), 2), f"{m / lstm:.2f}" if np.isfinite(lstm) else "n/a"])
         d.table(keys + ["ms per update", "× LSTM"], rows)
 
@@ -1134,7 +1140,7 @@ class Report:
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")
         d.table(["model", "parameters"] if params.index.nlevels == 1 else [*params.index.names, "parameters"],
-                [[NAMES.get(i, i) if not isinstance(i, tuple) else ", ".join(map(str, i)), f"{v:,}"]
+                [[self.names.get(i, i) if not isinstance(i, tuple) else ", ".join(map(str, i)), f"{v:,}"]
                  for i, v in params.items()])
         d.p("Settings identical for every trial:")
         d.table(["setting", "value"], [[k, v] for k, v in load.constants(self.df).items()])

@@ -41,7 +41,7 @@ typedef struct {
 /* A stack of layers and the output layer y_t = W_y h_t + b_y on the top layer, all parameters in
  * one buffer: layer 0, layer 1, ..., W_y, b_y, and with an embedding E. */
 typedef struct {
-    int kind; /* MODEL_* */
+    int kind; /* index in the registry of models (cells.h) */
     const CellOps *ops;
     int mult;
     int layers;
@@ -113,10 +113,21 @@ typedef struct {
     real *dE;          /* view onto grad [embedding] */
 } Acts;
 
+/* Everything that differs between cells. U is packed for the time steps in at most two blocks of
+ * consecutive gates, each multiplied by its own input (LSTM: [U_i; U_f; U_o; U_c] by h_{t-1}; GRU:
+ * [U_z; U_r] by h_{t-1}, then U_h by r_t ⊙ h_{t-1}). */
 struct CellOps {
     const char *name;  /* "lstm", "gru" */
     int G;             /* gates per hidden unit */
     const char *gates; /* SPEC letter of each gate, in stacking order: "ifoc", "zrh" */
+    int n_blocks;      /* the packed blocks of U: */
+    int block[2][2];   /* first gate, gates: LSTM {0, 4}; GRU {0, 2}, {2, 1} */
+    int uses_c;        /* 1: the cell has a cell state c_t (LayerActs.c, dc) */
+    int uses_rh;       /* 1: the cell keeps r_t ⊙ h_{t-1} (LayerActs.rh) */
+    /* Gate biases with a meaning at initialization, −1 where the cell has none: keep_gate starts at
+     * forget-bias, and with chrono at log T_j; write_gate starts at 0, and with chrono at −log T_j
+     * (Tallec & Ollivier 2018). A cell with neither has no chrono initialization. */
+    int keep_gate, write_gate;
     /* h_t (and c_t) from h_{t-1}; gates_t holds the activations on exit. On entry gates_t holds
      * W x̃_t + b, or, if init is not NULL, init gives it row by row (one-hot inputs). */
     void (*forward_step)(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init);

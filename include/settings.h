@@ -8,7 +8,6 @@
 #include <stddef.h> /* size_t */
 #include <stdio.h>  /* FILE */
 
-enum { MODEL_LSTM, MODEL_MLSTM, MODEL_GRU, MODEL_MGRU, MODEL_COUNT };
 enum { TASK_COPY, TASK_COPY_DELAY, TASK_TEMPORAL_ORDER, TASK_NTM_COPY, TASK_CHARLM, TASK_COUNT };
 enum { OPT_ADAM, OPT_SGD };
 enum { INIT_ORTHOGONAL, INIT_XAVIER };
@@ -21,7 +20,7 @@ typedef struct {
 } IntList;
 
 typedef struct {
-    int model;       /* MODEL_* */
+    int model;       /* index in the registry of models (cells.h) */
     int task;        /* TASK_* */
     int T;           /* symbols to copy */
     int delay;       /* blanks between the symbols and the delimiter */
@@ -66,6 +65,7 @@ typedef struct {
     double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL; each value of SET_LIST) */
     int min_open;        /* 1: the minimum itself is not allowed */
     const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
+    const char *(*choice_at)(int i); /* SET_CHOICE instead of choices: name i, NULL past the last */
     const char *help;
     const char *column; /* name in results files if not the key with '-' as '_' */
     const char *auto_text; /* SET_INT: this word stands for SETTINGS_AUTO, a value derived per trial */
@@ -75,8 +75,6 @@ typedef struct {
 
 extern const SettingInfo settings_table[]; /* terminated by key == NULL */
 
-extern const char *const model_names[];      /* "lstm", "mlstm", "gru", "mgru" */
-extern const char *const model_long_names[]; /* "standard LSTM", ... */
 extern const char *const task_names[];
 extern const char *const optimizer_names[];
 

@@ -5,6 +5,7 @@
 #include <unistd.h> /* gethostname, access */
 
 #include "batchmath.h" /* bm_setup_threads */
+#include "cells.h"     /* model_kinds */
 #include "check.h"     /* cs_user_error */
 #include "cli.h"       /* Options, cli_* */
 #include "model.h"     /* Model, model_free */
@@ -78,7 +79,7 @@ static int run_bench(const Options *o)
     train_bench(&o->s, &ctx, o->warmup, o->steps);
     if (o->rates) {
         TaskShape sh = task_shape(&o->s);
-        const int G = (o->s.model == MODEL_LSTM || o->s.model == MODEL_MLSTM) ? 4 : 3;
+        const int G = model_kinds[o->s.model].ops->G;
         const int chunk = o->s.chunk < o->s.batch ? o->s.chunk : o->s.batch;
         BmRates r = bm_measure_rates(sh.I, o->s.hidden, G, o->s.batch, sh.L, chunk);
         printf("rates (GFLOP/s, one thread): fma_peak %.1f sgemm_step %.1f sgemm_wgrad %.1f packed_step %.1f; "

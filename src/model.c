@@ -8,8 +8,7 @@
 
 #include "batchmath.h" /* bm_* */
 #include "check.h"     /* CS_ALLOC, CS_FAIL */
-#include "gru.h"       /* gru_ops */
-#include "lstm.h"      /* lstm_ops */
+#include "cells.h"     /* model_kinds */
 #include "mult.h"      /* mult_* */
 #include "rng.h"       /* Rng, RNG_KEY */
 
@@ -58,8 +57,9 @@ static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int
     if (embed && !sh->one_hot) CS_FAIL("an embedding of the dense inputs of %s", task_names[sh->task]);
     memset(m, 0, sizeof *m);
     m->kind = kind;
-    m->ops = (kind == MODEL_LSTM || kind == MODEL_MLSTM) ? &lstm_ops : &gru_ops;
-    m->mult = (kind == MODEL_MLSTM || kind == MODEL_MGRU);
+    if (kind < 0 || kind >= model_count) CS_FAIL("model kind %d", kind);
+    m->ops = model_kinds[kind].ops;
+    m->mult = model_kinds[kind].mult;
     m->layers = layers;
     m->I = sh->I;
     m->H = hidden;
@@ -180,19 +180,17 @@ static void init_orthogonal(real *w, int n, Rng *r)
 
 /* Chrono initialization (Tallec & Ollivier 2018): a unit's characteristic forgetting time T_j is
  * drawn uniform in [1, T_max − 1] and the gate biases are set so that the cell keeps its memory for
- * about that long at the start:
+ * about that long at the start: the keep gate's bias log T_j, the write gate's −log T_j
  *   LSTM: b_f = log T_j, b_i = −b_f            GRU (h_t = (1 − z) h_{t-1} + z ĥ): b_z = −log T_j */
 static void init_chrono(Model *m, int t_max, Rng *r)
 {
-    const int H = m->H;
+    const int H = m->H, keep = m->ops->keep_gate, write = m->ops->write_gate;
     for (int k = 0; k < m->layers; k++) {
         real *b = m->layer[k].p.b;
         for (int j = 0; j < H; j++) {
             const double bias = log(1 + rng_uniform(r) * (t_max - 2)); /* log U[1, T_max − 1] */
-            if (m->ops == &lstm_ops)
-                b[H + j] = (real)bias, b[j] = (real)-bias; /* gates "ifoc": i is 0, f is 1 */
-            else
-                b[j] = (real)-bias; /* gates "zrh": z is 0 */
+            if (keep >= 0) b[(size_t)keep * H + j] = (real)bias;
+            if (write >= 0) b[(size_t)write * H + j] = (real)-bias;
         }
     }
 }
@@ -219,8 +217,8 @@ void model_init_weights(Model *m, const Settings *s)
             else
                 init_glorot(U_g, H, H, &r);
         }
-        if (m->ops == &lstm_ops)
-            for (int j = 0; j < H; j++) l->p.b[H + j] = (real)s->forget_bias; /* b_f: gate 1 of "ifoc" */
+        const int keep = m->ops->keep_gate; /* the LSTM's forget gate starts at forget-bias */
+        for (int j = 0; keep >= 0 && j < H; j++) l->p.b[(size_t)keep * H + j] = (real)s->forget_bias;
     }
     init_glorot(m->W_y, m->K, H, &r);
     /* E ~ N(0, 1/D): an embedded symbol has about the unit norm of a one-hot vector */
@@ -249,7 +247,7 @@ static void *carve(Carver *c, size_t bytes)
 static void layer_carve(LayerActs *a, const Model *m, int k, const TaskShape *sh, int B, int drop, Carver *cv)
 {
     const size_t L = sh->L, I = (size_t)layer_input(m, k), H = m->H, GH = (size_t)m->G * m->H;
-    const int lstm = m->ops == &lstm_ops, dense = k > 0 || !sh->one_hot || m->D, mult = m->mult;
+    const int dense = k > 0 || !sh->one_hot || m->D, mult = m->mult;
     const int ids = k == 0 && sh->one_hot; /* symbol ids: one-hot inputs, or the rows of E */
     CARVE(cv, a->sym, ids ? L * B : 0);
     CARVE(cv, a->x, dense ? L * B * I : 0);
@@ -258,12 +256,12 @@ static void layer_carve(LayerActs *a, const Model *m, int k, const TaskShape *sh
     CARVE(cv, a->msym, !dense && mult ? L * B : 0);
     CARVE(cv, a->gates, L * B * GH);
     CARVE(cv, a->h, (L + 1) * B * H);
-    CARVE(cv, a->c, lstm ? (L + 1) * B * H : 0);
-    CARVE(cv, a->rh, lstm ? 0 : L * B * H);
+    CARVE(cv, a->c, m->ops->uses_c ? (L + 1) * B * H : 0);
+    CARVE(cv, a->rh, m->ops->uses_rh ? L * B * H : 0);
     CARVE(cv, a->dm, dense && mult ? L * B * I : 0);
     CARVE(cv, a->dh, B * H);
     CARVE(cv, a->dh_prev, B * H);
-    CARVE(cv, a->dc, lstm ? B * H : 0);
+    CARVE(cv, a->dc, m->ops->uses_c ? B * H : 0);
     CARVE(cv, a->dtmp, B * (H > I ? H : I));
     CARVE(cv, a->dWT, dense ? 0 : I * GH);
     CARVE(cv, a->dext, k < m->layers - 1 ? L * B * H : 0); /* the top layer's comes from the output layer */
@@ -325,12 +323,15 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch,
         for (int k = 0; k < m->layers; k++) a->layer[k].packs = &w->packs[k];
     }
     /* the packed weights of every layer: forward and backward layouts of U, and Wᵀ */
-    const int H = m->H, GH = m->G * m->H, lstm = m->ops == &lstm_ops;
+    const int H = m->H, GH = m->G * m->H;
     for (int k = 0; k < m->layers; k++) {
         Packs *pk = &w->packs[k];
-        size_t sizes[5] = {lstm ? bm_packed_size(H, GH) : bm_packed_size(H, 2 * H), lstm ? 0 : bm_packed_size(H, H),
-                           lstm ? bm_packed_size(GH, H) : bm_packed_size(2 * H, H), lstm ? 0 : bm_packed_size(H, H),
-                           (size_t)layer_input(m, k) * GH};
+        /* the blocks of U: forward Uᵀ (H, rows), backward U (rows, H); then Wᵀ */
+        size_t sizes[5] = {0, 0, 0, 0, (size_t)layer_input(m, k) * GH};
+        for (int i = 0; i < m->ops->n_blocks; i++) {
+            const int rows = m->ops->block[i][1] * H;
+            sizes[i] = bm_packed_size(H, rows), sizes[2 + i] = bm_packed_size(rows, H);
+        }
         size_t total = 0;
         for (int j = 0; j < 5; j++) total += sizes[j];
         pk->mem = CS_ALLOC(total * sizeof(real));
@@ -356,16 +357,11 @@ void workspace_free(Workspace *w)
 static void layer_pack(const Layer *l, Packs *pk)
 {
     const int I = l->I, H = l->H, GH = l->G * l->H;
-    const real *U = l->p.U;
-    if (l->ops == &lstm_ops) {
-        bm_pack(&pk->fwd[0], pk->fwd[0].p, U, H, GH, 1, H); /* Uᵀ: (k, n) = U[n][k] */
-        bm_pack(&pk->bwd[0], pk->bwd[0].p, U, GH, H, H, 1); /* U:  (k, n) = U[k][n] */
-    } else {
-        const real *U_h = U + (size_t)2 * H * H;
-        bm_pack(&pk->fwd[0], pk->fwd[0].p, U, H, 2 * H, 1, H);
-        bm_pack(&pk->fwd[1], pk->fwd[1].p, U_h, H, H, 1, H);
-        bm_pack(&pk->bwd[0], pk->bwd[0].p, U, 2 * H, H, H, 1);
-        bm_pack(&pk->bwd[1], pk->bwd[1].p, U_h, H, H, H, 1);
+    for (int i = 0; i < l->ops->n_blocks; i++) {
+        const real *U = l->p.U + (size_t)l->ops->block[i][0] * H * H;
+        const int rows = l->ops->block[i][1] * H;
+        bm_pack(&pk->fwd[i], pk->fwd[i].p, U, H, rows, 1, H); /* Uᵀ: (k, n) = U[n][k] */
+        bm_pack(&pk->bwd[i], pk->bwd[i].p, U, rows, H, H, 1); /* U:  (k, n) = U[k][n] */
     }
     for (int s = 0; s < I; s++)
         for (int n = 0; n < GH; n++) pk->WT[(size_t)s * GH + n] = l->p.W[(size_t)n * I + s];

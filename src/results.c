@@ -19,6 +19,7 @@
 
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
+#include "cells.h"     /* model_kinds */
 #include "model.h"     /* Tensor, model_tensors, model_param_count */
 #include "task.h"      /* task_shape, task_chance_acc */
 
@@ -141,6 +142,11 @@ static void trial_row(Row *r, const TrialRecord *rec)
             col_f64(r, name, settings_get_real(rec->s, info));
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
+    /* the model as the registry describes it, so that readers need no list of their own */
+    const ModelKind *kind = &model_kinds[rec->s->model];
+    col_str(r, "model_long_name", kind->long_name, STR_HOST);
+    col_int(r, "gates", kind->ops->G);
+    col_str(r, "gate_letters", kind->ops->gates, STR_SHORT);
     col_i64(r, "n_params", (long long)model_param_count(rec->s));
     const TaskShape sh = task_shape(rec->s);
     col_f64(r, "chance_acc", task_chance_acc(&sh));

@@ -8,9 +8,10 @@
 #include <string.h> /* strcmp, strerror */
 #include <unistd.h> /* access */
 
-const char *const model_names[] = {"lstm", "mlstm", "gru", "mgru", NULL};
-const char *const model_long_names[] = {"standard LSTM", "multiplicative LSTM", "standard GRU",
-                                        "multiplicative GRU", NULL};
+#include "cells.h" /* model_kinds */
+
+static const char *model_at(int i) { return i >= 0 && i < model_count ? model_kinds[i].name : NULL; }
+
 const char *const task_names[] = {"copy", "copy-delay", "temporal-order", "ntm-copy", "charlm", NULL};
 const char *const optimizer_names[] = {"adam", "sgd", NULL};
 static const char *const init_names[] = {"orthogonal", "xavier", NULL};
@@ -27,8 +28,8 @@ static const char *const init_names[] = {"orthogonal", "xavier", NULL};
     {.key = k, .type = SET_CHOICE, .offset = OFF(field), .def = d, .choices = names, .help = h}
 
 const SettingInfo settings_table[] = {
-    CHOICE("model", model, "lstm", model_names,
-           "recurrent cell: lstm, mlstm (multiplicative LSTM), gru, mgru (multiplicative GRU)"),
+    {.key = "model", .type = SET_CHOICE, .offset = OFF(model), .def = "lstm", .choice_at = model_at,
+     .help = "recurrent cell, one of the registry's models:"},
     CHOICE("task", task, "copy", task_names,
            "copy, copy-delay (10 symbols after T steps), temporal-order (class of a sequence of length "
            "T..1.1T), ntm-copy (up to T binary vectors), charlm (next character of the lines of --text)"),
@@ -178,18 +179,24 @@ static int parse_list(Settings *s, const SettingInfo *info, const char *text, co
     return 0;
 }
 
+/* Name i of a choice setting, NULL past the last. */
+static const char *choice_name(const SettingInfo *info, int i)
+{
+    return info->choice_at ? info->choice_at(i) : info->choices[i];
+}
+
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
 {
     char range[96];
     if (info->type == SET_CHOICE) {
-        for (int i = 0; info->choices[i]; i++)
-            if (strcmp(text, info->choices[i]) == 0) {
+        for (int i = 0; choice_name(info, i); i++)
+            if (strcmp(text, choice_name(info, i)) == 0) {
                 *int_field(s, info) = i;
                 return 0;
             }
         int len = snprintf(err, errlen, "'%s' is not a valid %s (expected one of", text, info->key);
-        for (int i = 0; info->choices[i] && len > 0 && (size_t)len < errlen; i++)
-            len += snprintf(err + len, errlen - (size_t)len, "%s %s", i ? "," : "", info->choices[i]);
+        for (int i = 0; choice_name(info, i) && len > 0 && (size_t)len < errlen; i++)
+            len += snprintf(err + len, errlen - (size_t)len, "%s %s", i ? "," : "", choice_name(info, i));
         if (len > 0 && (size_t)len < errlen) snprintf(err + len, errlen - (size_t)len, ")");
         return -1;
     }
@@ -300,6 +307,12 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
         snprintf(err, errlen, "1 leaves no range to draw from (expected 0 = off, auto, or T_max ≥ 2)");
         return "chrono";
     }
+    const CellOps *ops = model_kinds[s->model].ops;
+    if (s->chrono && ops->keep_gate < 0 && ops->write_gate < 0) {
+        snprintf(err, errlen, "%s is not used by %s, which has no gate to set (expected 0 = off)",
+                 s->chrono == SETTINGS_AUTO ? "auto" : "T_max", model_kinds[s->model].long_name);
+        return "chrono";
+    }
     if (s->chrono == SETTINGS_AUTO && s->task == TASK_CHARLM) {
         snprintf(err, errlen, "auto takes T_max from the length over which the task must remember, and charlm "
                  "has none (expected 0 = off, or a number T_max ≥ 2)");
@@ -329,7 +342,7 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
 void settings_format(const Settings *s, const SettingInfo *info, char *buf, size_t n)
 {
     if (info->type == SET_CHOICE) {
-        snprintf(buf, n, "%s", info->choices[settings_get_int(s, info)]);
+        snprintf(buf, n, "%s", choice_name(info, settings_get_int(s, info)));
     } else if (info->type == SET_TEXT) {
         snprintf(buf, n, "%s", (const char *)s + info->offset);
     } else if (info->type == SET_LIST) {
@@ -360,7 +373,10 @@ void settings_print_help(FILE *out)
         const char *arg = info->type == SET_CHOICE ? "NAME" : info->type == SET_INT ? "N"
                         : info->type == SET_LIST ? "LIST" : info->type == SET_TEXT ? "PATH" : "X";
         snprintf(opt, sizeof opt, "--%s %s", info->key, arg);
-        fprintf(out, "  %-22s %s (default: %s)\n", opt, info->help, info->def);
+        fprintf(out, "  %-22s %s", opt, info->help);
+        for (int i = 0; info->choice_at && info->choice_at(i); i++)
+            fprintf(out, "%s %s", i ? "," : "", info->choice_at(i));
+        fprintf(out, " (default: %s)\n", info->def);
     }
 }
 

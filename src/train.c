@@ -10,6 +10,7 @@
 
 #include "batchmath.h"  /* bm_blas_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
+#include "cells.h"      /* model_kinds */
 #include "checkpoint.h" /* checkpoint_read, checkpoint_write */
 #include "info.h"       /* info_score, info_fit_beta, info_decay */
 #include "model.h"      /* model_*, workspace_* */
@@ -388,8 +389,8 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
     FILE *out = ctx->log;
     const Settings *s = tr->s;
     const Model *m = tr->model;
-    fprintf(out, "model %s (%s), %zu parameters, %d threads, %s math\n", model_names[s->model],
-            model_long_names[s->model], m->n_params, ctx->threads, CS_REAL_NAME);
+    fprintf(out, "model %s (%s), %zu parameters, %d threads, %s math\n", model_kinds[s->model].name,
+            model_kinds[s->model].long_name, m->n_params, ctx->threads, CS_REAL_NAME);
     fprintf(out, "settings:");
     char buf[SETTINGS_TEXT_MAX];
     for (const SettingInfo *info = settings_table; info->key; info++) {
@@ -845,7 +846,7 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
     double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
     if (ctx->log) {
         fprintf(ctx->log, "bench %s H=%d B=%d T=%d L=%d chunk=%d threads=%d: median %.3f ms per step "
-                "(min %.3f, max %.3f, %d steps); %s\n", model_names[s->model], s->hidden, s->batch, s->T,
+                "(min %.3f, max %.3f, %d steps); %s\n", model_kinds[s->model].name, s->hidden, s->batch, s->T,
                 tr.shape.L, s->chunk, ctx->threads, median, ms[0], ms[steps - 1], steps, bm_blas_name());
         /* what BPTT must keep per step, sequence and layer: the G·H gate activations and two H-wide
          * states (LSTM: c_t, h_t; GRU: h_t, r_t ⊙ h_{t-1}) */

@@ -14,7 +14,6 @@ SHAPES = {  # SPEC shapes, from (I, H, K)
     "W_m": lambda I, H, K: (I, I), "U_m": lambda I, H, K: (I, H), "b_m": lambda I, H, K: (I,),
     "W_y": lambda I, H, K: (K, H), "b_y": lambda I, H, K: (K,),
 }
-GATES = {"lstm": "ifoc", "mlstm": "ifoc", "gru": "zrh", "mgru": "zrh"}
 TRIAL_COLUMNS = ["trial", "model", "T", "seed", "status", "n_params", "epochs", "best_epoch", "test_loss",
                  "test_acc", "test_seq_acc", "test_bits", "test_bits_se", "bits_ceiling", "test_bits_cal",
                  "test_bits_cal_se", "temperature", "rho_initial", "rho_final", "rho_linear", "conv_epoch_50",
@@ -98,8 +97,12 @@ def main(path):
                 fail(f"{col} {row[col]}, recomputed from grad_flow {rho}")
         if g["grad_flow"].shape != (2, L):
             fail(f"grad_flow shape {g['grad_flow'].shape}, expected (2, {L})")
-        names = [f"{p}_{c}" for p in "WUb" for c in GATES[model]] + ["W_y", "b_y"]
-        if model.startswith("m"):
+        # the cell's gates and whether it has the multiplicative step, as the file says
+        gates = row["gate_letters"]
+        if len(gates) != row["gates"]:
+            fail(f"gate_letters '{gates}' and gates {row['gates']} disagree")
+        names = [f"{p}_{c}" for p in "WUb" for c in gates] + ["W_y", "b_y"]
+        if row["model_long_name"].startswith("multiplicative"):
             names += ["W_m", "U_m", "b_m"]
         if D:
             names += ["E"]

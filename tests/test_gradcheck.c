@@ -13,6 +13,7 @@
 #include <string.h> /* memset */
 #include <unistd.h> /* getpid */
 
+#include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "rng.h"       /* Rng */
@@ -62,7 +63,7 @@ static double check_case(const Case *c, const char *label)
     int nt = model_tensors(m, t);
     double worst = 0;
     char where[160] = "";
-    printf("  %-6s %-14s", model_names[m->kind], label);
+    printf("  %-6s %-14s", model_kinds[m->kind].name, label);
     for (int k = 0; k < nt; k++) {
         size_t n = (size_t)t[k].rows * (t[k].cols ? t[k].cols : 1);
         double tensor_worst = 0;
@@ -118,7 +119,7 @@ int main(void)
     /* dense random inputs: every entry of W_m and W gets a gradient */
     TaskShape dense = task_shape(&s);
     dense.one_hot = 0;
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+    for (int kind = 0; kind < model_count; kind++) {
         Model m;
         make_model(&m, kind, &dense, &s);
         Workspace w;
@@ -152,7 +153,7 @@ int main(void)
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
         printf(" %s: T=%d L=%d I=%d K=%d, %lld targets\n", task_names[s.task], s.T, sh.L, sh.I, sh.K,
                (long long)task_count_targets(&d, (int[]){0, 1, 2}, B));
-        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+        for (int kind = 0; kind < model_count; kind++) {
             Model m;
             make_model(&m, kind, &sh, &s);
             Workspace w;
@@ -173,7 +174,7 @@ int main(void)
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
         printf(" %s, %d layers: T=%d L=%d\n", task_names[s.task], s.layers, s.T, sh.L);
-        for (int kind = 0; kind < MODEL_COUNT; kind++)
+        for (int kind = 0; kind < model_count; kind++)
             for (int drop = 0; drop < 2; drop++) {
                 Model m;
                 make_model(&m, kind, &sh, &s);
@@ -201,7 +202,7 @@ int main(void)
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
         printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_names[s.task], s.embed, s.layers, s.T, sh.L);
-        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+        for (int kind = 0; kind < model_count; kind++) {
             Model m;
             make_model(&m, kind, &sh, &s);
             Workspace w;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cells.h"     /* model_kinds, model_find */
 #include "info.h"
 #include "model.h"
 #include "task.h"
@@ -71,7 +72,7 @@ static void test_model_sums(int bce)
     Settings s;
     settings_default(&s);
     s.task = bce ? TASK_NTM_COPY : TASK_COPY;
-    s.T = bce ? 6 : 12, s.hidden = 16, s.model = MODEL_LSTM;
+    s.T = bce ? 6 : 12, s.hidden = 16, s.model = model_find("lstm");
     const int n = 300, B = 50;
     TaskShape sh = task_shape(&s);
     Dataset d;

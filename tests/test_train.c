@@ -11,6 +11,7 @@
 #include <string.h> /* memcmp, strstr */
 #include <unistd.h> /* getpid */
 
+#include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, model_free */
 #include "train.h"     /* train_trial */
@@ -19,7 +20,7 @@ static int failures;
 
 static void test_learning(void)
 {
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+    for (int kind = 0; kind < model_count; kind++) {
         Settings s;
         settings_default(&s);
         s.model = kind, s.T = 5, s.hidden = 64, s.lr = 0.01, s.epochs = 30, s.target_acc = 0.995;
@@ -32,7 +33,7 @@ static void test_learning(void)
         double acc = metrics_acc(&r.test);
         int ok = acc >= 0.99 && r.status == STATUS_DONE;
         printf("  learn %-5s T=5: test symbol accuracy %.4f after %d updates (%d epochs, %.1f s): %s\n",
-               model_names[kind], acc, updates, r.epochs, r.wall_s, ok ? "ok" : "FAIL");
+               model_kinds[kind].name, acc, updates, r.epochs, r.wall_s, ok ? "ok" : "FAIL");
         failures += !ok;
         trial_result_free(&r);
         model_free(&m);
@@ -54,8 +55,8 @@ static int same_curves(const TrialResult *a, const TrialResult *b)
 
 static void test_determinism(void)
 {
-    for (int run = 0; run < 3 * MODEL_COUNT; run++) {
-        const int kind = run % MODEL_COUNT, stacked = run / MODEL_COUNT == 1, embed = run / MODEL_COUNT == 2;
+    for (int run = 0; run < 3 * model_count; run++) {
+        const int kind = run % model_count, stacked = run / model_count == 1, embed = run / model_count == 2;
         Settings s;
         settings_default(&s);
         s.model = kind, s.T = 12, s.hidden = 24, s.batch = 32, s.chunk = 8, s.epochs = 2;
@@ -72,7 +73,7 @@ static void test_determinism(void)
         for (int k = 1; k < 3; k++)
             ok &= memcmp(m[0].mem, m[k].mem, m[0].n_params * sizeof(real)) == 0 && same_curves(&r[0], &r[k]);
         printf("  determinism %-5s%s: weights and curves with 1, 2 and 3 threads %s (train loss %.9g)\n",
-               model_names[kind], stacked ? " (2 layers, dropout 0.3)" : embed ? " (embed 6, chrono auto)" : "",
+               model_kinds[kind].name, stacked ? " (2 layers, dropout 0.3)" : embed ? " (embed 6, chrono auto)" : "",
                ok ? "bit-identical" : "DIFFER",
                r[0].curves[r[0].epochs - 1].train_loss);
         failures += !ok;
@@ -115,9 +116,9 @@ static void test_resume(void)
     snprintf(path, sizeof path, "/tmp/copysweep-test-%d.ckpt", (int)getpid());
     const int plans[][4] = {{7, 0}, {10, 0}, {3, 11, 9, 0}};
     const char *names[] = {"mid-epoch", "at an epoch boundary", "three times"};
-    for (int run = 0; run <= MODEL_COUNT + 2; run++) {
-        const int kind = run % MODEL_COUNT, stacked = run == MODEL_COUNT, curriculum = run == MODEL_COUNT + 1;
-        const int embed = run == MODEL_COUNT + 2;
+    for (int run = 0; run <= model_count + 2; run++) {
+        const int kind = run % model_count, stacked = run == model_count, curriculum = run == model_count + 1;
+        const int embed = run == model_count + 2;
         Settings s;
         small_settings(&s, kind);
         if (stacked) s.layers = 3, s.dropout = 0.25;
@@ -142,7 +143,7 @@ static void test_resume(void)
             } while (got.status == STATUS_PENDING && runs < 10);
             int ok = got.status == want.status && stops == runs - 1 && stops >= 1 &&
                      memcmp(m.mem, ref.mem, m.n_params * sizeof(real)) == 0 && same_curves(&got, &want);
-            printf("  resume %-5s%s stopped %s (%d runs): %s\n", model_names[kind],
+            printf("  resume %-5s%s stopped %s (%d runs): %s\n", model_kinds[kind].name,
                    stacked ? " (3 layers, dropout 0.25)" : curriculum ? " (curriculum from T = 4)" : embed ? " (embed 5)" : "",
                    names[p], runs,
                    ok ? "bit-identical to an uninterrupted run" : "DIFFERS");
@@ -155,7 +156,7 @@ static void test_resume(void)
     }
     /* a damaged checkpoint, and one of other settings: the trial fails and says why */
     Settings s;
-    small_settings(&s, MODEL_GRU);
+    small_settings(&s, model_find("gru"));
     const int once[] = {5, 0};
     StopPlan plan = {.at = once};
     TrainCtx ctx = {.threads = bm_setup_threads(0), .should_stop = stop_at, .stop_arg = &plan, .checkpoint = path};
@@ -199,7 +200,7 @@ static void test_curriculum(void)
     /* a trial: starts at the first length, moves on exactly after an epoch at the threshold, reaches T */
     Settings s;
     settings_default(&s);
-    s.model = MODEL_GRU, s.T = 12, s.hidden = 32, s.lr = 0.01, s.epochs = 14, s.patience = 0;
+    s.model = model_find("gru"), s.T = 12, s.hidden = 32, s.lr = 0.01, s.epochs = 14, s.patience = 0;
     s.train_size = 1600, s.val_size = 128, s.test_size = 128;
     s.curriculum = 3, s.curriculum_growth = 2, s.curriculum_unlock = 0.45;
     TrainCtx ctx = {.threads = bm_setup_threads(0)};

@@ -14,41 +14,47 @@ import numpy as np
 import torch
 
 TOL = 1e-6
-GATES = {"lstm": "ifoc", "mlstm": "ifoc", "gru": "zrh", "mgru": "zrh"}
 
 
-def layer(model, P, xs, reset_after):
-    """h_1..h_L of one layer of the SPEC equations over the inputs xs (L, B, I)."""
+def attr(g, name):
+    v = g.attrs[name]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def layer(gates, mult, P, xs, reset_after):
+    """h_1..h_L of one layer of the SPEC equations of the cell with these gates (ifoc: LSTM, zrh: GRU)
+    over the inputs xs (L, B, I)."""
     L, B, _ = xs.shape
-    gates = GATES[model]
     H = P["U_" + gates[0]].shape[0]
     h = torch.zeros(B, H)
     c = torch.zeros(B, H)
     outputs = []
     for t in range(L):
         xt = xs[t]
-        if model.startswith("m"):
+        if mult:
             # m_t = W_m x_t + U_m h_{t-1} + b_m;  x~_t = m_t * x_t
             m = xt @ P["W_m"].T + h @ P["U_m"].T + P["b_m"]
             xt = m * xt
         pre = lambda g, hin: xt @ P["W_" + g].T + hin @ P["U_" + g].T + P["b_" + g]
-        if gates == "ifoc":
+        if gates == "ifoc":  # LSTM
             i, f, o = torch.sigmoid(pre("i", h)), torch.sigmoid(pre("f", h)), torch.sigmoid(pre("o", h))
             g = torch.tanh(pre("c", h))
             c = f * c + i * g
             h = o * torch.tanh(c)
-        else:
+        elif gates == "zrh":  # GRU
             z, r = torch.sigmoid(pre("z", h)), torch.sigmoid(pre("r", h))
             if reset_after:  # PyTorch nn.GRU's variant, used only to show the check tells them apart
                 hh = torch.tanh(xt @ P["W_h"].T + r * (h @ P["U_h"].T) + P["b_h"])
             else:
                 hh = torch.tanh(pre("h", r * h))
             h = (1 - z) * h + z * hh
+        else:
+            raise ValueError(f"no reference equations for the gates '{gates}'")
         outputs.append(h)
     return torch.stack(outputs)
 
 
-def forward(model, P, x, y, out_start, bce, reset_after=False, masks=None):
+def forward(gates, mult, P, x, y, out_start, bce, reset_after=False, masks=None):
     """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
     softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y. With parameters
     named layer1/..., layer2/..., the layers are stacked, each reading the h_t of the one below;
@@ -61,7 +67,7 @@ def forward(model, P, x, y, out_start, bce, reset_after=False, masks=None):
         sub = {k[len(prefix) + 1:] if prefix else k: v for k, v in P.items() if not prefix or k.startswith(prefix + "/")}
         if prefix in masks:
             hs = hs * masks[prefix]
-        hs = layer(model, sub, hs, reset_after)
+        hs = layer(gates, mult, sub, hs, reset_after)
     hs = hs[out_start:]  # (N, B, H)
     if "out" in masks:
         hs = hs * masks["out"]
@@ -87,7 +93,7 @@ def main(path):
     with h5py.File(path, "r") as f:
         for case in f:
             g = f[case]
-            model = g.attrs["model"].decode() if isinstance(g.attrs["model"], bytes) else str(g.attrs["model"])
+            gates, mult = attr(g, "gates"), int(g.attrs["mult"])
             x = torch.tensor(g["x"][...])
             y = torch.tensor(g["y"][...].astype(np.int64))
             out_start = int(g.attrs["out_start"])
@@ -99,7 +105,7 @@ def main(path):
             if masks and not all(0.2 < float((m == 0).double().mean()) < 0.6 for m in masks.values()):
                 print(f"  {case}: dropout masks do not drop about 40 % of the units")
                 failures += 1
-            loss = forward(model, P, x, y, out_start, bce, masks=masks)
+            loss = forward(gates, mult, P, x, y, out_start, bce, masks=masks)
             loss.backward()
             errors = {"loss": worst_rel(float(g.attrs["loss"]), loss.item())}
             for k in sorted(P):
@@ -115,9 +121,10 @@ def main(path):
             detail = " ".join(f"{k} {v:.1e}" for k, v in errors.items())
             print(f"  {case:20s} loss {loss.item():.10f} (copysweep {float(g.attrs['loss']):.10f}); "
                   f"worst relative error {worst:.2e} {status}\n      {detail}")
-            if model in ("gru", "mgru"):
+            if gates == "zrh":
                 # the same weights under nn.GRU's reset-after form must give another loss
-                other = forward(model, {k: v.detach() for k, v in P.items()}, x, y, out_start, bce, True, masks).item()
+                other = forward(gates, mult, {k: v.detach() for k, v in P.items()}, x, y, out_start, bce, True,
+                                masks).item()
                 if worst_rel(other, loss.item()) <= TOL:
                     print(f"  {case}: reset-before and reset-after GRU agree; the check cannot tell them apart")
                     failures += 1

@@ -7,6 +7,7 @@
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memcpy */
 
+#include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "results.h"   /* results_write_tensors */
@@ -46,9 +47,17 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     hid_t st = H5Tcopy(H5T_C_S1);
     H5Tset_size(st, 16);
     char model[16] = {0};
-    snprintf(model, sizeof model, "%s", model_names[m->kind]);
+    snprintf(model, sizeof model, "%s", model_kinds[m->kind].name);
     a = ok(H5Acreate2(g, "model", st, s, H5P_DEFAULT, H5P_DEFAULT), "model");
     ok(H5Awrite(a, st, model), "write model");
+    H5Aclose(a);
+    char gates[16] = {0}; /* the cell's gate letters and whether it is multiplicative, for the reference */
+    snprintf(gates, sizeof gates, "%s", m->ops->gates);
+    a = ok(H5Acreate2(g, "gates", st, s, H5P_DEFAULT, H5P_DEFAULT), "gates");
+    ok(H5Awrite(a, st, gates), "write gates");
+    H5Aclose(a);
+    a = ok(H5Acreate2(g, "mult", H5T_NATIVE_INT, s, H5P_DEFAULT, H5P_DEFAULT), "mult");
+    ok(H5Awrite(a, H5T_NATIVE_INT, &m->mult), "write mult");
     H5Aclose(a), H5Tclose(st), H5Sclose(s);
     hid_t pg = ok(H5Gcreate2(g, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "params");
     hid_t gg = ok(H5Gcreate2(g, "grads", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "grads");
@@ -82,7 +91,7 @@ int main(int argc, char **argv)
     /* dense random inputs, one chunk */
     TaskShape dense = task_shape(&s);
     dense.one_hot = 0;
-    for (int kind = 0; kind < MODEL_COUNT; kind++) {
+    for (int kind = 0; kind < model_count; kind++) {
         Model m;
         make_model(&m, kind, &dense, &s);
         Workspace w;
@@ -96,7 +105,7 @@ int main(int argc, char **argv)
         model_forward(&m, a, B);
         model_score(&m, a, B, &met);
         model_backward(&m, a, B, (real)(1.0 / met.symbols));
-        snprintf(name, sizeof name, "%s_dense", model_names[kind]);
+        snprintf(name, sizeof name, "%s_dense", model_kinds[kind].name);
         write_case(file, name, &m, &dense, B, a->layer[0].x, a->y, met.loss / met.symbols, a->grad);
         workspace_free(&w);
         model_free(&m);
@@ -123,7 +132,7 @@ int main(int argc, char **argv)
         TaskShape sh = task_shape(&s);
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
-        for (int kind = 0; kind < MODEL_COUNT; kind++) {
+        for (int kind = 0; kind < model_count; kind++) {
             Model m;
             make_model(&m, kind, &sh, &s);
             Workspace w;
@@ -134,7 +143,7 @@ int main(int argc, char **argv)
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
             model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
-            snprintf(name, sizeof name, "%s_%s%s%s", model_names[kind], task_names[s.task], s.embed ? "_embed" : "",
+            snprintf(name, sizeof name, "%s_%s%s%s", model_kinds[kind].name, task_names[s.task], s.embed ? "_embed" : "",
                      p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
             if (p > 0) { /* masks/layer<k> (L, B, H) on the input of layer k ≥ 2, masks/out (N, B, H) */

@@ -10,6 +10,7 @@
 #include <string.h> /* strstr */
 #include <unistd.h> /* getpid */
 
+#include "cells.h"     /* model_kinds, model_find */
 #include "checkpoint.h" /* checkpoint_* */
 #include "model.h"      /* model_free */
 #include "train.h"      /* train_trial */
@@ -19,7 +20,7 @@ static char path[64];
 static void tiny(Settings *s)
 {
     settings_default(s);
-    s->model = MODEL_MLSTM, s->T = 3, s->hidden = 4, s->batch = 4, s->chunk = 2, s->epochs = 2;
+    s->model = model_find("mlstm"), s->T = 3, s->hidden = 4, s->batch = 4, s->chunk = 2, s->epochs = 2;
     s->train_size = 8, s->val_size = 4, s->test_size = 4;
 }
 

@@ -1,0 +1,23 @@
+/* The registry of models: every model a user can name, as a cell (its CellOps, in its own source
+ * file) with or without the multiplicative step. Adding a cell is its source file and a line here
+ * in cells.c; nothing else compares model names or kinds. A model's kind is its index in the
+ * registry, which keys its random streams: new entries go at the end. */
+#ifndef CS_CELLS_H
+#define CS_CELLS_H
+
+#include "cell.h" /* CellOps */
+
+typedef struct {
+    const char *name;      /* "lstm": the value of the setting model */
+    const char *long_name; /* "multiplicative LSTM": in headers, tables and figures */
+    const CellOps *ops;
+    int mult;              /* 1: x̃_t = m_t ⊙ x_t feeds the cell (SPEC "multiplicative") */
+} ModelKind;
+
+extern const ModelKind model_kinds[]; /* terminated by name == NULL */
+extern const int model_count;
+
+/* The kind named name, or -1. */
+int model_find(const char *name);
+
+#endif
