@@ -1118,19 +1118,19 @@ class Report:
         d = self.doc
         d.h(2, "20. Cost per update")
         d.p("Milliseconds per update of each model: the trial's wall time (its validation and test passes included) "
-            "divided by the updates it ran, mean ± SE over its trials, and the ratio to the LSTM's mean at the same "
-            "settings. Measured on the machine and the thread count of the run (set-up below).")
+            "divided by the updates it ran, mean ± SE over its trials, and the ratio to the first model's mean at the "
+            "same settings. Measured on the machine and the thread count of the run (set-up below).")
         keys = ["model"] + [k for k in ("task", "hidden", "embed", "batch") if k in self.axes] + ["T"]
         ms = 1e3 * c["wall_s"] / (c["epochs"] * (c["train_size"] // c["batch"]))
         c = c.assign(ms=ms)
         means = c.groupby(keys)["ms"].mean()
         rows = []
         for values, g in grouped(c.sort_values(keys[1:], kind="stable"), keys):
-            lstm = means.get(("lstm",) + values[1:], math.nan)
+            ref = means.get((self.models[0],) + values[1:], math.nan)
             m = g["ms"].mean()
             rows.append([self.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(keys[1:], values[1:])] +
-                        [cell(g["ms"], len(g), 2), f"{m / lstm:.2f}" if np.isfinite(lstm) else "n/a"])
-        d.table(keys + ["ms per update", "× LSTM"], rows)
+                        [cell(g["ms"], len(g), 2), f"{m / ref:.2f}" if np.isfinite(ref) else "n/a"])
+        d.table(keys + ["ms per update", f"× {self.names[self.models[0]]}"], rows)
 
     # 21. set-up
     def setup(self):

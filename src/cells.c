@@ -5,12 +5,15 @@
 
 #include "gru.h"  /* gru_ops */
 #include "lstm.h" /* lstm_ops */
+#include "rnn.h"  /* rnn_ops */
 
 const ModelKind model_kinds[] = {
     {"lstm", "LSTM", &lstm_ops, 0},
     {"mlstm", "multiplicative LSTM", &lstm_ops, 1},
     {"gru", "GRU", &gru_ops, 0},
     {"mgru", "multiplicative GRU", &gru_ops, 1},
+    {"rnn", "tanh RNN", &rnn_ops, 0},
+    {"mrnn", "multiplicative tanh RNN", &rnn_ops, 1},
     {NULL, NULL, NULL, 0},
 };
 

@@ -120,7 +120,7 @@ expect_user_error() { # NAME PATTERN ARGS...
     elif [ "$before" != "$after" ]; then fail "$name: files changed in the working folder"
     else pass "$name: $err"; fi
 }
-expect_user_error "unknown model" "option '--model': 'rnn' is not a valid model .*lstm, mlstm, gru, mgru" train --model rnn -o x.h5
+expect_user_error "unknown model" "option '--model': 'lsmt' is not a valid model .*lstm, mlstm, gru, mgru, rnn, mrnn" train --model lsmt -o x.h5
 expect_user_error "unknown option" "unknown option '--hiden'" train --hiden 5 -o x.h5
 expect_user_error "T = 0" "option '--T': '0' is out of range \(expected an integer ≥ 1" train --T 0 -o x.h5
 expect_user_error "T < 0" "option '--T': '-3' is out of range" train --T -3 -o x.h5
@@ -154,6 +154,8 @@ expect_user_error "curriculum too short for copy" "option '--curriculum': 2 with
 expect_user_error "curriculum that does not grow" "option '--curriculum-growth': '1' is out of range \(expected a number > 1" \
     train --T 20 --curriculum 5 --curriculum-growth 1 -o x.h5
 expect_user_error "chrono 1" "option '--chrono': 1 leaves no range to draw from" train --chrono 1 -o x.h5
+expect_user_error "chrono with the tanh RNN" "option '--chrono': auto is not used by tanh RNN, which has no gate to set" \
+    train --model rnn --chrono auto -o x.h5
 expect_user_error "chrono auto with charlm" "option '--chrono': auto takes T_max from the length" \
     train --task charlm --text "$work/one.txt" --chrono auto -o x.h5
 expect_user_error "chrono not a number" "option '--chrono': 'soon' is not a number \(expected an integer ≥ 0 and ≤ 1e\+07, or auto\)" \

@@ -238,7 +238,7 @@ expect_user_error "unknown sweep key" "^copysweep: bad.ini:2: unknown key 'ouput
 expect_user_error "T = 0" "^copysweep: bad.ini:2: key 'T': '0' is out of range" $'[settings]\nT = 0'
 expect_user_error "T = 0 in a list" "^copysweep: bad.ini:3: key 'T': '0' is out of range" $'[settings]\nmodel = gru\nT = 100, 0, 200'
 expect_user_error "lr = -1" "^copysweep: bad.ini:2: key 'lr': '-1' is out of range \(expected a number > 0" $'[settings]\nlr = -1'
-expect_user_error "unknown model" "^copysweep: bad.ini:2: key 'model': 'rnn' is not a valid model" $'[settings]\nmodel = lstm, rnn'
+expect_user_error "unknown model" "^copysweep: bad.ini:2: key 'model': 'lsmt' is not a valid model" $'[settings]\nmodel = lstm, lsmt'
 expect_user_error "empty list" "^copysweep: bad.ini:2: key 'seed': empty value" $'[settings]\nseed ='
 expect_user_error "empty list item" "^copysweep: bad.ini:2: key 'seed': empty value in the list" $'[settings]\nseed = 1,,2'
 expect_user_error "value twice" "^copysweep: bad.ini:2: key 'seed': value '1' listed twice" $'[settings]\nseed = 1, 2, 1'

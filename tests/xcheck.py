@@ -22,8 +22,8 @@ def attr(g, name):
 
 
 def layer(gates, mult, P, xs, reset_after):
-    """h_1..h_L of one layer of the SPEC equations of the cell with these gates (ifoc: LSTM, zrh: GRU)
-    over the inputs xs (L, B, I)."""
+    """h_1..h_L of one layer of the SPEC equations of the cell with these gates (ifoc: LSTM, zrh: GRU,
+    h: tanh RNN) over the inputs xs (L, B, I)."""
     L, B, _ = xs.shape
     H = P["U_" + gates[0]].shape[0]
     h = torch.zeros(B, H)
@@ -48,6 +48,8 @@ def layer(gates, mult, P, xs, reset_after):
             else:
                 hh = torch.tanh(pre("h", r * h))
             h = (1 - z) * h + z * hh
+        elif gates == "h":  # tanh RNN: h_t = tanh(W x_t + U h_{t-1} + b)
+            h = torch.tanh(pre("h", h))
         else:
             raise ValueError(f"no reference equations for the gates '{gates}'")
         outputs.append(h)

@@ -1,0 +1,9 @@
+/* The plain tanh RNN of SPEC ("A fifth cell"): h_t = tanh(W x_t + U h_{t-1} + b). */
+#ifndef CS_RNN_H
+#define CS_RNN_H
+
+#include "cell.h" /* CellOps */
+
+extern const CellOps rnn_ops;
+
+#endif
