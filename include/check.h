@@ -28,12 +28,4 @@ void *cs_try_calloc(size_t bytes);
 #define CS_ALLOC(bytes) cs_alloc_at((bytes), __FILE__, __LINE__)
 #define CS_CALLOC(bytes) cs_calloc_at((bytes), __FILE__, __LINE__)
 
-/* HDF5 calls return a negative id or herr_t on failure. */
-#define CS_H5(call)                                                            \
-    __extension__({                                                            \
-        __typeof__(call) cs_h5_r_ = (call);                                    \
-        if (cs_h5_r_ < 0) CS_FAIL("HDF5 call failed: %s", #call);              \
-        cs_h5_r_;                                                              \
-    })
-
 #endif
