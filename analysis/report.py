@@ -17,6 +17,7 @@ weights); pending, running and failed trials are shown as missing, never average
 status: 0, or 2 with one line on stderr if the file is not a copysweep results file.
 """
 import argparse
+import functools
 import html
 import math
 import os
@@ -187,6 +188,19 @@ class Report:
         self.summary = []
         self.counted = self.df[self.df["status"].isin(COUNTED)]
         self.has_bits = load.has_bits(self.df)
+
+    # the per-trial frames, each read once and shared by the sections that use it
+    @functools.cached_property
+    def curves(self):
+        return load.curves(self.path)
+
+    @functools.cached_property
+    def per_position(self):
+        return load.per_position(self.path)
+
+    @functools.cached_property
+    def grad_flow(self):
+        return load.grad_flow(self.path)
 
     def groups(self):
         """(title, sub-frame) for every combination of the other axes."""
@@ -556,7 +570,7 @@ class Report:
             "blocks), seed mean ± SE; the positions add up to the trial's bits. The gray band is ±1.96 standard errors "
             "of the test-set estimate around 0 for the seed mean (from each position's spread over test sequences): "
             "what a model with no memory reads at this test size. A block inside it is indistinguishable from none.")
-        pp = load.per_position(self.path)
+        pp = self.per_position
         for title, sub in groups:
             for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
@@ -593,7 +607,7 @@ class Report:
             "carried 1 bit, 10 bits and 90 % of the selected epoch's bits (where those are at least 1 bit), and until "
             "validation accuracy first reached "
             "50 %, 90 % and 99 %: mean ± SE over the seeds that got there, and 'never k/n' for those that did not.")
-        c = load.curves(self.path)
+        c = self.curves
         bits = "val_bits" in c.columns
         for title, sub in self.groups():
             if title:
@@ -645,7 +659,7 @@ class Report:
             "factor, with the initial and the final weights; beside them the value the cell's transition linearized "
             "at h = 0 predicts (orthogonal U, |λ| = 1; n/a with other initializations), ρ^T, and ‖∂L/∂h_0‖, the "
             "gradient that reaches the first symbol.")
-        gf = load.grad_flow(self.path)
+        gf = self.grad_flow
         first = gf[gf["t"] == 0].pivot_table(index="trial", columns="which", values="norm")
         for title, sub in self.groups():
             if title:
@@ -744,7 +758,7 @@ class Report:
         d.h(2, "9. Training and validation curves")
         d.p("Loss (nats per copy symbol) and symbol accuracy against epochs; lines are the seed mean, "
             "bands ± SE over the seeds still training at that epoch (early stopping ends seeds at different epochs).")
-        c = load.curves(self.path)
+        c = self.curves
         for title, sub in self.groups():
             for T in lengths(sub):
                 fig, axs = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
@@ -770,7 +784,7 @@ class Report:
         d.h(2, "10. Test accuracy by copy position")
         d.p("Accuracy at each step of the scored window (for copy, position 1 is the first symbol shown; for "
             "temporal-order and ntm-copy, steps where sequences of each length are scored): where memory fails.")
-        pp = load.per_position(self.path)
+        pp = self.per_position
         for title, sub in self.groups():
             for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
@@ -791,7 +805,7 @@ class Report:
             "sequences), with the initial weights (dashed) and after the last epoch (solid); geometric means over "
             "seeds (the mean of log10), log scale. The loss is on the last T steps, so gradient enters at the right "
             "and flows back towards t = 0. A curve ends where a seed's gradient underflows to 0 in float32.")
-        gf = load.grad_flow(self.path)
+        gf = self.grad_flow
         for title, sub in self.groups():
             for T in lengths(sub):
                 fig, ax = plt.subplots(figsize=(10, 4))
@@ -818,7 +832,7 @@ class Report:
     def stability(self):
         d = self.doc
         d.h(2, "12. Stability")
-        c = load.curves(self.path)
+        c = self.curves
         rows = []
         for m in self.models:
             for T in self.Ts:
@@ -861,7 +875,7 @@ class Report:
             "(epochs × train-size / batch), seed mean ± SE, beside the memoryless baseline log K: the form in "
             "which Arjovsky, Shah & Bengio (2016) report this task (their loss averages over all L steps, "
             "so their baseline is 10 log K / (T + 20); ours is over the scored steps only).")
-        c = load.curves(self.path)
+        c = self.curves
         for title, sub in self.groups():
             sub = sub[sub["task"] == "copy-delay"]
             for T in sorted(sub["T"].unique()):
@@ -979,7 +993,7 @@ class Report:
         d.p("Perplexity exp(loss per character) on the training set (the last epoch's updates, measured with "
             "dropout on), the validation set (the selected epoch: the lowest validation loss) and the test set "
             "(the selected model), mean ± SE over seeds, per model and every other axis (optimizer, dropout, ...).")
-        c = load.curves(self.path)
+        c = self.curves
         keys = ["model"] + [a for a in self.axes if a not in ("model", "task")]
         rows = []
         for values, g in grouped(lm, keys):

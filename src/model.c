@@ -79,12 +79,9 @@ size_t model_param_count(const Settings *s)
 
 double model_linear_decay(const Settings *s)
 {
-    TaskShape sh = task_shape(s);
-    Model m;
-    model_shape(&m, s->model, &sh, s->hidden, s->layers, s->embed);
     /* the linearization assumes orthogonal U (|λ| = 1) and the plain biases */
     if (s->init_u != INIT_ORTHOGONAL || s->chrono) return NAN;
-    return m.ops->linear_decay(s->forget_bias);
+    return model_kinds[s->model].ops->linear_decay(s->forget_bias);
 }
 
 void model_init(Model *m, int kind, const TaskShape *sh, int hidden, int layers, int embed)
