@@ -8,7 +8,6 @@
 #include <stddef.h> /* size_t */
 #include <stdio.h>  /* FILE */
 
-enum { TASK_COPY, TASK_COPY_DELAY, TASK_TEMPORAL_ORDER, TASK_NTM_COPY, TASK_CHARLM, TASK_COUNT };
 enum { OPT_ADAM, OPT_SGD };
 enum { INIT_ORTHOGONAL, INIT_XAVIER };
 
@@ -21,7 +20,7 @@ typedef struct {
 
 typedef struct {
     int model;       /* index in the registry of models (cells.h) */
-    int task;        /* TASK_* */
+    int task;        /* index in the registry of tasks (tasks.h) */
     int T;           /* symbols to copy */
     int delay;       /* blanks between the symbols and the delimiter */
     int vocab;       /* K data symbols */
@@ -65,7 +64,8 @@ typedef struct {
     double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL; each value of SET_LIST) */
     int min_open;        /* 1: the minimum itself is not allowed */
     const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
-    const char *(*choice_at)(int i); /* SET_CHOICE instead of choices: name i, NULL past the last */
+    /* SET_CHOICE instead of choices: name i, NULL past the last; about: a few words on it, or NULL */
+    const char *(*choice_at)(int i, const char **about);
     const char *help;
     const char *column; /* name in results files if not the key with '-' as '_' */
     const char *auto_text; /* SET_INT: this word stands for SETTINGS_AUTO, a value derived per trial */
@@ -75,7 +75,6 @@ typedef struct {
 
 extern const SettingInfo settings_table[]; /* terminated by key == NULL */
 
-extern const char *const task_names[];
 extern const char *const optimizer_names[];
 
 void settings_default(Settings *s);

@@ -13,15 +13,15 @@
 #include <stdio.h>  /* FILE */
 
 #include "real.h"     /* real */
+#include "rng.h"      /* Rng */
 #include "settings.h" /* Settings */
 
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 extern const char *const split_names[]; /* "train", "validation", "test" */
 
-#define COPY_DELAY_SYMBOLS 10 /* S of copy-delay */
-#define NTM_WIDTH 8           /* bits per vector of ntm-copy */
-#define CHARLM_CLASSES 97 /* '\n', the 95 printable ASCII characters, and one class for any other byte */
 #define TASK_NO_TARGET (-1)
+
+typedef struct TaskOps TaskOps;
 
 /* The shape of one task instance.
  *   copy, copy-delay: blank 0, symbols 1..vocab, delimiter vocab+1; one-hot input of width vocab+2
@@ -30,7 +30,8 @@ extern const char *const split_names[]; /* "train", "validation", "test" */
  *   charlm:           a start symbol, then the characters of a piece of a line; at each step the
  *                     next character is the target, '\n' after the last */
 typedef struct {
-    int task;      /* TASK_* */
+    int task;      /* index in the registry of tasks (tasks.h): keys the data streams */
+    const TaskOps *ops;
     int T;         /* the length setting: copy T; copy-delay delay; temporal-order base length;
                       ntm-copy longest n */
     int vocab, delay;
@@ -56,6 +57,40 @@ typedef struct {
     int distinct;     /* charlm: pieces of lines in this split; the n sequences cycle through them */
 } Dataset;
 
+/* What a task is: one source file fills this table (copy.c, temporal.c, ntmcopy.c, charlm.c) and
+ * one line of tasks.c names it. task.c does the rest (splits, batches, printing) through it. A
+ * content is the cw bytes from which a sequence is built. */
+struct TaskOps {
+    const char *about;  /* one line for --help: "10 symbols after T steps" */
+    const char *unit;   /* what one target is, in summaries: "symbol", "class", "bit", "character" */
+    const char *scored; /* the loss is in nats per "<scored> <unit>": "copy", "scored" */
+    int own_alphabet;   /* the task has its own symbols: the setting vocab does not apply */
+    int uses_delay;     /* the setting delay applies */
+    int uses_text;      /* sequences are the lines of the text file (setting text): there is no length to
+                           test at or remember over, no bits, and the lowest validation loss selects */
+    int sized;          /* a content begins with its length n (2 bytes, little-endian) */
+    int short_key;      /* the data stream's key leaves out the length range (copy's data since format 1) */
+    /* The shape at length T; fixed: every sequence has the longest length (an evaluation at T'). Sets
+     * everything but task, ops, T, one_hot and out_start. */
+    TaskShape (*shape)(const Settings *s, int T, int fixed);
+    /* 0 if the length T can be used with s; else -1 and "T PROBLEM (expected ...)" in err. NULL: any. */
+    int (*check_length)(const Settings *s, int T, char *err, size_t errlen);
+    /* One content from r into c (cw zero bytes); NULL for a task whose data is not drawn. */
+    void (*draw)(const TaskShape *sh, Rng *r, uint8_t *c);
+    /* The n sequences of a split for a task whose data is not drawn (charlm: from its text). */
+    void (*fill_split)(Dataset *d, int seed, int split, int n);
+    /* Steps of the sequence (≤ L); NULL: L. */
+    int (*seq_len)(const TaskShape *sh, const uint8_t *c);
+    /* The input at step t: a symbol id (one-hot tasks), or a vector into x (I values, zeroed). */
+    int (*input_symbol)(const TaskShape *sh, const uint8_t *c, int t);
+    void (*input_vector)(const TaskShape *sh, const uint8_t *c, int t, real *x);
+    /* The target at step t (out_start ≤ t < L), or TASK_NO_TARGET; the number of targets (NULL: n_out). */
+    int (*target_at)(const TaskShape *sh, const uint8_t *c, int t);
+    int (*targets_of)(const TaskShape *sh, const uint8_t *c);
+    /* One line for `copysweep data`: the inputs, a tab, the targets. */
+    void (*print)(const TaskShape *sh, const uint8_t *c, FILE *out);
+};
+
 /* The shape the settings train on, and the shape of an evaluation at another length T'
  * (ntm-copy: every sequence has exactly T' vectors). */
 TaskShape task_shape(const Settings *s);
@@ -80,13 +115,23 @@ int64_t task_count_targets(const Dataset *d, const int *idx, int nb);
 /* One line per sequence: the inputs, a tab, the targets (format in the README). */
 void task_print(const Dataset *d, int count, FILE *out);
 
+/* For the tasks' own files. The length n of a sized content. */
+int task_content_n(const uint8_t *c);
+/* A uniform integer in [lo, hi]. */
+int task_uniform_in(Rng *r, int lo, int hi);
+/* The print line of a task with a printed form per step: each step's input, separated by spaces, a
+ * tab, the targets separated by spaces. */
+void task_print_steps(const TaskShape *sh, const uint8_t *c, FILE *out,
+                      void (*input)(const TaskShape *sh, const uint8_t *c, int t, FILE *out),
+                      void (*target)(int target, FILE *out));
+
 /* Accuracy of guessing, per scored output (symbol or bit), and the loss of the best memoryless
  * model: 1/K and log K for classes; 1/2 and log 2 per bit. */
 double task_chance_acc(const TaskShape *shape);
 double task_chance_loss(const TaskShape *shape);
 /* 1 if the targets are uniform and independent of everything the model saw before the scored window
  * (copy, copy-delay, ntm-copy, temporal-order), so that the memoryless loss less the test loss bounds
- * what the state carries (SPEC "Memory in bits"); 0 for charlm. */
+ * what the state carries (SPEC "Memory in bits"); 0 for a task of text (charlm). */
 int task_has_bits(const TaskShape *shape);
 
 #endif

@@ -54,7 +54,7 @@ void model_layer_views(const Model *m, int k, real *base, Params *v)
 
 static void model_shape(Model *m, int kind, const TaskShape *sh, int hidden, int layers, int embed)
 {
-    if (embed && !sh->one_hot) CS_FAIL("an embedding of the dense inputs of %s", task_names[sh->task]);
+    if (embed && !sh->one_hot) CS_FAIL("an embedding of dense inputs");
     memset(m, 0, sizeof *m);
     m->kind = kind;
     if (kind < 0 || kind >= model_count) CS_FAIL("model kind %d", kind);

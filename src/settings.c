@@ -2,17 +2,27 @@
 #include "settings.h"
 
 #include <errno.h>  /* errno, ERANGE */
-#include <math.h>   /* isfinite, floor, log, pow */
+#include <math.h>   /* isfinite, floor */
 #include <stdio.h>  /* snprintf, fprintf */
 #include <stdlib.h> /* strtol, strtod */
 #include <string.h> /* strcmp, strerror */
 #include <unistd.h> /* access */
 
 #include "cells.h" /* model_kinds */
+#include "tasks.h" /* task_kinds */
 
-static const char *model_at(int i) { return i >= 0 && i < model_count ? model_kinds[i].name : NULL; }
+static const char *model_at(int i, const char **about)
+{
+    if (about) *about = NULL;
+    return i >= 0 && i < model_count ? model_kinds[i].name : NULL;
+}
 
-const char *const task_names[] = {"copy", "copy-delay", "temporal-order", "ntm-copy", "charlm", NULL};
+static const char *task_at(int i, const char **about)
+{
+    if (i < 0 || i >= task_count) return NULL;
+    if (about) *about = task_kinds[i].ops->about;
+    return task_kinds[i].name;
+}
 const char *const optimizer_names[] = {"adam", "sgd", NULL};
 static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 
@@ -30,9 +40,8 @@ static const char *const init_names[] = {"orthogonal", "xavier", NULL};
 const SettingInfo settings_table[] = {
     {.key = "model", .type = SET_CHOICE, .offset = OFF(model), .def = "lstm", .choice_at = model_at,
      .help = "recurrent cell, one of the registry's models:"},
-    CHOICE("task", task, "copy", task_names,
-           "copy, copy-delay (10 symbols after T steps), temporal-order (class of a sequence of length "
-           "T..1.1T), ntm-copy (up to T binary vectors), charlm (next character of the lines of --text)"),
+    {.key = "task", .type = SET_CHOICE, .offset = OFF(task), .def = "copy", .choice_at = task_at,
+     .help = "one of the registry's tasks:"},
     INT("T", T, "100", 1, 100000,
         "copy: symbols to copy; copy-delay: the delay; temporal-order: shortest length; ntm-copy: most vectors; "
         "charlm: longest piece of a line"),
@@ -182,7 +191,7 @@ static int parse_list(Settings *s, const SettingInfo *info, const char *text, co
 /* Name i of a choice setting, NULL past the last. */
 static const char *choice_name(const SettingInfo *info, int i)
 {
-    return info->choice_at ? info->choice_at(i) : info->choices[i];
+    return info->choice_at ? info->choice_at(i, NULL) : info->choices[i];
 }
 
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
@@ -243,56 +252,50 @@ int settings_parse(Settings *s, const SettingInfo *info, const char *text, char 
     return 0;
 }
 
-/* The length T of task `task` is usable; the key to blame is returned, with err. */
+/* The length T is usable by the task; the key to blame is returned, with err. */
 static const char *check_length(const Settings *s, const char *key, int T, char *err, size_t errlen)
 {
-    /* disjoint splits need distinct sequences: each split owns a fixed tenth of the K^T of them */
-    if (s->task == TASK_COPY && T * log((double)s->vocab) < log(100.0)) {
-        snprintf(err, errlen, "%d with vocab %d gives only %.0f distinct sequences (expected vocab^T ≥ 100, "
-                 "so that train, validation and test can be disjoint)", T, s->vocab, pow(s->vocab, T));
-        return key;
-    }
-    if (s->task == TASK_TEMPORAL_ORDER && T < 10) {
-        snprintf(err, errlen, "%d is too short for temporal-order (expected T ≥ 10: the marks sit at T/10..T/5 "
-                 "and T/2..0.6·T)", T);
-        return key;
-    }
-    if ((s->task == TASK_NTM_COPY || s->task == TASK_CHARLM) && T > 10000) {
-        snprintf(err, errlen, "%d is too long for %s (expected T ≤ 10000)", T, task_names[s->task]);
-        return key;
-    }
-    return NULL;
+    const TaskOps *ops = task_kinds[s->task].ops;
+    return ops->check_length && ops->check_length(s, T, err, errlen) ? key : NULL;
 }
 
 const char *settings_validate(const Settings *s, char *err, size_t errlen)
 {
+    const TaskKind *task = &task_kinds[s->task];
     const char *bad = check_length(s, "T", s->T, err, errlen);
     if (bad) return bad;
     for (int i = 0; i < s->eval_T.n; i++)
         if ((bad = check_length(s, "eval-T", s->eval_T.v[i], err, errlen))) return bad;
-    if (s->task != TASK_COPY && s->delay != 0) {
+    if (!task->ops->uses_delay && s->delay != 0) {
         snprintf(err, errlen, "%d is not used by %s (expected delay = 0; copy-delay's delay is T)", s->delay,
-                 task_names[s->task]);
+                 task->name);
         return "delay";
     }
-    if (s->task == TASK_CHARLM) {
+    if (task->ops->uses_text) {
         if (strcmp(s->text, "none") == 0 || access(s->text, R_OK) != 0) {
-            snprintf(err, errlen, "'%s' cannot be read%s%s (expected the text file of charlm)", s->text,
-                     strcmp(s->text, "none") ? ": " : "", strcmp(s->text, "none") ? strerror(errno) : "");
+            snprintf(err, errlen, "'%s' cannot be read%s%s (expected the text file of %s)", s->text,
+                     strcmp(s->text, "none") ? ": " : "", strcmp(s->text, "none") ? strerror(errno) : "", task->name);
             return "text";
         }
         if (s->eval_T.n) {
-            snprintf(err, errlen, "%d is not used by charlm, whose sequences are the lines of its text "
-                     "(expected none)", s->eval_T.v[0]);
+            snprintf(err, errlen, "%d is not used by %s, whose sequences are the lines of its text "
+                     "(expected none)", s->eval_T.v[0], task->name);
             return "eval-T";
         }
     } else if (strcmp(s->text, "none") != 0) {
-        snprintf(err, errlen, "'%s' is used only by charlm (expected none, or task = charlm)", s->text);
+        /* the tasks that read a text, "a, b" */
+        char names[128] = "";
+        for (int k = 0; k < task_count; k++)
+            if (task_kinds[k].ops->uses_text)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? ", " : "",
+                         task_kinds[k].name);
+        snprintf(err, errlen, "'%s' is used only by %s (expected none, or task = %s)", s->text, names,
+                 names);
         return "text";
     }
-    if ((s->task == TASK_TEMPORAL_ORDER || s->task == TASK_NTM_COPY || s->task == TASK_CHARLM) && s->vocab != 8) {
+    if (task->ops->own_alphabet && s->vocab != 8) {
         snprintf(err, errlen, "%d is not used by %s, which has its own alphabet (expected vocab = 8, the default)",
-                 s->vocab, task_names[s->task]);
+                 s->vocab, task->name);
         return "vocab";
     }
     if (s->curriculum) {
@@ -313,14 +316,14 @@ const char *settings_validate(const Settings *s, char *err, size_t errlen)
                  s->chrono == SETTINGS_AUTO ? "auto" : "T_max", model_kinds[s->model].long_name);
         return "chrono";
     }
-    if (s->chrono == SETTINGS_AUTO && s->task == TASK_CHARLM) {
-        snprintf(err, errlen, "auto takes T_max from the length over which the task must remember, and charlm "
-                 "has none (expected 0 = off, or a number T_max ≥ 2)");
+    if (s->chrono == SETTINGS_AUTO && task->ops->uses_text) {
+        snprintf(err, errlen, "auto takes T_max from the length over which the task must remember, and %s "
+                 "has none (expected 0 = off, or a number T_max ≥ 2)", task->name);
         return "chrono";
     }
-    if (s->embed && s->task == TASK_NTM_COPY) {
-        snprintf(err, errlen, "%d is not used by ntm-copy, whose inputs are bit vectors, not symbols (expected 0 = "
-                 "one-hot)", s->embed);
+    if (s->embed && task->ops->input_vector) {
+        snprintf(err, errlen, "%d is not used by %s, whose inputs are vectors, not symbols (expected 0 = "
+                 "one-hot)", s->embed, task->name);
         return "embed";
     }
     if (s->epochs == SETTINGS_AUTO && s->budget == 0) {
@@ -374,8 +377,10 @@ void settings_print_help(FILE *out)
                         : info->type == SET_LIST ? "LIST" : info->type == SET_TEXT ? "PATH" : "X";
         snprintf(opt, sizeof opt, "--%s %s", info->key, arg);
         fprintf(out, "  %-22s %s", opt, info->help);
-        for (int i = 0; info->choice_at && info->choice_at(i); i++)
-            fprintf(out, "%s %s", i ? "," : "", info->choice_at(i));
+        const char *about = NULL;
+        for (int i = 0; info->choice_at && info->choice_at(i, &about); i++)
+            fprintf(out, "%s %s%s%s%s", i ? "," : "", info->choice_at(i, NULL), about ? " (" : "", about ? about : "",
+                    about ? ")" : "");
         fprintf(out, " (default: %s)\n", info->def);
     }
 }

@@ -17,6 +17,7 @@
 #include "optim.h"      /* Optimizer */
 #include "rng.h"        /* Rng, RNG_KEY */
 #include "task.h"       /* Dataset */
+#include "tasks.h"      /* task_kinds */
 
 const char *const status_names[] = {"pending", "running", "done", "diverged", "failed", NULL};
 const double conv_thresholds[CONV_COUNT] = {0.5, 0.9, 0.99};
@@ -398,9 +399,9 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
         fprintf(out, " %s=%s", info->key, buf);
     }
     fprintf(out, "\ndata: %s, L=%d steps, %d scored; train %d, validation %d, test %d sequences\n",
-            task_names[s->task], tr->shape.L, tr->shape.n_out, s->train_size, s->val_size,
+            task_kinds[s->task].name, tr->shape.L, tr->shape.n_out, s->train_size, s->val_size,
             s->test_size);
-    if (s->task == TASK_CHARLM)
+    if (tr->shape.ops->uses_text)
         fprintf(out, "text: %s, cut into pieces of at most %d characters: %d train, %d validation, %d test "
                 "(a split with fewer pieces than sequences repeats them)\n", s->text, s->T,
                 tr->data[SPLIT_TRAIN].distinct, tr->data[SPLIT_VAL].distinct, tr->data[SPLIT_TEST].distinct);
@@ -416,20 +417,19 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
 {
     FILE *out = ctx->log;
     const TaskShape *sh = &tr->shape;
-    const char *what = sh->bce ? "bit" : sh->task == TASK_TEMPORAL_ORDER ? "class"
-                     : sh->task == TASK_CHARLM ? "character" : "symbol";
+    const char *what = sh->ops->unit;
     const char *chance = sh->bce ? "1/2" : "1/K", *memoryless = sh->bce ? "log 2" : "log K";
     fprintf(out, "stopped: %s\n", r->stop_reason);
     fprintf(out, "selected: epoch %d (validation %s accuracy %.4f%s)\n", r->best_epoch, what, r->best_val_acc,
-            sh->task == TASK_CHARLM ? ", the lowest validation loss" : "");
+            sh->ops->uses_text ? ", the lowest validation loss" : "");
     fprintf(out, "test (%lld sequences, selected model):\n", (long long)r->test.sequences);
     fprintf(out, "  %s accuracy   %.4f   (chance %s = %.4f)\n", what, metrics_acc(&r->test), chance,
             task_chance_acc(sh));
     fprintf(out, "  sequence accuracy %.4f\n", metrics_seq_acc(&r->test));
     fprintf(out, "  loss              %.4f nats per %s %s (memoryless %s = %.4f)\n", metrics_loss(&r->test),
-            sh->task == TASK_COPY || sh->task == TASK_COPY_DELAY ? "copy" : "scored", what, memoryless,
+            sh->ops->scored, what, memoryless,
             task_chance_loss(sh));
-    if (sh->task == TASK_CHARLM)
+    if (sh->ops->uses_text)
         fprintf(out, "  perplexity        %.4f (uniform over the %d classes: %d)\n", exp(metrics_loss(&r->test)), sh->K,
                 sh->K);
     if (task_has_bits(sh)) {
@@ -524,8 +524,8 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
     for (int k = 0; k < CONV_COUNT; k++)
         if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
             res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
-    /* selection: the best validation accuracy; for charlm the lowest validation loss (perplexity) */
-    const int better = s->task == TASK_CHARLM
+    /* selection: the best validation accuracy; for a task of text the lowest validation loss (perplexity) */
+    const int better = tr->shape.ops->uses_text
                            ? res->best_epoch == 0 || row->val_loss < res->curves[res->best_epoch - 1].val_loss
                            : row->val_acc > res->best_val_acc;
     if (better) {

@@ -160,7 +160,7 @@ expect_user_error "chrono auto with charlm" "option '--chrono': auto takes T_max
     train --task charlm --text "$work/one.txt" --chrono auto -o x.h5
 expect_user_error "chrono not a number" "option '--chrono': 'soon' is not a number \(expected an integer ≥ 0 and ≤ 1e\+07, or auto\)" \
     train --chrono soon -o x.h5
-expect_user_error "embed with ntm-copy" "option '--embed': 8 is not used by ntm-copy, whose inputs are bit vectors" \
+expect_user_error "embed with ntm-copy" "option '--embed': 8 is not used by ntm-copy, whose inputs are vectors" \
     train --task ntm-copy --embed 8 -o x.h5
 expect_user_error "embed negative" "option '--embed': '-2' is out of range \(expected an integer ≥ 0 and ≤ 4096\)" \
     train --embed -2 -o x.h5

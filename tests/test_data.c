@@ -11,6 +11,7 @@
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_batch */
 #include "task.h"      /* Dataset */
+#include "tasks.h"     /* task_find, task_kinds */
 
 static int failures;
 #define EXPECT(cond, ...)                                                                          \
@@ -210,7 +211,7 @@ static void test_copy_delay(void)
 {
     Settings s;
     settings_default(&s);
-    s.task = TASK_COPY_DELAY, s.T = 30;
+    s.task = task_find("copy-delay"), s.T = 30;
     TaskShape sh = task_shape(&s);
     EXPECT(sh.L == 30 + 2 * 10 && sh.n_out == 10 && sh.out_start == 40 && sh.I == 10,
            "copy-delay shape L=%d N=%d start=%d I=%d, expected L = T + 2S", sh.L, sh.n_out, sh.out_start, sh.I);
@@ -233,7 +234,7 @@ static void test_temporal_order(void)
 {
     Settings s;
     settings_default(&s);
-    s.task = TASK_TEMPORAL_ORDER, s.T = 100;
+    s.task = task_find("temporal-order"), s.T = 100;
     TaskShape sh = task_shape(&s);
     EXPECT(sh.L == 110 && sh.out_start == 99 && sh.n_out == 11 && sh.K == 4 && sh.I == 8,
            "temporal-order shape L=%d start=%d N=%d K=%d I=%d", sh.L, sh.out_start, sh.n_out, sh.K, sh.I);
@@ -282,7 +283,7 @@ static void test_ntm_copy(void)
 {
     Settings s;
     settings_default(&s);
-    s.task = TASK_NTM_COPY, s.T = 5;
+    s.task = task_find("ntm-copy"), s.T = 5;
     TaskShape sh = task_shape(&s);
     EXPECT(sh.L == 12 && sh.I == 10 && sh.K == 8 && sh.bce && !sh.one_hot && sh.out_start == 3,
            "ntm-copy shape L=%d I=%d K=%d start=%d", sh.L, sh.I, sh.K, sh.out_start);
@@ -346,7 +347,7 @@ static void test_charlm(void)
     fclose(f);
     Settings s;
     settings_default(&s);
-    s.task = TASK_CHARLM, s.T = 40;
+    s.task = task_find("charlm"), s.T = 40;
     snprintf(s.text, sizeof s.text, "%s", path);
     TaskShape sh = task_shape(&s);
     EXPECT(sh.L == 41 && sh.I == 98 && sh.K == 97 && sh.out_start == 0, "charlm shape L=%d I=%d K=%d", sh.L, sh.I, sh.K);
@@ -434,8 +435,24 @@ static void test_chrono(void)
     }
 }
 
+/* Every task of the registry fills the whole table: no operation is left to a default of another task. */
+static void test_registry(void)
+{
+    EXPECT(task_count >= 5 && task_find("copy") == 0 && task_find("no-such-task") == -1, "task_find");
+    for (int k = 0; k < task_count; k++) {
+        const TaskOps *o = task_kinds[k].ops;
+        EXPECT(task_find(task_kinds[k].name) == k, "%s: found at %d", task_kinds[k].name, task_find(task_kinds[k].name));
+        EXPECT(o->about && o->unit && o->scored && o->shape && o->target_at && o->print,
+               "%s: about, unit, scored, shape, target_at and print are required", task_kinds[k].name);
+        EXPECT(!o->draw != !o->fill_split, "%s: exactly one of draw and fill_split", task_kinds[k].name);
+        EXPECT(!o->input_symbol != !o->input_vector, "%s: exactly one of input_symbol and input_vector",
+               task_kinds[k].name);
+    }
+}
+
 int main(void)
 {
+    test_registry();
     test_nonlinearities();
     test_kernels();
     bm_setup_threads(0);

@@ -10,7 +10,7 @@
 #include <math.h>   /* fabs */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* free */
-#include <string.h> /* memset */
+#include <string.h> /* memset, strcmp */
 #include <unistd.h> /* getpid */
 
 #include "cells.h"     /* model_kinds, model_find */
@@ -18,6 +18,7 @@
 #include "model.h"     /* Model, Workspace, model_* */
 #include "rng.h"       /* Rng */
 #include "task.h"      /* Dataset */
+#include "tasks.h"     /* task_find, task_kinds */
 
 #define TOL 1e-6
 #define STEP 1e-3
@@ -142,16 +143,16 @@ int main(void)
     fputs("to be or\nnot to be,\nthat is\nthe question\nwhether tis\nnobler in the mind\nto suffer\n", f);
     for (int i = 0; i < 60; i++) fprintf(f, "line %d of %d\n", i * 7 % 13, i);
     fclose(f);
-    const struct { int task, T; } tasks[] = {
-        {TASK_COPY, 4}, {TASK_COPY_DELAY, 3}, {TASK_TEMPORAL_ORDER, 10}, {TASK_NTM_COPY, 3}, {TASK_CHARLM, 6}};
+    const struct { const char *task; int T; } tasks[] = {
+        {"copy", 4}, {"copy-delay", 3}, {"temporal-order", 10}, {"ntm-copy", 3}, {"charlm", 6}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
-        s.task = tasks[k].task, s.T = tasks[k].T;
-        s.chrono = s.task == TASK_COPY_DELAY ? 30 : 0; /* chrono biases in one case */
-        snprintf(s.text, sizeof s.text, "%s", s.task == TASK_CHARLM ? text : "none");
+        s.task = task_find(tasks[k].task), s.T = tasks[k].T;
+        s.chrono = !strcmp(task_kinds[s.task].name, "copy-delay") ? 30 : 0; /* chrono biases in one case */
+        snprintf(s.text, sizeof s.text, "%s", !strcmp(task_kinds[s.task].name, "charlm") ? text : "none");
         TaskShape sh = task_shape(&s);
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
-        printf(" %s: T=%d L=%d I=%d K=%d, %lld targets\n", task_names[s.task], s.T, sh.L, sh.I, sh.K,
+        printf(" %s: T=%d L=%d I=%d K=%d, %lld targets\n", task_kinds[s.task].name, s.T, sh.L, sh.I, sh.K,
                (long long)task_count_targets(&d, (int[]){0, 1, 2}, B));
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
@@ -159,7 +160,7 @@ int main(void)
             Workspace w;
             workspace_init(&w, &m, &sh, B, 2, 0, NULL); /* chunks of 2 and 1 */
             Case c = {.m = &m, .w = &w, .dense = 0, .d = &d, .B = B};
-            failures += check_case(&c, task_names[s.task]) >= TOL;
+            failures += check_case(&c, task_kinds[s.task].name) >= TOL;
             workspace_free(&w);
             model_free(&m);
         }
@@ -167,13 +168,13 @@ int main(void)
     }
 
     /* stacks: one-hot input under 3 layers, dense input under 2, each with and without dropout */
-    const struct { int task, T, layers; } stacks[] = {{TASK_COPY, 3, 3}, {TASK_NTM_COPY, 2, 2}};
+    const struct { const char *task; int T, layers; } stacks[] = {{"copy", 3, 3}, {"ntm-copy", 2, 2}};
     for (size_t k = 0; k < sizeof stacks / sizeof stacks[0]; k++) {
-        s.task = stacks[k].task, s.T = stacks[k].T, s.layers = stacks[k].layers;
+        s.task = task_find(stacks[k].task), s.T = stacks[k].T, s.layers = stacks[k].layers;
         TaskShape sh = task_shape(&s);
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
-        printf(" %s, %d layers: T=%d L=%d\n", task_names[s.task], s.layers, s.T, sh.L);
+        printf(" %s, %d layers: T=%d L=%d\n", task_kinds[s.task].name, s.layers, s.T, sh.L);
         for (int kind = 0; kind < model_count; kind++)
             for (int drop = 0; drop < 2; drop++) {
                 Model m;
@@ -193,15 +194,15 @@ int main(void)
 
     /* an embedding of the input symbols (x_t = E[s_t]): copy with one layer; temporal-order under 2
      * layers with dropout and chrono = auto */
-    const struct { int task, T, layers, embed; double drop; } embeds[] = {{TASK_COPY, 4, 1, 3, 0},
-                                                                           {TASK_TEMPORAL_ORDER, 10, 2, 4, 0.3}};
+    const struct { const char *task; int T, layers, embed; double drop; } embeds[] = {{"copy", 4, 1, 3, 0},
+                                                                           {"temporal-order", 10, 2, 4, 0.3}};
     for (size_t k = 0; k < sizeof embeds / sizeof embeds[0]; k++) {
-        s.task = embeds[k].task, s.T = embeds[k].T, s.layers = embeds[k].layers, s.embed = embeds[k].embed;
+        s.task = task_find(embeds[k].task), s.T = embeds[k].T, s.layers = embeds[k].layers, s.embed = embeds[k].embed;
         s.chrono = embeds[k].drop > 0 ? SETTINGS_AUTO : 0;
         TaskShape sh = task_shape(&s);
         Dataset d;
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
-        printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_names[s.task], s.embed, s.layers, s.T, sh.L);
+        printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_kinds[s.task].name, s.embed, s.layers, s.T, sh.L);
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
             make_model(&m, kind, &sh, &s);

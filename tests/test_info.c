@@ -11,6 +11,7 @@
 #include "info.h"
 #include "model.h"
 #include "task.h"
+#include "tasks.h" /* task_find */
 
 static int failures;
 #define EXPECT(cond, ...)                                                                          \
@@ -71,7 +72,7 @@ static void test_model_sums(int bce)
 {
     Settings s;
     settings_default(&s);
-    s.task = bce ? TASK_NTM_COPY : TASK_COPY;
+    s.task = task_find(bce ? "ntm-copy" : "copy");
     s.T = bce ? 6 : 12, s.hidden = 16, s.model = model_find("lstm");
     const int n = 300, B = 50;
     TaskShape sh = task_shape(&s);

@@ -5,7 +5,7 @@
 #include <hdf5.h>   /* H5F*, H5G*, H5D* */
 #include <stdio.h>  /* fprintf */
 #include <stdlib.h> /* malloc, free */
-#include <string.h> /* memcpy */
+#include <string.h> /* memcpy, strcmp */
 
 #include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
@@ -13,6 +13,7 @@
 #include "results.h"   /* results_write_tensors */
 #include "rng.h"       /* Rng */
 #include "task.h"      /* Dataset, task_fill */
+#include "tasks.h"     /* task_find, task_kinds */
 
 static int failed;
 static hid_t ok(hid_t r, const char *what)
@@ -118,16 +119,16 @@ int main(int argc, char **argv)
     FILE *f = fopen(text, "w");
     for (int i = 0; i < 80; i++) fprintf(f, "%s %d\n", i % 3 ? "a line" : "another, longer line", i);
     fclose(f);
-    const struct { int task, T, vocab, layers; double dropout; int embed; } tasks[] = {
-        {TASK_COPY, 6, 5, 1, 0, 0}, {TASK_COPY_DELAY, 4, 5, 1, 0, 0}, {TASK_TEMPORAL_ORDER, 10, 8, 1, 0, 0},
-        {TASK_NTM_COPY, 4, 8, 1, 0, 0}, {TASK_CHARLM, 9, 8, 1, 0, 0}, {TASK_COPY, 4, 5, 3, 0, 0},
-        {TASK_NTM_COPY, 3, 8, 2, 0, 0}, {TASK_COPY, 4, 5, 2, 0.4, 0}, {TASK_COPY, 6, 5, 1, 0, 3},
-        {TASK_TEMPORAL_ORDER, 10, 8, 2, 0.4, 4}};
+    const struct { const char *task; int T, vocab, layers; double dropout; int embed; } tasks[] = {
+        {"copy", 6, 5, 1, 0, 0}, {"copy-delay", 4, 5, 1, 0, 0}, {"temporal-order", 10, 8, 1, 0, 0},
+        {"ntm-copy", 4, 8, 1, 0, 0}, {"charlm", 9, 8, 1, 0, 0}, {"copy", 4, 5, 3, 0, 0},
+        {"ntm-copy", 3, 8, 2, 0, 0}, {"copy", 4, 5, 2, 0.4, 0}, {"copy", 6, 5, 1, 0, 3},
+        {"temporal-order", 10, 8, 2, 0.4, 4}};
     for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++) {
-        s.task = tasks[k].task, s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
+        s.task = task_find(tasks[k].task), s.T = tasks[k].T, s.vocab = tasks[k].vocab, s.layers = tasks[k].layers;
         s.embed = tasks[k].embed; /* x_t = E[s_t]; the fixture's x stays one-hot, and x·E is the embedding */
-        s.chrono = s.task == TASK_COPY_DELAY ? 30 : 0; /* chrono biases in one case */
-        snprintf(s.text, sizeof s.text, "%s", s.task == TASK_CHARLM ? text : "none");
+        s.chrono = !strcmp(task_kinds[s.task].name, "copy-delay") ? 30 : 0; /* chrono biases in one case */
+        snprintf(s.text, sizeof s.text, "%s", !strcmp(task_kinds[s.task].name, "charlm") ? text : "none");
         const double p = tasks[k].dropout;
         TaskShape sh = task_shape(&s);
         Dataset d;
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
             model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
-            snprintf(name, sizeof name, "%s_%s%s%s", model_kinds[kind].name, task_names[s.task], s.embed ? "_embed" : "",
+            snprintf(name, sizeof name, "%s_%s%s%s", model_kinds[kind].name, task_kinds[s.task].name, s.embed ? "_embed" : "",
                      p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);
             if (p > 0) { /* masks/layer<k> (L, B, H) on the input of layer k ≥ 2, masks/out (N, B, H) */

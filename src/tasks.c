@@ -1,0 +1,24 @@
+/* The registry of tasks (tasks.h). */
+#include "tasks.h"
+
+#include <string.h> /* strcmp */
+
+extern const TaskOps copy_ops, copy_delay_ops, temporal_order_ops, ntm_copy_ops, charlm_ops;
+
+const TaskKind task_kinds[] = {
+    {"copy", &copy_ops},
+    {"copy-delay", &copy_delay_ops},
+    {"temporal-order", &temporal_order_ops},
+    {"ntm-copy", &ntm_copy_ops},
+    {"charlm", &charlm_ops},
+    {NULL, NULL},
+};
+
+const int task_count = sizeof task_kinds / sizeof task_kinds[0] - 1;
+
+int task_find(const char *name)
+{
+    for (int k = 0; task_kinds[k].name; k++)
+        if (strcmp(task_kinds[k].name, name) == 0) return k;
+    return -1;
+}
