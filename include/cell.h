@@ -30,6 +30,14 @@ typedef struct {
 
 typedef struct CellOps CellOps;
 
+/* A named matrix of the SPEC equations inside a parameter-layout buffer. */
+typedef struct {
+    char name[24]; /* "W_i", "U_m", "b_y"; with several layers "layer2/W_i" */
+    size_t offset; /* in reals from the start of the buffer */
+    int rows, cols; /* cols == 0: a vector of `rows` */
+} Tensor;
+#define MODEL_MAX_TENSORS (MODEL_MAX_LAYERS * 15 + 2) /* mlstm: 3 + 3·4 per layer, then W_y, b_y */
+
 /* One recurrent layer. */
 typedef struct {
     const CellOps *ops;

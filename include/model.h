@@ -12,15 +12,7 @@
 #include "cell.h"     /* Model, Acts, Layer, Params */
 #include "metrics.h"  /* Metrics */
 #include "settings.h" /* Settings */
-#include "task.h"     /* Dataset, TaskShape */
-
-/* A named matrix of the SPEC equations inside a parameter-layout buffer. */
-typedef struct {
-    char name[24]; /* "W_i", "U_m", "b_y"; with several layers "layer2/W_i" */
-    size_t offset; /* in reals from the start of the buffer */
-    int rows, cols; /* cols == 0: a vector of `rows` */
-} Tensor;
-#define MODEL_MAX_TENSORS (MODEL_MAX_LAYERS * 15 + 2) /* mlstm: 3 + 3·4 per layer, then W_y, b_y */
+#include "task.h"     /* TaskShape, Batch */
 
 /* Allocate a model of this kind for the task's shapes, with an embedding of width embed (0: none);
  * the weights are zero until model_init_weights. */
@@ -40,6 +32,7 @@ int model_tensors(const Model *m, Tensor *out);
 
 typedef struct {
     int L, B_max, chunk, n_chunks;
+    int N, bce;     /* the task's scored steps; 1: K sigmoid bits per target (the loss's mean over K) */
     double dropout; /* p of the masks the chunks have room for; 0: none */
     Acts *acts;   /* (n_chunks) */
     void *mem;    /* one buffer that every chunk's activations are carved from */
@@ -64,13 +57,13 @@ typedef struct {
     int16_t *targets;
 } Scores;
 
-/* Forward over sequences idx[0..B) of d; metrics added to *out, and what sc asks for added (or, the
+/* Forward over the batch; metrics added to *out, and what sc asks for added (or, the
  * logits, written) to it (optional). With grad != NULL also backward: grad = ∂(mean loss)/∂θ, and
  * with flow != NULL, flow (L) = ‖∂L/∂h_t‖ of the top layer over the batch. dropout_key != 0
  * (training) applies the workspace's dropout with masks keyed by it and by each sequence's index;
  * 0 (evaluation) applies none. */
-void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
-                 Metrics *out, const Scores *sc, real *grad, double *flow);
+void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_key, Metrics *out, const Scores *sc,
+                 real *grad, double *flow);
 
 /* Forward and backward of one chunk whose inputs and targets are already in a, without dropout
  * (for tests; call model_prepare after the weights change). */

@@ -10,11 +10,10 @@
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* uint64_t */
 
-#include "cell.h"     /* Model */
+#include "cell.h"     /* Tensor, real */
 #include "settings.h" /* Settings */
-#include "train.h"    /* TrialResult */
+#include "trial.h"    /* TrialResult, TrialFacts, STATUS_* */
 
-#define COPYSWEEP_VERSION "0.1.0"
 #define RESULTS_FORMAT "copysweep-results"
 /* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ */
 #define RESULTS_FORMAT_VERSION 3
@@ -22,9 +21,12 @@
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */
     const Settings *s;
+    TrialFacts facts;       /* trial_facts(s) */
     int status;             /* STATUS_* */
     const TrialResult *res; /* NULL if nothing was run yet; /trial/<n> is written once final */
-    const Model *model;     /* the selected weights; NULL if there are none */
+    const real *weights;    /* the selected weights (parameter layout); NULL if there are none */
+    const Tensor *tensors;  /* (n_tensors) the SPEC tensors in weights */
+    int n_tensors;
     const char *host;
     int rank;
     int threads;
@@ -59,7 +61,7 @@ int results_log_run(const char *path, const RunRecord *run, char *err, size_t er
  * an error (after COPYSWEEP_READ_TIMEOUT seconds, default 120) instead. */
 int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
                         size_t errlen);
-/* Datasets loc/<name> for every SPEC tensor of m, read from buf (parameter layout). 0 or -1. */
-int results_write_tensors(hid_t loc, const Model *m, const real *buf);
+/* Datasets loc/<name> for the tensors t[0..n), read from buf (parameter layout). 0 or -1. */
+int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf);
 
 #endif

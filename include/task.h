@@ -112,6 +112,20 @@ long dataset_count_shared(const Dataset *train, const Dataset *other);
 int64_t task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sym, int16_t *y);
 /* Targets of sequences idx[0..nb) without building them. */
 int64_t task_count_targets(const Dataset *d, const int *idx, int nb);
+
+/* A batch as the trial hands it to the model: the sequences idx[0..B) of some data, which fill
+ * writes as task_fill does for any part idx'[0..nb) of them (the model calls it for each chunk, from
+ * its threads), and the number of targets of the whole batch (the loss is their mean). */
+typedef struct {
+    void (*fill)(const void *data, const int *idx, int nb, real *x, int32_t *sym, int16_t *y);
+    const void *data;
+    const int *idx;
+    int B;
+    int64_t targets;
+} Batch;
+
+/* The batch of sequences idx[0..B) of d. */
+Batch task_batch(const Dataset *d, const int *idx, int B);
 /* One line per sequence: the inputs, a tab, the targets (format in the README). */
 void task_print(const Dataset *d, int count, FILE *out);
 

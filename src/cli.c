@@ -8,7 +8,7 @@
 #include <string.h> /* strcmp, strncmp, strchr */
 
 #include "check.h"   /* cs_one_line */
-#include "results.h" /* COPYSWEEP_VERSION */
+#include "version.h" /* COPYSWEEP_VERSION */
 #include "task.h"    /* split_names */
 
 /* Writes the message to err; returns -1. */

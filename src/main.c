@@ -10,7 +10,8 @@
 #include "cli.h"       /* Options, cli_* */
 #include "model.h"     /* Model, model_free */
 #include "pack.h"      /* pack_hash */
-#include "results.h"   /* results_*, COPYSWEEP_VERSION */
+#include "results.h"   /* results_* */
+#include "version.h"   /* COPYSWEEP_VERSION */
 #include "settings.h"  /* Settings, settings_* */
 #include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
@@ -47,7 +48,9 @@ static int run_train(int argc, char **argv, const Options *o)
         if (!mem) CS_FAIL("open_memstream failed");
         settings_write_ini(&o->s, mem);
         fclose(mem);
-        TrialRecord rec = {.trial = 0, .s = &o->s, .status = res.status, .res = &res, .model = &model,
+        Tensor tensors[MODEL_MAX_TENSORS];
+        TrialRecord rec = {.trial = 0, .s = &o->s, .facts = trial_facts(&o->s), .status = res.status, .res = &res,
+                           .weights = model.mem, .tensors = tensors, .n_tensors = model.mem ? model_tensors(&model, tensors) : 0,
                            .host = host, .rank = 0, .threads = ctx.threads};
         uint64_t grid = pack_hash(job, strlen(job));
         if (results_write(o->output, command, job, grid, &rec, 1, err, sizeof err) != 0) {

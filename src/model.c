@@ -302,6 +302,7 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch,
 {
     memset(w, 0, sizeof *w);
     w->L = sh->L;
+    w->N = sh->n_out, w->bce = sh->bce;
     w->B_max = batch;
     w->chunk = chunk < batch ? chunk : batch;
     w->n_chunks = (batch + w->chunk - 1) / w->chunk;
@@ -664,19 +665,18 @@ static void dropout_masks(const Model *m, Acts *a, const int *idx, int B, double
     }
 }
 
-void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx, int B, uint64_t dropout_key,
-                 Metrics *out, const Scores *sc, real *grad, double *flow)
+void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_key, Metrics *out, const Scores *sc,
+                 real *grad, double *flow)
 {
-    if (d->shape.L != w->L || B > w->B_max)
-        CS_FAIL("workspace for L=%d, batch %d used with L=%d, batch %d", w->L, w->B_max, d->shape.L, B);
+    const int B = b->B, *idx = b->idx;
+    if (B > w->B_max) CS_FAIL("workspace for batch %d used with batch %d", w->B_max, B);
     const int n_chunks = (B + w->chunk - 1) / w->chunk, drop = dropout_key && w->dropout > 0;
-    const int N = d->shape.n_out, K = m->K;
+    const int N = w->N, K = m->K;
     Metrics chunk_metrics[n_chunks];
     memset(chunk_metrics, 0, sizeof chunk_metrics);
     model_prepare(m, w);
     /* the mean over the whole batch: every chunk scales by the same 1/(targets · outputs per target) */
-    const int64_t targets = task_count_targets(d, idx, B);
-    const real scale = (real)(1.0 / ((double)(targets ? targets : 1) * (d->shape.bce ? d->shape.K : 1)));
+    const real scale = (real)(1.0 / ((double)(b->targets ? b->targets : 1) * (w->bce ? K : 1)));
 
     /* chunk c owns sequences [c·chunk, c·chunk + rows) and writes only its own Acts */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -684,7 +684,7 @@ void model_batch(const Model *m, Workspace *w, const Dataset *d, const int *idx,
         Acts *a = &w->acts[c];
         const int *cidx = idx + (size_t)c * w->chunk;
         int rows = B - c * w->chunk < w->chunk ? B - c * w->chunk : w->chunk;
-        task_fill(d, cidx, rows, m->D ? NULL : a->layer[0].x, a->layer[0].sym, a->y);
+        b->fill(b->data, cidx, rows, m->D ? NULL : a->layer[0].x, a->layer[0].sym, a->y);
         a->drop = drop;
         if (drop) dropout_masks(m, a, cidx, rows, w->dropout, dropout_key);
         model_forward(m, a, rows);

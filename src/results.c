@@ -19,9 +19,7 @@
 
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
-#include "cells.h"     /* model_kinds */
-#include "model.h"     /* Tensor, model_tensors, model_param_count */
-#include "task.h"      /* task_shape, task_chance_acc */
+#include "version.h"   /* COPYSWEEP_VERSION */
 
 typedef struct {
     int failed;
@@ -143,15 +141,14 @@ static void trial_row(Row *r, const TrialRecord *rec)
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
     /* the model as the registry describes it, so that readers need no list of their own */
-    const ModelKind *kind = &model_kinds[rec->s->model];
-    col_str(r, "model_long_name", kind->long_name, STR_HOST);
-    col_int(r, "gates", kind->ops->G);
-    col_str(r, "gate_letters", kind->ops->gates, STR_SHORT);
-    col_i64(r, "n_params", (long long)model_param_count(rec->s));
-    const TaskShape sh = task_shape(rec->s);
-    col_f64(r, "chance_acc", task_chance_acc(&sh));
-    col_f64(r, "chance_loss", task_chance_loss(&sh));
-    col_int(r, "max_updates", trial_epochs(rec->s) * (rec->s->train_size / rec->s->batch)); /* the budget */
+    const TrialFacts *f = &rec->facts;
+    col_str(r, "model_long_name", f->model_long_name, STR_HOST);
+    col_int(r, "gates", f->gates);
+    col_str(r, "gate_letters", f->gate_letters, STR_SHORT);
+    col_i64(r, "n_params", f->n_params);
+    col_f64(r, "chance_acc", f->chance_acc);
+    col_f64(r, "chance_loss", f->chance_loss);
+    col_int(r, "max_updates", f->max_updates); /* the budget */
     col_int(r, "epochs", res ? res->epochs : 0);
     col_int(r, "best_epoch", res ? res->best_epoch : -1);
     col_f64(r, "best_val_acc", res ? res->best_val_acc : NAN);
@@ -159,7 +156,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_f64(r, "test_acc", res ? metrics_acc(&res->test) : NAN);
     col_f64(r, "test_seq_acc", res ? metrics_seq_acc(&res->test) : NAN);
     /* memory in bits (SPEC "Memory in bits"); NaN for tasks the bound does not apply to */
-    const int bits = res && task_has_bits(&sh);
+    const int bits = res && f->has_bits;
     col_f64(r, "test_bits", bits ? metrics_bits(&res->test) : NAN);
     col_f64(r, "test_bits_se", bits ? metrics_bits_se(&res->test) : NAN);
     col_f64(r, "bits_ceiling", bits ? metrics_bits_ceiling(&res->test) : NAN);
@@ -169,7 +166,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     /* the gradient's decay per step (SPEC "The gradient's decay per step") */
     col_f64(r, "rho_initial", res ? res->rho[0] : NAN);
     col_f64(r, "rho_final", res ? res->rho[1] : NAN);
-    col_f64(r, "rho_linear", model_linear_decay(rec->s));
+    col_f64(r, "rho_linear", f->rho_linear);
     for (int k = 0; k < CONV_COUNT; k++) {
         snprintf(name, sizeof name, "conv_epoch_%d", (int)(conv_thresholds[k] * 100 + 0.5));
         col_int(r, name, res ? res->conv_epoch[k] : -1);
@@ -268,19 +265,8 @@ static void write_runs_table(Writer *w, hid_t file)
 static void write_curves(Writer *w, hid_t g, const TrialResult *res)
 {
     hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(CurveRow)));
-#define CURVE_FIELD(f, t) H5C(w, H5Tinsert(mem, #f, HOFFSET(CurveRow, f), t))
-    CURVE_FIELD(epoch, H5T_NATIVE_INT32);
-    CURVE_FIELD(train_loss, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(train_acc, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(val_loss, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(val_acc, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(val_bits, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(grad_norm, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(grad_norm_max, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(lr, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(wall_s, H5T_NATIVE_DOUBLE);
-    CURVE_FIELD(train_T, H5T_NATIVE_INT32);
-    CURVE_FIELD(stage_val_acc, H5T_NATIVE_DOUBLE);
+#define CURVE_FIELD(ctype, name, h5type, meaning) H5C(w, H5Tinsert(mem, #name, HOFFSET(CurveRow, name), h5type));
+    CURVE_FIELDS(CURVE_FIELD)
 #undef CURVE_FIELD
     hid_t file_type = H5C(w, H5Tcopy(mem));
     H5C(w, H5Tpack(file_type)); /* no struct padding in the file */
@@ -345,10 +331,8 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
     H5C(w, H5Gclose(ex));
 }
 
-static void write_tensors(Writer *w, hid_t loc, const Model *m, const real *buf)
+static void write_tensors(Writer *w, hid_t loc, const Tensor *t, int n, const real *buf)
 {
-    Tensor t[MODEL_MAX_TENSORS];
-    int n = model_tensors(m, t);
     for (int k = 0; k < n; k++) {
         hsize_t dims[2] = {(hsize_t)t[k].rows, (hsize_t)t[k].cols};
         H5C(w, H5Dclose(dataset_write(w, loc, t[k].name, CS_H5_REAL, t[k].cols ? 2 : 1, dims,
@@ -356,10 +340,10 @@ static void write_tensors(Writer *w, hid_t loc, const Model *m, const real *buf)
     }
 }
 
-int results_write_tensors(hid_t loc, const Model *m, const real *buf)
+int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf)
 {
     Writer w = {0};
-    write_tensors(&w, loc, m, buf);
+    write_tensors(&w, loc, t, n, buf);
     return w.failed ? -1 : 0;
 }
 
@@ -383,15 +367,14 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     attr_str(w, g, "status", status_names[rec->status]);
     const TrialResult *res = rec->res;
     if (res) attr_str(w, g, "message", res->stop_reason);
-    if (res && rec->model && rec->model->mem) {
+    if (res && rec->weights) {
         write_curves(w, g, res);
         hsize_t n_out = (hsize_t)res->N, flow_dims[2] = {2, (hsize_t)res->L};
         H5C(w, H5Dclose(dataset_write(w, g, "per_position", H5T_NATIVE_DOUBLE, 1, &n_out,
                                       res->per_position)));
         H5C(w, H5Dclose(dataset_write(w, g, "per_position_ce", H5T_NATIVE_DOUBLE, 1, &n_out,
                                       res->per_position_ce)));
-        const TaskShape sh = task_shape(rec->s);
-        if (task_has_bits(&sh)) {
+        if (rec->facts.has_bits) {
             H5C(w, H5Dclose(dataset_write(w, g, "per_position_bits", H5T_NATIVE_DOUBLE, 1, &n_out,
                                           res->per_position_bits)));
             H5C(w, H5Dclose(dataset_write(w, g, "per_position_bits_se", H5T_NATIVE_DOUBLE, 1, &n_out,
@@ -405,12 +388,9 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
         H5C(w, H5Aclose(a));
         H5C(w, H5Sclose(space));
         H5C(w, H5Dclose(flow));
-        if (res->n_eval) {
-            const TaskShape sh = task_shape(rec->s);
-            write_eval(w, g, res, task_has_bits(&sh));
-        }
+        if (res->n_eval) write_eval(w, g, res, rec->facts.has_bits);
         hid_t weights = H5C(w, H5Gcreate2(g, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-        write_tensors(w, weights, rec->model, rec->model->mem);
+        write_tensors(w, weights, rec->tensors, rec->n_tensors, rec->weights);
         H5C(w, H5Gclose(weights));
     }
     H5C(w, H5Gclose(g));

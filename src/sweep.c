@@ -203,14 +203,18 @@ static void master_write(Master *ms, long k, const TrialResult *res, const Model
     if (!n) return;
     TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
     Settings *set = CS_ALLOC((size_t)n * sizeof *set);
+    Tensor tensors[MODEL_MAX_TENSORS];
     long j = 0;
     for (long i = 0; i < ms->n; i++) {
         if (!ms->dirty[i]) continue;
         job_trial(&ms->sh->job, i, &set[j]);
-        recs[j] = (TrialRecord){.trial = (int)i, .s = &set[j], .status = ms->status[i], .rank = ms->rank_of[i],
-                                .host = ""};
-        if (i == k) recs[j].res = res, recs[j].model = model, recs[j].host = host, recs[j].threads = threads,
-                    recs[j].rank = rank;
+        recs[j] = (TrialRecord){.trial = (int)i, .s = &set[j], .facts = trial_facts(&set[j]), .status = ms->status[i],
+                                .rank = ms->rank_of[i], .host = ""};
+        if (i == k) {
+            recs[j].res = res, recs[j].host = host, recs[j].threads = threads, recs[j].rank = rank;
+            if (model && model->mem)
+                recs[j].weights = model->mem, recs[j].tensors = tensors, recs[j].n_tensors = model_tensors(model, tensors);
+        }
         j++;
     }
     char err[1024];
@@ -636,7 +640,8 @@ static int master_prepare(Shared *sh, Master *ms, const SweepArgs *a, int argc, 
         Settings *set = CS_ALLOC((size_t)n * sizeof *set);
         for (long k = 0; k < n; k++) {
             job_trial(&sh->job, k, &set[k]);
-            recs[k] = (TrialRecord){.trial = (int)k, .s = &set[k], .status = STATUS_PENDING, .host = ""};
+            recs[k] = (TrialRecord){.trial = (int)k, .s = &set[k], .facts = trial_facts(&set[k]), .status = STATUS_PENDING,
+                                    .host = ""};
         }
         char why[1024];
         int w = results_write(ms->output, ms->command, sh->job.text, grid, recs, n, why, sizeof why);

@@ -181,6 +181,16 @@ int64_t task_fill(const Dataset *d, const int *idx, int nb, real *x, int32_t *sy
     return targets;
 }
 
+static void fill_dataset(const void *data, const int *idx, int nb, real *x, int32_t *sym, int16_t *y)
+{
+    task_fill(data, idx, nb, x, sym, y);
+}
+
+Batch task_batch(const Dataset *d, const int *idx, int B)
+{
+    return (Batch){.fill = fill_dataset, .data = d, .idx = idx, .B = B, .targets = task_count_targets(d, idx, B)};
+}
+
 void task_print_steps(const TaskShape *sh, const uint8_t *c, FILE *out,
                       void (*input)(const TaskShape *sh, const uint8_t *c, int t, FILE *out),
                       void (*target)(int target, FILE *out))

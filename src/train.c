@@ -19,8 +19,6 @@
 #include "task.h"       /* Dataset */
 #include "tasks.h"      /* task_kinds */
 
-const char *const status_names[] = {"pending", "running", "done", "diverged", "failed", NULL};
-const double conv_thresholds[CONV_COUNT] = {0.5, 0.9, 0.99};
 
 /* Where a trial stands; with the weights, best weights and optimizer moments this is everything a
  * checkpoint holds. */
@@ -173,8 +171,8 @@ static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long 
     /* dropout masks keyed by (seed, update): the same on any rank, thread count or resume */
     const uint64_t drop_key = tr->s->dropout > 0 ? RNG_KEY(RNG_DROPOUT, (uint64_t)tr->s->seed,
                                                            (uint64_t)tr->opt.step + 1) | 1 : 0;
-    model_batch(tr->model, tr->staging ? &tr->stage_ws : &tr->ws, tr->staging ? &tr->stage[0] : &tr->data[SPLIT_TRAIN],
-                idx, B, drop_key, &batch, NULL, tr->grad, NULL);
+    const Batch b = task_batch(tr->staging ? &tr->stage[0] : &tr->data[SPLIT_TRAIN], idx, B);
+    model_batch(tr->model, tr->staging ? &tr->stage_ws : &tr->ws, &b, drop_key, &batch, NULL, tr->grad, NULL);
     if (fault_nan_update == tr->opt.step + 1) batch.loss = NAN;
     metrics_add(m, &batch);
     double norm = optim_clip(tr->grad, tr->model->n_params, tr->s->clip);
@@ -194,7 +192,8 @@ static void evaluate_set(Trainer *tr, Workspace *ws, const Dataset *d, Metrics *
         int B = d->n - i < tr->s->batch ? d->n - i : tr->s->batch;
         Scores at = sc ? *sc : (Scores){0}; /* the logits of sequence i go to row i */
         if (at.logits) at.logits += (size_t)i * N * K, at.targets += (size_t)i * N;
-        model_batch(tr->model, ws, d, tr->seq + i, B, 0, m, sc ? &at : NULL, NULL, NULL);
+        const Batch b = task_batch(d, tr->seq + i, B);
+        model_batch(tr->model, ws, &b, 0, m, sc ? &at : NULL, NULL, NULL);
         if (i || !ex) continue;
         /* sequence 0 is row 0 of chunk 0, whose tensors have a stride of its `rows` sequences */
         const Acts *a = &ws->acts[0];
@@ -239,7 +238,8 @@ static void probe_flow(Trainer *tr, double *flow)
 {
     Metrics m = {0};
     int B = tr->s->batch < tr->s->val_size ? tr->s->batch : tr->s->val_size;
-    model_batch(tr->model, &tr->ws, &tr->data[SPLIT_VAL], tr->seq, B, 0, &m, NULL, tr->grad, flow);
+    const Batch b = task_batch(&tr->data[SPLIT_VAL], tr->seq, B);
+    model_batch(tr->model, &tr->ws, &b, 0, &m, NULL, tr->grad, flow);
 }
 
 /* ---- checkpoints -------------------------------------------------------------------------- */
@@ -266,32 +266,6 @@ static void unpack_metrics(Unpack *u, Metrics *m)
     m->symbols = unpack_i64(u), m->correct = unpack_i64(u);
     m->sequences = unpack_i64(u), m->seq_correct = unpack_i64(u);
     m->info = unpack_f64(u), m->info_sq = unpack_f64(u), m->info_max = unpack_f64(u);
-}
-
-static void pack_curves(Pack *p, const TrialResult *r)
-{
-    pack_i64(p, r->epochs);
-    for (int e = 0; e < r->epochs; e++) {
-        const CurveRow *c = &r->curves[e];
-        pack_i64(p, c->epoch), pack_i64(p, c->train_T);
-        const double v[] = {c->train_loss, c->train_acc, c->val_loss, c->val_acc, c->val_bits, c->grad_norm,
-                            c->grad_norm_max, c->lr, c->wall_s, c->stage_val_acc};
-        pack_bytes(p, v, sizeof v);
-    }
-}
-
-static void unpack_curves(Unpack *u, TrialResult *r, int max_epochs)
-{
-    r->epochs = (int)unpack_int(u, 0, max_epochs);
-    for (int e = 0; e < r->epochs; e++) {
-        CurveRow *c = &r->curves[e];
-        c->epoch = (int)unpack_i64(u);
-        c->train_T = (int)unpack_int(u, 1, 100000);
-        double v[10];
-        unpack_bytes(u, v, sizeof v);
-        c->train_loss = v[0], c->train_acc = v[1], c->val_loss = v[2], c->val_acc = v[3], c->val_bits = v[4];
-        c->grad_norm = v[5], c->grad_norm_max = v[6], c->lr = v[7], c->wall_s = v[8], c->stage_val_acc = v[9];
-    }
 }
 
 static void pack_progress_scalars(Pack *p, const TrialResult *r)
@@ -334,7 +308,7 @@ static int save_checkpoint(const Trainer *tr, const TrialResult *res, const char
     pack_bytes(&p, tr->opt.m, bytes);
     if (tr->opt.v) pack_bytes(&p, tr->opt.v, bytes);
     pack_progress_scalars(&p, res);
-    pack_curves(&p, res);
+    curve_rows_pack(&p, res->curves, res->epochs);
     pack_bytes(&p, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow); /* row 0 */
     int rc = checkpoint_write(path, &p, err, errlen);
     pack_free(&p);
@@ -372,7 +346,7 @@ static int load_checkpoint(Trainer *tr, TrialResult *res, const char *path, char
     unpack_bytes(&u, tr->opt.m, bytes);
     if (tr->opt.v) unpack_bytes(&u, tr->opt.v, bytes);
     unpack_progress_scalars(&u, res, E);
-    unpack_curves(&u, res, E);
+    res->epochs = curve_rows_unpack(&u, res->curves, E);
     unpack_bytes(&u, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow);
     int bad = u.bad || u.pos != body.len || res->epochs != tr->at.epoch;
     pack_free(&body);
@@ -738,17 +712,15 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
     trainer_free(&tr);
 }
 
-void trial_result_free(TrialResult *res)
+TrialFacts trial_facts(const Settings *s)
 {
-    free(res->curves);
-    free(res->per_position);
-    free(res->per_position_ce);
-    free(res->per_position_bits);
-    free(res->per_position_bits_se);
-    free(res->grad_flow);
-    for (int k = 0; k < res->n_eval; k++) free(res->eval[k].ex_out), free(res->eval[k].ex_target);
-    free(res->eval);
-    memset(res, 0, sizeof *res);
+    const ModelKind *kind = &model_kinds[s->model];
+    const TaskShape sh = task_shape(s);
+    return (TrialFacts){.model_long_name = kind->long_name, .gates = kind->ops->G, .gate_letters = kind->ops->gates,
+                        .n_params = (long long)model_param_count(s), .chance_acc = task_chance_acc(&sh),
+                        .chance_loss = task_chance_loss(&sh), .has_bits = task_has_bits(&sh),
+                        .max_updates = trial_epochs(s) * (s->train_size / s->batch),
+                        .rho_linear = model_linear_decay(s)};
 }
 
 /* ---- results as bytes --------------------------------------------------------------------- */
@@ -760,7 +732,7 @@ void trial_result_pack(Pack *p, const TrialResult *r, const Model *model)
     pack_progress_scalars(p, r);
     pack_metrics(p, &r->test);
     pack_f64(p, r->wall_s);
-    pack_curves(p, r);
+    curve_rows_pack(p, r->curves, r->epochs);
     const size_t n_out = (size_t)r->N * sizeof(double);
     pack_bytes(p, r->per_position, n_out);
     pack_bytes(p, r->per_position_ce, n_out);
@@ -792,7 +764,7 @@ int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *r, Model *mod
     unpack_progress_scalars(u, r, epochs);
     unpack_metrics(u, &r->test);
     r->wall_s = unpack_f64(u);
-    unpack_curves(u, r, epochs);
+    r->epochs = curve_rows_unpack(u, r->curves, epochs);
     const size_t n_out = (size_t)r->N * sizeof(double);
     unpack_bytes(u, r->per_position, n_out);
     unpack_bytes(u, r->per_position_ce, n_out);

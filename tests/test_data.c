@@ -146,7 +146,10 @@ static void test_chance(void)
     int *idx = malloc((size_t)n * sizeof *idx);
     for (int i = 0; i < n; i++) idx[i] = i;
     Scores sc = {.pos_correct = pos};
-    for (int i = 0; i < n; i += B) model_batch(&m, &w, &d, idx + i, B, 0, &met, &sc, NULL, NULL);
+    for (int i = 0; i < n; i += B) {
+        const Batch b = task_batch(&d, idx + i, B);
+        model_batch(&m, &w, &b, 0, &met, &sc, NULL, NULL);
+    }
     double acc = metrics_acc(&met), chance = task_chance_acc(&sh);
     double se = sqrt(chance * (1 - chance) / (double)met.symbols);
     EXPECT(met.symbols == (int64_t)n * s.T, "scored %lld steps, expected n·T = %d (blanks are not scored)",

@@ -50,7 +50,8 @@ static double loss(const Case *c, real *grad)
     } else {
         int idx[64];
         for (int i = 0; i < c->B; i++) idx[i] = i;
-        model_batch(c->m, c->w, c->d, idx, c->B, c->drop_key, &met, NULL, grad, NULL);
+        const Batch b = task_batch(c->d, idx, c->B);
+        model_batch(c->m, c->w, &b, c->drop_key, &met, NULL, grad, NULL);
     }
     return met.loss / (double)met.symbols;
 }

@@ -96,7 +96,8 @@ static void test_model_sums(int bce)
     for (int i = 0; i < n; i += B) {
         Scores sc = {.pos_total = pt, .pos_loss = pl, .pos_loss_sq = pl + N, .logits = logits + (size_t)i * N * K,
                      .targets = targets + (size_t)i * N};
-        model_batch(&m, &w, &d, idx + i, B, 0, &met, &sc, NULL, NULL);
+        const Batch b = task_batch(&d, idx + i, B);
+        model_batch(&m, &w, &b, 0, &met, &sc, NULL, NULL);
     }
     Outputs o = {.n = n, .N = N, .K = K, .bce = bce, .logits = logits, .targets = targets};
     Metrics again = {0};

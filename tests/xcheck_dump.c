@@ -62,7 +62,9 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     H5Aclose(a), H5Tclose(st), H5Sclose(s);
     hid_t pg = ok(H5Gcreate2(g, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "params");
     hid_t gg = ok(H5Gcreate2(g, "grads", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "grads");
-    if (results_write_tensors(pg, m, m->mem) || results_write_tensors(gg, m, grad)) failed = 1;
+    Tensor t[MODEL_MAX_TENSORS];
+    const int n = model_tensors(m, t);
+    if (results_write_tensors(pg, t, n, m->mem) || results_write_tensors(gg, t, n, grad)) failed = 1;
     H5Gclose(pg), H5Gclose(gg), H5Gclose(g);
 }
 
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
             int idx[4] = {0, 1, 2, 3};
             task_fill(&d, idx, B, x, NULL, y);
             Metrics met = {0};
-            model_batch(&m, &w, &d, idx, B, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
+            const Batch b = task_batch(&d, idx, B);
+            model_batch(&m, &w, &b, p > 0 ? 777 : 0, &met, NULL, grad, NULL);
             snprintf(name, sizeof name, "%s_%s%s%s", model_kinds[kind].name, task_kinds[s.task].name, s.embed ? "_embed" : "",
                      p > 0 ? "_dropout" : s.layers > 1 ? "_stack" : "");
             write_case(file, name, &m, &sh, B, x, y, met.loss / met.symbols, grad);

@@ -10,6 +10,7 @@
 #include <unistd.h> /* getpid */
 
 #include "results.h" /* results_* */
+#include "train.h"   /* trial_facts */
 
 #define GRID 0x5eedULL
 #define N 3
@@ -21,7 +22,7 @@ static void records(Settings *s, TrialRecord *recs)
     for (int k = 0; k < N; k++) {
         settings_default(&s[k]);
         s[k].T = 5 + k;
-        recs[k] = (TrialRecord){.trial = k, .s = &s[k], .status = STATUS_PENDING, .host = "fuzz", .rank = k};
+        recs[k] = (TrialRecord){.trial = k, .s = &s[k], .facts = trial_facts(&s[k]), .status = STATUS_PENDING, .host = "fuzz", .rank = k};
     }
 }
 

@@ -1,0 +1,94 @@
+/* The record of one trial, as the trial layer (train.h) fills it and the results layer (results.h)
+ * writes it: its status, per-epoch curves, test metrics, and the facts of its settings that a
+ * results file states beside them. */
+#ifndef CS_TRIAL_H
+#define CS_TRIAL_H
+
+#include "metrics.h" /* Metrics */
+#include "pack.h"    /* Pack, Unpack */
+
+enum { STATUS_PENDING, STATUS_RUNNING, STATUS_DONE, STATUS_DIVERGED, STATUS_FAILED };
+extern const char *const status_names[]; /* "pending", "running", "done", "diverged", "failed" */
+
+#define CONV_COUNT 3
+extern const double conv_thresholds[CONV_COUNT]; /* 0.5, 0.9, 0.99 validation symbol accuracy */
+
+/* The fields of one row of the per-epoch curves, declared once: X(C type, name, HDF5 type, meaning).
+ * The struct, its packing for MPI and checkpoints, and the compound type of /trial/<n>/curves (whose
+ * field names the Python readers take from the file) are generated from this list. */
+#define CURVE_FIELDS(X)                                                                                    \
+    X(int, epoch, H5T_NATIVE_INT32, "1, 2, ...")                                                           \
+    X(double, train_loss, H5T_NATIVE_DOUBLE, "over the epoch's updates, before each update")               \
+    X(double, train_acc, H5T_NATIVE_DOUBLE, "over the epoch's updates, before each update")                \
+    X(double, val_loss, H5T_NATIVE_DOUBLE, "after the epoch")                                              \
+    X(double, val_acc, H5T_NATIVE_DOUBLE, "after the epoch")                                               \
+    X(double, val_bits, H5T_NATIVE_DOUBLE, "memory in bits on the validation split (SPEC)")                \
+    X(double, grad_norm, H5T_NATIVE_DOUBLE, "mean ‖∇θ‖ before clipping over the epoch's updates")          \
+    X(double, grad_norm_max, H5T_NATIVE_DOUBLE, "its largest value")                                       \
+    X(double, lr, H5T_NATIVE_DOUBLE, "learning rate")                                                      \
+    X(double, wall_s, H5T_NATIVE_DOUBLE, "seconds since the trial started")                                \
+    X(int, train_T, H5T_NATIVE_INT32, "the length trained at in this epoch (T, or the curriculum's)")      \
+    X(double, stage_val_acc, H5T_NATIVE_DOUBLE, "validation accuracy at train_T (curriculum; NaN at T)")
+
+typedef struct {
+#define CURVE_MEMBER(ctype, name, h5type, meaning) ctype name;
+    CURVE_FIELDS(CURVE_MEMBER)
+#undef CURVE_MEMBER
+} CurveRow;
+
+/* Rows as bytes, and back: unpack returns the number of rows (at most max); 0 if u turned bad. */
+void curve_rows_pack(Pack *p, const CurveRow *rows, int n);
+int curve_rows_unpack(Unpack *u, CurveRow *rows, int max);
+
+/* The selected model tested at another length (the eval-T setting). */
+typedef struct {
+    int T;
+    Metrics test;     /* on the test split of that length */
+    int N, K;         /* the scored window and the outputs per step */
+    double *ex_out;   /* (N, K) the outputs on the first test sequence: probabilities */
+    int *ex_target;   /* (N) its targets (class or bits), -1 where a step is not scored */
+} EvalResult;
+
+typedef struct {
+    int status;              /* DONE, DIVERGED, FAILED, or PENDING: stopped early, checkpoint written */
+    char stop_reason[256];
+    int epochs;              /* epochs run (rows of curves) */
+    int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */
+    double best_val_acc;
+    Metrics test;            /* the selected model on the test set */
+    double *per_position;    /* (N) test accuracy per step of the scored window (NaN: none scored) */
+    double *per_position_ce; /* (N) test loss per scored output at each step, nats (NaN: none scored) */
+    double *per_position_bits;    /* (N) each step's part of the test bits: they add up to test bits */
+    double *per_position_bits_se; /* (N) its standard error over the test sequences */
+    double temperature;      /* fitted on the validation split: softmax(z / temperature); NaN: none */
+    Metrics test_cal;        /* the test set at that temperature: the recalibrated bound */
+    int conv_epoch[CONV_COUNT]; /* first epoch with validation accuracy ≥ threshold, -1 never */
+    double conv_wall[CONV_COUNT]; /* wall seconds at that epoch, -1 never */
+    double wall_s;
+    CurveRow *curves;        /* (epochs) */
+    int L, N;
+    double *grad_flow;       /* (2, L) ‖∂L/∂h_t‖ on the probe batch: initial and final weights */
+    int flow_epochs[2];      /* the epochs of the two rows */
+    double rho[2];           /* the decay per step of the two rows over the steps before the scored
+                                window (SPEC "The gradient's decay per step"); NaN: not measured */
+    long data_shared;        /* validation and test sequences also in training (must be 0) */
+    int n_eval;
+    EvalResult *eval;        /* (n_eval) one per eval-T length, in its order */
+} TrialResult;
+
+void trial_result_free(TrialResult *res);
+
+/* What a results file states of a trial besides its settings and result: derived from the settings
+ * by the trial layer (trial_facts in train.h), so that the results layer computes nothing. */
+typedef struct {
+    const char *model_long_name; /* "multiplicative LSTM" */
+    int gates;                   /* G */
+    const char *gate_letters;    /* "ifoc" */
+    long long n_params;
+    double chance_acc, chance_loss; /* of guessing, and of the best memoryless model */
+    int has_bits;                /* memory in bits applies to the task */
+    int max_updates;             /* the training budget */
+    double rho_linear;           /* the ρ the linearized cell predicts; NaN where it does not apply */
+} TrialFacts;
+
+#endif
