@@ -1,4 +1,5 @@
-/* The command line of train, data and bench: the options besides the settings, help, parsing. */
+/* The command line of every mode (train, data, bench and the sweep of a job file): the options
+ * besides the settings, help, and one parser. */
 #ifndef CS_CLI_H
 #define CS_CLI_H
 
@@ -7,21 +8,26 @@
 
 #include "settings.h" /* Settings */
 
+typedef enum { CLI_TRAIN, CLI_DATA, CLI_BENCH, CLI_SWEEP } CommandId;
 typedef struct Command Command;
 
 typedef struct {
     Settings s;
     int threads, steps, warmup, count, split, rates;
     const char *output; /* points into argv */
+    const char *job;    /* the sweep's job file (points into argv) */
+    int list;           /* the sweep: print the trials and exit */
+    int progress;       /* the sweep: -1 a bar if stderr is a terminal, else lines; 0 lines; 1 a bar */
 } Options;
 
-/* The command of this name (train, data, bench), or NULL. */
+/* The command of this name (train, data, bench, sweep), or NULL. */
 const Command *cli_command(const char *name);
-const char *cli_command_name(const Command *cmd);
+CommandId cli_command_id(const Command *cmd);
 void cli_print_usage(FILE *out);
 void cli_print_command_help(const Command *cmd, FILE *out);
-/* Parse the arguments after the command name into o: 0; 1 if help was asked for; -1 with one line
- * naming the option, the value and what was expected in err. */
-int cli_parse(const Command *cmd, int argc, char **argv, Options *o, char *err, size_t errlen);
+/* Parse the arguments after the command name (for the sweep: after the job file, which is given as
+ * job) into o: 0; 1 if help was asked for; -1 with one line naming the option, the value and what
+ * was expected in err. */
+int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Options *o, char *err, size_t errlen);
 
 #endif

@@ -1,15 +1,16 @@
-/* The command line of train, data and bench: their options and settings, help texts, and parsing
- * that reports every mistake as text (main turns it into a user error). */
+/* The command line of every mode: the commands, their options besides the settings, help texts,
+ * and one parser that reports every mistake as text (the caller turns it into a user error). */
 #include "cli.h"
 
 #include <errno.h>  /* errno, ERANGE */
 #include <stdarg.h> /* va_list */
+#include <stddef.h> /* offsetof */
 #include <stdlib.h> /* strtol */
 #include <string.h> /* strcmp, strncmp, strchr */
 
 #include "check.h"   /* cs_one_line */
-#include "version.h" /* COPYSWEEP_VERSION */
 #include "task.h"    /* split_names */
+#include "version.h" /* COPYSWEEP_VERSION */
 
 /* Writes the message to err; returns -1. */
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -22,52 +23,119 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-/* The command's own options besides the settings; a NULL setting list means all settings. */
+enum { TRAIN = 1 << CLI_TRAIN, DATA = 1 << CLI_DATA, BENCH = 1 << CLI_BENCH, SWEEP = 1 << CLI_SWEEP };
+
 struct Command {
+    CommandId id;
     const char *name;
     const char *usage;
+    const char *about;
     const char *const *settings; /* the settings this command accepts; NULL: all */
-    const char *extra_help;
 };
 
 static const char *const data_settings[] = {"task", "T", "delay", "vocab", "seed", "text", NULL};
+static const char *const no_settings[] = {NULL};
 
 static const Command commands[] = {
-    {"train", "copysweep train [--SETTING VALUE ...] [--threads N] [-o FILE]", NULL,
-     "  --threads N            OpenMP threads, 0 = OMP_NUM_THREADS or all cores (default: 0)\n"
-     "  -o, --output FILE      also write the trial to FILE (HDF5, the layout of results.h5)\n"},
-    {"data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N --text PATH] --split NAME --count N",
-     data_settings,
-     "  --split NAME           train, validation or test (default: train)\n"
-     "  --count N              sequences to print (default: 10)\n"},
-    {"bench", "copysweep bench [--SETTING VALUE ...] [--threads N] [--steps N] [--warmup N] [--rates]", NULL,
-     "  --threads N            OpenMP threads, 0 = OMP_NUM_THREADS or all cores (default: 0)\n"
-     "  --steps N              timed training steps (default: 20)\n"
-     "  --warmup N             untimed steps first (default: 3)\n"
-     "  --rates                also measure, on one thread, the FMA peak and the GEMM rates of these shapes\n"},
+    {CLI_SWEEP, "sweep", "[mpirun -n N] copysweep JOB.ini [-o FILE] [--list] [--progress bar|lines]",
+     "run every trial of a job file (the settings are in the file)", no_settings},
+    {CLI_TRAIN, "train", "copysweep train [--SETTING VALUE ...] [--threads N] [-o FILE]",
+     "train one model and test the selected weights", NULL},
+    {CLI_DATA, "data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N --text PATH] --split NAME --count N",
+     "print sequences of a split, as the models see them", data_settings},
+    {CLI_BENCH, "bench", "copysweep bench [--SETTING VALUE ...] [--threads N] [--steps N] [--warmup N] [--rates]",
+     "median time of one training step", NULL},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
+/* The options besides the settings, and the commands that take each. */
+typedef enum { ARG_INT, ARG_FLAG, ARG_FILE, ARG_SPLIT, ARG_PROGRESS } ArgType;
+typedef struct {
+    const char *name, *alias;
+    ArgType type;
+    size_t offset; /* of the int or const char * in Options */
+    int min;       /* ARG_INT */
+    int commands;  /* TRAIN | DATA | ... */
+    const char *arg, *help;
+} OptionInfo;
+
+#define OPT(field) offsetof(Options, field)
+static const OptionInfo options[] = {
+    {"--threads", NULL, ARG_INT, OPT(threads), 0, TRAIN | BENCH, "N",
+     "OpenMP threads, 0 = OMP_NUM_THREADS or all cores (default: 0)"},
+    {"--output", "-o", ARG_FILE, OPT(output), 0, TRAIN, "FILE",
+     "also write the trial to FILE (HDF5, the layout of results.h5)"},
+    {"--output", "-o", ARG_FILE, OPT(output), 0, SWEEP, "FILE",
+     "the results file (default: the job file's [sweep] output, else results.h5)"},
+    {"--list", NULL, ARG_FLAG, OPT(list), 0, SWEEP, NULL, "print the trials, their settings and costs, and exit"},
+    {"--progress", NULL, ARG_PROGRESS, OPT(progress), 0, SWEEP, "bar|lines",
+     "a progress bar, or a line per event (default: a bar if stderr is a terminal)"},
+    {"--split", NULL, ARG_SPLIT, OPT(split), 0, DATA, "NAME", "train, validation or test (default: train)"},
+    {"--count", NULL, ARG_INT, OPT(count), 0, DATA, "N", "sequences to print (default: 10)"},
+    {"--steps", NULL, ARG_INT, OPT(steps), 1, BENCH, "N", "timed training steps (default: 20)"},
+    {"--warmup", NULL, ARG_INT, OPT(warmup), 0, BENCH, "N", "untimed steps first (default: 3)"},
+    {"--rates", NULL, ARG_FLAG, OPT(rates), 0, BENCH, NULL,
+     "also measure, on one thread, the FMA peak and the GEMM rates of these shapes"},
+};
+#define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+static int *int_at(Options *o, const OptionInfo *op) { return (int *)((char *)o + op->offset); }
+static const char **text_at(Options *o, const OptionInfo *op) { return (const char **)((char *)o + op->offset); }
+
+static const OptionInfo *find_option(const Command *cmd, const char *name)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if ((options[i].commands & (1 << cmd->id)) &&
+            (strcmp(name, options[i].name) == 0 || (options[i].alias && strcmp(name, options[i].alias) == 0)))
+            return &options[i];
+    return NULL;
+}
+
+static void print_options(const Command *cmd, FILE *out)
+{
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const OptionInfo *op = &options[i];
+        if (!(op->commands & (1 << cmd->id))) continue;
+        char opt[40];
+        snprintf(opt, sizeof opt, "%s%s%s%s%s", op->alias ? op->alias : "", op->alias ? ", " : "", op->name,
+                 op->arg ? " " : "", op->arg ? op->arg : "");
+        fprintf(out, "  %-22s %s\n", opt, op->help);
+    }
+}
+
 void cli_print_usage(FILE *out)
 {
-    fprintf(out,
-            "copysweep %s: LSTM, GRU and their multiplicative variants on the copy task\n\n"
-            "usage:\n",
+    fprintf(out, "copysweep %s: recurrent cells compared on memory tasks, swept over MPI ranks\n\nusage:\n",
             COPYSWEEP_VERSION);
     for (int c = 0; c < N_COMMANDS; c++) fprintf(out, "  %s\n", commands[c].usage);
-    fprintf(out, "  copysweep COMMAND --help\n\n"
-                 "commands:\n"
-                 "  train   train one model and test the selected weights\n"
-                 "  data    print sequences of a split, as the models see them\n"
-                 "  bench   median time of one training step\n\n"
-                 "settings (train and bench):\n");
+    fprintf(out, "  copysweep COMMAND --help, copysweep JOB.ini --help\n  copysweep --version (-V)\n\ncommands:\n");
+    for (int c = 0; c < N_COMMANDS; c++)
+        fprintf(out, "  %-7s %s\n", commands[c].id == CLI_SWEEP ? "JOB.ini" : commands[c].name, commands[c].about);
+    fprintf(out, "\nsettings (train and bench options; keys of a job file's [settings] and [grid NAME]):\n");
     settings_print_help(out);
-    for (int c = 0; c < N_COMMANDS; c++) fprintf(out, "\n%s options:\n%s", commands[c].name, commands[c].extra_help);
+    for (int c = 0; c < N_COMMANDS; c++) {
+        fprintf(out, "\n%s options:\n", commands[c].id == CLI_SWEEP ? "sweep (JOB.ini)" : commands[c].name);
+        print_options(&commands[c], out);
+    }
+    fprintf(out, "\nexit status: 0 done; 1 a failure; 2 bad input (nothing written); 3 (sweep) stopped by a signal, "
+                 "run the same command to resume\n");
 }
 
 void cli_print_command_help(const Command *cmd, FILE *out)
 {
-    fprintf(out, "usage: %s\n\noptions:\n", cmd->usage);
+    fprintf(out, "usage: %s\n\n%s\n\noptions:\n", cmd->usage, cmd->about);
+    print_options(cmd, out);
+    if (cmd->id == CLI_SWEEP) {
+        fprintf(out, "\nthe job file:\n"
+                     "  [sweep]           output = FILE, checkpoint-minutes = X\n"
+                     "  [settings]        KEY = VALUE, or KEY = V1, V2, ... (an axis of the grid)\n"
+                     "  [grid NAME]       another grid over the same [settings]; the job is their union\n"
+                     "  every KEY is a setting of 'copysweep --help'\n"
+                     "\nexit status: 0 every trial has a final status; 1 a failure; 2 bad input, nothing written; "
+                     "3 stopped by a signal, checkpoints written: run the same command to resume\n");
+        return;
+    }
+    fprintf(out, "\nsettings:\n");
     if (cmd->settings) {
         for (const char *const *k = cmd->settings; *k; k++) {
             const SettingInfo *info = settings_find(*k);
@@ -79,7 +147,6 @@ void cli_print_command_help(const Command *cmd, FILE *out)
     } else {
         settings_print_help(out);
     }
-    fputs(cmd->extra_help, out);
 }
 
 static int accepts_setting(const Command *cmd, const char *key)
@@ -109,20 +176,42 @@ const Command *cli_command(const char *name)
     return NULL;
 }
 
-const char *cli_command_name(const Command *cmd) { return cmd->name; }
+CommandId cli_command_id(const Command *cmd) { return cmd->id; }
 
-int cli_parse(const Command *cmd, int argc, char **argv, Options *o, char *err, size_t errlen)
+/* The value of an option into o: 0, or -1 with the reason in err. */
+static int option_value(const OptionInfo *op, const char *opt, const char *value, Options *o, char *err, size_t errlen)
+{
+    switch (op->type) {
+    case ARG_INT:
+        return int_option(opt, value, op->min, int_at(o, op), err, errlen);
+    case ARG_FILE:
+        if (!*value) return fail(err, errlen, "option '%s': empty file name", opt);
+        *text_at(o, op) = value;
+        return 0;
+    case ARG_SPLIT:
+        for (o->split = 0; split_names[o->split] && strcmp(split_names[o->split], value); o->split++) {}
+        if (!split_names[o->split])
+            return fail(err, errlen, "option '%s': '%s' is not a split (expected train, validation or test)", opt, value);
+        return 0;
+    case ARG_PROGRESS:
+        if (strcmp(value, "bar") != 0 && strcmp(value, "lines") != 0)
+            return fail(err, errlen, "option '%s': '%s' is not allowed (expected bar or lines)", opt, value);
+        *int_at(o, op) = strcmp(value, "bar") == 0;
+        return 0;
+    case ARG_FLAG:
+        break;
+    }
+    return 0;
+}
+
+int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Options *o, char *err, size_t errlen)
 {
     char why[256];
     settings_default(&o->s);
-    o->threads = 0, o->steps = 20, o->warmup = 3, o->count = 10, o->split = 0, o->output = NULL, o->rates = 0;
+    *o = (Options){.s = o->s, .steps = 20, .warmup = 3, .count = 10, .job = job, .progress = -1};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return 1;
-        if (strcmp(arg, "--rates") == 0 && strcmp(cmd->name, "bench") == 0) {
-            o->rates = 1;
-            continue;
-        }
         char opt[64];
         const char *value = NULL, *eq = strchr(arg, '=');
         if (strncmp(arg, "--", 2) == 0 && eq) { /* --key=value */
@@ -130,48 +219,30 @@ int cli_parse(const Command *cmd, int argc, char **argv, Options *o, char *err, 
             value = eq + 1;
         } else {
             snprintf(opt, sizeof opt, "%s", arg);
-            if (i + 1 < argc) value = argv[++i];
         }
         if (strncmp(opt, "--", 2) != 0 && strcmp(opt, "-o") != 0)
             return fail(err, errlen, "%s: unexpected argument '%s' (see 'copysweep %s --help')", cmd->name, arg,
-                        cmd->name);
-        const SettingInfo *info = settings_find(opt + 2);
-        int is_output = strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0;
-        int known = (info && accepts_setting(cmd, info->key)) ||
-                    (strcmp(opt, "--threads") == 0 && strcmp(cmd->name, "data") != 0) ||
-                    (is_output && strcmp(cmd->name, "train") == 0) ||
-                    ((strcmp(opt, "--steps") == 0 || strcmp(opt, "--warmup") == 0) &&
-                     strcmp(cmd->name, "bench") == 0) ||
-                    ((strcmp(opt, "--split") == 0 || strcmp(opt, "--count") == 0) &&
-                     strcmp(cmd->name, "data") == 0);
-        if (!known) return fail(err, errlen, "%s: unknown option '%s' (see 'copysweep %s --help')", cmd->name, opt,
-                                cmd->name);
-        if (!value) return fail(err, errlen, "option '%s': missing value", opt);
-        int rc = 0;
-        if (info && accepts_setting(cmd, info->key)) {
-            if (settings_parse(&o->s, info, value, why, sizeof why) != 0)
-                return fail(err, errlen, "option '%s': %s", opt, why);
-        } else if (strcmp(opt, "--threads") == 0) {
-            rc = int_option(opt, value, 0, &o->threads, err, errlen);
-        } else if (strcmp(opt, "--steps") == 0) {
-            rc = int_option(opt, value, 1, &o->steps, err, errlen);
-        } else if (strcmp(opt, "--warmup") == 0) {
-            rc = int_option(opt, value, 0, &o->warmup, err, errlen);
-        } else if (strcmp(opt, "--count") == 0) {
-            rc = int_option(opt, value, 0, &o->count, err, errlen);
-        } else if (strcmp(opt, "--split") == 0) {
-            for (o->split = 0; split_names[o->split] && strcmp(split_names[o->split], value); o->split++) {}
-            if (!split_names[o->split])
-                return fail(err, errlen, "option '--split': '%s' is not a split (expected train, validation or test)",
-                            value);
-        } else {
-            if (!*value) return fail(err, errlen, "option '%s': empty file name", opt);
-            o->output = value;
+                        cmd->id == CLI_SWEEP ? "JOB.ini" : cmd->name);
+        const OptionInfo *op = find_option(cmd, opt);
+        const SettingInfo *info = op ? NULL : settings_find(opt + 2);
+        if (!op && !(info && accepts_setting(cmd, info->key)))
+            return fail(err, errlen, "%s: unknown option '%s' (see 'copysweep %s --help')", cmd->name, opt,
+                        cmd->id == CLI_SWEEP ? "JOB.ini" : cmd->name);
+        if (op && op->type == ARG_FLAG) {
+            if (value) return fail(err, errlen, "option '%s' takes no value", opt);
+            *int_at(o, op) = 1;
+            continue;
         }
-        if (rc) return rc;
+        if (!value && i + 1 < argc) value = argv[++i];
+        if (!value) return fail(err, errlen, "option '%s': missing value", opt);
+        if (op) {
+            if (option_value(op, opt, value, o, err, errlen) != 0) return -1;
+        } else if (settings_parse(&o->s, info, value, why, sizeof why) != 0) {
+            return fail(err, errlen, "option '%s': %s", opt, why);
+        }
     }
+    if (cmd->id == CLI_SWEEP) return 0; /* the settings are the job file's, checked where it is read */
     const char *key = settings_validate(&o->s, why, sizeof why);
     if (key) return fail(err, errlen, "option '--%s': %s", key, why);
     return 0;
 }
-

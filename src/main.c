@@ -105,29 +105,46 @@ int main(int argc, char **argv)
         cli_print_usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("copysweep %s\n", COPYSWEEP_VERSION);
         return 0;
     }
     const Command *cmd = cli_command(argv[1]);
+    if (cmd && cli_command_id(cmd) == CLI_SWEEP) { /* "sweep" alone names no job file */
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            cli_print_command_help(cmd, stdout);
+            return 0;
+        }
+        cs_user_error("sweep: a job file is needed (expected 'copysweep JOB.ini [options]'; see 'copysweep help sweep')");
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        const Command *about = argc > 2 ? cli_command(argv[2]) : NULL;
+        if (argc > 2 && !about)
+            cs_user_error("help: unknown command '%s' (expected sweep, train, data or bench)", argv[2]);
+        if (about) cli_print_command_help(about, stdout);
+        else cli_print_usage(stdout);
+        return 0;
+    }
     if (cmd) {
         Options o;
         char err[512];
-        int rc = cli_parse(cmd, argc - 2, argv + 2, &o, err, sizeof err);
+        int rc = cli_parse(cmd, NULL, argc - 2, argv + 2, &o, err, sizeof err);
         if (rc < 0) cs_user_error("%s", err);
         if (rc > 0) {
             cli_print_command_help(cmd, stdout);
             return 0;
         }
-        const char *name = cli_command_name(cmd);
-        if (strcmp(name, "train") == 0) return run_train(argc, argv, &o);
-        if (strcmp(name, "data") == 0) return run_data(&o);
-        return run_bench(&o);
+        switch (cli_command_id(cmd)) {
+        case CLI_TRAIN: return run_train(argc, argv, &o);
+        case CLI_DATA: return run_data(&o);
+        case CLI_BENCH: return run_bench(&o);
+        case CLI_SWEEP: break;
+        }
     }
     /* anything else names a job file: the sweep */
     size_t len = strlen(argv[1]);
     if (access(argv[1], F_OK) == 0 || (len > 4 && strcmp(argv[1] + len - 4, ".ini") == 0))
         return sweep_main(argc, argv);
-    cs_user_error("unknown command '%s' (expected train, data, bench or a job file; see 'copysweep --help')",
+    cs_user_error("unknown command '%s' (expected a job file, train, data, bench or help; see 'copysweep --help')",
                   argv[1]);
 }

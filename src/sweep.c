@@ -18,6 +18,7 @@
 #include <unistd.h>   /* isatty, gethostname, unlink, rmdir, close */
 
 #include "batchmath.h" /* bm_setup_threads */
+#include "cli.h"       /* Options, cli_parse */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
 #include "jobfile.h"   /* Job */
 #include "model.h"     /* Model, model_free, model_param_count */
@@ -511,40 +512,6 @@ static void worker_run(Shared *sh)
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
-typedef struct {
-    const char *job_path, *output;
-    int list;
-    int progress; /* -1 auto: a bar if stderr is a terminal; 0 lines; 1 bar */
-} SweepArgs;
-
-static int parse_args(int argc, char **argv, SweepArgs *a, char *err, size_t errlen)
-{
-    *a = (SweepArgs){.job_path = argv[1], .progress = -1};
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--list") == 0) {
-            a->list = 1;
-        } else if (strcmp(argv[i], "--progress") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "bar") != 0 && strcmp(v, "lines") != 0) {
-                snprintf(err, errlen, "option '--progress': '%s' is not allowed (expected bar or lines)", v);
-                return -1;
-            }
-            a->progress = strcmp(v, "bar") == 0;
-        } else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (i + 1 == argc || !*argv[i + 1]) {
-                snprintf(err, errlen, "option '%s': missing file name", argv[i]);
-                return -1;
-            }
-            a->output = argv[++i];
-        } else {
-            snprintf(err, errlen, "sweep: unknown option '%s' (expected -o FILE, --list or --progress bar|lines)",
-                     argv[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static void print_list(const Job *job, const char *output)
 {
     /* the columns: every setting that is an axis of some grid, in the order they first appear, then
@@ -602,10 +569,10 @@ static void print_list(const Job *job, const char *output)
 }
 
 /* Rank 0's checks before anything runs. 0, or -1 with err (a user error: nothing written). */
-static int master_prepare(Shared *sh, Master *ms, const SweepArgs *a, int argc, char **argv, int **status,
+static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, char **argv, int **status,
                           char *err, size_t errlen)
 {
-    if (job_load(&sh->job, a->job_path, err, errlen) != 0) return -1;
+    if (job_load(&sh->job, a->job, err, errlen) != 0) return -1;
     snprintf(ms->output, sizeof ms->output, "%s", a->output ? a->output : sh->job.output);
     size_t len = 0;
     for (int i = 0; i < argc && len < sizeof ms->command; i++)
@@ -687,10 +654,15 @@ int sweep_main(int argc, char **argv)
     if (fault && sscanf(fault, "nan:%ld:%ld", &sh.fault_trial, &sh.fault_update) != 2)
         sh.fault_trial = sh.fault_update = -1;
 
-    SweepArgs args;
+    Options args;
     char err[PATH_MAX + 1024] = "";
     int *status = NULL;
-    int rc = parse_args(argc, argv, &args, err, sizeof err);
+    int rc = cli_parse(cli_command("sweep"), argv[1], argc - 2, argv + 2, &args, err, sizeof err);
+    if (rc > 0) { /* --help */
+        if (sh.rank == 0) cli_print_command_help(cli_command("sweep"), stdout);
+        MPI_Finalize();
+        return 0;
+    }
     if (rc == 0 && sh.rank == 0) rc = master_prepare(&sh, &ms, &args, argc, argv, &status, err, sizeof err);
     CS_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (rc != 0 || args.list) {

@@ -23,6 +23,17 @@ for cmd in "" "train"; do
 done
 pass "help lists every option with its default"
 
+# --- the sweep's help: from the job file's command line, from 'help sweep', and first in --help
+for args in "jobs/smoke.ini --help" "help sweep" "sweep --help"; do
+    out=$($BIN $args 2>&1) || fail "copysweep $args exits 0"
+    grep -q '^usage: \[mpirun -n N\] copysweep JOB.ini' <<<"$out" && grep -q -- '--progress bar|lines' <<<"$out" \
+        && grep -q '^\[grid NAME\]\|  \[grid NAME\]' <<<"$out" || fail "copysweep $args: the sweep's usage, options and job file"
+done
+$BIN --help | sed -n 4p | grep -q 'copysweep JOB.ini' || fail "copysweep --help starts with the sweep"
+[ "$($BIN -V)" = "$($BIN --version)" ] && $BIN -V | grep -q '^copysweep [0-9]' || fail "-V and --version"
+$BIN help nonsense >/dev/null 2>&1; [ $? = 2 ] || fail "help of an unknown command exits 2"
+pass "the sweep's help (JOB.ini --help, help sweep), -V"
+
 # --- data: L input ids, a tab, T target ids; the targets are the first T inputs
 out=$($BIN data --task copy --T 10 --seed 1 --split test --count 5)
 [ "$(wc -l <<<"$out")" = 5 ] || fail "data prints 5 lines"
