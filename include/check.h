@@ -13,6 +13,11 @@
 /* Control characters of s (a newline in a value the user gave, say) become '?', so that a message
  * that quotes the value stays one line. Returns s. */
 char *cs_one_line(char *s);
+/* Who reports an error and how the process ends: messages start with "PREFIX: " ("copysweep" unless
+ * set; a worker rank of a sweep sets "copysweep: rank R on HOST"), and end(status) ends the process
+ * (exit unless set; a sweep of several ranks sets one that aborts them all through MPI). Set once,
+ * at start, before other threads run; the only process-wide state of the program. */
+void cs_set_process(const char *prefix, void (*end)(int status));
 /* Print "copysweep: MESSAGE" (one line) to stderr and exit with CS_EXIT_USER. */
 void cs_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Print "copysweep: MESSAGE (at FILE:LINE)" to stderr and exit with CS_EXIT_FAILURE. */

@@ -31,6 +31,7 @@ typedef struct TaskOps TaskOps;
  *                     next character is the target, '\n' after the last */
 typedef struct {
     int task;      /* index in the registry of tasks (tasks.h): keys the data streams */
+    const char *name; /* its name in the registry */
     const TaskOps *ops;
     int T;         /* the length setting: copy T; copy-delay delay; temporal-order base length;
                       ntm-copy longest n */
@@ -77,8 +78,9 @@ struct TaskOps {
     int (*check_length)(const Settings *s, int T, char *err, size_t errlen);
     /* One content from r into c (cw zero bytes); NULL for a task whose data is not drawn. */
     void (*draw)(const TaskShape *sh, Rng *r, uint8_t *c);
-    /* The n sequences of a split for a task whose data is not drawn (charlm: from its text). */
-    void (*fill_split)(Dataset *d, int seed, int split, int n);
+    /* The n sequences of a split for a task whose data is not drawn (charlm: from its text): 0, or -1
+     * with what is wrong with the settings in err. */
+    int (*fill_split)(Dataset *d, int seed, int split, int n, char *err, size_t errlen);
     /* Steps of the sequence (≤ L); NULL: L. */
     int (*seq_len)(const TaskShape *sh, const uint8_t *c);
     /* The input at step t: a symbol id (one-hot tasks), or a vector into x (I values, zeroed). */
@@ -91,12 +93,9 @@ struct TaskOps {
     void (*print)(const TaskShape *sh, const uint8_t *c, FILE *out);
 };
 
-/* The shape the settings train on, and the shape of an evaluation at another length T'
- * (ntm-copy: every sequence has exactly T' vectors). */
-TaskShape task_shape(const Settings *s);
-TaskShape task_shape_eval(const Settings *s, int T_eval);
-/* Generate sequences 0..n-1 of a split. Exits with a user error if the split cannot be filled. */
-void dataset_init(Dataset *d, const TaskShape *shape, int seed, int split, int n);
+/* Generate sequences 0..n-1 of a split: 0, or -1 with what is wrong with the settings in err if the
+ * split cannot be filled (d can be freed either way). */
+int dataset_init(Dataset *d, const TaskShape *shape, int seed, int split, int n, char *err, size_t errlen);
 void dataset_free(Dataset *d);
 
 /* Input symbol id at step t (0 ≤ t < L) of a one-hot sequence with this content. */

@@ -17,4 +17,9 @@ extern const int task_count;
 /* The kind named name, or -1. */
 int task_find(const char *name);
 
+/* The shape the settings train on, and the shape of an evaluation at another length T'
+ * (ntm-copy: every sequence has exactly T' vectors). */
+TaskShape task_shape(const Settings *s);
+TaskShape task_shape_eval(const Settings *s, int T_eval);
+
 #endif

@@ -51,6 +51,7 @@ typedef struct {
 
 typedef struct {
     int status;              /* DONE, DIVERGED, FAILED, or PENDING: stopped early, checkpoint written */
+    int bad_input;           /* FAILED because its settings cannot make the data (not sent between ranks) */
     char stop_reason[256];
     int epochs;              /* epochs run (rows of curves) */
     int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */

@@ -7,7 +7,7 @@
 #include <stdlib.h> /* free, realloc */
 #include <string.h> /* memset */
 
-#include "check.h" /* CS_ALLOC, CS_FAIL, cs_user_error */
+#include "check.h" /* CS_ALLOC, CS_FAIL */
 #include "task.h"
 
 #define CHARLM_CLASSES 97
@@ -39,11 +39,14 @@ static uint8_t char_class(unsigned char ch)
 
 static char class_char(int cls) { return cls == 0 ? '\n' : cls < CHARLM_CLASSES - 1 ? (char)(cls + 31) : '?'; }
 
-/* The whole text file; exits with a user error if it cannot be read. */
-static char *read_text(const char *path, size_t *len)
+/* The whole text file, or NULL with the reason in err. */
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) cs_user_error("text '%s' cannot be read (expected the text file of charlm)", path);
+    if (!f) {
+        snprintf(err, errlen, "text '%s' cannot be read (expected the text file of charlm)", path);
+        return NULL;
+    }
     char *buf = NULL;
     FILE *mem = open_memstream(&buf, len);
     if (!mem) CS_FAIL("open_memstream failed");
@@ -55,11 +58,12 @@ static char *read_text(const char *path, size_t *len)
 
 /* The pieces of the lines of the text, those of the split, in an order shuffled by (seed, split),
  * repeated as often as n needs. */
-static void charlm_fill(Dataset *d, int seed, int split, int n)
+static int charlm_fill(Dataset *d, int seed, int split, int n, char *err, size_t errlen)
 {
     const TaskShape *sh = &d->shape;
     size_t len = 0;
-    char *buf = read_text(sh->text, &len);
+    char *buf = read_text(sh->text, &len, err, errlen);
+    if (!buf) return -1;
     /* the pieces of this split: (start, length) */
     size_t cap = 64, count = 0;
     size_t (*piece)[2] = CS_ALLOC(cap * sizeof *piece);
@@ -84,9 +88,12 @@ static void charlm_fill(Dataset *d, int seed, int split, int n)
         }
         start = end + 1;
     }
-    if (count == 0)
-        cs_user_error("text '%s' has no line in the %s split (expected a longer text: a tenth of its lines is "
-                      "validation and a tenth test)", sh->text, split_names[split]);
+    if (count == 0) {
+        snprintf(err, errlen, "text '%s' has no line in the %s split (expected a longer text: a tenth of its "
+                 "lines is validation and a tenth test)", sh->text, split_names[split]);
+        free(piece), free(c), free(buf);
+        return -1;
+    }
     size_t *order = CS_ALLOC(count * sizeof *order);
     for (size_t i = 0; i < count; i++) order[i] = i;
     Rng r = rng_stream(RNG_KEY(RNG_DATA, (uint64_t)sh->task, 0, (uint64_t)sh->K, (uint64_t)seed, (uint64_t)split));
@@ -103,6 +110,7 @@ static void charlm_fill(Dataset *d, int seed, int split, int n)
     }
     d->distinct = count > (size_t)INT32_MAX ? INT32_MAX : (int)count;
     free(order), free(piece), free(c), free(buf);
+    return 0;
 }
 
 static int charlm_len(const TaskShape *sh, const uint8_t *c)

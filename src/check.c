@@ -2,9 +2,18 @@
 #include "check.h"
 
 #include <stdarg.h> /* va_list */
-#include <stdio.h>  /* fprintf, vfprintf */
+#include <stdio.h>  /* fprintf, vfprintf, snprintf */
 #include <stdlib.h> /* exit, aligned_alloc */
 #include <string.h> /* memset */
+
+static char who[256] = "copysweep";
+static void (*end_process)(int status) = exit;
+
+void cs_set_process(const char *prefix, void (*end)(int status))
+{
+    if (prefix) snprintf(who, sizeof who, "%s", prefix);
+    if (end) end_process = end;
+}
 
 char *cs_one_line(char *s)
 {
@@ -20,7 +29,8 @@ void cs_user_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "copysweep: %s\n", cs_one_line(msg));
+    fprintf(stderr, "%s: %s\n", who, cs_one_line(msg));
+    end_process(CS_EXIT_USER);
     exit(CS_EXIT_USER);
 }
 
@@ -28,10 +38,11 @@ void cs_fail_at(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("copysweep: ", stderr);
+    fprintf(stderr, "%s: ", who);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (at %s:%d)\n", file, line);
     va_end(ap);
+    end_process(CS_EXIT_FAILURE);
     exit(CS_EXIT_FAILURE);
 }
 

@@ -15,6 +15,7 @@
 #include "settings.h"  /* Settings, settings_* */
 #include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
+#include "tasks.h"     /* task_shape */
 #include "train.h"     /* train_trial, train_bench */
 
 /* The command line as one string, for the results file. */
@@ -38,7 +39,7 @@ static int run_train(int argc, char **argv, const Options *o)
     int rc = 0;
     if (res.status == STATUS_FAILED) {
         fprintf(stderr, "copysweep: the trial failed: %s\n", res.stop_reason);
-        rc = CS_EXIT_FAILURE;
+        rc = res.bad_input ? CS_EXIT_USER : CS_EXIT_FAILURE;
     } else if (o->output) {
         join_args(argc, argv, command, sizeof command);
         gethostname(host, sizeof host - 1);
@@ -70,7 +71,8 @@ static int run_data(const Options *o)
 {
     TaskShape shape = task_shape(&o->s);
     Dataset d;
-    dataset_init(&d, &shape, o->s.seed, o->split, o->count);
+    char err[512];
+    if (dataset_init(&d, &shape, o->s.seed, o->split, o->count, err, sizeof err) != 0) cs_user_error("%s", err);
     task_print(&d, o->count, stdout);
     dataset_free(&d);
     return 0;

@@ -11,6 +11,7 @@
 #include "cells.h"     /* model_kinds */
 #include "mult.h"      /* mult_* */
 #include "rng.h"       /* Rng, RNG_KEY */
+#include "tasks.h"     /* task_shape */
 
 /* ---- parameter layout -------------------------------------------------------------------- */
 

@@ -24,7 +24,8 @@
 #include "model.h"     /* Model, model_free, model_param_count */
 #include "pack.h"      /* Pack, Unpack */
 #include "results.h"   /* results_* */
-#include "task.h"      /* task_shape */
+#include "task.h"      /* task_has_bits */
+#include "tasks.h"     /* task_shape */
 #include "train.h"     /* train_trial, TrialResult */
 
 enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT };
@@ -60,6 +61,7 @@ typedef struct {
     int rank, size, threads;
     char host[256];
     long fault_trial, fault_update; /* COPYSWEEP_FAULT=nan:TRIAL:UPDATE, for the tests; -1 none */
+    long fault_abort;               /* COPYSWEEP_FAULT=abort:TRIAL: its rank fails on it; -1 none */
 } Shared;
 
 static void checkpoint_path(const Shared *sh, long k, char *buf, size_t n)
@@ -123,6 +125,7 @@ static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), Tria
     Settings s;
     char ckpt[PATH_MAX];
     job_trial(&sh->job, k, &s);
+    if (k == sh->fault_abort) CS_FAIL("fault injection: trial %ld fails its rank", k);
     checkpoint_path(sh, k, ckpt, sizeof ckpt);
     TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
                     .checkpoint = ckpt, .checkpoint_every_s = 60.0 * sh->job.checkpoint_minutes,
@@ -627,6 +630,13 @@ static void broadcast_string(char *buf, size_t cap, int rank)
     CS_MPI(MPI_Bcast(buf, (int)len + 1, MPI_CHAR, 0, MPI_COMM_WORLD));
 }
 
+/* The end of a process of a sweep of several ranks: every rank stops, with this status. */
+static void abort_all(int status)
+{
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, status);
+}
+
 int sweep_main(int argc, char **argv)
 {
     int provided;
@@ -646,13 +656,19 @@ int sweep_main(int argc, char **argv)
     CS_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &sh.rank));
     CS_MPI(MPI_Comm_size(MPI_COMM_WORLD, &sh.size));
     gethostname(sh.host, sizeof sh.host - 1);
+    if (sh.size > 1) { /* an error on any rank ends every rank, and a worker's message names it */
+        char who[512];
+        snprintf(who, sizeof who, "copysweep: rank %d on %s", sh.rank, sh.host);
+        cs_set_process(sh.rank ? who : NULL, abort_all);
+    }
     sh.threads = bm_setup_threads(0);
     ms.sh = &sh;
     /* fault injection for the tests: the loss of one update of one trial becomes NaN */
     const char *fault = getenv("COPYSWEEP_FAULT");
-    sh.fault_trial = sh.fault_update = -1;
+    sh.fault_trial = sh.fault_update = sh.fault_abort = -1;
     if (fault && sscanf(fault, "nan:%ld:%ld", &sh.fault_trial, &sh.fault_update) != 2)
         sh.fault_trial = sh.fault_update = -1;
+    if (fault && sscanf(fault, "abort:%ld", &sh.fault_abort) != 1) sh.fault_abort = -1;
 
     Options args;
     char err[PATH_MAX + 1024] = "";

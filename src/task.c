@@ -2,11 +2,11 @@
 #include "task.h"
 
 #include <math.h>   /* log */
+#include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* free */
 #include <string.h> /* memset, memcmp */
 
-#include "check.h" /* CS_ALLOC, cs_user_error */
-#include "tasks.h" /* task_kinds */
+#include "check.h" /* CS_ALLOC */
 
 const char *const split_names[] = {"train", "validation", "test", NULL};
 
@@ -14,21 +14,6 @@ const char *const split_names[] = {"train", "validation", "test", NULL};
  * Validation and test each own a tenth of all sequences, so 10 attempts are expected; this many
  * failures mean the split owns (almost) no sequence at this T and K. */
 #define MAX_ATTEMPTS 100000
-
-static TaskShape shape_at(const Settings *s, int T, int fixed)
-{
-    const TaskOps *ops = task_kinds[s->task].ops;
-    TaskShape sh = ops->shape(s, T, fixed);
-    sh.task = s->task;
-    sh.ops = ops;
-    sh.T = T;
-    sh.one_hot = ops->input_symbol != NULL;
-    sh.out_start = sh.L - sh.n_out;
-    return sh;
-}
-
-TaskShape task_shape(const Settings *s) { return shape_at(s, s->T, 0); }
-TaskShape task_shape_eval(const Settings *s, int T_eval) { return shape_at(s, T_eval, 1); }
 
 /* ---- content ------------------------------------------------------------------------------ */
 
@@ -71,7 +56,7 @@ static Rng data_stream(const TaskShape *sh, int seed, int split, int i, int atte
                               (uint64_t)sh->len_max));
 }
 
-void dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n)
+int dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n, char *err, size_t errlen)
 {
     d->shape = *sh;
     d->split = split;
@@ -79,24 +64,24 @@ void dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n)
     d->n = n;
     d->distinct = 0;
     d->content = CS_ALLOC((size_t)n * (size_t)sh->cw);
-    if (sh->ops->fill_split) {
-        sh->ops->fill_split(d, seed, split, n);
-        return;
-    }
+    if (sh->ops->fill_split) return sh->ops->fill_split(d, seed, split, n, err, errlen);
     for (int i = 0; i < n; i++) {
         uint8_t *c = d->content + (size_t)i * (size_t)sh->cw;
         int attempt = 0;
         do {
-            if (attempt == MAX_ATTEMPTS)
-                cs_user_error("%s at T %d has too few distinct sequences to draw a %s split disjoint from the "
-                              "others (expected a larger T or vocab)", task_kinds[sh->task].name, sh->T,
-                              split_names[split]);
+            if (attempt == MAX_ATTEMPTS) {
+                snprintf(err, errlen, "%s at T %d has too few distinct sequences to draw a %s split disjoint "
+                         "from the others (expected a larger T or vocab)", sh->name, sh->T,
+                         split_names[split]);
+                return -1;
+            }
             Rng r = data_stream(sh, seed, split, i, attempt);
             memset(c, 0, (size_t)sh->cw);
             sh->ops->draw(sh, &r, c);
             attempt++;
         } while (task_split_of(sh, c) != split);
     }
+    return 0;
 }
 
 void dataset_free(Dataset *d)

@@ -61,10 +61,12 @@ static double now_s(void)
 
 static double trial_wall(const Trainer *tr) { return tr->at.wall_before + now_s() - tr->t_start; }
 
-/* Data, model, workspace and optimizer. Returns 0, or -1 with the reason in err. */
+/* Data, model, workspace and optimizer. Returns 0; or with the reason in err, -2 if the settings
+ * cannot make the data, -1 if the machine failed. */
 static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err, size_t errlen)
 {
     memset(tr, 0, sizeof *tr);
+    memset(model, 0, sizeof *model); /* freeable whatever fails below */
     tr->s = s;
     tr->model = model;
     tr->shape = task_shape(s);
@@ -73,7 +75,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
     const int sizes[SPLIT_COUNT] = {s->train_size, s->val_size, s->test_size};
     int most = 0;
     for (int k = 0; k < SPLIT_COUNT; k++) {
-        dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k]);
+        if (dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k], err, errlen) != 0) return -2;
         most = sizes[k] > most ? sizes[k] : most;
     }
     model_init(model, s->model, &tr->shape, s->hidden, s->layers, s->embed);
@@ -102,8 +104,9 @@ static int stage_init(Trainer *tr, char *err, size_t errlen)
     Settings at = *s;
     at.T = tr->at.stage_T;
     tr->stage_shape = task_shape(&at);
-    dataset_init(&tr->stage[0], &tr->stage_shape, s->seed, SPLIT_TRAIN, s->train_size);
-    dataset_init(&tr->stage[1], &tr->stage_shape, s->seed, SPLIT_VAL, s->val_size);
+    if (dataset_init(&tr->stage[0], &tr->stage_shape, s->seed, SPLIT_TRAIN, s->train_size, err, errlen) != 0 ||
+        dataset_init(&tr->stage[1], &tr->stage_shape, s->seed, SPLIT_VAL, s->val_size, err, errlen) != 0)
+        return -1;
     size_t need;
     if (workspace_init(&tr->stage_ws, tr->model, &tr->stage_shape, s->batch, s->chunk, s->dropout, &need) != 0) {
         snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB", s->batch,
@@ -224,7 +227,11 @@ static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
         workspace_free(&ws);
         return -1;
     }
-    dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size);
+    if (dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size, err, errlen) != 0) {
+        dataset_free(&d);
+        workspace_free(&ws);
+        return -1;
+    }
     const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d);
     evaluate_set(tr, &ws, &d, &e->test, NULL, e);
     dataset_free(&d);
@@ -637,8 +644,10 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
     Trainer tr;
     char err[256];
     result_init(res, s);
-    if (trainer_init(&tr, s, model, err, sizeof err) != 0) {
+    const int init = trainer_init(&tr, s, model, err, sizeof err);
+    if (init != 0) {
         res->status = STATUS_FAILED;
+        res->bad_input = init == -2;
         snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
         trainer_free(&tr);
         return;

@@ -33,7 +33,7 @@ static void test_layout(void)
     EXPECT(sh.L == 2 * 7 + 3 + 1 && sh.I == 8 && sh.n_out == 7 && sh.out_start == sh.L - 7,
            "shape L=%d I=%d N=%d start=%d", sh.L, sh.I, sh.n_out, sh.out_start);
     Dataset d;
-    dataset_init(&d, &sh, 3, SPLIT_TEST, 50);
+    dataset_init(&d, &sh, 3, SPLIT_TEST, 50, NULL, 0);
     for (int i = 0; i < d.n; i++) {
         const uint8_t *c = d.content + (size_t)i * sh.cw;
         for (int t = 0; t < sh.L; t++) {
@@ -75,7 +75,7 @@ static void test_splits(void)
         s.T = Ts[c], s.vocab = Ks[c];
         TaskShape sh = task_shape(&s);
         Dataset d[SPLIT_COUNT];
-        for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 5, k, sizes[c]);
+        for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 5, k, sizes[c], NULL, 0);
         long tv = dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_VAL]);
         long tt = dataset_count_shared(&d[SPLIT_TRAIN], &d[SPLIT_TEST]);
         long vt = dataset_count_shared(&d[SPLIT_VAL], &d[SPLIT_TEST]);
@@ -103,7 +103,7 @@ static void test_same_data_for_all_models(void)
         TaskShape sh = task_shape(&s);
         for (int k = 0; k < SPLIT_COUNT; k++) {
             Dataset d;
-            dataset_init(&d, &sh, s.seed, k, 300);
+            dataset_init(&d, &sh, s.seed, k, 300, NULL, 0);
             if (model == 0) {
                 ref[k] = d;
                 continue;
@@ -116,7 +116,7 @@ static void test_same_data_for_all_models(void)
     /* another seed gives other data */
     TaskShape sh = task_shape(&s);
     Dataset other;
-    dataset_init(&other, &sh, s.seed + 1, SPLIT_TRAIN, 300);
+    dataset_init(&other, &sh, s.seed + 1, SPLIT_TRAIN, 300, NULL, 0);
     EXPECT(memcmp(other.content, ref[SPLIT_TRAIN].content, (size_t)300 * s.T) != 0, "seeds give equal data");
     dataset_free(&other);
     for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&ref[k]);
@@ -133,7 +133,7 @@ static void test_chance(void)
     const int n = 2000, B = 50;
     TaskShape sh = task_shape(&s);
     Dataset d;
-    dataset_init(&d, &sh, 1, SPLIT_TEST, n);
+    dataset_init(&d, &sh, 1, SPLIT_TEST, n, NULL, 0);
     Model m;
     model_init(&m, s.model, &sh, s.hidden, 1, 0);
     model_init_weights(&m, &s);
@@ -219,7 +219,7 @@ static void test_copy_delay(void)
     EXPECT(sh.L == 30 + 2 * 10 && sh.n_out == 10 && sh.out_start == 40 && sh.I == 10,
            "copy-delay shape L=%d N=%d start=%d I=%d, expected L = T + 2S", sh.L, sh.n_out, sh.out_start, sh.I);
     Dataset d;
-    dataset_init(&d, &sh, 2, SPLIT_TRAIN, 20);
+    dataset_init(&d, &sh, 2, SPLIT_TRAIN, 20, NULL, 0);
     for (int i = 0; i < d.n; i++) {
         const uint8_t *c = d.content + (size_t)i * sh.cw;
         /* S symbols, T − 1 blanks, the delimiter, S blanks */
@@ -243,7 +243,7 @@ static void test_temporal_order(void)
            "temporal-order shape L=%d start=%d N=%d K=%d I=%d", sh.L, sh.out_start, sh.n_out, sh.K, sh.I);
     const int n = 2000;
     Dataset d;
-    dataset_init(&d, &sh, 4, SPLIT_TRAIN, n);
+    dataset_init(&d, &sh, 4, SPLIT_TRAIN, n, NULL, 0);
     int *idx = malloc((size_t)n * sizeof *idx), classes[4] = {0}, lengths[111] = {0};
     for (int i = 0; i < n; i++) idx[i] = i;
     int32_t *sym = malloc((size_t)sh.L * n * sizeof *sym);
@@ -292,7 +292,7 @@ static void test_ntm_copy(void)
            "ntm-copy shape L=%d I=%d K=%d start=%d", sh.L, sh.I, sh.K, sh.out_start);
     const int n = 3000;
     Dataset train, eval;
-    dataset_init(&train, &sh, 6, SPLIT_TRAIN, n);
+    dataset_init(&train, &sh, 6, SPLIT_TRAIN, n, NULL, 0);
     int *idx = malloc((size_t)n * sizeof *idx), seen[6] = {0};
     for (int i = 0; i < n; i++) idx[i] = i;
     real *x = malloc((size_t)sh.L * n * sh.I * sizeof *x);
@@ -321,13 +321,13 @@ static void test_ntm_copy(void)
     /* evaluation at a fixed length: every sequence has n = 1; none of them is a training sequence,
      * although the ~600 one-vector training sequences cover most of the 256 there are */
     TaskShape esh = task_shape_eval(&s, 1);
-    dataset_init(&eval, &esh, 6, SPLIT_TEST, 1000);
+    dataset_init(&eval, &esh, 6, SPLIT_TEST, 1000, NULL, 0);
     EXPECT(task_count_targets(&eval, idx, 1000) == 1000, "evaluation at n = 1 has other lengths");
     long shared = dataset_count_shared(&train, &eval);
     EXPECT(shared == 0, "%ld evaluation sequences occur in training", shared);
     dataset_free(&eval);
     /* and the counter sees those that do: one-vector sequences of the training split */
-    dataset_init(&eval, &esh, 6, SPLIT_TRAIN, 1000);
+    dataset_init(&eval, &esh, 6, SPLIT_TRAIN, 1000, NULL, 0);
     long overlap = dataset_count_shared(&train, &eval);
     EXPECT(overlap > 500, "only %ld of 1000 one-vector training-split sequences seen in training", overlap);
     printf("  ntm-copy: lengths 1..5, flags and targets in place; evaluation at n=1 shares 0 with training "
@@ -356,7 +356,7 @@ static void test_charlm(void)
     EXPECT(sh.L == 41 && sh.I == 98 && sh.K == 97 && sh.out_start == 0, "charlm shape L=%d I=%d K=%d", sh.L, sh.I, sh.K);
     Dataset d[SPLIT_COUNT];
     int distinct = 0;
-    for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 3, k, 60), distinct += d[k].distinct;
+    for (int k = 0; k < SPLIT_COUNT; k++) dataset_init(&d[k], &sh, 3, k, 60, NULL, 0), distinct += d[k].distinct;
     /* 200 lines, and the 100 x's as 40 + 40 + 20: "xxx...x" (40) twice is one content, in one split */
     EXPECT(distinct == 200 + 3, "%d pieces of lines in the splits, expected 203", distinct);
     EXPECT(d[SPLIT_TRAIN].distinct > 140 && d[SPLIT_VAL].distinct > 8 && d[SPLIT_TEST].distinct > 8,
@@ -387,6 +387,26 @@ static void test_charlm(void)
            "character, newline last\n", distinct, d[SPLIT_TRAIN].distinct, d[SPLIT_VAL].distinct, d[SPLIT_TEST].distinct);
     free(sym), free(y);
     for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&d[k]);
+
+    /* a split that cannot be filled is an error returned to the caller (the trial), not an exit */
+    f = fopen(path, "w");
+    fputs("one line only\n", f);
+    fclose(f);
+    char err[512] = "";
+    Dataset none;
+    int lost = 0;
+    for (int k = 0; k < SPLIT_COUNT; k++) {
+        const int rc = dataset_init(&none, &sh, 3, k, 10, err, sizeof err);
+        lost += rc != 0;
+        EXPECT(rc == 0 || strstr(err, "has no line in the"), "split %d of a one-line text: '%s'", k, err);
+        dataset_free(&none);
+    }
+    EXPECT(lost == 2, "a one-line text fills %d of 3 splits, expected 1", 3 - lost);
+    s.task = task_find("copy"), s.T = 1, s.vocab = 2; /* 2 sequences: neither is in validation */
+    sh = task_shape(&s);
+    EXPECT(dataset_init(&none, &sh, 1, SPLIT_VAL, 10, err, sizeof err) != 0 && strstr(err, "too few distinct sequences"),
+           "copy at T=1, K=2: '%s'", err);
+    dataset_free(&none);
     remove(path);
 }
 

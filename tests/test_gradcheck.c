@@ -152,7 +152,7 @@ int main(void)
         snprintf(s.text, sizeof s.text, "%s", !strcmp(task_kinds[s.task].name, "charlm") ? text : "none");
         TaskShape sh = task_shape(&s);
         Dataset d;
-        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B, NULL, 0);
         printf(" %s: T=%d L=%d I=%d K=%d, %lld targets\n", task_kinds[s.task].name, s.T, sh.L, sh.I, sh.K,
                (long long)task_count_targets(&d, (int[]){0, 1, 2}, B));
         for (int kind = 0; kind < model_count; kind++) {
@@ -174,7 +174,7 @@ int main(void)
         s.task = task_find(stacks[k].task), s.T = stacks[k].T, s.layers = stacks[k].layers;
         TaskShape sh = task_shape(&s);
         Dataset d;
-        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B, NULL, 0);
         printf(" %s, %d layers: T=%d L=%d\n", task_kinds[s.task].name, s.layers, s.T, sh.L);
         for (int kind = 0; kind < model_count; kind++)
             for (int drop = 0; drop < 2; drop++) {
@@ -202,7 +202,7 @@ int main(void)
         s.chrono = embeds[k].drop > 0 ? SETTINGS_AUTO : 0;
         TaskShape sh = task_shape(&s);
         Dataset d;
-        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B, NULL, 0);
         printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_kinds[s.task].name, s.embed, s.layers, s.T, sh.L);
         for (int kind = 0; kind < model_count; kind++) {
             Model m;

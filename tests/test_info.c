@@ -77,7 +77,7 @@ static void test_model_sums(int bce)
     const int n = 300, B = 50;
     TaskShape sh = task_shape(&s);
     Dataset d;
-    dataset_init(&d, &sh, 3, SPLIT_TEST, n);
+    dataset_init(&d, &sh, 3, SPLIT_TEST, n, NULL, 0);
     Model m;
     model_init(&m, s.model, &sh, s.hidden, 1, 0);
     model_init_weights(&m, &s);

@@ -189,6 +189,14 @@ rc=$?
     && check "a NaN loss at update 7 of trial 5: diverged, the other 15 done" \
         "$PYTHON" "$ROOT/tests/check_results.py" faults.h5 --n 16 --status diverged@5 --status done@4 --status done@6 \
     || fail "NaN injection: exit $rc: $(tail -3 faults.log)"
+# a rank that fails (COPYSWEEP_FAULT=abort:TRIAL: CS_FAIL on the rank that runs it) stops every rank
+# through MPI with one message naming the rank; what was recorded stays, and a rerun completes it
+COPYSWEEP_FAULT=abort:2 $MPIRUN -n 3 "$BIN" mid.ini -o aborted.h5 2> aborted.log
+rc=$?
+[ $rc = 1 ] && grep -qE '^copysweep: rank [12] on [^:]+: fault injection: trial 2 fails its rank \(at src/sweep.c:[0-9]+\)$' aborted.log \
+    && check "a failing rank: exit 1, the rank named, the file opens" "$PYTHON" "$ROOT/tests/check_results.py" aborted.h5 --n 6 \
+    || fail "a failing rank: exit $rc: $(grep copysweep aborted.log | tail -3)"
+resume_and_compare "a failing rank" aborted.h5 3
 # at T = 3000 the activations of a batch of 64 GRUs with H = 512 need about 4 GB: more than the 3 GB
 # allowed here
 cat > oom.ini <<'EOF'

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
         const double p = tasks[k].dropout;
         TaskShape sh = task_shape(&s);
         Dataset d;
-        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B);
+        dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B, NULL, 0);
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
             make_model(&m, kind, &sh, &s);
