@@ -15,7 +15,7 @@
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* uint64_t */
 
-#include "settings.h" /* Settings, SettingInfo */
+#include "settings_table.h" /* Settings, SettingInfo */
 
 #define JOB_MAX_AXES 32
 #define JOB_MAX_GRIDS 32

@@ -8,7 +8,8 @@
 #include <stdlib.h> /* strtol */
 #include <string.h> /* strcmp, strncmp, strchr */
 
-#include "check.h"   /* cs_one_line */
+#include "check.h"          /* cs_one_line */
+#include "settings_table.h" /* settings_* */
 #include "task.h"    /* split_names */
 #include "version.h" /* COPYSWEEP_VERSION */
 

@@ -12,7 +12,7 @@
 #include "pack.h"      /* pack_hash */
 #include "results.h"   /* results_* */
 #include "version.h"   /* COPYSWEEP_VERSION */
-#include "settings.h"  /* Settings, settings_* */
+#include "settings_table.h" /* Settings, settings_* */
 #include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
 #include "tasks.h"     /* task_shape */

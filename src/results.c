@@ -19,6 +19,7 @@
 
 #include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
+#include "settings_table.h" /* settings_* */
 #include "version.h"   /* COPYSWEEP_VERSION */
 
 typedef struct {

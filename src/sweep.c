@@ -20,6 +20,7 @@
 #include "batchmath.h" /* bm_setup_threads */
 #include "cli.h"       /* Options, cli_parse */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
+#include "settings_table.h" /* settings_* */
 #include "jobfile.h"   /* Job */
 #include "model.h"     /* Model, model_free, model_param_count */
 #include "pack.h"      /* Pack, Unpack */

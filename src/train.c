@@ -10,6 +10,7 @@
 
 #include "batchmath.h"  /* bm_blas_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
+#include "settings_table.h" /* settings_* */
 #include "cells.h"      /* model_kinds */
 #include "checkpoint.h" /* checkpoint_read, checkpoint_write */
 #include "info.h"       /* info_score, info_fit_beta, info_decay */

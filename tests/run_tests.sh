@@ -24,6 +24,7 @@ run() { # NAME COMMAND...
     fi
 }
 
+run "layers: every include to the same or a lower layer, no circle" "$PYTHON" tests/check_layers.py
 run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
 run "PyTorch cross-check, double" \
     bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"

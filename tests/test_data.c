@@ -7,6 +7,7 @@
 #include <string.h> /* memcmp, memcpy, memset */
 #include <unistd.h> /* getpid */
 
+#include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_batch */

@@ -13,6 +13,7 @@
 #include <string.h> /* memset, strcmp */
 #include <unistd.h> /* getpid */
 
+#include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "info.h"
 #include "model.h"

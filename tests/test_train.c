@@ -11,6 +11,7 @@
 #include <string.h> /* memcmp, strstr */
 #include <unistd.h> /* getpid */
 
+#include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, model_free */

@@ -10,6 +10,7 @@
 #include <string.h> /* strstr */
 #include <unistd.h> /* getpid */
 
+#include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "checkpoint.h" /* checkpoint_* */
 #include "model.h"      /* model_free */

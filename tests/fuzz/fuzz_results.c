@@ -9,6 +9,7 @@
 #include <string.h> /* memcmp */
 #include <unistd.h> /* getpid */
 
+#include "settings_table.h" /* settings_default */
 #include "results.h" /* results_* */
 #include "train.h"   /* trial_facts */
 

@@ -1,5 +1,5 @@
-/* The settings table: keys, types, defaults, ranges and help of every trial setting. */
-#include "settings.h"
+/* The settings table (settings_table.h): keys, types, defaults, ranges and help of every trial setting. */
+#include "settings_table.h"
 
 #include <errno.h>  /* errno, ERANGE */
 #include <math.h>   /* isfinite, floor */

@@ -1,0 +1,54 @@
+/* The table that describes the settings of a trial (settings.h). The same table drives the
+ * command-line options (--hidden 128), the job file keys (hidden = 128), --help, the header a trial
+ * prints, and the columns and attributes a trial writes to HDF5, so a setting is added in one place.
+ * It takes the names of models and tasks from their registries (cells.h, tasks.h). */
+#ifndef CS_SETTINGS_TABLE_H
+#define CS_SETTINGS_TABLE_H
+
+#include <stddef.h> /* size_t */
+#include <stdio.h>  /* FILE */
+
+#include "settings.h" /* Settings */
+
+/* SET_LIST: integers separated by spaces or commas; SET_TEXT: a string such as a file name. Each is one
+ * value of the setting, never a sweep axis. */
+typedef enum { SET_INT, SET_REAL, SET_CHOICE, SET_LIST, SET_TEXT } SettingType;
+
+typedef struct {
+    const char *key;     /* --key on the command line, key = in a job file */
+    SettingType type;
+    size_t offset;       /* of the int, double, IntList or char[SETTINGS_TEXT_MAX] field in Settings */
+    const char *def;     /* default, as text */
+    double min, max;     /* allowed range, inclusive (SET_INT, SET_REAL; each value of SET_LIST) */
+    int min_open;        /* 1: the minimum itself is not allowed */
+    const char *const *choices; /* SET_CHOICE: names, NULL-terminated; the value is the index */
+    /* SET_CHOICE instead of choices: name i, NULL past the last; about: a few words on it, or NULL */
+    const char *(*choice_at)(int i, const char **about);
+    const char *help;
+    const char *column; /* name in results files if not the key with '-' as '_' */
+    const char *auto_text; /* SET_INT: this word stands for SETTINGS_AUTO, a value derived per trial */
+} SettingInfo;
+
+extern const SettingInfo settings_table[]; /* terminated by key == NULL */
+
+extern const char *const optimizer_names[];
+
+void settings_default(Settings *s);
+const SettingInfo *settings_find(const char *key);
+/* Parse text into the setting. On failure returns -1 and writes "PROBLEM (expected ...)" to err. */
+int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen);
+/* Checks that involve several settings; on failure returns the key to blame and writes err. */
+const char *settings_validate(const Settings *s, char *err, size_t errlen);
+/* The value as text that parses back to the same value. */
+void settings_format(const Settings *s, const SettingInfo *info, char *buf, size_t n);
+int settings_get_int(const Settings *s, const SettingInfo *info);
+const IntList *settings_get_list(const Settings *s, const SettingInfo *info);
+double settings_get_real(const Settings *s, const SettingInfo *info);
+/* "  --key VALUE   help (default: D)" for every setting. */
+void settings_print_help(FILE *out);
+/* The setting's name in results files: column, else the key with '-' as '_' (train-size → train_size). */
+void settings_column(const SettingInfo *info, char *buf, size_t n);
+/* "key = value" lines, the form of a job file. */
+void settings_write_ini(const Settings *s, FILE *out);
+
+#endif
