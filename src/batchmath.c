@@ -500,48 +500,33 @@ static double seconds(void)
 #if !defined(CS_DOUBLE) && defined(__x86_64__)
 /* Independent chains of FMAs, named so that they stay in registers: enough to fill two FMA units
  * whatever their latency. Returns something of the result, so the work cannot be dropped. */
-#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-__attribute__((target("avx512f"), noinline)) static double peak_avx512(volatile long *n)
-{
-    const long iters = *n; /* read at run time: the call cannot be folded */
-    const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(0.001f);
-#define INIT(j) __m512 a##j = _mm512_set1_ps((float)(j));
-#define FMA(j) a##j = _mm512_fmadd_ps(a##j, x, y);
-#define SUM(j) s = _mm512_add_ps(s, a##j);
-    CHAINS(INIT)
-    for (long i = 0; i < iters; i++) {
-        CHAINS(FMA)
+#define CHAINS(X, V, P) X(0, V, P) X(1, V, P) X(2, V, P) X(3, V, P) X(4, V, P) X(5, V, P) X(6, V, P) X(7, V, P) \
+    X(8, V, P) X(9, V, P) X(10, V, P) X(11, V, P)
+#define INIT(j, V, P) V a##j = P##_set1_ps((float)(j));
+#define FMA(j, V, P) a##j = P##_fmadd_ps(a##j, x, y);
+#define SUM(j, V, P) s = P##_add_ps(s, a##j);
+/* peak_NAME for one vector width: vectors V of WIDTH floats and intrinsics P_*_ps (P: _mm512, _mm256) */
+#define PEAK(NAME, TARGET, V, P, WIDTH)                                                                    \
+    __attribute__((target(TARGET), noinline)) static double peak_##NAME(volatile long *n)                 \
+    {                                                                                                      \
+        const long iters = *n; /* read at run time: the call cannot be folded */                          \
+        const V x = P##_set1_ps(0.999f), y = P##_set1_ps(0.001f);                                          \
+        CHAINS(INIT, V, P)                                                                                 \
+        for (long i = 0; i < iters; i++) {                                                                 \
+            CHAINS(FMA, V, P)                                                                              \
+        }                                                                                                  \
+        V s = P##_setzero_ps();                                                                            \
+        CHAINS(SUM, V, P)                                                                                  \
+        float out[WIDTH];                                                                                  \
+        P##_storeu_ps(out, s);                                                                             \
+        return out[0];                                                                                     \
     }
-    __m512 s = _mm512_setzero_ps();
-    CHAINS(SUM)
-    float out[16];
-    _mm512_storeu_ps(out, s);
-    return out[0];
+PEAK(avx512, "avx512f", __m512, _mm512, 16)
+PEAK(avx2, "avx2,fma", __m256, _mm256, 8)
+#undef PEAK
 #undef INIT
 #undef FMA
 #undef SUM
-}
-
-__attribute__((target("avx2,fma"), noinline)) static double peak_avx2(volatile long *n)
-{
-    const long iters = *n;
-    const __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(0.001f);
-#define INIT(j) __m256 a##j = _mm256_set1_ps((float)(j));
-#define FMA(j) a##j = _mm256_fmadd_ps(a##j, x, y);
-#define SUM(j) s = _mm256_add_ps(s, a##j);
-    CHAINS(INIT)
-    for (long i = 0; i < iters; i++) {
-        CHAINS(FMA)
-    }
-    __m256 s = _mm256_setzero_ps();
-    CHAINS(SUM)
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
-#undef INIT
-#undef FMA
-#undef SUM
-}
 #undef CHAINS
 #endif
 

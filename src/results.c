@@ -263,22 +263,27 @@ static void write_runs_table(Writer *w, hid_t file)
 
 /* ---- /trial/<n> -------------------------------------------------------------------------- */
 
+/* loc/name: n rows of the compound type mem (which this closes), stored without struct padding. */
+static void write_table(Writer *w, hid_t loc, const char *name, hid_t mem, const void *rows, hsize_t n)
+{
+    hid_t file_type = H5C(w, H5Tcopy(mem));
+    H5C(w, H5Tpack(file_type));
+    hid_t space = H5C(w, H5Screate_simple(1, &n, NULL));
+    hid_t d = H5C(w, H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
+    H5C(w, H5Dclose(d));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(file_type));
+    H5C(w, H5Tclose(mem));
+}
+
 static void write_curves(Writer *w, hid_t g, const TrialResult *res)
 {
     hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(CurveRow)));
 #define CURVE_FIELD(ctype, name, h5type, meaning) H5C(w, H5Tinsert(mem, #name, HOFFSET(CurveRow, name), h5type));
     CURVE_FIELDS(CURVE_FIELD)
 #undef CURVE_FIELD
-    hid_t file_type = H5C(w, H5Tcopy(mem));
-    H5C(w, H5Tpack(file_type)); /* no struct padding in the file */
-    hsize_t dims = (hsize_t)res->epochs;
-    hid_t space = H5C(w, H5Screate_simple(1, &dims, NULL));
-    hid_t d = H5C(w, H5Dcreate2(g, "curves", file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    H5C(w, H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, res->curves));
-    H5C(w, H5Dclose(d));
-    H5C(w, H5Sclose(space));
-    H5C(w, H5Tclose(file_type));
-    H5C(w, H5Tclose(mem));
+    write_table(w, g, "curves", mem, res->curves, (hsize_t)res->epochs);
 }
 
 /* eval: one row per eval-T length; eval_examples/<T>/{output, target}: the first test sequence */
@@ -307,16 +312,7 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
     H5C(w, H5Tinsert(mem, "bits", HOFFSET(EvalRow, bits), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "bits_se", HOFFSET(EvalRow, bits_se), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "bits_ceiling", HOFFSET(EvalRow, bits_ceiling), H5T_NATIVE_DOUBLE));
-    hid_t file_type = H5C(w, H5Tcopy(mem));
-    H5C(w, H5Tpack(file_type));
-    hsize_t dims = (hsize_t)res->n_eval;
-    hid_t space = H5C(w, H5Screate_simple(1, &dims, NULL));
-    hid_t d = H5C(w, H5Dcreate2(g, "eval", file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    H5C(w, H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
-    H5C(w, H5Dclose(d));
-    H5C(w, H5Sclose(space));
-    H5C(w, H5Tclose(file_type));
-    H5C(w, H5Tclose(mem));
+    write_table(w, g, "eval", mem, rows, (hsize_t)res->n_eval);
     free(rows);
     hid_t ex = H5C(w, H5Gcreate2(g, "eval_examples", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (int k = 0; k < res->n_eval; k++) {

@@ -13,17 +13,8 @@
 #include "model.h"     /* Model, Workspace, model_batch */
 #include "task.h"      /* Dataset */
 #include "tasks.h"     /* task_find, task_kinds */
+#include "expect.h"  /* EXPECT, failures */
 
-static int failures;
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static void test_layout(void)
 {

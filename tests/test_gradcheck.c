@@ -15,6 +15,7 @@
 
 #include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
+#include "fixtures.h"  /* fill_random_dense */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "rng.h"       /* Rng */
@@ -99,15 +100,6 @@ static double check_case(const Case *c, const char *label)
 }
 
 /* Model kind with weights off their initial constants, so no gradient is trivially symmetric. */
-static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
-{
-    s->model = kind;
-    model_init(m, kind, sh, s->hidden, s->layers, s->embed);
-    model_init_weights(m, s);
-    Rng r = rng_stream(RNG_KEY(RNG_TEST, (uint64_t)kind, (uint64_t)sh->task));
-    for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
-}
-
 int main(void)
 {
     bm_setup_threads(1);
@@ -124,13 +116,10 @@ int main(void)
     dense.one_hot = 0;
     for (int kind = 0; kind < model_count; kind++) {
         Model m;
-        make_model(&m, kind, &dense, &s);
+        make_model(&m, kind, &dense, &s, (uint64_t)kind);
         Workspace w;
         workspace_init(&w, &m, &dense, B, B, 0, NULL);
-        Acts *a = &w.acts[0];
-        Rng r = rng_stream(RNG_KEY(RNG_TEST, 1000 + (uint64_t)kind));
-        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->layer[0].x[i] = (real)(rng_normal(&r) * 0.8);
-        for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
+        fill_random_dense(&w, &dense, B, 1000 + (uint64_t)kind, 0.8);
         Case c = {.m = &m, .w = &w, .dense = 1, .B = B};
         failures += check_case(&c, "dense") >= TOL;
         workspace_free(&w);
@@ -158,7 +147,7 @@ int main(void)
                (long long)task_count_targets(&d, (int[]){0, 1, 2}, B));
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
-            make_model(&m, kind, &sh, &s);
+            make_model(&m, kind, &sh, &s, (uint64_t)kind);
             Workspace w;
             workspace_init(&w, &m, &sh, B, 2, 0, NULL); /* chunks of 2 and 1 */
             Case c = {.m = &m, .w = &w, .dense = 0, .d = &d, .B = B};
@@ -180,7 +169,7 @@ int main(void)
         for (int kind = 0; kind < model_count; kind++)
             for (int drop = 0; drop < 2; drop++) {
                 Model m;
-                make_model(&m, kind, &sh, &s);
+                make_model(&m, kind, &sh, &s, (uint64_t)kind);
                 Workspace w;
                 workspace_init(&w, &m, &sh, B, 2, drop ? 0.3 : 0, NULL);
                 Case c = {.m = &m, .w = &w, .d = &d, .B = B, .drop_key = drop ? 12345 : 0};
@@ -207,7 +196,7 @@ int main(void)
         printf(" %s, embed %d, %d layers: T=%d L=%d\n", task_kinds[s.task].name, s.embed, s.layers, s.T, sh.L);
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
-            make_model(&m, kind, &sh, &s);
+            make_model(&m, kind, &sh, &s, (uint64_t)kind);
             Workspace w;
             workspace_init(&w, &m, &sh, B, 2, embeds[k].drop, NULL);
             Case c = {.m = &m, .w = &w, .d = &d, .B = B, .drop_key = embeds[k].drop > 0 ? 777 : 0};

@@ -13,17 +13,8 @@
 #include "model.h"
 #include "task.h"
 #include "tasks.h" /* task_find */
+#include "expect.h"  /* EXPECT, failures */
 
-static int failures;
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("  FAIL %s:%d: ", __FILE__, __LINE__);                                          \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static int close_to(double a, double b, double tol) { return fabs(a - b) <= tol * (1 + fabs(b)); }
 

@@ -9,6 +9,7 @@
 
 #include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
+#include "fixtures.h"  /* fill_random_dense */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "results.h"   /* results_write_tensors */
@@ -69,15 +70,6 @@ static void write_case(hid_t file, const char *name, const Model *m, const TaskS
     H5Gclose(pg), H5Gclose(gg), H5Gclose(g);
 }
 
-static void make_model(Model *m, int kind, const TaskShape *sh, Settings *s)
-{
-    s->model = kind;
-    model_init(m, kind, sh, s->hidden, s->layers, s->embed);
-    model_init_weights(m, s);
-    Rng r = rng_stream(RNG_KEY(RNG_TEST, 100 + (uint64_t)kind, (uint64_t)sh->task));
-    for (size_t i = 0; i < m->n_params; i++) m->mem[i] += (real)(0.2 * (rng_uniform(&r) - 0.5));
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -97,13 +89,11 @@ int main(int argc, char **argv)
     dense.one_hot = 0;
     for (int kind = 0; kind < model_count; kind++) {
         Model m;
-        make_model(&m, kind, &dense, &s);
+        make_model(&m, kind, &dense, &s, 100 + (uint64_t)kind);
         Workspace w;
         workspace_init(&w, &m, &dense, B, B, 0, NULL);
+        fill_random_dense(&w, &dense, B, 200 + (uint64_t)kind, 1.0);
         Acts *a = &w.acts[0];
-        Rng r = rng_stream(RNG_KEY(RNG_TEST, 200 + (uint64_t)kind));
-        for (size_t i = 0; i < (size_t)dense.L * B * dense.I; i++) a->layer[0].x[i] = (real)rng_normal(&r);
-        for (size_t i = 0; i < (size_t)dense.n_out * B; i++) a->y[i] = (int16_t)rng_below(&r, (uint32_t)dense.K);
         Metrics met = {0};
         model_prepare(&m, &w);
         model_forward(&m, a, B);
@@ -138,7 +128,7 @@ int main(int argc, char **argv)
         dataset_init(&d, &sh, s.seed, SPLIT_TRAIN, B, NULL, 0);
         for (int kind = 0; kind < model_count; kind++) {
             Model m;
-            make_model(&m, kind, &sh, &s);
+            make_model(&m, kind, &sh, &s, 100 + (uint64_t)kind);
             Workspace w;
             workspace_init(&w, &m, &sh, B, p > 0 ? B : 3, p, NULL);
             real *x = malloc((size_t)sh.L * B * sh.I * sizeof *x), *grad = malloc(m.n_params * sizeof *grad);
