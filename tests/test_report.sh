@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=${COPYSWEEP:-$ROOT/copysweep}
 PYTHON=${PYTHON:-/usr/bin/python3}
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 PYTHONPATH=$ROOT/analysis:$ROOT/tests # load.py, report_md.py
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -20,8 +20,14 @@ check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
 # bits against T, and 2 lengths × (per-position bits, curves, per-position accuracy, gradient flow)
 check "tables, summary and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 9
-grep -q "^## 1. Summary" rep/index.md && [ "$(grep -m1 '^## ' rep/index.md)" = "## 1. Summary" ] \
-    && pass "the report opens with the summary" || fail "the report does not open with the summary"
+check "the report opens with the summary; its sections are numbered 1, 2, ... as rendered" "$PYTHON" -c "
+from report_md import headings
+h = [(n, t) for level, n, t in headings(open('rep/index.md').read()) if level == 2]
+assert h[0] == (1, 'Summary'), h[0]
+numbered = [n for n, _ in h if n is not None]
+assert numbered == list(range(1, len(numbered) + 1)), h
+print(f'{len(numbered)} sections, the first the summary')
+"
 
 # geometric means: seeds whose gradients differ by 10^6 average to 10^-6, not to 5·10^-4
 cp smoke.h5 geo.h5
@@ -32,9 +38,10 @@ with h5py.File('geo.h5', 'r+') as f:
         f[f'trial/{r[\"trial\"]}/grad_flow'][0, 0] = 1e-3 if r['seed'] == 1 else 1e-9
 "
 "$PYTHON" "$ROOT/analysis/report.py" geo.h5 -o geo > /dev/null
-ROOT=$ROOT check "geometric means of log-scale quantities (seeds 10^6 apart)" "$PYTHON" -c "
+check "geometric means of log-scale quantities (seeds 10^6 apart)" "$PYTHON" -c "
 import pandas as pd
-md = open('geo/index.md').read().split('## 6.')[1].split('\\n## ')[0]
+from report_md import section
+md = section(open('geo/index.md').read(), \"The gradient's decay per step\")
 rows = [r for r in md.splitlines() if r.startswith('| ') and not r.startswith('| model')]
 cells = [r.split('|')[7].strip() for r in rows]
 assert len(cells) == 8 and all(c == '1.00e-06 ×/÷ 1e+03 (n=2)' for c in cells), cells
@@ -66,21 +73,19 @@ with h5py.File('smoke.h5') as src, h5py.File('v2.h5', 'w') as dst:
         g['curves'] = np.array(c[names].tolist(), dtype=[(n, c.dtype[n]) for n in names])
 "
 check "report of a format-2 file" "$PYTHON" "$ROOT/analysis/report.py" v2.h5 -o v2
-ROOT=$ROOT check "format-2 file: a note, accuracy summary, no bits sections" "$PYTHON" -c "
-import sys, os
-sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+check "format-2 file: a note, accuracy summary, no bits sections" "$PYTHON" -c "
 import load
+from report_md import has, section
 md = open('v2/index.md').read()
-assert 'Note: this file has results format version 2' in md and '## 3. Memory in bits' not in md, md[:600]
-assert 'test accuracy (chance 0.1250)' in md.split('## 2.')[0] if '## 2.' in md else True
+assert 'Note: this file has results format version 2' in md and not has(md, 'Memory in bits'), md[:600]
+assert 'test accuracy (chance 0.1250)' in section(md, 'Summary')
 pp = load.per_position('v2.h5')
 assert pp['ce'].isna().all() and pp['acc'].notna().all() and not load.has_bits(load.trials('v2.h5'))
 print('note present, ranking by accuracy, per-position ce missing as NaN')
 "
 
-ROOT=$ROOT check "load.py frames" "$PYTHON" -c "
-import sys, os, h5py, numpy as np
-sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+check "load.py frames" "$PYTHON" -c "
+import h5py, numpy as np
 import load
 t, c, pp, gf = load.trials('smoke.h5'), load.curves('smoke.h5'), load.per_position('smoke.h5'), load.grad_flow('smoke.h5')
 f = h5py.File('smoke.h5')
