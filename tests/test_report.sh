@@ -5,13 +5,9 @@
 # version, gets one line and exit status 2.
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-BIN=${COPYSWEEP:-$ROOT/copysweep}
-PYTHON=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMP_NUM_THREADS=1 PYTHONPATH=$ROOT/analysis:$ROOT/tests # load.py, report_md.py
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+scratch
 cd "$work"
 
 check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py"
@@ -98,19 +94,7 @@ print(f'{len(t)} trials, {len(c)} curve rows, {len(pp)} positions, {len(gf)} gra
 "
 
 # an interrupted sweep: one rank, stopped after its first trial
-cat > slow.ini <<'JOB'
-[settings]
-model = lstm, gru
-seed = 1, 2
-T = 24
-hidden = 48
-batch = 16
-epochs = 4
-train-size = 3200
-val-size = 64
-test-size = 64
-JOB
-"$BIN" slow.ini -o part.h5 2> part.log &
+"$BIN" "$ROOT/tests/jobs/mid.ini" -o part.h5 2> part.log &
 pid=$!
 for _ in $(seq 600); do grep -q ') done in' part.log && break; sleep 0.05; done
 kill -TERM $pid
@@ -125,92 +109,30 @@ check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part
 check "missing trials ($missing) listed and never averaged" \
     "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 5 --missing $missing
 
-# sweep NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
+# sweep tests/jobs/NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
 # check_tasks_report.py [MODE]: sweep_and_check NAME WHAT CHECK_WHAT [MODE]
 sweep_and_check() {
     local name=$1 what=$2 checked=$3
     shift 3
-    "$BIN" "$name.ini" -o "$name.h5" 2> "$name.log" || fail "$what sweep: $(tail -2 "$name.log")"
+    "$BIN" "$ROOT/tests/jobs/$name.ini" -o "$name.h5" 2> "$name.log" || fail "$what sweep: $(tail -2 "$name.log")"
     check "report of $what" "$PYTHON" "$ROOT/analysis/report.py" "$name.h5" -o "$name-report"
     check "$checked" "$PYTHON" "$ROOT/tests/check_tasks_report.py" "$name.h5" "$name-report" "$@"
 }
 
 # the other tasks in one sweep, each selected model also tested at other lengths
-cat > tasks.ini <<'JOB'
-[settings]
-task = copy-delay, temporal-order, ntm-copy
-model = lstm, mgru
-T = 10
-seed = 1, 2
-eval-T = 12 20
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 3
-train-size = 160
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check tasks "copy-delay, temporal-order and ntm-copy with eval-T" \
     "task sections, chance per task, length-generalization table equals /trial/<n>/eval"
 
 # charlm on a text the test writes: optimizers and dropout as axes, perplexity in the report
 for i in $(seq 400); do echo "line $i: $(printf '%*s' $((i % 37)) '' | tr ' ' 'abcdefgh'[$((i % 8))])"; done > text.txt
-cat > lm.ini <<'JOB'
-[settings]
-task = charlm
-text = text.txt
-model = lstm, gru
-optimizer = sgd, adam
-dropout = 0, 0.3
-seed = 1, 2
-T = 30
-layers = 2
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 2
-lr = 0.01
-train-size = 160
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check lm "a charlm sweep" "charlm perplexity table equals exp(test_loss) over seeds" --charlm
 
 # a small capacity sweep: a capacity value per model, equal to its recomputation from /trials
-cat > cap.ini <<'JOB'
-[settings]
-model = lstm, gru
-T = 3, 4, 6, 9
-seed = 1, 2
-hidden = 32
-batch = 16
-chunk = 8
-epochs = 12
-lr = 0.01
-train-size = 1600
-val-size = 64
-test-size = 64
-JOB
 sweep_and_check cap "a capacity sweep" "capacity per model equals its recomputation" --capacity
 check "bits table, capacity in bits, summary ranking and paired differences of the capacity sweep" \
     "$PYTHON" "$ROOT/tests/check_report.py" cap.h5 cap-report --figures 18 --carrying
 
 # the aids as axes: a table per model and T of plain, chrono, curriculum and both
-cat > aid.ini <<'JOB'
-[settings]
-model = lstm, gru
-T = 6, 8
-chrono = 0, 20
-curriculum = 0, 4
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 3
-train-size = 320
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check aid "an ablation sweep" "ablation cells and differences equal their recomputation" --ablation
 
 # not a results file, and another format version
@@ -224,5 +146,4 @@ for f in other.h5 future.h5 text.h5; do
     else fail "$f: exit $rc: $err"; fi
 done
 
-if [ $fails -gt 0 ]; then echo "report: $fails FAILED"; exit 1; fi
-echo "report: passed"
+finish report
