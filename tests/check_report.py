@@ -22,6 +22,7 @@ import sys
 import h5py
 import numpy as np
 
+from checklib import verdict
 from report_md import has, headings, section
 
 NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
@@ -220,12 +221,9 @@ def main():
     if page.count("<img ") != a.figures or "<table>" not in page:
         problems.append("index.html lacks the figures or the tables")
     check_headings(md, page, problems)
-    if problems:
-        print("check_report: FAIL: " + "; ".join(problems[:8]))
-        return 1
-    print(f"check_report: {checked} table cells equal their recomputation; {len(pngs)} PNG figures"
-          + (f"; {len(a.missing)} missing trials listed" if a.missing else ""))
-    return 0
+    return verdict(problems, "check_report: FAIL: ",
+                   f"check_report: {checked} table cells equal their recomputation; {len(pngs)} PNG figures"
+                   + (f"; {len(a.missing)} missing trials listed" if a.missing else ""))
 
 
 if __name__ == "__main__":
