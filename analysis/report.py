@@ -87,6 +87,11 @@ def grouped(df, keys):
         yield (values if isinstance(values, tuple) else (values,)), g
 
 
+def slug(text, sep="_"):
+    """The text's letters and digits, each other run of characters replaced by one SEP."""
+    return sep.join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
 def padded(runs):
     """Per-epoch arrays of seeds that stopped at different epochs, padded with NaN to the longest."""
     E = max(len(r) for r in runs)
@@ -96,13 +101,19 @@ def padded(runs):
 # ---- document -------------------------------------------------------------------------------------
 
 class Doc:
-    """Blocks rendered both as Markdown and as HTML."""
+    """Blocks rendered both as Markdown and as HTML. Sections are numbered when the document is
+    rendered, in the order they were added, so that a section that a file does not need leaves no gap;
+    in HTML every heading carries an id, its title as a slug (made unique with -2, -3, ...)."""
 
     def __init__(self):
         self.blocks = []
 
+    def section(self, title):
+        """A numbered second-level heading."""
+        self.blocks.append(("h", 2, title, True))
+
     def h(self, level, text):
-        self.blocks.append(("h", level, text))
+        self.blocks.append(("h", level, text, False))
 
     def p(self, text):
         self.blocks.append(("p", text))
@@ -119,11 +130,22 @@ class Doc:
     def ul(self, items):
         self.blocks.append(("ul", items))
 
-    def markdown(self):
-        out = []
+    def headings(self):
+        """(level, text with its section number, slug of the title) of every heading, in order."""
+        number, seen = 0, {}
         for b in self.blocks:
             if b[0] == "h":
-                out.append("#" * b[1] + " " + b[2])
+                number += b[3]
+                name = slug(b[2].lower(), "-")
+                seen[name] = seen.get(name, 0) + 1
+                yield b[1], (f"{number}. " if b[3] else "") + b[2], name + (f"-{seen[name]}" if seen[name] > 1 else "")
+
+    def markdown(self):
+        out, heads = [], self.headings()
+        for b in self.blocks:
+            if b[0] == "h":
+                level, text, _ = next(heads)
+                out.append("#" * level + " " + text)
             elif b[0] == "p":
                 out.append(b[1])
             elif b[0] == "table":
@@ -146,9 +168,11 @@ class Doc:
                "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
                "text-align:right}th{background:#eee}img{max-width:100%}pre{background:#f5f5f5;padding:1em;"
                "overflow-x:auto}figcaption{font-style:italic}</style></head><body>"]
+        heads = self.headings()
         for b in self.blocks:
             if b[0] == "h":
-                out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
+                level, text, anchor = next(heads)
+                out.append(f"<h{level} id='{e(anchor)}'>{e(text)}</h{level}>")
             elif b[0] == "p":
                 out.append(f"<p>{e(b[1])}</p>")
             elif b[0] == "table":
@@ -188,6 +212,7 @@ class Report:
         self.summary = []
         self.counted = self.df[self.df["status"].isin(COUNTED)]
         self.has_bits = load.has_bits(self.df)
+        self.by_trial = {}
 
     # the per-trial frames, each read once and shared by the sections that use it
     @functools.cached_property
@@ -202,6 +227,15 @@ class Report:
     def grad_flow(self):
         return load.grad_flow(self.path)
 
+    def runs(self, frame, trials, order):
+        """Each trial's rows of a per-trial frame ("curves", "per_position" or "grad_flow") in order of
+        the column ORDER (no rows for a trial that has none); the frame is split by trial once."""
+        if (frame, order) not in self.by_trial:
+            df = getattr(self, frame)
+            self.by_trial[frame, order] = df.iloc[:0], dict(tuple(df.sort_values(order).groupby("trial", sort=False)))
+        empty, split = self.by_trial[frame, order]
+        return [split.get(k, empty) for k in trials]
+
     def groups(self):
         """(title, sub-frame) for every combination of the other axes."""
         if not self.other:
@@ -211,6 +245,46 @@ class Report:
                   for v, sub in self.df.groupby(self.other if len(self.other) > 1 else self.other[0], sort=False)]
         for values, sub in sorted(groups, key=lambda g: tuple(load.order(a, v) for a, v in zip(self.other, g[0]))):
             yield ", ".join(f"{a} = {load.shown(a, v)}" for a, v in zip(self.other, values)), sub
+
+    def model_lengths(self, sub):
+        """(model, T, its counted trials, how many trials it has) for every model and length of sub."""
+        for m in self.models:
+            for T in lengths(sub):
+                yield m, T, self.counted_of(sub, m, T), int(((sub["model"] == m) & (sub["T"] == T)).sum())
+
+    def group_tables(self, header, rows):
+        """A table for each group of other axes, under the group's title: rows(title, sub) yields its rows."""
+        for title, sub in self.groups():
+            if title:
+                self.doc.h(3, title)
+            self.doc.table(header, list(rows(title, sub)))
+
+    def section(self, title, *paragraphs):
+        """Starts a numbered section with its paragraphs; returns the document."""
+        self.doc.section(title)
+        for text in paragraphs:
+            self.doc.p(text)
+        return self.doc
+
+    def record(self, group, model, T, metric, mean, se, n, expected):
+        """A row of summary.csv."""
+        self.summary.append(dict(group=group, model=model, T=T, metric=metric, mean=mean, se=se, n=n,
+                                 expected=expected))
+
+    def metric_cell(self, title, sub, m, T, metric, digits=4):
+        """(cell text, mean, n) of a metric over the counted seeds of a (model, T) cell, recorded in
+        summary.csv."""
+        everyone = sub[(sub["model"] == m) & (sub["T"] == T)]
+        vals = everyone.loc[everyone["status"].isin(COUNTED), metric]
+        mean, se, n = mean_se(vals)
+        self.record(title, m, T, metric, mean, se, n, len(everyone))
+        return cell(vals, len(everyone), digits), mean, n
+
+    def trial_table(self, trials):
+        """A table of trials with their axes, seed, status and message."""
+        self.doc.table(["trial"] + self.axes + ["seed", "status", "message"],
+                       [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
+                        for _, r in trials.iterrows()])
 
     def baselines(self, sub):
         """(chance accuracy, memoryless loss) of the trials in sub, or (None, None) if they differ."""
@@ -242,23 +316,66 @@ class Report:
 
     def save(self, fig, stem, caption, title=""):
         """Writes the figure as STEM.png (STEM_<title>.png for a group of other axes) with its caption."""
-        name = stem + (f"_{self.slug(title)}" if title else "") + ".png"
+        name = stem + (f"_{slug(title)}" if title else "") + ".png"
         caption += f" ({title})" if title else ""
         fig.savefig(os.path.join(self.outdir, name), dpi=90, bbox_inches="tight")
         plt.close(fig)
         self.figures.append(name)
         self.doc.img(name, caption)
 
-    def position_axes(self, ax, sub, ylabel, T, title):
-        """Labels, legend and title of a figure against the steps of the scored window."""
+    def length_figures(self, stem, caption, frame, order, draw, panels=(None,), layout=(1, 1), size=(10, 4),
+                       groups=None, heading="T = {T}", legend=None):
+        """A figure for each group of other axes (groups: (title, sub-frame) pairs, every group by
+        default) and each of its lengths T, saved as STEM_T{T} with CAPTION (both formatted with T).
+        Its axes, on a LAYOUT grid, show the PANELS, each drawn by draw(ax, panel, runs, sub), where runs
+        holds (model, its counted trials at T, each trial's rows of the per-trial FRAME in ORDER) for
+        every model with counted trials there. The first axes gets the legend (LEGEND: its options); a
+        lone axes gets HEADING as its title, several the figure. A figure whose panels all return
+        False from draw (nothing to show) is left out."""
+        for title, sub in self.groups() if groups is None else groups:
+            for T in lengths(sub):
+                runs = [(m, g, self.runs(frame, g["trial"], order))
+                        for m in self.models for g in [self.counted_of(sub, m, T)] if len(g)]
+                fig, axs = plt.subplots(*layout, figsize=size, sharex=True, squeeze=False)
+                if all([draw(ax, panel, runs, sub) is False for ax, panel in zip(axs.flat, panels)]):
+                    plt.close(fig)
+                    continue
+                axs.flat[0].legend(**(legend or dict(fontsize=8)))
+                text = heading.format(T=T) + (f", {title}" if title else "")
+                (axs.flat[0].set_title if len(panels) == 1 else fig.suptitle)(text)
+                self.save(fig, f"{stem}_T{T}", caption.format(T=T), title)
+
+    def band(self, ax, ys, m, x=None, style="-"):
+        """Model m's seed mean as a line and ± SE as a band; ys is a list of equally long arrays, x
+        their steps (1, 2, ... by default)."""
+        ys = np.array(ys, dtype=float)
+        x = np.arange(1, ys.shape[1] + 1) if x is None else x
+        mean = np.nanmean(ys, axis=0)
+        n = np.sum(np.isfinite(ys), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # steps that one seed alone reached
+            se = np.where(n > 1, np.nanstd(ys, axis=0, ddof=min(1, len(ys) - 1)) / np.sqrt(np.maximum(n, 1)), 0)
+        ax.plot(x, mean, style, color=self.colors[m], label=self.names[m])
+        ax.fill_between(x, mean - se, mean + se, color=self.colors[m], alpha=0.2, linewidth=0)
+
+    def mean_bars(self, ax, g, metric, m, shift=1.0):
+        """Model m's seed mean ± SE of a metric at each T of its trials g, T scaled by shift."""
+        xs = sorted(g["T"].unique())
+        st = [mean_se(g[g["T"] == T][metric]) for T in xs]
+        ax.errorbar(np.array(xs) * shift, [x[0] for x in st], yerr=[x[1] if np.isfinite(x[1]) else 0 for x in st],
+                    marker="o", color=self.colors[m], label=self.names[m], capsize=3)
+
+    def accuracy_axes(self, ax, sub, xlabel):
+        """Chance, and the labels of test accuracy against a setting on a log scale."""
+        self.chance_lines(ax, sub)
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"test {self.unit(sub)} accuracy")
+
+    def step_axes(self, ax, sub, ylabel):
+        """The labels of a figure against the steps of the scored window."""
         ax.set_xlabel("copy position" if self.unit(sub) == "symbol" else "step of the scored window")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8)
-        ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
-
-    @staticmethod
-    def slug(title):
-        return "_".join("".join(ch if ch.isalnum() else " " for ch in title).split())
 
     def title(self):
         self.doc.h(1, f"copysweep report: {os.path.basename(self.path)}")
@@ -277,9 +394,7 @@ class Report:
         if len(missing):
             d.h(2, "Missing trials")
             d.p(f"This file is incomplete: {len(missing)} of {len(self.df)} trials have no result yet or failed.")
-            d.table(["trial"] + self.axes + ["seed", "status", "message"],
-                    [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
-                     for _, r in missing.iterrows()])
+            self.trial_table(missing)
 
     # ---- memory in bits: what the report opens with -------------------------------------------
 
@@ -425,10 +540,9 @@ class Report:
         out.append(self.budget(sub))
         return (f"**{title}.** " if title else "") + " ".join(out)
 
-    # 1. the answer
+    # the answer
     def answer(self):
-        d = self.doc
-        d.h(2, "1. Summary")
+        d = self.section("Summary")
         if not self.has_bits:
             d.p(f"Note: this file has results format version {self.attrs.get('format_version')}, written before "
                 f"copysweep measured memory in bits (format {load.BITS_VERSION}). The sections on bits, the decay per "
@@ -454,16 +568,16 @@ class Report:
             "cannot (accuracy falls towards 1/K even when a model remembers a fixed amount). Values are mean ± SE "
             "over seeds; a cell carries memory when its 95 % t-interval over seeds excludes 0.")
 
-    # 2. headline figure
+    # the headline figure
     def headline(self):
         groups = list(self.bits_groups())
         if not groups:
             return
-        d = self.doc
-        d.h(2, "2. Memory in bits against T")
-        d.p("Test bits per model against T (log scale); dots are seeds, markers with bars the seed mean ± SE, the dashed "
-            "line the ceiling (T·log2 K for copy), the gray line 0 bits. The y axis is symmetric-logarithmic: linear "
-            "between −1 and 1 bit, logarithmic beyond, so that values at and below 0 stay visible.")
+        self.section("Memory in bits against T",
+                     "Test bits per model against T (log scale); dots are seeds, markers with bars the seed mean ± SE, "
+                     "the dashed line the ceiling (T·log2 K for copy), the gray line 0 bits. The y axis is "
+                     "symmetric-logarithmic: linear between −1 and 1 bit, logarithmic beyond, so that values at and "
+                     "below 0 stay visible.")
         for title, sub in groups:
             fig, ax = plt.subplots(figsize=(8, 5))
             Ts = sorted(sub["T"].unique())
@@ -474,10 +588,7 @@ class Report:
                     continue
                 shift = 1.04 ** (i - (len(self.models) - 1) / 2)  # side by side at each T
                 ax.scatter(g["T"] * shift, g["test_bits"], color=self.colors[m], alpha=0.35, s=14, linewidths=0)
-                xs = sorted(g["T"].unique())
-                st = [mean_se(g[g["T"] == T]["test_bits"]) for T in xs]
-                ax.errorbar(np.array(xs) * shift, [x[0] for x in st], yerr=[x[1] if np.isfinite(x[1]) else 0 for x in st],
-                            marker="o", color=self.colors[m], label=self.names[m], capsize=3)
+                self.mean_bars(ax, g, "test_bits", m, shift)
             ceiling = [sub[sub["T"] == T]["bits_ceiling"].mean() for T in Ts]
             ax.plot(Ts, ceiling, "k--", lw=1, label="ceiling")
             ax.axhline(0, color="gray", lw=1)
@@ -491,13 +602,12 @@ class Report:
             ax.set_title("Memory in bits" + (f", {title}" if title else ""))
             self.save(fig, "bits", "Memory in bits against T: seeds, mean ± SE, ceiling and zero", title)
 
-    # 3. the bits table
+    # the bits table
     def bits_table(self):
         groups = list(self.bits_groups())
         if not groups:
             return
-        d = self.doc
-        d.h(2, "3. Memory in bits")
+        d = self.section("Memory in bits")
         d.p("Test bits, mean ± SE over seeds, and in brackets the fraction of the ceiling (T·log2 K for copy, "
             "10·log2 K for copy-delay, 8 per vector for ntm-copy, 2 for temporal-order). Capacity: the most bits a model "
             "carries over the lengths tried (from the seed means, at the T in brackets), and the mean ± SE of each "
@@ -513,15 +623,11 @@ class Report:
                 row = [self.names[m]]
                 means = {}
                 for T in lengths(sub):
-                    g = sub[(sub["model"] == m) & (sub["T"] == T)]
-                    vals = g.loc[g["status"].isin(COUNTED), "test_bits"]
-                    mean, se, n = mean_se(vals)
-                    ceiling = g["bits_ceiling"].mean()
-                    row.append(cell(vals, len(g), 2) + (f" [{mean / ceiling:.1%}]" if n else ""))
+                    text, mean, n = self.metric_cell(title, sub, m, T, "test_bits", 2)
+                    ceiling = sub[(sub["model"] == m) & (sub["T"] == T)]["bits_ceiling"].mean()
+                    row.append(text + (f" [{mean / ceiling:.1%}]" if n else ""))
                     if n:
                         means[T] = mean
-                    self.summary.append(dict(group=title, model=m, T=T, metric="test_bits", mean=mean, se=se, n=n,
-                                             expected=len(g)))
                 g = self.counted_of(sub, m)
                 per_seed = g.groupby("seed")["test_bits"].max()
                 best = max(means, key=means.get) if means else None
@@ -559,143 +665,124 @@ class Report:
                 rows.append(row)
             d.table(["model"] + rest + [f"H = {H}" for H in Hs], rows)
 
-    # 4. per-position bits
+    # per-position bits
     def position_bits(self):
         groups = list(self.bits_groups())
         if not groups:
             return
-        d = self.doc
-        d.h(2, "4. Memory by copy position")
-        d.p(f"Test bits carried per copy position, averaged over blocks of consecutive positions (at most {BLOCKS} "
-            "blocks), seed mean ± SE; the positions add up to the trial's bits. The gray band is ±1.96 standard errors "
-            "of the test-set estimate around 0 for the seed mean (from each position's spread over test sequences): "
-            "what a model with no memory reads at this test size. A block inside it is indistinguishable from none.")
-        pp = self.per_position
-        for title, sub in groups:
-            for T in lengths(sub):
-                fig, ax = plt.subplots(figsize=(10, 4))
-                band, drawn = 0.0, False
-                for m in self.models:
-                    ks = self.counted_of(sub, m, T)["trial"]
-                    rows = [pp[pp["trial"] == k].sort_values("position") for k in ks]
-                    rows = [r for r in rows if len(r) and np.isfinite(r["bits"]).all()]
-                    if not rows:
-                        continue
-                    N = len(rows[0])
-                    edges = np.unique(np.linspace(0, N, min(N, BLOCKS) + 1).astype(int))
-                    size = np.diff(edges)
-                    means = [np.add.reduceat(r["bits"].to_numpy(), edges[:-1]) / size for r in rows]
-                    var = np.mean([np.add.reduceat(r["bits_se"].to_numpy() ** 2, edges[:-1]) for r in rows], axis=0)
-                    band = np.maximum(band, Z95 * np.sqrt(var / len(rows)) / size)
-                    centers = (edges[:-1] + edges[1:] + 1) / 2
-                    self.band(ax, centers, means, self.colors[m], self.names[m], "-o")
-                    drawn = True
-                if not drawn:
-                    plt.close(fig)
-                    continue
-                ax.fill_between(centers, -band, band, color="gray", alpha=0.25, linewidth=0,
-                                label="no memory at this test size (95 %)")
-                ax.axhline(0, color="gray", lw=0.8)
-                self.position_axes(ax, sub, "test bits per position (block mean)", T, title)
-                self.save(fig, f"position_bits_T{T}", f"Test bits per copy position, in blocks, at T = {T}", title)
+        self.section("Memory by copy position",
+                     f"Test bits carried per copy position, averaged over blocks of consecutive positions (at "
+                     f"most {BLOCKS} blocks), seed mean ± SE; the positions add up to the trial's bits. The gray band "
+                     "is ±1.96 standard errors of the test-set estimate around 0 for the seed mean (from each "
+                     "position's spread over test sequences): what a model with no memory reads at this test size. A "
+                     "block inside it is indistinguishable from none.")
+        self.length_figures("position_bits", "Test bits per copy position, in blocks, at T = {T}", "per_position",
+                            "position", self.position_bits_panel, groups=groups)
 
-    # 5. convergence
+    def position_bits_panel(self, ax, _, runs, sub):
+        """Each model's bits per block of copy positions, and the band of no memory; False if no model has
+        per-position bits."""
+        band, centers = 0.0, None
+        for m, _, rows in runs:
+            rows = [r for r in rows if len(r) and np.isfinite(r["bits"]).all()]
+            if not rows:
+                continue
+            N = len(rows[0])
+            edges = np.unique(np.linspace(0, N, min(N, BLOCKS) + 1).astype(int))
+            size = np.diff(edges)
+            means = [np.add.reduceat(r["bits"].to_numpy(), edges[:-1]) / size for r in rows]
+            var = np.mean([np.add.reduceat(r["bits_se"].to_numpy() ** 2, edges[:-1]) for r in rows], axis=0)
+            band = np.maximum(band, Z95 * np.sqrt(var / len(rows)) / size)
+            centers = (edges[:-1] + edges[1:] + 1) / 2
+            self.band(ax, means, m, centers, "-o")
+        if centers is None:
+            return False
+        ax.fill_between(centers, -band, band, color="gray", alpha=0.25, linewidth=0,
+                        label="no memory at this test size (95 %)")
+        ax.axhline(0, color="gray", lw=0.8)
+        self.step_axes(ax, sub, "test bits per position (block mean)")
+
+    # convergence
     def convergence(self):
-        d = self.doc
-        d.h(2, "5. Convergence speed")
-        d.p("Updates (epochs × train-size / batch, counted at the end of the epoch) until the validation split first "
-            "carried 1 bit, 10 bits and 90 % of the selected epoch's bits (where those are at least 1 bit), and until "
-            "validation accuracy first reached "
-            "50 %, 90 % and 99 %: mean ± SE over the seeds that got there, and 'never k/n' for those that did not.")
-        c = self.curves
-        bits = "val_bits" in c.columns
-        for title, sub in self.groups():
-            if title:
-                d.h(3, title)
-            rows = []
-            for m in self.models:
-                for T in lengths(sub):
-                    g = self.counted_of(sub, m, T)
-                    row = [self.names[m], T]
-                    reached = {}
-                    for _, r in g.iterrows():
-                        per = int(r["train_size"]) // int(r["batch"])
-                        cr = c[c["trial"] == r["trial"]].sort_values("epoch")
-                        final = cr[cr["epoch"] == r["best_epoch"]]["val_bits"] if bits else []
-                        final = float(final.iloc[0]) if len(final) else math.nan
-                        # 90 % of the final bits only where there is at least 1 bit: below, it is noise
-                        goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final >= 1 else math.nan}
-                        for name, goal in goals.items():
-                            hit = cr[cr["val_bits"] >= goal]["epoch"] if bits and np.isfinite(goal) else []
-                            reached.setdefault(name, []).append(per * int(hit.iloc[0]) if len(hit) else None)
-                        for th in (50, 90, 99):
-                            e = int(r[f"conv_epoch_{th}"])
-                            reached.setdefault(f"{th} %acc", []).append(per * e if e >= 0 else None)
-                    for name in ("1 bit", "10 bits", "90 %", "50 %acc", "90 %acc", "99 %acc"):
-                        if not len(g):
-                            row.append("missing")
-                            continue
-                        if name in ("1 bit", "10 bits", "90 %") and not bits:
-                            row.append("n/a")
-                            continue
-                        got = [x for x in reached.get(name, []) if x is not None]
-                        never = len(g) - len(got)
-                        text = cell(got, len(got), 0).split(" (n=")[0] if got else ""
-                        row.append((text + (f", never {never}/{len(g)}" if never else "")) if got
-                                   else f"never {never}/{len(g)}")
-                    rows.append(row)
-            d.table(["model", "T", "1 bit", "10 bits", "90 % of final bits", "accuracy 50 %", "accuracy 90 %",
-                     "accuracy 99 %"], rows)
+        self.section("Convergence speed",
+                     "Updates (epochs × train-size / batch, counted at the end of the epoch) until the validation "
+                     "split first carried 1 bit, 10 bits and 90 % of the selected epoch's bits (where those are at "
+                     "least 1 bit), and until validation accuracy first reached 50 %, 90 % and 99 %: mean ± SE over "
+                     "the seeds that got there, and 'never k/n' for those that did not.")
+        bits = "val_bits" in self.curves.columns
 
-    # 6. the gradient's decay per step
+        def rows(_, sub):
+            for m, T, g, _ in self.model_lengths(sub):
+                row = [self.names[m], T]
+                reached = {}
+                for (_, r), cr in zip(g.iterrows(), self.runs("curves", g["trial"], "epoch")):
+                    per = int(r["train_size"]) // int(r["batch"])
+                    final = cr[cr["epoch"] == r["best_epoch"]]["val_bits"] if bits else []
+                    final = float(final.iloc[0]) if len(final) else math.nan
+                    # 90 % of the final bits only where there is at least 1 bit: below, it is noise
+                    goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final >= 1 else math.nan}
+                    for name, goal in goals.items():
+                        hit = cr[cr["val_bits"] >= goal]["epoch"] if bits and np.isfinite(goal) else []
+                        reached.setdefault(name, []).append(per * int(hit.iloc[0]) if len(hit) else None)
+                    for th in (50, 90, 99):
+                        e = int(r[f"conv_epoch_{th}"])
+                        reached.setdefault(f"{th} %acc", []).append(per * e if e >= 0 else None)
+                for name in ("1 bit", "10 bits", "90 %", "50 %acc", "90 %acc", "99 %acc"):
+                    if not len(g):
+                        row.append("missing")
+                        continue
+                    if name in ("1 bit", "10 bits", "90 %") and not bits:
+                        row.append("n/a")
+                        continue
+                    got = [x for x in reached.get(name, []) if x is not None]
+                    never = len(g) - len(got)
+                    text = cell(got, len(got), 0).split(" (n=")[0] if got else ""
+                    row.append((text + (f", never {never}/{len(g)}" if never else "")) if got
+                               else f"never {never}/{len(g)}")
+                yield row
+
+        self.group_tables(["model", "T", "1 bit", "10 bits", "90 % of final bits", "accuracy 50 %", "accuracy 90 %",
+                           "accuracy 99 %"], rows)
+
+    # the gradient's decay per step
     def decay(self):
         if not self.has_bits:
             return
-        d = self.doc
-        d.h(2, "6. The gradient's decay per step")
-        d.p("ρ = exp(−slope) of the least-squares line through ln ‖∂L/∂h_t‖ against t over the steps before the scored "
-            "window (the symbols, delay and delimiter), on the probe batch: the factor by which the gradient shrinks "
-            "per step back in time (SPEC \"The gradient's decay per step\"). Geometric means over seeds ×/÷ the SE "
-            "factor, with the initial and the final weights; beside them the value the cell's transition linearized "
-            "at h = 0 predicts (orthogonal U, |λ| = 1; n/a with other initializations), ρ^T, and ‖∂L/∂h_0‖, the "
-            "gradient that reaches the first symbol.")
+        self.section("The gradient's decay per step",
+                     "ρ = exp(−slope) of the least-squares line through ln ‖∂L/∂h_t‖ against t over the steps "
+                     "before the scored window (the symbols, delay and delimiter), on the probe batch: the factor by "
+                     "which the gradient shrinks per step back in time (SPEC \"The gradient's decay per step\"). "
+                     "Geometric means over seeds ×/÷ the SE factor, with the initial and the final weights; beside "
+                     "them the value the cell's transition linearized at h = 0 predicts (orthogonal U, |λ| = 1; n/a "
+                     "with other initializations), ρ^T, and ‖∂L/∂h_0‖, the gradient that reaches the first symbol.")
         gf = self.grad_flow
         first = gf[gf["t"] == 0].pivot_table(index="trial", columns="which", values="norm")
-        for title, sub in self.groups():
-            if title:
-                d.h(3, title)
-            rows = []
-            for m in self.models:
-                for T in lengths(sub):
-                    g = self.counted_of(sub, m, T)
-                    n = len(sub[(sub["model"] == m) & (sub["T"] == T)])
-                    lin = g["rho_linear"].dropna().unique()
-                    h0 = first.reindex(g["trial"])
-                    rows.append([self.names[m], T, geo_cell(g["rho_initial"], n, ".4f"), geo_cell(g["rho_final"], n, ".4f"),
-                                 f"{lin[0]:.4f}" if len(lin) == 1 else "n/a",
-                                 geo_cell(g["rho_initial"] ** T, n, ".2e"),
-                                 geo_cell(h0.get("first", []), n, ".2e"), geo_cell(h0.get("last", []), n, ".2e")])
-                    for col, vals in (("rho_initial", g["rho_initial"]), ("rho_final", g["rho_final"]),
-                                      ("grad_h0_initial", h0.get("first", pd.Series(dtype=float))),
-                                      ("grad_h0_final", h0.get("last", pd.Series(dtype=float)))):
-                        gm, se, k = geo_mean_se(vals)
-                        self.summary.append(dict(group=title, model=m, T=T, metric=col + "_geomean", mean=gm,
-                                                 se=se, n=k, expected=n))
-            d.table(["model", "T", "ρ initial", "ρ final", "linearized", "ρ^T initial", "‖∂L/∂h_0‖ initial",
-                     "‖∂L/∂h_0‖ final"], rows)
 
-    # 7. paired differences
+        def rows(title, sub):
+            for m, T, g, n in self.model_lengths(sub):
+                lin = g["rho_linear"].dropna().unique()
+                h0 = first.reindex(g["trial"])
+                yield [self.names[m], T, geo_cell(g["rho_initial"], n, ".4f"), geo_cell(g["rho_final"], n, ".4f"),
+                       f"{lin[0]:.4f}" if len(lin) == 1 else "n/a",
+                       geo_cell(g["rho_initial"] ** T, n, ".2e"),
+                       geo_cell(h0.get("first", []), n, ".2e"), geo_cell(h0.get("last", []), n, ".2e")]
+                for col, vals in (("rho_initial", g["rho_initial"]), ("rho_final", g["rho_final"]),
+                                  ("grad_h0_initial", h0.get("first", pd.Series(dtype=float))),
+                                  ("grad_h0_final", h0.get("last", pd.Series(dtype=float)))):
+                    self.record(title, m, T, col + "_geomean", *geo_mean_se(vals), n)
+
+        self.group_tables(["model", "T", "ρ initial", "ρ final", "linearized", "ρ^T initial", "‖∂L/∂h_0‖ initial",
+                           "‖∂L/∂h_0‖ final"], rows)
+
+    # paired differences
     def paired_differences(self):
-        d = self.doc
-        d.h(2, "7. Paired differences between models")
-        d.p("The four models of one (T, seed) train and are tested on identical sequences, so they are compared per "
-            "seed: the difference A − B of each seed, their mean and its 95 % t-interval (df = n − 1). 'separated' "
-            "when the interval excludes 0.")
+        self.section("Paired differences between models",
+                     "The four models of one (T, seed) train and are tested on identical sequences, so they are "
+                     "compared per seed: the difference A − B of each seed, their mean and its 95 % t-interval "
+                     "(df = n − 1). 'separated' when the interval excludes 0.")
         metrics = (["test_bits"] if self.has_bits else []) + ["test_acc"]
-        for title, sub in self.groups():
-            if title:
-                d.h(3, title)
-            rows = []
+
+        def rows(_, sub):
             for T in lengths(sub):
                 for metric in metrics:
                     seeds = self.per_seed(sub, T, metric)
@@ -706,16 +793,17 @@ class Report:
                             if p["n"] == 0:
                                 continue
                             dig = 2 if metric == "test_bits" else 4
-                            rows.append([T, f"{self.names[a]} − {self.names[b]}", "bits" if metric == "test_bits" else "accuracy",
-                                         ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
-                                         f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
-                                         p["n"], "separated" if p["separated"] else "no"])
-            d.table(["T", "A − B", "metric", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+                            yield [T, f"{self.names[a]} − {self.names[b]}",
+                                   "bits" if metric == "test_bits" else "accuracy",
+                                   ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
+                                   f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
+                                   p["n"], "separated" if p["separated"] else "no"]
 
-    # 8. final test metrics
+        self.group_tables(["T", "A − B", "metric", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+
+    # final test metrics
     def final_tables(self):
-        d = self.doc
-        d.h(2, "8. Final test metrics")
+        d = self.section("Final test metrics")
         for title, sub in self.groups():
             acc, memoryless = self.baselines(sub)
             unit = self.unit(sub)
@@ -728,183 +816,134 @@ class Report:
                 header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ([baseline] if baseline else [])
                 rows = []
                 for m in self.models:
-                    row = [self.names[m]]
-                    for T in lengths(sub):
-                        g = sub[(sub["model"] == m) & (sub["T"] == T)]
-                        vals = g.loc[g["status"].isin(COUNTED), metric]
-                        row.append(cell(vals, len(g)))
-                        mean, se, n = mean_se(vals)
-                        self.summary.append(dict(group=title, model=m, T=T, metric=metric, mean=mean, se=se, n=n,
-                                                 expected=len(g)))
+                    row = [self.names[m]] + [self.metric_cell(title, sub, m, T, metric)[0] for T in lengths(sub)]
                     if baseline:
                         row.append(f"{value:.4f}" if value is not None else "varies")
                     rows.append(row)
                 d.table(header, rows)
 
-    def band(self, ax, x, ys, color, label, style="-"):
-        """Seed mean as a line and ± SE as a band; ys is a list of equally long arrays."""
-        ys = np.array(ys, dtype=float)
-        mean = np.nanmean(ys, axis=0)
-        n = np.sum(np.isfinite(ys), axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # steps that one seed alone reached
-            se = np.where(n > 1, np.nanstd(ys, axis=0, ddof=min(1, len(ys) - 1)) / np.sqrt(np.maximum(n, 1)), 0)
-        ax.plot(x, mean, style, color=color, label=label)
-        ax.fill_between(x, mean - se, mean + se, color=color, alpha=0.2, linewidth=0)
-
-    # 9. curves
+    # curves
     def curve_figures(self):
-        d = self.doc
-        d.h(2, "9. Training and validation curves")
-        d.p("Loss (nats per copy symbol) and symbol accuracy against epochs; lines are the seed mean, "
-            "bands ± SE over the seeds still training at that epoch (early stopping ends seeds at different epochs).")
-        c = self.curves
-        for title, sub in self.groups():
-            for T in lengths(sub):
-                fig, axs = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
-                for (key, ax) in zip(("train_loss", "val_loss", "train_acc", "val_acc"), axs.flat):
-                    for m in self.models:
-                        ks = self.counted_of(sub, m, T)["trial"]
-                        runs = [c[c["trial"] == k].sort_values("epoch")[key].to_numpy() for k in ks]
-                        if not runs:
-                            continue
-                        ys = padded(runs)
-                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
-                    self.chance_lines(ax, sub, "loss" in key)
-                    ax.set_title(key.replace("_", " "))
-                    ax.set_xlabel("epoch")
-                    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-                axs[0, 0].legend(fontsize=8)
-                fig.suptitle(f"T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"curves_T{T}", f"Curves at T = {T}", title)
+        self.section("Training and validation curves",
+                     "Loss (nats per copy symbol) and symbol accuracy against epochs; lines are the seed mean, bands "
+                     "± SE over the seeds still training at that epoch (early stopping ends seeds at different "
+                     "epochs).")
+        self.length_figures("curves", "Curves at T = {T}", "curves", "epoch", self.curve_panel,
+                            panels=("train_loss", "val_loss", "train_acc", "val_acc"), layout=(2, 2), size=(11, 7))
 
-    # 10. per-position accuracy
+    def curve_panel(self, ax, key, runs, sub):
+        """One column of the curves (key) against epochs."""
+        for m, _, rows in runs:
+            self.band(ax, padded([r[key].to_numpy() for r in rows]), m)
+        self.chance_lines(ax, sub, "loss" in key)
+        ax.set_title(key.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+    # per-position accuracy
     def position_figures(self):
-        d = self.doc
-        d.h(2, "10. Test accuracy by copy position")
-        d.p("Accuracy at each step of the scored window (for copy, position 1 is the first symbol shown; for "
-            "temporal-order and ntm-copy, steps where sequences of each length are scored): where memory fails.")
-        pp = self.per_position
-        for title, sub in self.groups():
-            for T in lengths(sub):
-                fig, ax = plt.subplots(figsize=(10, 4))
-                for m in self.models:
-                    ks = self.counted_of(sub, m, T)["trial"]
-                    ys = [pp[pp["trial"] == k].sort_values("position")["acc"].to_numpy() for k in ks]
-                    if ys:
-                        self.band(ax, np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
-                self.chance_lines(ax, sub)
-                self.position_axes(ax, sub, f"test {self.unit(sub)} accuracy", T, title)
-                self.save(fig, f"positions_T{T}", f"Per-position test accuracy at T = {T}", title)
+        self.section("Test accuracy by copy position",
+                     "Accuracy at each step of the scored window (for copy, position 1 is the first symbol shown; "
+                     "for temporal-order and ntm-copy, steps where sequences of each length are scored): where memory "
+                     "fails.")
+        self.length_figures("positions", "Per-position test accuracy at T = {T}", "per_position", "position",
+                            self.position_panel)
 
-    # 11. gradient flow
+    def position_panel(self, ax, _, runs, sub):
+        """Test accuracy at each step of the scored window."""
+        for m, _, rows in runs:
+            self.band(ax, [r["acc"].to_numpy() for r in rows], m)
+        self.chance_lines(ax, sub)
+        self.step_axes(ax, sub, f"test {self.unit(sub)} accuracy")
+
+    # gradient flow
     def flow_figures(self):
-        d = self.doc
-        d.h(2, "11. Gradient flow")
-        d.p("‖∂L/∂h_t‖ against the time step t on a fixed probe batch (the first batch of validation "
-            "sequences), with the initial weights (dashed) and after the last epoch (solid); geometric means over "
-            "seeds (the mean of log10), log scale. The loss is on the last T steps, so gradient enters at the right "
-            "and flows back towards t = 0. A curve ends where a seed's gradient underflows to 0 in float32.")
-        gf = self.grad_flow
-        for title, sub in self.groups():
-            for T in lengths(sub):
-                fig, ax = plt.subplots(figsize=(10, 4))
-                for m in self.models:
-                    ks = self.counted_of(sub, m, T)["trial"]
-                    for which, style in (("first", "--"), ("last", "-")):
-                        ys = [gf[(gf["trial"] == k) & (gf["which"] == which)].sort_values("t")["norm"].to_numpy()
-                              for k in ks]
-                        ys = [y for y in ys if len(y) and np.all(np.isfinite(y))]
-                        if ys:
-                            with np.errstate(divide="ignore"):
-                                logs = np.log10(np.array(ys))  # -inf where a seed underflowed: no mean there
-                            geo = 10 ** np.where(np.all(np.isfinite(logs), axis=0), np.mean(logs, axis=0), np.nan)
-                            ax.plot(np.arange(len(ys[0])), geo, style, color=self.colors[m],
-                                    label=f"{self.names[m]} ({'initial' if which == 'first' else 'final'})")
-                ax.set_yscale("log")
-                ax.set_xlabel("t")
-                ax.set_ylabel("‖∂L/∂h_t‖")
-                ax.legend(fontsize=7, ncol=2)
-                ax.set_title(f"T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"gradflow_T{T}", f"Gradient flow at T = {T}", title)
+        self.section("Gradient flow",
+                     "‖∂L/∂h_t‖ against the time step t on a fixed probe batch (the first batch of validation "
+                     "sequences), with the initial weights (dashed) and after the last epoch (solid); geometric "
+                     "means over seeds (the mean of log10), log scale. The loss is on the last T steps, so gradient "
+                     "enters at the right and flows back towards t = 0. A curve ends where a seed's gradient "
+                     "underflows to 0 in float32.")
+        self.length_figures("gradflow", "Gradient flow at T = {T}", "grad_flow", "t", self.flow_panel,
+                            legend=dict(fontsize=7, ncol=2))
 
-    # 12. stability
+    def flow_panel(self, ax, _, runs, sub):
+        """The geometric mean of ‖∂L/∂h_t‖ over seeds against t, with the initial and the final weights."""
+        for m, _, rows in runs:
+            for which, style in (("first", "--"), ("last", "-")):
+                ys = [r[r["which"] == which]["norm"].to_numpy() for r in rows]
+                ys = [y for y in ys if len(y) and np.all(np.isfinite(y))]
+                if ys:
+                    with np.errstate(divide="ignore"):
+                        logs = np.log10(np.array(ys))  # -inf where a seed underflowed: no mean there
+                    geo = 10 ** np.where(np.all(np.isfinite(logs), axis=0), np.mean(logs, axis=0), np.nan)
+                    ax.plot(np.arange(len(ys[0])), geo, style, color=self.colors[m],
+                            label=f"{self.names[m]} ({'initial' if which == 'first' else 'final'})")
+        ax.set_yscale("log")
+        ax.set_xlabel("t")
+        ax.set_ylabel("‖∂L/∂h_t‖")
+
+    # stability
     def stability(self):
-        d = self.doc
-        d.h(2, "12. Stability")
-        c = self.curves
+        d = self.section("Stability", f"Status of every trial, and loss spikes: epochs whose training loss exceeds "
+                                      f"{SPIKE:.2f} × the previous epoch's.")
         rows = []
         for m in self.models:
             for T in self.Ts:
                 g = self.df[(self.df["model"] == m) & (self.df["T"] == T)]
                 spikes = 0
-                for k in g["trial"]:
-                    tl = c[c["trial"] == k].sort_values("epoch")["train_loss"].to_numpy()
+                for cr in self.runs("curves", g["trial"], "epoch"):
+                    tl = cr["train_loss"].to_numpy()
                     spikes += int(np.sum(tl[1:] > SPIKE * tl[:-1])) if len(tl) > 1 else 0
                 st = g["status"].value_counts()
                 rows.append([self.names[m], T, len(g), st.get("done", 0), st.get("diverged", 0), st.get("failed", 0),
                              len(g) - st.get("done", 0) - st.get("diverged", 0) - st.get("failed", 0), spikes])
-        d.p(f"Status of every trial, and loss spikes: epochs whose training loss exceeds {SPIKE:.2f} × the "
-            "previous epoch's.")
         d.table(["model", "T", "trials", "done", "diverged", "failed", "missing", "loss spikes"], rows)
         bad = self.df[self.df["status"].isin(("diverged", "failed"))]
         if len(bad):
-            d.table(["trial"] + self.axes + ["seed", "status", "message"],
-                    [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
-                     for _, r in bad.iterrows()])
+            self.trial_table(bad)
         if "lr" in self.axes:
             fig, ax = plt.subplots(figsize=(7, 4))
             for m in self.models:
                 g = self.counted[self.counted["model"] == m].groupby("lr")["test_acc"]
                 ax.errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", color=self.colors[m], label=self.names[m])
-            self.chance_lines(ax, self.counted)
-            ax.set_xscale("log")
-            ax.set_xlabel("learning rate")
-            ax.set_ylabel(f"test {self.unit(self.df)} accuracy")
+            self.accuracy_axes(ax, self.counted, "learning rate")
             ax.legend(fontsize=8)
             self.save(fig, "lr", "Final test accuracy against the learning rate (mean ± SE over seeds and other axes)")
 
-    # 13. loss against updates, the form of the copy-delay literature
+    # loss against updates, the form of the copy-delay literature
     def update_figures(self):
-        delay = self.df[self.df["task"] == "copy-delay"]
-        if delay.empty:
+        if "copy-delay" not in set(self.df["task"]):
             return
-        d = self.doc
-        d.h(2, "13. copy-delay: loss against updates")
-        d.p("Validation loss (nats per copy symbol, on the 10 output steps) against the number of updates "
-            "(epochs × train-size / batch), seed mean ± SE, beside the memoryless baseline log K: the form in "
-            "which Arjovsky, Shah & Bengio (2016) report this task (their loss averages over all L steps, "
-            "so their baseline is 10 log K / (T + 20); ours is over the scored steps only).")
-        c = self.curves
-        for title, sub in self.groups():
-            sub = sub[sub["task"] == "copy-delay"]
-            for T in sorted(sub["T"].unique()):
-                fig, ax = plt.subplots(figsize=(8, 4))
-                for m in self.models:
-                    g = self.counted_of(sub, m, T)
-                    runs = [c[c["trial"] == k].sort_values("epoch")["val_loss"].to_numpy() for k in g["trial"]]
-                    if not runs:
-                        continue
-                    per_epoch = int(g["train_size"].iloc[0]) // int(g["batch"].iloc[0])
-                    ys = padded(runs)
-                    self.band(ax, per_epoch * np.arange(1, len(ys[0]) + 1), ys, self.colors[m], self.names[m])
-                self.chance_lines(ax, sub, loss=True)
-                ax.set_xlabel("updates")
-                ax.set_ylabel("validation loss, nats per copy symbol")
-                ax.legend(fontsize=8)
-                ax.set_title(f"copy-delay, delay T = {T}" + (f", {title}" if title else ""))
-                self.save(fig, f"updates_T{T}", f"copy-delay at T = {T}: loss against updates", title)
+        self.section("copy-delay: loss against updates",
+                     "Validation loss (nats per copy symbol, on the 10 output steps) against the number of updates "
+                     "(epochs × train-size / batch), seed mean ± SE, beside the memoryless baseline log K: the form in "
+                     "which Arjovsky, Shah & Bengio (2016) report this task (their loss averages over all L steps, so "
+                     "their baseline is 10 log K / (T + 20); ours is over the scored steps only).")
+        self.length_figures("updates", "copy-delay at T = {T}: loss against updates", "curves", "epoch",
+                            self.update_panel, size=(8, 4), heading="copy-delay, delay T = {T}",
+                            groups=[(title, sub[sub["task"] == "copy-delay"]) for title, sub in self.groups()])
 
-    # 14. length generalization
+    def update_panel(self, ax, _, runs, sub):
+        """The validation loss against updates."""
+        for m, g, rows in runs:
+            per_epoch = int(g["train_size"].iloc[0]) // int(g["batch"].iloc[0])
+            ys = padded([r["val_loss"].to_numpy() for r in rows])
+            self.band(ax, ys, m, per_epoch * np.arange(1, len(ys[0]) + 1))
+        self.chance_lines(ax, sub, loss=True)
+        ax.set_xlabel("updates")
+        ax.set_ylabel("validation loss, nats per copy symbol")
+
+    # length generalization
     def generalization(self):
         ev = load.evals(self.path)
         if ev.empty:
             return
-        d = self.doc
-        d.h(2, "14. Length generalization")
-        d.p("Test accuracy of the selected model of each trained length T (rows) at every evaluated length "
-            "T' (columns, from eval-T; where eval-T does not list T itself, the diagonal is the model's own test "
-            "set), mean over seeds. For ntm-copy T' is the exact number of vectors; it was trained on 1..T.")
+        d = self.section("Length generalization",
+                         "Test accuracy of the selected model of each trained length T (rows) at every evaluated "
+                         "length T' (columns, from eval-T; where eval-T does not list T itself, the diagonal is the "
+                         "model's own test set), mean over seeds. For ntm-copy T' is the exact number of vectors; it "
+                         "was trained on 1..T.")
         for title, sub in self.groups():
             e = ev[ev["trial"].isin(sub["trial"])]
             if e.empty:
@@ -943,16 +982,14 @@ class Report:
             self.save(fig, "generalization", "Trained T × evaluated T' test accuracy", title)
             d.table(["model", "trained T"] + [f"T' = {t}" for t in Te], rows)
 
-    # 15. ntm-copy outputs as images
+    # ntm-copy outputs as images
     def ntm_images(self):
-        ntm = self.counted[self.counted["task"] == "ntm-copy"]
-        if ntm.empty:
+        if not (self.counted["task"] == "ntm-copy").any():
             return
-        d = self.doc
-        d.h(2, "15. ntm-copy: targets and outputs")
-        d.p("The first test sequence at each evaluated length: the target bits (top) and the model's output "
-            "probabilities (bottom), one column per output vector, as Graves et al. (2014) draw them. One trial "
-            "per model: the first seed of the longest trained T.")
+        self.section("ntm-copy: targets and outputs",
+                     "The first test sequence at each evaluated length: the target bits (top) and the model's output "
+                     "probabilities (bottom), one column per output vector, as Graves et al. (2014) draw them. One "
+                     "trial per model: the first seed of the longest trained T.")
         for title, sub in self.groups():
             sub = sub[sub["task"] == "ntm-copy"]
             chosen = []
@@ -983,24 +1020,21 @@ class Report:
                             ax.set_title(f"n = {T}", fontsize=9)
             self.save(fig, "ntm", "ntm-copy targets and outputs at each evaluated length", title)
 
-    # 16. perplexity of the character-level language model
+    # perplexity of the character-level language model
     def perplexity(self):
         lm = self.df[self.df["task"] == "charlm"]
         if lm.empty:
             return
-        d = self.doc
-        d.h(2, "16. charlm: perplexity")
+        d = self.section("charlm: perplexity")
         d.p("Perplexity exp(loss per character) on the training set (the last epoch's updates, measured with "
             "dropout on), the validation set (the selected epoch: the lowest validation loss) and the test set "
             "(the selected model), mean ± SE over seeds, per model and every other axis (optimizer, dropout, ...).")
-        c = self.curves
         keys = ["model"] + [a for a in self.axes if a not in ("model", "task")]
         rows = []
         for values, g in grouped(lm, keys):
             done = g[g["status"].isin(COUNTED)]
             train, val = [], []
-            for _, r in done.iterrows():
-                cr = c[c["trial"] == r["trial"]].sort_values("epoch")
+            for (_, r), cr in zip(done.iterrows(), self.runs("curves", done["trial"], "epoch")):
                 if len(cr):
                     train.append(math.exp(cr["train_loss"].iloc[-1]))
                     best = cr[cr["epoch"] == r["best_epoch"]]
@@ -1009,13 +1043,12 @@ class Report:
                         [cell(train, len(g), 3), cell(val, len(g), 3), cell(np.exp(done["test_loss"]), len(g), 3)])
         d.table(["model"] + keys[1:] + ["train perplexity", "validation perplexity", "test perplexity"], rows)
 
-    # 17. memory capacity
+    # memory capacity
     def capacity(self):
         copy = self.df[self.df["task"].isin(["copy", "copy-delay"])]
         if copy.empty or copy["T"].nunique() < 3:
             return
-        d = self.doc
-        d.h(2, "17. Memory capacity in symbols")
+        d = self.section("Memory capacity in symbols")
         d.p(f"Test symbol accuracy against T, mean ± SE over seeds, per model (and hidden size, where it varies). "
             f"Capacity: the largest T copied at ≥ {CAPACITY:.0%} symbol accuracy, from the seed means, and its spread "
             f"as the mean ± SE of each seed's own capacity (0: never); 'chance from' is the first T whose mean is "
@@ -1041,28 +1074,20 @@ class Report:
             sub = copy[copy["hidden"] == H]
             for m in self.models:
                 g = self.counted_of(sub, m)
-                if g.empty:
-                    continue
-                stats = [mean_se(g[g["T"] == T]["test_acc"]) for T in sorted(g["T"].unique())]
-                ax.errorbar(sorted(g["T"].unique()), [x[0] for x in stats],
-                            yerr=[x[1] if np.isfinite(x[1]) else 0 for x in stats], marker="o", color=self.colors[m],
-                            label=self.names[m], capsize=3)
-            self.chance_lines(ax, sub)
+                if len(g):
+                    self.mean_bars(ax, g, "test_acc", m)
+            self.accuracy_axes(ax, sub, "T")
             ax.axhline(CAPACITY, color="gray", ls="--", lw=0.8, label=f"{CAPACITY:.0%}")
-            ax.set_xscale("log")
-            ax.set_xlabel("T")
-            ax.set_ylabel("test symbol accuracy")
             ax.set_title(f"H = {H}")
             ax.legend(fontsize=7)
         self.save(fig, "capacity", "Test accuracy against T: memory capacity of each model")
 
-    # 18. the aids against memory loss: chrono initialization and the curriculum over T
+    # the aids against memory loss: chrono initialization and the curriculum over T
     def ablation(self):
         aids = [a for a in ("chrono", "curriculum") if a in self.axes]
         if not aids:
             return
-        d = self.doc
-        d.h(2, "18. Aids: chrono initialization and curriculum")
+        d = self.section("Aids: chrono initialization and curriculum")
         d.p("Test symbol accuracy per model and T with and without each aid (chrono: the T_max of the chrono "
             "initialization, 0 = off; curriculum: the first training length, 0 = off), mean ± SE over seeds, "
             "and the change against the plain model (both aids off) in the last columns.")
@@ -1087,13 +1112,12 @@ class Report:
                     rows.append(row)
             d.table(header + [f"Δ {h}" for h in header[3:]], rows)
 
-    # 19. every other axis, value against value
+    # every other axis, value against value
     def factors(self):
         axes = [a for a in self.other if a != "task"]  # tasks differ in their ceilings: not comparable
         if not axes or not self.has_bits:
             return
-        d = self.doc
-        d.h(2, "19. Factors: paired differences")
+        d = self.section("Factors: paired differences")
         d.p("Each axis other than model and T, one value against the baseline value (the one most trials have), "
             "paired by (model, T, seed) with every other setting equal: the per-seed differences in test bits, their "
             "mean, its 95 % t-interval (df = n − 1) and whether it excludes 0.")
@@ -1117,20 +1141,18 @@ class Report:
                                 [", ".join(signed(x, 2) for x in p["diffs"]), signed(p["mean"], 2),
                                  f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a", p["n"],
                                  "separated" if p["separated"] else "no"])
-                    self.summary.append(dict(group=f"{a} {load.shown(a, v)} - {load.shown(a, base)}", model=keys[0],
-                                             T=keys[1], metric="test_bits_paired", mean=p["mean"], se=math.nan,
-                                             n=p["n"], expected=p["n"]))
+                    self.record(f"{a} {load.shown(a, v)} - {load.shown(a, base)}", keys[0], keys[1], "test_bits_paired",
+                                p["mean"], math.nan, p["n"], p["n"])
             if rows:
                 d.h(3, f"{a}: each value against {load.shown(a, base)}")
                 d.table([a, "model", "T"] + rest + ["per seed", "mean", "95 % interval", "n", "separated"], rows)
 
-    # 20. what an update costs
+    # what an update costs
     def cost(self):
         c = self.counted[self.counted["epochs"] > 0]
         if c.empty:
             return
-        d = self.doc
-        d.h(2, "20. Cost per update")
+        d = self.section("Cost per update")
         d.p("Milliseconds per update of each model: the trial's wall time (its validation and test passes included) "
             "divided by the updates it ran, mean ± SE over its trials, and the ratio to the first model's mean at the "
             "same settings. Measured on the machine and the thread count of the run (set-up below).")
@@ -1146,10 +1168,9 @@ class Report:
                         [cell(g["ms"], len(g), 2), f"{m / ref:.2f}" if np.isfinite(ref) else "n/a"])
         d.table(keys + ["ms per update", f"× {self.names[self.models[0]]}"], rows)
 
-    # 21. set-up
+    # set-up
     def setup(self):
-        d = self.doc
-        d.h(2, "21. Set-up")
+        d = self.section("Set-up")
         params = self.df.groupby(["model"] + [a for a in ("hidden", "vocab") if a in self.axes],
                                  sort=False)["n_params"].first()
         d.p("Parameter counts (the multiplicative models have W_m, U_m and b_m besides the cell's weights):")

@@ -2,7 +2,7 @@
 """The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL VARIANT H T THREADS
 STEPS" on stdin and answers each with the median milliseconds of one training step (forward,
 backward, clipping, Adam) on stdout. VARIANT: nn (nn.LSTM / nn.GRU), script (a TorchScript loop
-of the SPEC equations) or eager (the same loop in plain Python). Argument: tuned (subnormals
+of the SPEC equations) or eager (the same loop run as plain Python). Argument: tuned (subnormals
 flushed; the caller preloads tcmalloc) or default.
 """
 import sys, time, statistics
@@ -13,61 +13,32 @@ if tuned:
 K, I, B = 8, 10, 32
 cache = {}
 
-def spec_loop(cell, x, P, H):
-    """The SPEC equations, step by step (plain Python)."""
-    L, Bn, _ = x.shape
-    h = torch.zeros(Bn, H); c = torch.zeros(Bn, H); out = []
-    for t in range(L):
-        xt = x[t]
-        if cell.startswith("m"):
-            xt = (xt @ P["Wm"].t() + h @ P["Um"].t() + P["bm"]) * xt
-        if cell.endswith("lstm"):
-            g = xt @ P["W"].t() + h @ P["U"].t() + P["b"]
-            i, f, o, gg = g.chunk(4, 1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
-            h = torch.sigmoid(o) * torch.tanh(c)
-        else:
-            zr = torch.sigmoid(xt @ P["W"][:2 * H].t() + h @ P["U"][:2 * H].t() + P["b"][:2 * H])
-            z, r = zr.chunk(2, 1)
-            hh = torch.tanh(xt @ P["W"][2 * H:].t() + (r * h) @ P["U"][2 * H:].t() + P["b"][2 * H:])
-            h = (1 - z) * h + z * hh
-        out.append(h)
-    return torch.stack(out)
-
-@torch.jit.script
-def lstm_script(x, W, U, b, Wm, Um, bm, mult: bool):
+def spec_cells(x, W, U, b, Wm, Um, bm, mult: bool, lstm: bool):
+    """The SPEC equations of the four cells, step by step: run as it is (eager) or scripted."""
     L, Bn, _ = x.shape
     H = U.shape[1]
     h = torch.zeros(Bn, H); c = torch.zeros(Bn, H)
     out = []
-    for t in range(L):
-        xt = x[t]
-        if mult:
-            xt = (torch.addmm(bm, xt, Wm.t()) + h @ Um.t()) * xt
-        g = torch.addmm(b, xt, W.t()) + h @ U.t()
-        i, f, o, gg = g.chunk(4, 1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        out.append(h)
-    return torch.stack(out)
-
-@torch.jit.script
-def gru_script(x, W, U, b, Wm, Um, bm, mult: bool):
-    L, Bn, _ = x.shape
-    H = U.shape[1]
-    h = torch.zeros(Bn, H)
-    out = []
+    # the GRU's gates z and r, and its candidate state
     Wzr, Wh, Uzr, Uh, bzr, bh = W[:2 * H], W[2 * H:], U[:2 * H], U[2 * H:], b[:2 * H], b[2 * H:]
     for t in range(L):
         xt = x[t]
         if mult:
             xt = (torch.addmm(bm, xt, Wm.t()) + h @ Um.t()) * xt
-        zr = torch.sigmoid(torch.addmm(bzr, xt, Wzr.t()) + h @ Uzr.t())
-        z, r = zr.chunk(2, 1)
-        hh = torch.tanh(torch.addmm(bh, xt, Wh.t()) + (r * h) @ Uh.t())
-        h = (1 - z) * h + z * hh
+        if lstm:
+            g = torch.addmm(b, xt, W.t()) + h @ U.t()
+            i, f, o, gg = g.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:
+            zr = torch.sigmoid(torch.addmm(bzr, xt, Wzr.t()) + h @ Uzr.t())
+            z, r = zr.chunk(2, 1)
+            hh = torch.tanh(torch.addmm(bh, xt, Wh.t()) + (r * h) @ Uh.t())
+            h = (1 - z) * h + z * hh
         out.append(h)
     return torch.stack(out)
+
+spec_script = torch.jit.script(spec_cells)
 
 def build(cell, variant, H, T):
     L = 2 * T + 1
@@ -87,11 +58,8 @@ def build(cell, variant, H, T):
              (("W", (G * H, I)), ("U", (G * H, H)), ("b", (G * H,)), ("Wm", (I, I)), ("Um", (I, H)), ("bm", (I,)))}
         mult = cell.startswith("m")
         params = [P[n] for n in ("W", "U", "b")] + ([P[n] for n in ("Wm", "Um", "bm")] if mult else []) + list(out.parameters())
-        if variant == "script":
-            fn = lstm_script if cell.endswith("lstm") else gru_script
-            forward = lambda: fn(x, P["W"], P["U"], P["b"], P["Wm"], P["Um"], P["bm"], mult)
-        else:
-            forward = lambda: spec_loop(cell, x, P, H)
+        fn, lstm = spec_script if variant == "script" else spec_cells, cell.endswith("lstm")
+        forward = lambda: fn(x, P["W"], P["U"], P["b"], P["Wm"], P["Um"], P["bm"], mult, lstm)
     opt = torch.optim.Adam(params, lr=1e-3)
     def step():
         opt.zero_grad()

@@ -6,22 +6,28 @@ standard deviation / √n over the seeds that are done or diverged), and so must
 in bits; the summary paragraph must rank the models as /trials does, with the same numbers, the same
 paired differences (95 % t-intervals) and the same list of lengths where nothing is carried; every
 row of the paired-differences table must be recomputed; summary.csv must hold the same numbers; the
-figures must be non-empty PNGs, as many as expected; missing trials must be listed.
+figures must be non-empty PNGs, as many as expected; missing trials must be listed. Sections are
+found by their titles; they must be numbered 1, 2, ... in order, and index.html must have the same
+headings, each with the id its title gives.
 Usage: check_report.py RESULTS.h5 REPORT_DIR --figures N [--missing TRIAL ...] [--carrying]
 (--carrying: at least one length must have a ranking, so that the summary check is not vacuous)
 """
-import re
 import argparse
+import html
 import math
 import os
+import re
 import sys
 
 import h5py
 import numpy as np
 
+from checklib import verdict
+from report_md import has, headings, section
+
 NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
-TABLES = {"test_acc": "### Test symbol accuracy", "test_seq_acc": "### Test sequence accuracy",
-          "test_loss": "### Test loss, nats per copy symbol", "test_bits": "### Test memory, bits"}
+TABLES = {"test_acc": "Test symbol accuracy", "test_seq_acc": "Test sequence accuracy",
+          "test_loss": "Test loss, nats per copy symbol", "test_bits": "Test memory, bits"}
 DIGITS = {"test_bits": 2}
 # Student's t, 97.5 % quantile, df = 1..5 (from tables)
 T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706}
@@ -54,7 +60,7 @@ def check_bits(t, model, counted, md, problems, carrying):
     bits = {(m, T): {s: t["test_bits"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted]
                      for s in seeds} for m in NAMES for T in Ts}
     bits = {k: {s: float(v[0]) for s, v in d.items() if len(v) and np.isfinite(v[0])} for k, d in bits.items()}
-    summary = md.split("## 1. Summary")[1].split("\n## ")[0]
+    summary = section(md, "Summary")
     nothing, ranked_Ts = [], []
     for T in Ts:
         cells = {}
@@ -112,8 +118,8 @@ def check_bits(t, model, counted, md, problems, carrying):
         if rows.get(NAMES[m], {}).get("capacity") != want:
             problems.append(f"capacity {m}: report '{rows.get(NAMES[m], {}).get('capacity')}', recomputed '{want}'")
     # the paired-differences table
-    section = md.split("## 7. Paired differences between models")[1].split("\n## ")[0]
-    lines = [ln for ln in section.splitlines() if ln.startswith("| ") and not ln.startswith("| T |")]
+    lines = [ln for ln in section(md, "Paired differences between models").splitlines()
+             if ln.startswith("| ") and not ln.startswith("| T |")]
     accuracy = {(m, T): {s: float(t["test_acc"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted][0])
                          for s in seeds if ((model == m) & (t["T"] == T) & (t["seed"] == s) & counted).any()}
                 for m in NAMES for T in Ts}
@@ -134,17 +140,29 @@ def check_bits(t, model, counted, md, problems, carrying):
     return checked
 
 
-def table_rows(md, heading):
-    lines = md.splitlines()
-    i = lines.index(heading)
-    header = [c.strip() for c in lines[i + 2].strip("|").split("|")]
+def table_rows(md, title):
+    """{first cell: {column: cell}} of the table under the third-level heading TITLE."""
+    lines = section(md, title, level=3).strip().splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = {}
-    for line in lines[i + 4:]:
+    for line in lines[2:]:
         if not line.startswith("|"):
             break
         cells = [c.strip() for c in line.strip("|").split("|")]
         rows[cells[0]] = dict(zip(header[1:], cells[1:]))
     return rows
+
+
+def check_headings(md, page, problems):
+    """The numbered sections run 1, 2, ... and index.html has the same headings with their ids."""
+    numbered = [n for level, n, _ in headings(md) if n is not None]
+    if numbered != list(range(1, len(numbered) + 1)):
+        problems.append(f"sections numbered {numbered}")
+    for level, n, title in headings(md)[1:]:
+        anchor = "-".join(re.sub(r"[^\w]|_", " ", title.lower()).split())
+        text = html.escape(f"{n}. {title}" if n else title)
+        if level == 2 and f"<h2 id='{anchor}'>{text}</h2>" not in page:
+            problems.append(f"index.html lacks <h2 id='{anchor}'>{text}</h2>")
 
 
 def main():
@@ -191,23 +209,21 @@ def main():
     if len(pngs) != a.figures:
         problems.append(f"{len(pngs)} figures, expected {a.figures}")
     if a.missing:
-        if "## Missing trials" not in md:
+        listed = section(md, "Missing trials") if has(md, "Missing trials") else ""
+        if not listed:
             problems.append("no 'Missing trials' section")
-        listed = md.split("## Missing trials")[1].split("\n## ")[0] if "## Missing trials" in md else ""
         for k in a.missing:
             if f"\n| {k} |" not in listed:
                 problems.append(f"missing trial {k} is not listed")
-    elif "## Missing trials" in md:
+    elif has(md, "Missing trials"):
         problems.append("a complete file is reported with missing trials")
-    html = open(os.path.join(a.report, "index.html")).read()
-    if html.count("<img ") != a.figures or "<table>" not in html:
+    page = open(os.path.join(a.report, "index.html")).read()
+    if page.count("<img ") != a.figures or "<table>" not in page:
         problems.append("index.html lacks the figures or the tables")
-    if problems:
-        print("check_report: FAIL: " + "; ".join(problems[:8]))
-        return 1
-    print(f"check_report: {checked} table cells equal their recomputation; {len(pngs)} PNG figures"
-          + (f"; {len(a.missing)} missing trials listed" if a.missing else ""))
-    return 0
+    check_headings(md, page, problems)
+    return verdict(problems, "check_report: FAIL: ",
+                   f"check_report: {checked} table cells equal their recomputation; {len(pngs)} PNG figures"
+                   + (f"; {len(a.missing)} missing trials listed" if a.missing else ""))
 
 
 if __name__ == "__main__":

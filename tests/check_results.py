@@ -10,6 +10,8 @@ import sys
 import h5py
 import pandas as pd
 
+from checklib import verdict
+
 
 def main():
     p = argparse.ArgumentParser()
@@ -44,11 +46,8 @@ def main():
         if a.some_done and not (df["status"] == "done").any():
             problems.append("no trial is done")
     counts = ", ".join(f"{n} {s}" for s, n in df["status"].value_counts().items())
-    if problems:
-        print(f"check_results: {a.path}: FAIL: " + "; ".join(problems[:6]))
-        return 1
-    print(f"check_results: {a.path}: {len(df)} trials ({counts})")
-    return 0
+    return verdict(problems, f"check_results: {a.path}: FAIL: ", f"check_results: {a.path}: {len(df)} trials ({counts})",
+                   most=6)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import sys
 import h5py
 import numpy as np
 
+from report_md import has, section
+
 TASKS = ("copy-delay", "temporal-order", "ntm-copy")
 MODELS = {"LSTM": b"lstm", "multiplicative GRU": b"mgru"}
 SCORED_AT_20 = {"copy-delay": 10, "temporal-order": 1, "ntm-copy": 20}
@@ -22,9 +24,7 @@ SCORED_AT_20 = {"copy-delay": 10, "temporal-order": 1, "ntm-copy": 20}
 
 def charlm(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    assert "## 16. charlm: perplexity" in md, "no perplexity section"
-    section = md.split("## 16. charlm: perplexity")[1].split("\n## ")[0]
-    lines = [ln for ln in section.splitlines() if ln.startswith("| ")]
+    lines = [ln for ln in section(md, "charlm: perplexity").splitlines() if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     f = h5py.File(results, "r")
     t = f["trials"][...]
@@ -46,10 +46,9 @@ def charlm(results, report):
 
 def capacity(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    assert "## 17. Memory capacity in symbols" in md, "no capacity section"
     assert os.path.getsize(os.path.join(report, "capacity.png")) > 1000, "no capacity figure"
-    section = md.split("## 17. Memory capacity in symbols")[1].split("\n## ")[0]
-    rows = {ln.split("|")[1].strip(): ln.split("|")[2].strip() for ln in section.splitlines()
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2].strip()
+            for ln in section(md, "Memory capacity in symbols").splitlines()
             if ln.startswith("| ") and not ln.startswith("| model")}
     t = h5py.File(results, "r")["trials"][...]
     names = {b"lstm": "LSTM", b"gru": "GRU"}
@@ -65,9 +64,8 @@ def capacity(results, report):
 
 def ablation(results, report):
     md = open(os.path.join(report, "index.md")).read()
-    head = "## 18. Aids: chrono initialization and curriculum"
-    assert head in md, "no aids section"
-    lines = [ln for ln in md.split(head)[1].split("\n## ")[0].splitlines() if ln.startswith("| ")]
+    lines = [ln for ln in section(md, "Aids: chrono initialization and curriculum").splitlines()
+             if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     t = h5py.File(results, "r")["trials"][...]
     names = {"LSTM": b"lstm", "GRU": b"gru"}
@@ -88,9 +86,7 @@ def ablation(results, report):
             checked += 1
     assert checked == 16, checked
     # the factors section: chrono 20 against 0, paired by (model, T, curriculum, seed), in test bits
-    head = "### chrono: each value against 0"
-    assert head in md, "no factors table for chrono"
-    lines = [ln for ln in md.split(head)[1].split("\n## ")[0].split("\n### ")[0].splitlines() if ln.startswith("| ")]
+    lines = [ln for ln in section(md, "chrono: each value against 0", level=3).splitlines() if ln.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = 0
     for line in lines[1:]:
@@ -114,10 +110,10 @@ def main(results, report, mode=None):
     if mode == "--capacity":
         return capacity(results, report)
     md = open(os.path.join(report, "index.md")).read()
-    for h in ("## 13. copy-delay: loss against updates", "## 14. Length generalization",
-              "## 15. ntm-copy: targets and outputs", "### Test bit accuracy (task = ntm-copy)",
-              "### Test class accuracy (task = temporal-order)"):
-        assert h in md, f"no '{h}' in the report"
+    for level, title in ((2, "copy-delay: loss against updates"), (2, "Length generalization"),
+                         (2, "ntm-copy: targets and outputs"), (3, "Test bit accuracy (task = ntm-copy)"),
+                         (3, "Test class accuracy (task = temporal-order)")):
+        assert has(md, title, level), f"no '{title}' in the report"
     figs = [n for n in os.listdir(report) if n.endswith(".png")]
     # 3 tasks × (bits against T, per-position bits) added to the 14 figures of the accuracy sections
     assert len(figs) == 20 and all(os.path.getsize(os.path.join(report, n)) > 1000 for n in figs), figs
@@ -146,6 +142,6 @@ def main(results, report, mode=None):
 if __name__ == "__main__":
     try:
         sys.exit(main(*sys.argv[1:]))
-    except AssertionError as e:
-        print(f"check_tasks_report: {e}")
+    except (AssertionError, KeyError) as e:  # KeyError: a section that the report lacks
+        print(f"check_tasks_report: {e.args[0] if e.args else e}")
         sys.exit(1)

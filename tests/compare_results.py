@@ -9,6 +9,8 @@ import sys
 import h5py
 import numpy as np
 
+from checklib import verdict
+
 SKIP = {"wall_s", "host", "rank", "threads", "conv_wall_50", "conv_wall_90", "conv_wall_99"}
 
 
@@ -42,11 +44,9 @@ def main(a_path, b_path):
             if "weights" in ga:
                 diffs += [f"trial {k}: weights {w}" for w in ga["weights"]
                           if not equal(ga["weights"][w][...], gb["weights"][w][...])]
-    if diffs:
-        print(f"compare_results: {a_path} and {b_path} differ in " + "; ".join(diffs[:10]))
-        return 1
-    print(f"compare_results: {a_path} and {b_path} are identical ({len(ta)} trials; timings and places aside)")
-    return 0
+    return verdict(diffs, f"compare_results: {a_path} and {b_path} differ in ",
+                   f"compare_results: {a_path} and {b_path} are identical ({len(ta)} trials; timings and places aside)",
+                   most=10)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,8 @@
 # with one line naming the option and the value, exit status 2, and no file written.
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-BIN=$(realpath "${COPYSWEEP:-./copysweep}")
-PYTHON=${PYTHON:-/usr/bin/python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
+scratch
 
 # --- help lists every option with its default
 for cmd in "" "train"; do
@@ -185,5 +182,4 @@ cp "$work/t1.h5" "$work/keep.h5"
 expect_user_error "bad value with an existing -o file" "option '--T'" train --T 0 -o keep.h5
 cmp -s "$work/t1.h5" "$work/keep.h5" && pass "the existing file is untouched" || fail "existing file changed"
 
-if [ $fails -gt 0 ]; then echo "command line: $fails FAILED"; exit 1; fi
-echo "command line: passed"
+finish "command line"

@@ -8,22 +8,17 @@
 # SEED (default: the time) fixes them and is printed. Needs root (mount, runuser).
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-BIN=${COPYSWEEP:-$ROOT/copysweep}
-PYTHON=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 ROUNDS=${ROUNDS:-3}
 SEED=${SEED:-$(date +%s)}
 RANDOM=$SEED
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN="timeout 300 mpirun --oversubscribe"
-work=$(mktemp -d)
 mounts=()
-cleanup() {
+unmount_all() {
     for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
-    rm -rf "$work"
 }
-trap cleanup EXIT
+scratch unmount_all
 chmod 755 "$work"
 cd "$work"
 cp "$BIN" ./copysweep # where user nobody can run it
@@ -123,5 +118,4 @@ for n in $(seq "$ROUNDS"); do
     for kind in kill-master kill-worker term full unwritable; do inject $kind $n; done
 done
 echo "  $survived of $runs injections survived ($hits of them while the sweep ran; seed $SEED)"
-if [ $fails -gt 0 ]; then echo "faults: $fails FAILED"; exit 1; fi
-echo "faults: passed"
+finish faults

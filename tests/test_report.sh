@@ -5,13 +5,9 @@
 # version, gets one line and exit status 2.
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-BIN=${COPYSWEEP:-$ROOT/copysweep}
-PYTHON=${PYTHON:-/usr/bin/python3}
-export OMP_NUM_THREADS=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
+export OMP_NUM_THREADS=1 PYTHONPATH=$ROOT/analysis:$ROOT/tests # load.py, report_md.py
+scratch
 cd "$work"
 
 check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py"
@@ -20,8 +16,14 @@ check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
 # bits against T, and 2 lengths × (per-position bits, curves, per-position accuracy, gradient flow)
 check "tables, summary and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 9
-grep -q "^## 1. Summary" rep/index.md && [ "$(grep -m1 '^## ' rep/index.md)" = "## 1. Summary" ] \
-    && pass "the report opens with the summary" || fail "the report does not open with the summary"
+check "the report opens with the summary; its sections are numbered 1, 2, ... as rendered" "$PYTHON" -c "
+from report_md import headings
+h = [(n, t) for level, n, t in headings(open('rep/index.md').read()) if level == 2]
+assert h[0] == (1, 'Summary'), h[0]
+numbered = [n for n, _ in h if n is not None]
+assert numbered == list(range(1, len(numbered) + 1)), h
+print(f'{len(numbered)} sections, the first the summary')
+"
 
 # geometric means: seeds whose gradients differ by 10^6 average to 10^-6, not to 5·10^-4
 cp smoke.h5 geo.h5
@@ -32,9 +34,10 @@ with h5py.File('geo.h5', 'r+') as f:
         f[f'trial/{r[\"trial\"]}/grad_flow'][0, 0] = 1e-3 if r['seed'] == 1 else 1e-9
 "
 "$PYTHON" "$ROOT/analysis/report.py" geo.h5 -o geo > /dev/null
-ROOT=$ROOT check "geometric means of log-scale quantities (seeds 10^6 apart)" "$PYTHON" -c "
+check "geometric means of log-scale quantities (seeds 10^6 apart)" "$PYTHON" -c "
 import pandas as pd
-md = open('geo/index.md').read().split('## 6.')[1].split('\\n## ')[0]
+from report_md import section
+md = section(open('geo/index.md').read(), \"The gradient's decay per step\")
 rows = [r for r in md.splitlines() if r.startswith('| ') and not r.startswith('| model')]
 cells = [r.split('|')[7].strip() for r in rows]
 assert len(cells) == 8 and all(c == '1.00e-06 ×/÷ 1e+03 (n=2)' for c in cells), cells
@@ -66,21 +69,19 @@ with h5py.File('smoke.h5') as src, h5py.File('v2.h5', 'w') as dst:
         g['curves'] = np.array(c[names].tolist(), dtype=[(n, c.dtype[n]) for n in names])
 "
 check "report of a format-2 file" "$PYTHON" "$ROOT/analysis/report.py" v2.h5 -o v2
-ROOT=$ROOT check "format-2 file: a note, accuracy summary, no bits sections" "$PYTHON" -c "
-import sys, os
-sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+check "format-2 file: a note, accuracy summary, no bits sections" "$PYTHON" -c "
 import load
+from report_md import has, section
 md = open('v2/index.md').read()
-assert 'Note: this file has results format version 2' in md and '## 3. Memory in bits' not in md, md[:600]
-assert 'test accuracy (chance 0.1250)' in md.split('## 2.')[0] if '## 2.' in md else True
+assert 'Note: this file has results format version 2' in md and not has(md, 'Memory in bits'), md[:600]
+assert 'test accuracy (chance 0.1250)' in section(md, 'Summary')
 pp = load.per_position('v2.h5')
 assert pp['ce'].isna().all() and pp['acc'].notna().all() and not load.has_bits(load.trials('v2.h5'))
 print('note present, ranking by accuracy, per-position ce missing as NaN')
 "
 
-ROOT=$ROOT check "load.py frames" "$PYTHON" -c "
-import sys, os, h5py, numpy as np
-sys.path.insert(0, os.environ['ROOT'] + '/analysis')
+check "load.py frames" "$PYTHON" -c "
+import h5py, numpy as np
 import load
 t, c, pp, gf = load.trials('smoke.h5'), load.curves('smoke.h5'), load.per_position('smoke.h5'), load.grad_flow('smoke.h5')
 f = h5py.File('smoke.h5')
@@ -93,19 +94,7 @@ print(f'{len(t)} trials, {len(c)} curve rows, {len(pp)} positions, {len(gf)} gra
 "
 
 # an interrupted sweep: one rank, stopped after its first trial
-cat > slow.ini <<'JOB'
-[settings]
-model = lstm, gru
-seed = 1, 2
-T = 24
-hidden = 48
-batch = 16
-epochs = 4
-train-size = 3200
-val-size = 64
-test-size = 64
-JOB
-"$BIN" slow.ini -o part.h5 2> part.log &
+"$BIN" "$ROOT/tests/jobs/mid.ini" -o part.h5 2> part.log &
 pid=$!
 for _ in $(seq 600); do grep -q ') done in' part.log && break; sleep 0.05; done
 kill -TERM $pid
@@ -120,92 +109,30 @@ check "report of an interrupted sweep" "$PYTHON" "$ROOT/analysis/report.py" part
 check "missing trials ($missing) listed and never averaged" \
     "$PYTHON" "$ROOT/tests/check_report.py" part.h5 part --figures 5 --missing $missing
 
-# sweep NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
+# sweep tests/jobs/NAME.ini into NAME.h5, report it into NAME-report/, and check the report with
 # check_tasks_report.py [MODE]: sweep_and_check NAME WHAT CHECK_WHAT [MODE]
 sweep_and_check() {
     local name=$1 what=$2 checked=$3
     shift 3
-    "$BIN" "$name.ini" -o "$name.h5" 2> "$name.log" || fail "$what sweep: $(tail -2 "$name.log")"
+    "$BIN" "$ROOT/tests/jobs/$name.ini" -o "$name.h5" 2> "$name.log" || fail "$what sweep: $(tail -2 "$name.log")"
     check "report of $what" "$PYTHON" "$ROOT/analysis/report.py" "$name.h5" -o "$name-report"
     check "$checked" "$PYTHON" "$ROOT/tests/check_tasks_report.py" "$name.h5" "$name-report" "$@"
 }
 
 # the other tasks in one sweep, each selected model also tested at other lengths
-cat > tasks.ini <<'JOB'
-[settings]
-task = copy-delay, temporal-order, ntm-copy
-model = lstm, mgru
-T = 10
-seed = 1, 2
-eval-T = 12 20
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 3
-train-size = 160
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check tasks "copy-delay, temporal-order and ntm-copy with eval-T" \
     "task sections, chance per task, length-generalization table equals /trial/<n>/eval"
 
 # charlm on a text the test writes: optimizers and dropout as axes, perplexity in the report
 for i in $(seq 400); do echo "line $i: $(printf '%*s' $((i % 37)) '' | tr ' ' 'abcdefgh'[$((i % 8))])"; done > text.txt
-cat > lm.ini <<'JOB'
-[settings]
-task = charlm
-text = text.txt
-model = lstm, gru
-optimizer = sgd, adam
-dropout = 0, 0.3
-seed = 1, 2
-T = 30
-layers = 2
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 2
-lr = 0.01
-train-size = 160
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check lm "a charlm sweep" "charlm perplexity table equals exp(test_loss) over seeds" --charlm
 
 # a small capacity sweep: a capacity value per model, equal to its recomputation from /trials
-cat > cap.ini <<'JOB'
-[settings]
-model = lstm, gru
-T = 3, 4, 6, 9
-seed = 1, 2
-hidden = 32
-batch = 16
-chunk = 8
-epochs = 12
-lr = 0.01
-train-size = 1600
-val-size = 64
-test-size = 64
-JOB
 sweep_and_check cap "a capacity sweep" "capacity per model equals its recomputation" --capacity
 check "bits table, capacity in bits, summary ranking and paired differences of the capacity sweep" \
     "$PYTHON" "$ROOT/tests/check_report.py" cap.h5 cap-report --figures 18 --carrying
 
 # the aids as axes: a table per model and T of plain, chrono, curriculum and both
-cat > aid.ini <<'JOB'
-[settings]
-model = lstm, gru
-T = 6, 8
-chrono = 0, 20
-curriculum = 0, 4
-hidden = 16
-batch = 16
-chunk = 8
-epochs = 3
-train-size = 320
-val-size = 32
-test-size = 32
-JOB
 sweep_and_check aid "an ablation sweep" "ablation cells and differences equal their recomputation" --ablation
 
 # not a results file, and another format version
@@ -219,5 +146,4 @@ for f in other.h5 future.h5 text.h5; do
     else fail "$f: exit $rc: $err"; fi
 done
 
-if [ $fails -gt 0 ]; then echo "report: $fails FAILED"; exit 1; fi
-echo "report: passed"
+finish report

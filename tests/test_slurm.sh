@@ -10,9 +10,7 @@
 # Every daemon it started is stopped by its process id whatever the outcome; every wait is bounded.
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-PYTHON=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh # pass, fail, check, finish; ROOT, BIN, PYTHON
 if [ "$(id -u)" != 0 ]; then
     echo "test-slurm: FAIL: needs root (slurmd launches the jobs)"
     exit 1
@@ -95,24 +93,9 @@ for launcher in srun mpirun; do
 done
 
 # --- 2. the warning signal mid-run: checkpoint, requeue, resume
-cat > "$D/out/mid.ini" <<'EOF'
-[sweep]
-checkpoint-minutes = 0.005
-[settings]
-model = lstm, gru, mgru
-seed = 1, 2
-T = 24
-hidden = 48
-batch = 16
-chunk = 8
-epochs = 4
-train-size = 3200
-val-size = 64
-test-size = 64
-EOF
-OMP_NUM_THREADS=1 timeout 300 ./copysweep "$D/out/mid.ini" -o "$D/out/straight.h5" 2> "$D/out/straight.log" \
+OMP_NUM_THREADS=1 timeout 300 "$BIN" tests/jobs/mid.ini -o "$D/out/straight.h5" 2> "$D/out/straight.log" \
     || fail "the uninterrupted reference run: $(tail -2 "$D/out/straight.log")"
-job=$(sbatch --parsable --ntasks=3 --time=10 --output="$D/out/mid-%j.out" slurm/sweep.sbatch "$D/out/mid.ini" "$D/out/mid.h5")
+job=$(sbatch --parsable --ntasks=3 --time=10 --output="$D/out/mid-%j.out" slurm/sweep.sbatch tests/jobs/mid.ini "$D/out/mid.h5")
 log=$D/out/mid-$job.out
 for _ in $(seq 600); do grep -q ') done in' "$log" 2>/dev/null && break; sleep 0.1; done
 scancel --batch --signal=USR1 "$job"
@@ -140,5 +123,4 @@ check "the resumed results equal the uninterrupted run's" "$PYTHON" tests/compar
 runs=$("$PYTHON" -c "import h5py; print(len(h5py.File('$D/out/mid.h5')['runs']))")
 [ "$runs" = 2 ] && pass "/runs records the 2 runs" || fail "/runs has $runs rows"
 
-if [ $fails -gt 0 ]; then echo "slurm: $fails FAILED"; exit 1; fi
-echo "slurm: passed"
+finish slurm

@@ -6,10 +6,7 @@
 # input gets one line naming file:line, key and value, exit status 2, and the results file untouched.
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-BIN=${COPYSWEEP:-$ROOT/copysweep}
-PYTHON=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 MPIRUN="timeout 300 mpirun -q --oversubscribe"
 # a sweep in the background: `wait $pid` gives its exit status, $mpirun_pid is mpirun itself
@@ -20,8 +17,7 @@ bg_sweep() { # LOG ARGS...
     pid=$!
     for _ in $(seq 100); do mpirun_pid=$(pgrep -P $pid -x mpirun) && break; sleep 0.05; done
 }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+scratch
 cd "$work"
 
 # --- 1. rank-count independence on the smoke grid (16 trials)
@@ -34,26 +30,9 @@ done
 check "1 and 2 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke2.h5
 check "1 and 4 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke4.h5
 # a union of grids: the baseline is run once; 1 and 3 ranks agree; the trials are the grids' points
-cat > grids.ini <<'JOB'
-[settings]
-model = lstm, mgru
-T = 5, 6
-hidden = 12
-batch = 16
-epochs = 2
-train-size = 64
-val-size = 32
-test-size = 32
-[grid base]
-[grid hidden]
-hidden = 8, 12
-[grid embed]
-embed = 3
-chrono = auto
-T = 6
-JOB
+grids=$ROOT/tests/jobs/grids.ini
 for n in 1 3; do
-    $MPIRUN -n $n "$BIN" grids.ini -o "grids$n.h5" > "grids$n.log" 2>&1 || fail "grids.ini with $n ranks: $(tail -2 "grids$n.log")"
+    $MPIRUN -n $n "$BIN" "$grids" -o "grids$n.h5" > "grids$n.log" 2>&1 || fail "grids.ini with $n ranks: $(tail -2 "grids$n.log")"
 done
 # base 4 points, hidden 8 (4 of them the base's), embed 2: 10 trials
 check "a union of grids: 10 trials, the shared baseline once" "$PYTHON" "$ROOT/tests/check_results.py" grids1.h5 --n 10 --status done
@@ -64,7 +43,7 @@ t = h5py.File('grids1.h5')['trials'][...]
 rows = sorted((r['model'], int(r['T']), int(r['hidden']), int(r['embed']), int(r['chrono'])) for r in t)
 assert len(set(rows)) == 10 and sum(r[2] == 8 for r in rows) == 4 and sum(r[3] == 3 and r[4] == -1 for r in rows) == 2, rows
 " && pass "the grids' points, each once (hidden 8: 4, embed 3 with chrono auto: 2)" || fail "the points of grids.ini"
-"$BIN" grids.ini -o grids1.h5 --list | grep -q "grid hidden (8 points)" && pass "--list names the grids" || fail "--list of grids"
+"$BIN" "$grids" -o grids1.h5 --list | grep -q "grid hidden (8 points)" && pass "--list names the grids" || fail "--list of grids"
 
 h5dump -H smoke2.h5 > /dev/null && h5dump -d /trials smoke2.h5 | grep -q '"status"' \
     && pass "h5dump reads the results file" || fail "h5dump"
@@ -80,24 +59,9 @@ grep -q '0 to run (16 already finished' again.log && [ "$sum" = "$(md5sum < smok
     && pass "a finished sweep runs nothing again and leaves its file as it was" || fail "rerun: $(cat again.log)"
 
 # --- 3. interruptions: a grid of 6 trials of one to two seconds each, periodic checkpoints every 0.3 s
-cat > mid.ini <<'EOF'
-[sweep]
-output = mid.h5
-checkpoint-minutes = 0.005
-[settings]
-model = lstm, gru, mgru
-seed = 1, 2
-T = 24
-hidden = 48
-batch = 16
-chunk = 8
-epochs = 4
-train-size = 3200
-val-size = 64
-test-size = 64
-EOF
+mid=$ROOT/tests/jobs/mid.ini
 # the uninterrupted reference, read with h5py and h5dump every 0.2 s while it is written
-bg_sweep straight.log -n 3 "$BIN" mid.ini -o straight.h5
+bg_sweep straight.log -n 3 "$BIN" "$mid" -o straight.h5
 reads=0 read_fails=0
 while kill -0 $pid 2>/dev/null; do
     if [ -e straight.h5 ]; then
@@ -116,7 +80,7 @@ mkdir locked.h5.ckpt
 flock locked.h5.ckpt/lock sleep 60 &
 holder=$!
 sleep 0.2
-err=$($MPIRUN -n 2 "$BIN" mid.ini -o locked.h5 2>&1 >/dev/null); rc=$?
+err=$($MPIRUN -n 2 "$BIN" "$mid" -o locked.h5 2>&1 >/dev/null); rc=$?
 kill $holder
 [ $rc = 2 ] && grep -q "another sweep is writing 'locked.h5'" <<<"$err" && [ ! -e locked.h5 ] \
     && pass "a second sweep on a file that a sweep holds is refused: $err" || fail "second sweep: exit $rc: $err"
@@ -131,14 +95,14 @@ rank_pid() { # MPIRUN_PID RANK
     done
 }
 resume_and_compare() { # NAME FILE RANKS
-    $MPIRUN -n "$3" "$BIN" mid.ini -o "$2" 2> "$2.resume.log"
+    $MPIRUN -n "$3" "$BIN" "$mid" -o "$2" 2> "$2.resume.log"
     local rc=$?
     [ $rc = 0 ] || { fail "$1: resume exit $rc: $(tail -3 "$2.resume.log")"; return; }
     check "$1: resumed run equals the uninterrupted one" "$PYTHON" "$ROOT/tests/compare_results.py" straight.h5 "$2"
 }
 
 # 3a. SIGKILL of the master after its first recorded trial
-bg_sweep killed.log -n 3 "$BIN" mid.ini -o killed.h5
+bg_sweep killed.log -n 3 "$BIN" "$mid" -o killed.h5
 wait_for_done killed.log
 master=$(rank_pid $mpirun_pid 0)
 [ -n "$master" ] && kill -KILL "$master"
@@ -149,7 +113,7 @@ rc=$?
 resume_and_compare "SIGKILL of the master" killed.h5 3
 
 # 3b. SIGUSR1 to mpirun (what slurm/sweep.sbatch forwards): checkpoint, exit 3
-bg_sweep usr1.log -n 3 "$BIN" mid.ini -o usr1.h5
+bg_sweep usr1.log -n 3 "$BIN" "$mid" -o usr1.h5
 wait_for_done usr1.log
 kill -USR1 $mpirun_pid
 wait $pid
@@ -161,7 +125,7 @@ check "SIGUSR1: the file keeps the finished trials" "$PYTHON" "$ROOT/tests/check
 resume_and_compare "SIGUSR1" usr1.h5 2
 
 # 3c. SIGTERM to every rank (what Slurm does at a time limit or preemption)
-bg_sweep term.log -n 3 "$BIN" mid.ini -o term.h5
+bg_sweep term.log -n 3 "$BIN" "$mid" -o term.h5
 wait_for_done term.log
 pkill -TERM -P $mpirun_pid -x copysweep
 wait $pid
@@ -171,7 +135,7 @@ rc=$?
 resume_and_compare "SIGTERM to the ranks" term.h5 4
 
 # 3d. one rank (the master trains): SIGTERM mid-trial, resume with 2 ranks
-"$BIN" mid.ini -o serial.h5 2> serial.log &
+"$BIN" "$mid" -o serial.h5 2> serial.log &
 pid=$!
 wait_for_done serial.log
 kill -TERM $pid
@@ -199,23 +163,12 @@ rc=$?
 resume_and_compare "a failing rank" aborted.h5 3
 # at T = 3000 the activations of a batch of 64 GRUs with H = 512 need about 4 GB: more than the 3 GB
 # allowed here
-cat > oom.ini <<'EOF'
-[settings]
-model = gru, mgru
-T = 5, 3000
-hidden = 512
-batch = 64
-chunk = 64
-epochs = 1
-train-size = 64
-val-size = 32
-test-size = 32
-EOF
+oom=$ROOT/tests/jobs/oom.ini
 if [ -n "${SANITIZED:-}" ]; then # AddressSanitizer reserves terabytes of address space: cap allocations instead
     ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=3000 \
-        timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log
+        timeout 300 "$BIN" "$oom" -o oom.h5 2> oom.log
 else
-    (ulimit -v 3000000 && timeout 300 "$BIN" oom.ini -o oom.h5 2> oom.log)
+    (ulimit -v 3000000 && timeout 300 "$BIN" "$oom" -o oom.h5 2> oom.log)
 fi
 rc=$?
 [ $rc = 0 ] && grep -q 'failed on rank 0: out of memory' oom.log \
@@ -291,5 +244,4 @@ err=$($MPIRUN -n 2 "$BIN" dir.ini 2>&1 >/dev/null); rc=$?
 [ $rc = 2 ] && grep -q "cannot read job file 'dir.ini'" <<<"$err" && pass "unreadable job file: $err" \
     || fail "unreadable job file: exit $rc: $err"
 
-if [ $fails -gt 0 ]; then echo "sweep: $fails FAILED"; exit 1; fi
-echo "sweep: passed"
+finish sweep

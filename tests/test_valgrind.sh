@@ -4,12 +4,9 @@
 # definite leak. Open MPI's own start-up and shut-down leaks are suppressed (tests/valgrind.supp).
 set -u
 cd "$(dirname "$0")/.."
-. tests/lib.sh # pass, fail, check, fails
-ROOT=$PWD
-BIN=${COPYSWEEP:-$ROOT/copysweep}
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+scratch
 cd "$work"
 memcheck() { # NAME EXIT_STATUS ARGS...: valgrind's own status for an error is 99
     local name=$1 want=$2 rc
@@ -33,5 +30,4 @@ memcheck "a serial sweep" 0 s.ini -o s.h5
 printf '[settings]\nmodel = lstm\nT = 0\n' > bad.ini
 memcheck "a bad job file" 2 bad.ini
 memcheck "a bad option" 2 train --T 5 --hidden x
-if [ $fails -gt 0 ]; then echo "valgrind: $fails FAILED"; exit 1; fi
-echo "valgrind: passed"
+finish valgrind
