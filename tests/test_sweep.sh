@@ -155,7 +155,7 @@ rc=$?
     || fail "NaN injection: exit $rc: $(tail -3 faults.log)"
 # a rank that fails (COPYSWEEP_FAULT=abort:TRIAL: CS_FAIL on the rank that runs it) stops every rank
 # through MPI with one message naming the rank; what was recorded stays, and a rerun completes it
-COPYSWEEP_FAULT=abort:2 $MPIRUN -n 3 "$BIN" mid.ini -o aborted.h5 2> aborted.log
+COPYSWEEP_FAULT=abort:2 $MPIRUN -n 3 "$BIN" "$mid" -o aborted.h5 2> aborted.log
 rc=$?
 [ $rc = 1 ] && grep -qE '^copysweep: rank [12] on [^:]+: fault injection: trial 2 fails its rank \(at src/sweep.c:[0-9]+\)$' aborted.log \
     && check "a failing rank: exit 1, the rank named, the file opens" "$PYTHON" "$ROOT/tests/check_results.py" aborted.h5 --n 6 \
