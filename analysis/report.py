@@ -36,8 +36,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
 from stats import geo_mean_se, interval, mean_se, paired, t975  # noqa: E402
 
-# the long names of files written before the results carried them (format < 3 of copysweep 0.1)
-OLD_NAMES = {"lstm": "LSTM", "mlstm": "multiplicative LSTM", "gru": "GRU", "mgru": "multiplicative GRU"}
 PALETTE = ["tab:blue", "tab:cyan", "tab:red", "tab:orange", "tab:green", "tab:olive", "tab:purple", "tab:pink",
            "tab:brown", "tab:gray"]
 COUNTED = ("done", "diverged")
@@ -204,7 +202,7 @@ class Report:
         self.models = list(dict.fromkeys(self.df["model"]))
         long = (self.df.drop_duplicates("model").set_index("model")["model_long_name"]
                 if "model_long_name" in self.df else pd.Series(dtype=object))
-        self.names = {m: long.get(m, OLD_NAMES.get(m, m)) for m in self.models}
+        self.names = {m: long.get(m, m) for m in self.models}  # files before the long names: the names
         self.colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(self.models)}
         self.Ts = sorted(self.df["T"].unique())
         self.doc = Doc()
