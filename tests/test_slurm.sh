@@ -80,11 +80,14 @@ wait_state() { # JOB STATE SECONDS
     return 1
 }
 
+# slurm/sweep.sbatch asks for its warning signal 10 minutes before the time limit: the jobs here get 30
+# minutes, so that no run is warned but by the test (a limit of 10 minutes makes the warning due at
+# once, and slurmctld sends it at its next periodic check, in whichever run that falls)
 # --- 1. the smoke grid, with each launcher
 for launcher in srun mpirun; do
     out=$D/out/smoke-$launcher.h5
     # the test node declares 4 CPUs on 2 cores: mpirun may not bind 3 ranks to cores there
-    LAUNCHER=$launcher MPIRUN_OPTS="--oversubscribe --bind-to none" timeout 180 sbatch --wait --ntasks=3 --time=10 --output="$D/out/smoke-$launcher-%j.out" \
+    LAUNCHER=$launcher MPIRUN_OPTS="--oversubscribe --bind-to none" timeout 180 sbatch --wait --ntasks=3 --time=30 --output="$D/out/smoke-$launcher-%j.out" \
         slurm/sweep.sbatch jobs/smoke.ini "$out" > /dev/null
     rc=$?
     [ $rc = 0 ] && check "sbatch slurm/sweep.sbatch jobs/smoke.ini with $launcher" \
@@ -95,14 +98,18 @@ done
 # --- 2. the warning signal mid-run: checkpoint, requeue, resume
 OMP_NUM_THREADS=1 timeout 300 "$BIN" tests/jobs/mid.ini -o "$D/out/straight.h5" 2> "$D/out/straight.log" \
     || fail "the uninterrupted reference run: $(tail -2 "$D/out/straight.log")"
-job=$(sbatch --parsable --ntasks=3 --time=10 --output="$D/out/mid-%j.out" slurm/sweep.sbatch tests/jobs/mid.ini "$D/out/mid.h5")
+job=$(sbatch --parsable --ntasks=3 --time=30 --output="$D/out/mid-%j.out" slurm/sweep.sbatch tests/jobs/mid.ini "$D/out/mid.h5")
 log=$D/out/mid-$job.out
 for _ in $(seq 600); do grep -q ') done in' "$log" 2>/dev/null && break; sleep 0.1; done
 scancel --batch --signal=USR1 "$job"
 if wait_state "$job" PENDING 60; then
     restarts=$(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')
     pass "SIGUSR1 to the batch script: the sweep stopped and the job requeued itself ($restarts)"
-    scontrol update JobId="$job" StartTime=now # a requeued job waits 2 minutes otherwise
+    # a requeued job waits 2 minutes otherwise; but slurmd refuses to launch it in the second in which
+    # its first run was killed ("Job credential revoked": a credential counts as revoked unless it was
+    # made after the revocation, to the second), and the job fails
+    sleep 2
+    scontrol update JobId="$job" StartTime=now
 else
     fail "the job did not requeue: state $(job_state "$job"): $(tail -5 "$log")"
 fi
