@@ -11,16 +11,17 @@ bins=${TEST_BINS:-build/tests}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 summary=()
-failed=0
+passed=0 failed=0
 run() { # NAME COMMAND...
     local name=$1 start=$SECONDS
     shift
     echo "== $name"
     if "$@"; then
         summary+=("ok    $name ($((SECONDS - start)) s)")
+        passed=$((passed + 1))
     else
         summary+=("FAIL  $name ($((SECONDS - start)) s)")
-        failed=1
+        failed=$((failed + 1))
     fi
 }
 
@@ -48,8 +49,5 @@ fi
 echo
 echo "test summary:"
 printf '  %s\n' "${summary[@]}"
-if [ $failed -ne 0 ]; then
-    echo "SOME TESTS FAILED"
-    exit 1
-fi
-echo "all tests passed"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] || exit 1
