@@ -80,6 +80,9 @@ static const OptionInfo options[] = {
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
+/* How a user names the command: the sweep by its job file. */
+static const char *called(const Command *cmd) { return cmd->id == CLI_SWEEP ? "JOB.ini" : cmd->name; }
+
 static int *int_at(Options *o, const OptionInfo *op) { return (int *)((char *)o + op->offset); }
 static const char **text_at(Options *o, const OptionInfo *op) { return (const char **)((char *)o + op->offset); }
 
@@ -111,7 +114,7 @@ void cli_print_usage(FILE *out)
     for (int c = 0; c < N_COMMANDS; c++) fprintf(out, "  %s\n", commands[c].usage);
     fprintf(out, "  copysweep COMMAND --help, copysweep JOB.ini --help\n  copysweep --version (-V)\n\ncommands:\n");
     for (int c = 0; c < N_COMMANDS; c++)
-        fprintf(out, "  %-7s %s\n", commands[c].id == CLI_SWEEP ? "JOB.ini" : commands[c].name, commands[c].about);
+        fprintf(out, "  %-7s %s\n", called(&commands[c]), commands[c].about);
     fprintf(out, "\nsettings (train and bench options; keys of a job file's [settings] and [grid NAME]):\n");
     settings_print_help(out);
     for (int c = 0; c < N_COMMANDS; c++) {
@@ -208,8 +211,8 @@ static int option_value(const OptionInfo *op, const char *opt, const char *value
 int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Options *o, char *err, size_t errlen)
 {
     char why[256];
+    *o = (Options){.steps = 20, .warmup = 3, .count = 10, .job = job, .progress = -1};
     settings_default(&o->s);
-    *o = (Options){.s = o->s, .steps = 20, .warmup = 3, .count = 10, .job = job, .progress = -1};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return 1;
@@ -223,12 +226,12 @@ int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Option
         }
         if (strncmp(opt, "--", 2) != 0 && strcmp(opt, "-o") != 0)
             return fail(err, errlen, "%s: unexpected argument '%s' (see 'copysweep %s --help')", cmd->name, arg,
-                        cmd->id == CLI_SWEEP ? "JOB.ini" : cmd->name);
+                        called(cmd));
         const OptionInfo *op = find_option(cmd, opt);
         const SettingInfo *info = op ? NULL : settings_find(opt + 2);
         if (!op && !(info && accepts_setting(cmd, info->key)))
             return fail(err, errlen, "%s: unknown option '%s' (see 'copysweep %s --help')", cmd->name, opt,
-                        cmd->id == CLI_SWEEP ? "JOB.ini" : cmd->name);
+                        called(cmd));
         if (op && op->type == ARG_FLAG) {
             if (value) return fail(err, errlen, "option '%s' takes no value", opt);
             *int_at(o, op) = 1;

@@ -62,8 +62,19 @@ static double now_s(void)
 
 static double trial_wall(const Trainer *tr) { return tr->at.wall_before + now_s() - tr->t_start; }
 
-/* Data, model, workspace and optimizer. Returns 0; or with the reason in err, -2 if the settings
- * cannot make the data, -1 if the machine failed. */
+/* A step of the trial failed with the reason in err: BAD_DATA if its settings cannot make the data
+ * (a user error), else -1 (the machine). */
+#define BAD_DATA (-2)
+
+/* The trial failed in a step that returned rc (BAD_DATA or -1) with the reason err. */
+static void failed(TrialResult *res, int rc, const char *err)
+{
+    res->status = STATUS_FAILED;
+    res->bad_input = rc == BAD_DATA;
+    snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+}
+
+/* Data, model, workspace and optimizer. Returns 0, or BAD_DATA or -1 with the reason in err. */
 static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err, size_t errlen)
 {
     memset(tr, 0, sizeof *tr);
@@ -76,7 +87,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
     const int sizes[SPLIT_COUNT] = {s->train_size, s->val_size, s->test_size};
     int most = 0;
     for (int k = 0; k < SPLIT_COUNT; k++) {
-        if (dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k], err, errlen) != 0) return -2;
+        if (dataset_init(&tr->data[k], &tr->shape, s->seed, k, sizes[k], err, errlen) != 0) return BAD_DATA;
         most = sizes[k] > most ? sizes[k] : most;
     }
     model_init(model, s->model, &tr->shape, s->hidden, s->layers, s->embed);
@@ -96,7 +107,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
 }
 
 /* The training and validation sets and workspace of the length at.stage_T, if it is below T.
- * Returns 0, or -1 with the reason in err. */
+ * Returns 0, or BAD_DATA or -1 with the reason in err. */
 static int stage_init(Trainer *tr, char *err, size_t errlen)
 {
     const Settings *s = tr->s;
@@ -107,7 +118,7 @@ static int stage_init(Trainer *tr, char *err, size_t errlen)
     tr->stage_shape = task_shape(&at);
     if (dataset_init(&tr->stage[0], &tr->stage_shape, s->seed, SPLIT_TRAIN, s->train_size, err, errlen) != 0 ||
         dataset_init(&tr->stage[1], &tr->stage_shape, s->seed, SPLIT_VAL, s->val_size, err, errlen) != 0)
-        return -1;
+        return BAD_DATA;
     size_t need;
     if (workspace_init(&tr->stage_ws, tr->model, &tr->stage_shape, s->batch, s->chunk, s->dropout, &need) != 0) {
         snprintf(err, errlen, "out of memory: the activations of batch %d at L=%d need %.2f GiB", s->batch,
@@ -215,7 +226,8 @@ static void evaluate(Trainer *tr, int split, Metrics *m, const Scores *sc)
     evaluate_set(tr, &tr->ws, &tr->data[split], m, sc, NULL);
 }
 
-/* The selected model on the test split at another length. Returns 0, or -1 with the reason in err. */
+/* The selected model on the test split at another length. Returns 0, or BAD_DATA or -1
+ * with the reason in err. */
 static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
 {
     const Settings *s = tr->s;
@@ -231,7 +243,7 @@ static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
     if (dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size, err, errlen) != 0) {
         dataset_free(&d);
         workspace_free(&ws);
-        return -1;
+        return BAD_DATA;
     }
     const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d);
     evaluate_set(tr, &ws, &d, &e->test, NULL, e);
@@ -531,9 +543,9 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
         char err[256];
         stage_free(tr);
         tr->at.stage_T = curriculum_next(tr->at.stage_T, s->T, s->curriculum_growth);
-        if (stage_init(tr, err, sizeof err) != 0) {
-            res->status = STATUS_FAILED;
-            snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+        const int rc = stage_init(tr, err, sizeof err);
+        if (rc != 0) {
+            failed(res, rc, err);
             return 1;
         }
         if (!tr->staging) tr->at.since_best = 0;
@@ -584,7 +596,7 @@ static void outputs_free(Outputs *o)
 
 /* The test set, once, with the selected weights, with the bits recalibrated on the validation set's
  * temperature; the other lengths of eval-T; gradient flow with the last weights trained and ρ of
- * both profiles. Returns 0, or -1 with the reason in err. */
+ * both profiles. Returns 0, or BAD_DATA or -1 with the reason in err. */
 static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
 {
     const int L = tr->shape.L, N = tr->shape.n_out;
@@ -618,8 +630,10 @@ static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
     outputs_free(&vo), outputs_free(&to);
     per_position(res, &tr->shape, pos, pos + N, loss, loss + N);
     free(pos), free(loss);
-    for (int k = 0; k < res->n_eval; k++)
-        if (evaluate_at(tr, &res->eval[k], err, errlen) != 0) return -1;
+    for (int k = 0; k < res->n_eval; k++) {
+        const int rc = evaluate_at(tr, &res->eval[k], err, errlen);
+        if (rc != 0) return rc;
+    }
     return 0;
 }
 
@@ -645,18 +659,15 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
     Trainer tr;
     char err[256];
     result_init(res, s);
-    const int init = trainer_init(&tr, s, model, err, sizeof err);
-    if (init != 0) {
-        res->status = STATUS_FAILED;
-        res->bad_input = init == -2;
-        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+    int rc = trainer_init(&tr, s, model, err, sizeof err);
+    if (rc != 0) {
+        failed(res, rc, err);
         trainer_free(&tr);
         return;
     }
     if (ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0) {
         if (load_checkpoint(&tr, res, ctx->checkpoint, err, sizeof err) != 0) {
-            res->status = STATUS_FAILED;
-            snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+            failed(res, -1, err);
             trainer_free(&tr);
             return;
         }
@@ -665,9 +676,8 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         memcpy(tr.best, model->mem, model->n_params * sizeof *tr.best);
         probe_flow(&tr, res->grad_flow);
     }
-    if (stage_init(&tr, err, sizeof err) != 0) { /* the curriculum's length, fresh or from the checkpoint */
-        res->status = STATUS_FAILED;
-        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
+    if ((rc = stage_init(&tr, err, sizeof err)) != 0) { /* the curriculum's length, fresh or from the checkpoint */
+        failed(res, rc, err);
         trainer_free(&tr);
         return;
     }
@@ -713,10 +723,7 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         memset(&tr.at.train, 0, sizeof tr.at.train);
         tr.at.norm_sum = tr.at.norm_max = 0;
     }
-    if (finish(&tr, res, err, sizeof err) != 0) {
-        res->status = STATUS_FAILED;
-        snprintf(res->stop_reason, sizeof res->stop_reason, "%s", err);
-    }
+    if ((rc = finish(&tr, res, err, sizeof err)) != 0) failed(res, rc, err);
     res->wall_s = trial_wall(&tr);
     if (ctx->log) print_summary(&tr, ctx, res);
     trainer_free(&tr);

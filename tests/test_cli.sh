@@ -67,6 +67,7 @@ bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
     || fail "ntm-copy lines: $bad"
 printf 'first line\r\n\nsecond, longer line of the text\n' > "$work/one.txt"
 for i in $(seq 300); do echo "line $i of the text"; done >> "$work/one.txt"
+echo "a text of one line" > "$work/short.txt" # its line hashes to one split: the others are empty
 out=$($BIN data --task charlm --text "$work/one.txt" --T 12 --split train --count 400)
 bad=$(awk -F'\t' '{ if (length($1) < 1 || length($1) > 12 || $2 != length($1) + 1) print }' <<<"$out")
 pieces=$(for s in train validation test; do $BIN data --task charlm --text "$work/one.txt" --T 12 --split $s --count 1000; done | cut -f1 | sort -u | wc -l)
@@ -155,6 +156,10 @@ expect_user_error "eval-T too short" "option '--eval-T': 8 is too short for temp
 expect_user_error "charlm without a text" "option '--text': 'none' cannot be read \(expected the text file of charlm\)" train --task charlm -o x.h5
 expect_user_error "charlm with a missing text" "option '--text': 'no.txt' cannot be read: No such file or directory" train --task charlm --text no.txt -o x.h5
 expect_user_error "text without charlm" "option '--text': '.*one.txt' is used only by charlm" train --text "$work/one.txt" -o x.h5
+expect_user_error "a text with an empty split (train)" "^copysweep: the trial failed: text '.*short.txt' has no line in the (validation|test|train) split" \
+    train --task charlm --text "$work/short.txt" -o x.h5
+expect_user_error "a text with an empty split (data)" "^copysweep: text '.*short.txt' has no line in the validation split" \
+    data --task charlm --text "$work/short.txt" --split validation --count 1
 expect_user_error "eval-T with charlm" "option '--eval-T': 20 is not used by charlm" train --task charlm --text "$work/one.txt" --eval-T 20 -o x.h5
 expect_user_error "curriculum not below T" "option '--curriculum': 20 is not below T = 20" train --T 20 --curriculum 20 -o x.h5
 expect_user_error "curriculum too short for copy" "option '--curriculum': 2 with vocab 8 gives only 64 distinct sequences" \
