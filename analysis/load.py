@@ -8,18 +8,28 @@
 Every reader checks that the file is a copysweep results file of a supported format version and
 raises ResultsError with a one-line reason otherwise. Files of format version 1 and 2 load too; they
 lack what version 3 added (the test_bits, temperature and rho_* columns, val_bits in the curves, the
-per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from. Files that a sweep is still writing, or that
-an interrupted sweep left, are read as they are: trials without a final status have no curves.
+per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from.
+
+While a sweep writes FILE, or after one was killed, the newest records are in its journal,
+FILE.ckpt/journal (format 4): every reader here applies them, so it sees each trial as soon as the
+sweep recorded it: finished trials, statuses, and the curve rows of running trials (curves() marks
+them running). h5py and h5dump alone see FILE as of its last compaction.
 Run with /usr/bin/python3 (Debian's h5py, numpy, pandas).
 """
+import io
 import math
+import mmap
+import os
+import struct
+import zlib
 
 import h5py
 import numpy as np
 import pandas as pd
 
 FORMAT = "copysweep-results"
-SUPPORTED_VERSIONS = (1, 2, 3)
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
+JOURNAL_VERSION = 4  # the first format with a journal beside the file
 BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
 FINAL = ("done", "diverged", "failed")
 # settings that are not axes of interest even when they vary
@@ -49,8 +59,7 @@ class ResultsError(Exception):
     """The file is not a copysweep results file this code can read."""
 
 
-def open_results(path):
-    """The file, opened read-only, after checking its format and version."""
+def _open_base(path):
     try:
         f = h5py.File(path, "r")
     except OSError as e:
@@ -66,7 +75,153 @@ def open_results(path):
         f.close()
         raise ResultsError(f"{path}: results format version {version}; this analysis reads version "
                            f"{', '.join(map(str, SUPPORTED_VERSIONS))}")
-    return f
+    return f, version
+
+
+# journal records (include/journal.h)
+RECORD = struct.Struct("<IIQQII")  # magic, type, seq, length, crc, 0
+RECORD_MAGIC = 0x524A5343
+TRIAL = struct.Struct("<qQii")     # trial, key, status, rank (CURVE: the number of rows)
+PROGRESS = struct.Struct("<dddqqq")  # time, elapsed_s, eta_s, finished, total, running
+STATUS, FINAL, CURVE, PROGRESS_RECORD = 1, 2, 3, 4
+STATUS_NAMES = ("pending", "running", "done", "diverged", "failed")
+
+
+def journal_records(journal, store_id, after):
+    """(type, payload) of each whole record of the journal with seq > after; None if there is no
+    journal. A record cut short at the end (a writer killed) is left out; a bad one before the end
+    raises ResultsError."""
+    try:
+        fd = os.open(journal, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        data = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else b""
+    finally:
+        os.close(fd)
+    end = data.find(b"\n\n")
+    head = data[:max(end, 0)].decode("ascii", "replace").split("\n")
+    if end < 0 or head[0] != "copysweep-journal 1" or len(head) < 3 or not head[1].startswith("store "):
+        raise ResultsError(f"{journal}: not a copysweep journal (damaged header)")
+    if int(head[1].split()[1], 16) != store_id:
+        raise ResultsError(f"{journal}: belongs to another results file")
+    fields = dict(f.split(":", 1) for f in head[2].split()[1:])
+    size_row = int(fields.pop("size"))
+    names, formats, offsets = [], [], []
+    for name, spec in fields.items():
+        kind, off = spec.split(":")
+        names.append(name), formats.append("<i4" if kind == "i4" else "<f8"), offsets.append(int(off))
+    row_dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": size_row})
+    records, pos = [], end + 2
+    while pos + RECORD.size <= len(data):
+        magic, kind, seq, length, crc, _ = RECORD.unpack_from(data, pos)
+        if magic != RECORD_MAGIC or pos + RECORD.size + length > len(data):
+            break  # cut short: the last record, being written
+        payload = data[pos + RECORD.size:pos + RECORD.size + length]
+        if zlib.crc32(payload, zlib.crc32(data[pos + 4:pos + 24])) != crc:
+            if pos + RECORD.size + length == len(data):
+                break
+            raise ResultsError(f"{journal}: damaged (a bad record at byte {pos})")
+        if seq > after:
+            records.append((kind, payload))
+        pos += RECORD.size + length
+    return records, row_dtype
+
+
+class Results:
+    """A results file with its journal applied: f["trials"][...], f["trial/<n>"], f["runs"], f.attrs,
+    as h5py gives them, and running[n]: the curve rows so far of each trial that is not finished."""
+
+    def __init__(self, path):
+        for _ in range(5):
+            inode = os.stat(path).st_ino if os.path.exists(path) else None
+            f, version = _open_base(path)
+            journal = None
+            if version >= JOURNAL_VERSION:
+                journal = journal_records(f"{path}.ckpt/journal", int(_text(f.attrs["store_id"]), 16),
+                                          int(f.attrs["journal_seq"]))
+                # the sweep may have compacted the journal into a new file and removed it meanwhile
+                if journal is None and os.stat(path).st_ino != inode:
+                    f.close()
+                    continue
+            break
+        self.f, self.attrs, self.images, self.running, self.progress = f, f.attrs, {}, {}, None
+        self.rows = f["trials"][...]
+        if journal:
+            self._apply(*journal)
+
+    def _apply(self, records, row_dtype):
+        rows = self.rows
+        for kind, payload in records:
+            if kind == PROGRESS_RECORD:
+                self.progress = dict(zip(("time", "elapsed_s", "eta_s", "finished", "total", "running"),
+                                         PROGRESS.unpack_from(payload)))
+                continue
+            trial, key, status, rank = TRIAL.unpack_from(payload)
+            if not 0 <= trial < len(rows) or rows["key"][trial] != key:
+                raise ResultsError(f"{self.f.filename}: its journal names a trial ({trial}) it does not hold")
+            if kind == STATUS:
+                rows["status"][trial] = STATUS_NAMES[status].encode()
+                rows["rank"][trial] = rank
+            elif kind == FINAL:
+                image = h5py.File(io.BytesIO(bytes(payload[TRIAL.size:])), "r")
+                row = image["trials"][0]
+                for name in rows.dtype.names:
+                    rows[name][trial] = row[name]
+                self.images[trial] = image
+                self.running.pop(trial, None)
+            elif kind == CURVE:
+                new = np.frombuffer(payload, dtype=row_dtype, count=rank, offset=TRIAL.size)
+                self.running[trial] = np.concatenate([self.running.get(trial, new[:0]), new])
+
+    def __getitem__(self, name):
+        if name == "trials":
+            return _Array(self.rows)
+        parts = name.strip("/").split("/")
+        if parts[0] == "trial" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) in self.images:
+            return self.images[int(parts[1])][name]
+        return self.f[name]
+
+    def get(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            return None
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def close(self):
+        for image in self.images.values():
+            image.close()
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Array:
+    """What f["trials"] gives: [...] is the table."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def open_results(path):
+    """The file, opened read-only after checking its format and version, with its journal applied
+    (a Results; use it as a context manager)."""
+    return Results(path)
 
 
 def _decode(df):
@@ -117,10 +272,27 @@ def _per_trial(path, dataset, frames_of, empty_columns):
     return _with_keys(rows, df)
 
 
-def curves(path):
-    """Per-epoch curves of every trial with a final status: one row per (trial, epoch), with the
-    trial's model, T, seed and other axes."""
-    return _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial", "epoch"])
+def curves(path, running=True):
+    """Per-epoch curves: one row per (trial, epoch), with the trial's model, T, seed and other axes,
+    of every trial with a final status and (running=True) the rows so far of trials that a sweep runs
+    or ran without finishing; the column running tells which."""
+    rows = _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial", "epoch"])
+    rows["running"] = False
+    if not running:
+        return rows
+    with open_results(path) as f:
+        partial = [pd.DataFrame(r).assign(trial=k, running=True) for k, r in sorted(f.running.items())]
+    if not partial:
+        return rows
+    df = trials(path)
+    partial = _with_keys(pd.concat(partial, ignore_index=True), df)
+    return pd.concat([rows, partial[[c for c in rows.columns if c in partial.columns]]], ignore_index=True)
+
+
+def progress(path):
+    """The sweep's last progress record (time, elapsed_s, eta_s, finished, total, running), or None."""
+    with open_results(path) as f:
+        return f.progress
 
 
 def per_position(path):

@@ -1,4 +1,4 @@
-/* The command line of every mode (train, data, bench and the sweep of a job file): the options
+/* The command line of every mode (train, data, bench, status, merge and the sweep of a job file): the options
  * besides the settings, help, and one parser. */
 #ifndef CS_CLI_H
 #define CS_CLI_H
@@ -8,7 +8,7 @@
 
 #include "settings.h" /* Settings */
 
-typedef enum { CLI_TRAIN, CLI_DATA, CLI_BENCH, CLI_SWEEP } CommandId;
+typedef enum { CLI_TRAIN, CLI_DATA, CLI_BENCH, CLI_SWEEP, CLI_STATUS, CLI_MERGE } CommandId;
 typedef struct Command Command;
 
 typedef struct {
@@ -18,9 +18,12 @@ typedef struct {
     const char *job;    /* the sweep's job file (points into argv) */
     int list;           /* the sweep: print the trials and exit */
     int progress;       /* the sweep: -1 a bar if stderr is a terminal, else lines; 0 lines; 1 a bar */
+    int show_epochs;    /* the sweep: a line per finished epoch of every trial */
+    const char *files[2]; /* status FILE, merge A B (point into argv) */
+    int n_files;
 } Options;
 
-/* The command of this name (train, data, bench, sweep), or NULL. */
+/* The command of this name (train, data, bench, sweep, status, merge), or NULL. */
 const Command *cli_command(const char *name);
 CommandId cli_command_id(const Command *cmd);
 void cli_print_usage(FILE *out);

@@ -58,7 +58,7 @@ void job_free(Job *job);
 void job_trial(const Job *job, long k, Settings *s);
 /* The grid trial k comes from, and in *point its index among that grid's points. */
 const Grid *job_grid_of(const Job *job, long k, long *point);
-/* Fingerprint of the grid: a hash of every trial's settings, in order. */
-uint64_t job_grid_hash(const Job *job);
+/* "model=gru T=200 seed=1": the axis values of trial k ("grid=NAME ..." first in a job of grids). */
+void job_describe(const Job *job, long k, char *buf, size_t n);
 
 #endif

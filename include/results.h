@@ -1,8 +1,12 @@
 /* The results file (HDF5): root attributes, the /trials table (one compound row per trial, every
- * setting a column), and per finished trial /trial/<n>/{curves, per_position, grad_flow,
- * weights/<name>}. `copysweep train -o` writes a file with one trial in exactly the layout a sweep
- * writes. Every change goes to a copy, PATH.tmp-<pid>, which is synced and renamed over PATH: PATH
- * is always a complete file, and no process holds it open between changes. */
+ * setting a column, and `key`, the hash of its settings that identifies the trial), /runs, and per
+ * finished trial /trial/<n>/{curves, per_position, grad_flow, weights/<name>}. `copysweep train -o`
+ * writes a file with one trial in exactly the layout a sweep writes.
+ *
+ * A file is never changed in place: every change goes to a copy, PATH.tmp-<pid>, which is synced and
+ * renamed over PATH, so PATH is always a complete file and no process holds it open between changes.
+ * During a sweep, changes go first to its journal (journal.h, store.h); the attributes store_id and
+ * journal_seq say which journal's records, up to which, the file already holds. */
 #ifndef CS_RESULTS_H
 #define CS_RESULTS_H
 
@@ -15,11 +19,13 @@
 #include "trial.h"    /* TrialResult, TrialFacts, STATUS_* */
 
 #define RESULTS_FORMAT "copysweep-results"
-/* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ */
-#define RESULTS_FORMAT_VERSION 3
+/* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ;
+ * 4: the key column, store_id and journal_seq (a journal beside the file during a sweep) */
+#define RESULTS_FORMAT_VERSION 4
 
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */
+    uint64_t key;           /* settings_key(s) */
     const Settings *s;
     TrialFacts facts;       /* trial_facts(s) */
     int status;             /* STATUS_* */
@@ -34,13 +40,15 @@ typedef struct {
 
 /* 0 if a file can be created at path (checked before any work), else -1 and the reason in err. */
 int results_check_writable(const char *path, char *err, size_t errlen);
-/* Write a results file holding these trials (rows in order; groups for those with res). grid_hash
- * identifies the job's grid for resuming. 0 on success; -1 with the reason in err, leaving an
- * existing file at path as it was. */
-int results_write(const char *path, const char *command, const char *job, uint64_t grid_hash,
+/* Write a results file holding these trials (rows in order; groups for those with res), with no
+ * journal records yet. 0 on success; -1 with the reason in err, leaving an existing file at path as
+ * it was. */
+int results_write(const char *path, const char *command, const char *job, uint64_t store_id,
                   const TrialRecord *recs, long n, char *err, size_t errlen);
-/* Rewrite the rows of these trials in an existing file, and their groups where res is set. */
-int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen);
+/* The record of a trial for the journal: an HDF5 file image (malloc'ed) holding its /trials row and,
+ * once final, its /trial/<n> group. 0, or -1 with err. */
+int results_trial_image(const TrialRecord *rec, unsigned char **img, size_t *n, char *err, size_t errlen);
+
 /* One run of a sweep (a row of /runs): when, how long, on what, and how it ended. */
 typedef struct {
     char started[32];  /* UTC, ISO 8601 */
@@ -53,14 +61,50 @@ typedef struct {
     const char *command;
 } RunRecord;
 
-/* Append a row to /runs. 0, or -1 with the reason in err. */
-int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen);
-/* Statuses of an existing results file of this grid: 0 and status[0..n) filled; 1 if there is no
- * file at path; -1 with the reason in err if it is not a copysweep results file of this grid. The
- * file is read in a child process, so that a damaged file on which libhdf5 crashes or hangs gives
- * an error (after COPYSWEEP_READ_TIMEOUT seconds, default 120) instead. */
-int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
-                        size_t errlen);
+/* A change of the file at path: its bytes are copied to tmp, changed there, and results_edit_end
+ * renames tmp to `to` (which may be path), or keeps it as tmp (to = NULL), or removes it if any step
+ * failed. The steps after a failure do nothing. */
+typedef struct ResultsEdit ResultsEdit;
+ResultsEdit *results_edit_begin(const char *path, const char *tmp);
+/* Row `trial` (whose key must be key) gets a status and the rank running it. */
+void results_edit_status(ResultsEdit *e, long trial, uint64_t key, int status, int rank);
+/* Row `trial` and its group become those of a trial image (results_trial_image). */
+void results_edit_final(ResultsEdit *e, long trial, uint64_t key, const void *img, size_t n);
+/* Append a row to /runs. */
+void results_edit_run(ResultsEdit *e, const RunRecord *run);
+/* The trials become recs[0..n) (job text and command as given): row k is the file's row old_of[k]
+ * (its group moved along) or, where old_of[k] < 0, the new row recs[k]. */
+void results_edit_regrid(ResultsEdit *e, const char *command, const char *job, const TrialRecord *recs, long n,
+                         const long *old_of);
+long long results_edit_copied(const ResultsEdit *e); /* bytes copied by results_edit_begin */
+/* Give the change up: tmp is removed. */
+void results_edit_abort(ResultsEdit *e);
+/* Set journal_seq and finish the change. 0, or -1 with the reason in err. */
+int results_edit_end(ResultsEdit *e, uint64_t journal_seq, const char *to, char *err, size_t errlen);
+
+/* out = the trials of a and b (files without journals; a_name, b_name for messages): a's rows, then
+ * b's trials that a lacks; a finished trial of b replaces a's unfinished one; a trial finished in
+ * both must have the same result. 0; -2 with err where the files cannot be combined (other
+ * precision, other columns, a setting that is the same for every trial of each but differs, a
+ * trial with two results); -1 with err if writing failed. */
+int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
+                  const char *command, uint64_t store_id, char *err, size_t errlen);
+
+/* What a reader needs to continue a file: its trials' keys and statuses, and its journal link. */
+typedef struct {
+    long n;
+    uint64_t *key;      /* (n) */
+    int *status;        /* (n) STATUS_* */
+    uint64_t store_id, journal_seq;
+    char *job;          /* the job text it was written for */
+} ResultsIndex;
+
+/* The index of the file at path: 0; 1 if there is no file; -1 with the reason in err if it is not a
+ * copysweep results file of this format version. The file is read in a child process, so that a
+ * damaged file on which libhdf5 crashes or hangs gives an error (after COPYSWEEP_READ_TIMEOUT
+ * seconds, default 120) instead. */
+int results_read_index(const char *path, ResultsIndex *ix, char *err, size_t errlen);
+void results_index_free(ResultsIndex *ix);
 /* Datasets loc/<name> for the tensors t[0..n), read from buf (parameter layout). 0 or -1. */
 int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf);
 

@@ -6,6 +6,7 @@
 #define CS_SETTINGS_TABLE_H
 
 #include <stddef.h> /* size_t */
+#include <stdint.h> /* uint64_t */
 #include <stdio.h>  /* FILE */
 
 #include "settings.h" /* Settings */
@@ -50,5 +51,7 @@ void settings_print_help(FILE *out);
 void settings_column(const SettingInfo *info, char *buf, size_t n);
 /* "key = value" lines, the form of a job file. */
 void settings_write_ini(const Settings *s, FILE *out);
+/* The identity of a trial: the 64-bit FNV-1a hash of its settings_write_ini lines. */
+uint64_t settings_key(const Settings *s);
 
 #endif

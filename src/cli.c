@@ -24,7 +24,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
     return -1;
 }
 
-enum { TRAIN = 1 << CLI_TRAIN, DATA = 1 << CLI_DATA, BENCH = 1 << CLI_BENCH, SWEEP = 1 << CLI_SWEEP };
+enum { TRAIN = 1 << CLI_TRAIN, DATA = 1 << CLI_DATA, BENCH = 1 << CLI_BENCH, SWEEP = 1 << CLI_SWEEP,
+       STATUS = 1 << CLI_STATUS, MERGE = 1 << CLI_MERGE };
 
 struct Command {
     CommandId id;
@@ -32,20 +33,26 @@ struct Command {
     const char *usage;
     const char *about;
     const char *const *settings; /* the settings this command accepts; NULL: all */
+    int files;                   /* the file arguments it takes (status: 1, merge: 2) */
 };
 
 static const char *const data_settings[] = {"task", "T", "delay", "vocab", "seed", "text", NULL};
 static const char *const no_settings[] = {NULL};
 
 static const Command commands[] = {
-    {CLI_SWEEP, "sweep", "[mpirun -n N] copysweep JOB.ini [-o FILE] [--list] [--progress bar|lines]",
-     "run every trial of a job file (the settings are in the file)", no_settings},
+    {CLI_SWEEP, "sweep", "[mpirun -n N] copysweep JOB.ini [-o FILE] [--list] [--progress bar|lines] [--show-epochs]",
+     "run every trial of a job file (the settings are in the file)", no_settings, 0},
+    {CLI_STATUS, "status", "copysweep status FILE",
+     "the trials of a results file by status, each running one with its epoch, and the ETA (also while a "
+     "sweep writes it)", no_settings, 1},
+    {CLI_MERGE, "merge", "copysweep merge A.h5 B.h5 -o C.h5",
+     "combine the results of two compatible jobs (A and B are left as they are)", no_settings, 2},
     {CLI_TRAIN, "train", "copysweep train [--SETTING VALUE ...] [--threads N] [-o FILE]",
-     "train one model and test the selected weights", NULL},
+     "train one model and test the selected weights", NULL, 0},
     {CLI_DATA, "data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N --text PATH] --split NAME --count N",
-     "print sequences of a split, as the models see them", data_settings},
+     "print sequences of a split, as the models see them", data_settings, 0},
     {CLI_BENCH, "bench", "copysweep bench [--SETTING VALUE ...] [--threads N] [--steps N] [--warmup N] [--rates]",
-     "median time of one training step", NULL},
+     "median time of one training step", NULL, 0},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -68,9 +75,12 @@ static const OptionInfo options[] = {
      "also write the trial to FILE (HDF5, the layout of results.h5)"},
     {"--output", "-o", ARG_FILE, OPT(output), 0, SWEEP, "FILE",
      "the results file (default: the job file's [sweep] output, else results.h5)"},
+    {"--output", "-o", ARG_FILE, OPT(output), 0, MERGE, "FILE", "the merged file to write (required; must not exist)"},
     {"--list", NULL, ARG_FLAG, OPT(list), 0, SWEEP, NULL, "print the trials, their settings and costs, and exit"},
     {"--progress", NULL, ARG_PROGRESS, OPT(progress), 0, SWEEP, "bar|lines",
      "a progress bar, or a line per event (default: a bar if stderr is a terminal)"},
+    {"--show-epochs", NULL, ARG_FLAG, OPT(show_epochs), 0, SWEEP, NULL,
+     "also a line per finished epoch of every trial: its validation accuracy and bits (default: off)"},
     {"--split", NULL, ARG_SPLIT, OPT(split), 0, DATA, "NAME", "train, validation or test (default: train)"},
     {"--count", NULL, ARG_INT, OPT(count), 0, DATA, "N", "sequences to print (default: 10)"},
     {"--steps", NULL, ARG_INT, OPT(steps), 1, BENCH, "N", "timed training steps (default: 20)"},
@@ -139,6 +149,7 @@ void cli_print_command_help(const Command *cmd, FILE *out)
                      "3 stopped by a signal, checkpoints written: run the same command to resume\n");
         return;
     }
+    if (cmd->settings == no_settings) return;
     fprintf(out, "\nsettings:\n");
     if (cmd->settings) {
         for (const char *const *k = cmd->settings; *k; k++) {
@@ -224,6 +235,10 @@ int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Option
         } else {
             snprintf(opt, sizeof opt, "%s", arg);
         }
+        if (strncmp(opt, "--", 2) != 0 && strcmp(opt, "-o") != 0 && o->n_files < cmd->files && arg[0] != '-') {
+            o->files[o->n_files++] = arg;
+            continue;
+        }
         if (strncmp(opt, "--", 2) != 0 && strcmp(opt, "-o") != 0)
             return fail(err, errlen, "%s: unexpected argument '%s' (see 'copysweep %s --help')", cmd->name, arg,
                         called(cmd));
@@ -245,7 +260,12 @@ int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Option
             return fail(err, errlen, "option '%s': %s", opt, why);
         }
     }
-    if (cmd->id == CLI_SWEEP) return 0; /* the settings are the job file's, checked where it is read */
+    if (o->n_files < cmd->files)
+        return fail(err, errlen, "%s: %s (expected '%s')", cmd->name, cmd->files == 1 ? "a results file is needed"
+                    : "two results files are needed", cmd->usage);
+    if (cmd->id == CLI_MERGE && !o->output)
+        return fail(err, errlen, "merge: option '-o FILE' is needed (expected '%s')", cmd->usage);
+    if (cmd->settings == no_settings) return 0; /* the sweep's settings are the job file's */
     const char *key = settings_validate(&o->s, why, sizeof why);
     if (key) return fail(err, errlen, "option '--%s': %s", key, why);
     return 0;

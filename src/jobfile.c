@@ -446,17 +446,17 @@ void job_free(Job *job)
     memset(job, 0, sizeof *job);
 }
 
-uint64_t job_grid_hash(const Job *job)
+void job_describe(const Job *job, long k, char *buf, size_t n)
 {
-    /* the hash of every trial's settings as key = value lines, in order, one trial at a time */
-    uint64_t h = PACK_HASH_START;
-    for (long k = 0; k < job->n_trials; k++) {
-        long point;
-        const Grid *g = job_grid_of(job, k, &point);
-        size_t len;
-        char *text = point_text(g, point, &len);
-        h = pack_hash_more(h, text, len);
-        free(text);
+    long rest;
+    const Grid *g = job_grid_of(job, k, &rest);
+    size_t len = job->n_grids > 1 ? (size_t)snprintf(buf, n, "grid=%s", g->name) : 0;
+    if (!len) buf[0] = '\0';
+    const char *vals[JOB_MAX_AXES];
+    for (int a = g->n_axes - 1; a >= 0; a--) {
+        vals[a] = g->axes[a].values[rest % g->axes[a].n];
+        rest /= g->axes[a].n;
     }
-    return h;
+    for (int a = 0; a < g->n_axes && len < n; a++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", g->axes[a].info->key, vals[a]);
 }

@@ -1,4 +1,5 @@
-/* copysweep: parse the command line and dispatch to train, data, bench, or the sweep of a job file. */
+/* copysweep: parse the command line and dispatch to train, data, bench, status, merge, or the sweep of a
+ * job file. */
 #include <stdio.h>  /* printf, fprintf */
 #include <stdlib.h> /* free */
 #include <string.h> /* strcmp, strlen */
@@ -9,10 +10,10 @@
 #include "check.h"     /* cs_user_error */
 #include "cli.h"       /* Options, cli_* */
 #include "model.h"     /* Model, model_free */
-#include "pack.h"      /* pack_hash */
 #include "results.h"   /* results_* */
 #include "version.h"   /* COPYSWEEP_VERSION */
 #include "settings_table.h" /* Settings, settings_* */
+#include "store.h"     /* store_print_status, store_merge, store_new_id */
 #include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
 #include "tasks.h"     /* task_shape */
@@ -50,11 +51,10 @@ static int run_train(int argc, char **argv, const Options *o)
         settings_write_ini(&o->s, mem);
         fclose(mem);
         Tensor tensors[MODEL_MAX_TENSORS];
-        TrialRecord rec = {.trial = 0, .s = &o->s, .facts = trial_facts(&o->s), .status = res.status, .res = &res,
+        TrialRecord rec = {.trial = 0, .key = settings_key(&o->s), .s = &o->s, .facts = trial_facts(&o->s), .status = res.status, .res = &res,
                            .weights = model.mem, .tensors = tensors, .n_tensors = model.mem ? model_tensors(&model, tensors) : 0,
                            .host = host, .rank = 0, .threads = ctx.threads};
-        uint64_t grid = pack_hash(job, strlen(job));
-        if (results_write(o->output, command, job, grid, &rec, 1, err, sizeof err) != 0) {
+        if (results_write(o->output, command, job, store_new_id(), &rec, 1, err, sizeof err) != 0) {
             fprintf(stderr, "copysweep: %s\n", err);
             rc = CS_EXIT_FAILURE;
         } else {
@@ -140,6 +140,12 @@ int main(int argc, char **argv)
         case CLI_TRAIN: return run_train(argc, argv, &o);
         case CLI_DATA: return run_data(&o);
         case CLI_BENCH: return run_bench(&o);
+        case CLI_STATUS: return store_print_status(o.files[0], stdout);
+        case CLI_MERGE: {
+            char command[4096];
+            join_args(argc, argv, command, sizeof command);
+            return store_merge(o.files[0], o.files[1], o.output, command);
+        }
         case CLI_SWEEP: break;
         }
     }

@@ -4,6 +4,7 @@
 #include "results.h"
 
 #include <errno.h>    /* errno */
+#include <inttypes.h> /* PRIx64, SCNx64 */
 #include <fcntl.h>    /* open, O_* */
 #include <libgen.h>   /* dirname */
 #include <limits.h>   /* PATH_MAX */
@@ -26,6 +27,7 @@ typedef struct {
     int failed;
     const char *call; /* the first call that failed */
     int saved_errno;  /* errno right after it, often the reason (ENOSPC, EACCES) */
+    long long copied; /* bytes of an existing file copied */
 } Writer;
 
 static int64_t w_check(Writer *w, int64_t r, const char *call)
@@ -112,6 +114,7 @@ static void col(Row *r, const char *name, hid_t type, const void *value, size_t 
 }
 static void col_int(Row *r, const char *name, int v) { col(r, name, H5T_NATIVE_INT32, &v, 4); }
 static void col_i64(Row *r, const char *name, long long v) { col(r, name, H5T_NATIVE_INT64, &v, 8); }
+static void col_u64(Row *r, const char *name, uint64_t v) { col(r, name, H5T_NATIVE_UINT64, &v, 8); }
 static void col_f64(Row *r, const char *name, double v) { col(r, name, H5T_NATIVE_DOUBLE, &v, 8); }
 static void col_str(Row *r, const char *name, const char *v, size_t len)
 {
@@ -128,6 +131,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     const TrialResult *res = rec->res;
     char name[64], text[SETTINGS_TEXT_MAX];
     col_int(r, "trial", rec->trial);
+    col_u64(r, "key", rec->key); /* the trial's identity: a hash of its settings */
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
@@ -200,20 +204,27 @@ static hid_t trial_rows(Writer *w, const TrialRecord *recs, long n, unsigned cha
     return r.type;
 }
 
-static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, long n)
+/* loc/name: n rows of the compound type. chunk > 0: chunked and extendible, so that rows can be
+ * added; 0: contiguous. */
+static void create_table(Writer *w, hid_t loc, const char *name, hid_t type, const void *rows, hsize_t n,
+                         hsize_t chunk)
 {
-    unsigned char *buf;
-    hid_t type = trial_rows(w, recs, n, &buf);
-    /* chunked and extendible, so rows can be appended */
-    hsize_t dims = (hsize_t)n, maxdims = H5S_UNLIMITED, chunk = 64;
-    hid_t space = H5C(w, H5Screate_simple(1, &dims, &maxdims));
+    hsize_t maxdims = chunk ? H5S_UNLIMITED : n;
+    hid_t space = H5C(w, H5Screate_simple(1, &n, &maxdims));
     hid_t dcpl = H5C(w, H5Pcreate(H5P_DATASET_CREATE));
-    H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
-    hid_t d = H5C(w, H5Dcreate2(file, "trials", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-    H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    if (chunk) H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
+    hid_t d = H5C(w, H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    if (n) H5C(w, H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
     H5C(w, H5Dclose(d));
     H5C(w, H5Pclose(dcpl));
     H5C(w, H5Sclose(space));
+}
+
+static void write_trials_table(Writer *w, hid_t file, const TrialRecord *recs, long n, hsize_t chunk)
+{
+    unsigned char *buf;
+    hid_t type = trial_rows(w, recs, n, &buf);
+    create_table(w, file, "trials", type, buf, (hsize_t)n, chunk);
     H5C(w, H5Tclose(type));
     free(buf);
 }
@@ -250,13 +261,7 @@ static void write_runs_table(Writer *w, hid_t file)
 {
     unsigned char *buf;
     hid_t type = run_type(w, NULL, &buf);
-    hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = 16;
-    hid_t space = H5C(w, H5Screate_simple(1, &dims, &maxdims));
-    hid_t dcpl = H5C(w, H5Pcreate(H5P_DATASET_CREATE));
-    H5C(w, H5Pset_chunk(dcpl, 1, &chunk));
-    H5C(w, H5Dclose(H5C(w, H5Dcreate2(file, "runs", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT))));
-    H5C(w, H5Pclose(dcpl));
-    H5C(w, H5Sclose(space));
+    create_table(w, file, "runs", type, NULL, 0, 16);
     H5C(w, H5Tclose(type));
     free(buf);
 }
@@ -437,31 +442,50 @@ static Quiet hdf5_quiet(void)
 
 static void hdf5_restore(Quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
 
-/* Sync tmp and rename it over path, or remove it; the error, if any, goes to err. */
+static void report(const Writer *w, const char *path, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "cannot write '%s': %s failed (%s)", path, w->call,
+             w->saved_errno ? strerror(w->saved_errno) : "HDF5 error");
+}
+
+/* Sync tmp and rename it over path (path NULL: keep it as tmp), or remove it; the error, if any,
+ * goes to err. */
 static int commit(Writer *w, const char *tmp, const char *path, char *err, size_t errlen)
 {
     if (!w->failed) {
         fsync_path(tmp, 0);
-        if (rename(tmp, path) != 0)
+        if (path && rename(tmp, path) != 0)
             w->failed = 1, w->call = "rename", w->saved_errno = errno;
         else
-            fsync_path(path, 1);
+            fsync_path(path ? path : tmp, 1);
     }
     if (w->failed) {
         unlink(tmp);
-        snprintf(err, errlen, "cannot write '%s': %s failed (%s)", path, w->call,
-                 w->saved_errno ? strerror(w->saved_errno) : "HDF5 error");
+        report(w, path ? path : tmp, err, errlen);
         return -1;
     }
     return 0;
 }
 
-int results_write(const char *path, const char *command, const char *job, uint64_t grid_hash,
+/* attribute name of loc set to an integer, replacing it if it exists */
+static void attr_set_int(Writer *w, hid_t loc, const char *name, long long v)
+{
+    if (H5Aexists(loc, name) > 0) H5C(w, H5Adelete(loc, name));
+    attr_int(w, loc, name, v);
+}
+
+static void attr_set_str(Writer *w, hid_t loc, const char *name, const char *v)
+{
+    if (H5Aexists(loc, name) > 0) H5C(w, H5Adelete(loc, name));
+    attr_str(w, loc, name, v);
+}
+
+int results_write(const char *path, const char *command, const char *job, uint64_t store_id,
                   const TrialRecord *recs, long n, char *err, size_t errlen)
 {
-    char tmp[PATH_MAX], created[32], hash[20];
+    char tmp[PATH_MAX], created[32], id[20];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)grid_hash);
+    snprintf(id, sizeof id, "%016" PRIx64, store_id);
     time_t now = time(NULL);
     struct tm tm;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
@@ -477,9 +501,10 @@ int results_write(const char *path, const char *command, const char *job, uint64
     attr_str(&w, f, "created", created);
     attr_str(&w, f, "real", CS_REAL_NAME);
     attr_str(&w, f, "blas", bm_blas_name());
-    attr_str(&w, f, "grid_hash", hash);
+    attr_str(&w, f, "store_id", id);
+    attr_int(&w, f, "journal_seq", 0);
     attr_int(&w, f, "n_trials", n);
-    write_trials_table(&w, f, recs, n);
+    write_trials_table(&w, f, recs, n, 64);
     write_runs_table(&w, f);
     hid_t trials = H5C(&w, H5Gcreate2(f, "trial", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     for (long i = 0; i < n; i++)
@@ -490,101 +515,225 @@ int results_write(const char *path, const char *command, const char *job, uint64
     return commit(&w, tmp, path, err, errlen);
 }
 
+int results_trial_image(const TrialRecord *rec, unsigned char **img, size_t *n, char *err, size_t errlen)
+{
+    Quiet q = hdf5_quiet();
+    Writer w = {0};
+    hid_t fapl = H5C(&w, H5Pcreate(H5P_FILE_ACCESS));
+    H5C(&w, H5Pset_fapl_core(fapl, 1 << 16, 0)); /* in memory only */
+    hid_t f = H5C(&w, H5Fcreate("trial.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    write_trials_table(&w, f, rec, 1, 0);
+    hid_t trials = H5C(&w, H5Gcreate2(f, "trial", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    if (rec->res && rec->status >= STATUS_DONE) write_trial_group(&w, trials, rec);
+    H5C(&w, H5Gclose(trials));
+    H5C(&w, H5Fflush(f, H5F_SCOPE_GLOBAL));
+    ssize_t size = H5C(&w, H5Fget_file_image(f, NULL, 0));
+    *img = NULL, *n = 0;
+    if (!w.failed && size > 0) {
+        *img = CS_ALLOC((size_t)size);
+        *n = (size_t)size;
+        H5C(&w, H5Fget_file_image(f, *img, (size_t)size));
+    }
+    H5C(&w, H5Fclose(f));
+    H5C(&w, H5Pclose(fapl));
+    hdf5_restore(q);
+    if (w.failed) {
+        free(*img);
+        *img = NULL;
+        snprintf(err, errlen, "cannot build the record of trial %d: %s failed", rec->trial, w.call);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- changes to an existing file ---------------------------------------------------------- */
+
 /* Copy the bytes of src to a new file dst. */
 static int copy_file(Writer *w, const char *src, const char *dst)
 {
     int in = open(src, O_RDONLY), out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
     int ok = in >= 0 && out >= 0;
-    static char buf[1 << 20]; /* only the master process writes results files */
+    enum { CHUNK = 1 << 20 };
+    char *buf = ok ? malloc(CHUNK) : NULL;
+    ok = ok && buf;
     ssize_t n;
-    while (ok && (n = read(in, buf, sizeof buf)) != 0) {
+    while (ok && (n = read(in, buf, CHUNK)) != 0) {
         ok = n > 0;
         for (ssize_t done = 0; ok && done < n;) {
             ssize_t m = write(out, buf + done, (size_t)(n - done));
             ok = m > 0;
             done += m;
         }
+        if (ok) w->copied += n;
     }
+    free(buf);
     if (!ok) w->failed = 1, w->call = "copying the results file", w->saved_errno = errno;
     if (in >= 0) close(in);
     if (out >= 0 && close(out) != 0 && ok) w->failed = 1, w->call = "close", w->saved_errno = errno;
     return ok ? 0 : -1;
 }
 
-/* A change to an existing file: the copy tmp of path opened for writing (a failed copy leaves an
- * invalid id, on which every later call fails harmlessly). edit_end closes it and renames it over
- * path, or removes it. */
-static hid_t edit_begin(Writer *w, const char *path, char *tmp, size_t tmplen, Quiet *q)
-{
-    snprintf(tmp, tmplen, "%s.tmp-%ld", path, (long)getpid());
-    *q = hdf5_quiet();
-    if (copy_file(w, path, tmp) != 0) return -1;
-    return H5C(w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
-}
-
-static int edit_end(Writer *w, hid_t f, Quiet q, const char *tmp, const char *path, char *err, size_t errlen)
-{
-    if (f >= 0) H5C(w, H5Fclose(f));
-    hdf5_restore(q);
-    return commit(w, tmp, path, err, errlen);
-}
-
-int results_update(const char *path, const TrialRecord *recs, long n, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    Writer w = {0};
+struct ResultsEdit {
+    Writer w;
     Quiet q;
-    hid_t f = edit_begin(&w, path, tmp, sizeof tmp, &q);
-    if (w.failed) return edit_end(&w, f, q, tmp, path, err, errlen);
-    hid_t d = H5C(&w, H5Dopen2(f, "trials", H5P_DEFAULT));
-    unsigned char *rows;
-    hid_t type = trial_rows(&w, recs, n, &rows);
-    size_t row_bytes = H5Tget_size(type);
-    hid_t space = H5C(&w, H5Dget_space(d));
-    hsize_t one = 1;
-    hid_t mem = H5C(&w, H5Screate_simple(1, &one, NULL));
-    hid_t trials = H5C(&w, H5Gopen2(f, "trial", H5P_DEFAULT));
-    for (long i = 0; i < n && !w.failed; i++) {
-        hsize_t at = (hsize_t)recs[i].trial;
-        H5C(&w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL));
-        H5C(&w, H5Dwrite(d, type, mem, space, H5P_DEFAULT, rows + (size_t)i * row_bytes));
-        if (recs[i].res && recs[i].status >= STATUS_DONE) write_trial_group(&w, trials, &recs[i]);
-    }
-    free(rows);
-    H5C(&w, H5Gclose(trials));
-    H5C(&w, H5Sclose(mem));
-    H5C(&w, H5Sclose(space));
-    H5C(&w, H5Tclose(type));
-    H5C(&w, H5Dclose(d));
-    return edit_end(&w, f, q, tmp, path, err, errlen);
+    char tmp[PATH_MAX];
+    char problem[2048];  /* a semantic error (a record that does not fit the file) */
+    hid_t f, table, group; /* the file, /trials, /trial */
+    hid_t row_type;      /* /trials' type */
+    size_t row_bytes;
+    hid_t key_type, status_type; /* one-member and two-member views of a row */
+};
+
+static void edit_fail(ResultsEdit *e, const char *fmt, long a, long long b)
+{
+    if (!e->problem[0]) snprintf(e->problem, sizeof e->problem, fmt, a, b);
+    e->w.failed = 1;
+    if (!e->w.call) e->w.call = "applying the journal";
 }
 
-int results_log_run(const char *path, const RunRecord *run, char *err, size_t errlen)
+ResultsEdit *results_edit_begin(const char *path, const char *tmp)
 {
-    char tmp[PATH_MAX];
-    Writer w = {0};
-    Quiet q;
-    hid_t f = edit_begin(&w, path, tmp, sizeof tmp, &q);
-    if (w.failed) return edit_end(&w, f, q, tmp, path, err, errlen);
-    hid_t d = H5C(&w, H5Dopen2(f, "runs", H5P_DEFAULT));
+    ResultsEdit *e = CS_CALLOC(sizeof *e);
+    snprintf(e->tmp, sizeof e->tmp, "%s", tmp);
+    e->q = hdf5_quiet();
+    Writer *w = &e->w;
+    e->f = e->table = e->group = e->row_type = e->key_type = e->status_type = -1;
+    if (copy_file(w, path, tmp) != 0) return e;
+    e->f = H5C(w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
+    e->table = H5C(w, H5Dopen2(e->f, "trials", H5P_DEFAULT));
+    e->group = H5C(w, H5Gopen2(e->f, "trial", H5P_DEFAULT));
+    e->row_type = H5C(w, H5Dget_type(e->table));
+    e->row_bytes = e->row_type >= 0 ? H5Tget_size(e->row_type) : 0;
+    e->key_type = H5C(w, H5Tcreate(H5T_COMPOUND, 8));
+    H5C(w, H5Tinsert(e->key_type, "key", 0, H5T_NATIVE_UINT64));
+    hid_t str = string_type(w, STR_SHORT);
+    e->status_type = H5C(w, H5Tcreate(H5T_COMPOUND, STR_SHORT + 4));
+    H5C(w, H5Tinsert(e->status_type, "status", 0, str));
+    H5C(w, H5Tinsert(e->status_type, "rank", STR_SHORT, H5T_NATIVE_INT32));
+    H5C(w, H5Tclose(str));
+    return e;
+}
+
+long long results_edit_copied(const ResultsEdit *e) { return e->w.copied; }
+
+/* Read (write = 0) or write one row of /trials in the memory type mem. */
+static void row_io(ResultsEdit *e, long trial, hid_t mem, void *buf, int write)
+{
+    Writer *w = &e->w;
+    hsize_t at = (hsize_t)trial, one = 1, rows = 0;
+    hid_t space = H5C(w, H5Dget_space(e->table));
+    H5C(w, H5Sget_simple_extent_dims(space, &rows, NULL));
+    if (!w->failed && (trial < 0 || at >= rows)) edit_fail(e, "a journal record names trial %ld of a file of %lld", trial, (long long)rows);
+    H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL));
+    hid_t m = H5C(w, H5Screate_simple(1, &one, NULL));
+    if (write)
+        H5C(w, H5Dwrite(e->table, mem, m, space, H5P_DEFAULT, buf));
+    else
+        H5C(w, H5Dread(e->table, mem, m, space, H5P_DEFAULT, buf));
+    H5C(w, H5Sclose(m));
+    H5C(w, H5Sclose(space));
+}
+
+/* A journal record must name the trial the row holds. */
+static void check_key(ResultsEdit *e, long trial, uint64_t key)
+{
+    uint64_t have = 0;
+    if (e->w.failed) return;
+    row_io(e, trial, e->key_type, &have, 0);
+    if (!e->w.failed && have != key) edit_fail(e, "a journal record of trial %ld has another trial's key %016llx", trial, (long long)key);
+}
+
+void results_edit_status(ResultsEdit *e, long trial, uint64_t key, int status, int rank)
+{
+    check_key(e, trial, key);
+    struct {
+        char status[STR_SHORT];
+        int32_t rank;
+    } v = {{0}, rank};
+    if (status < 0 || status > STATUS_FAILED) edit_fail(e, "trial %ld: a journal record with status %lld", trial, status);
+    if (e->w.failed) return;
+    strncpy(v.status, status_names[status], STR_SHORT - 1);
+    unsigned char buf[STR_SHORT + 4];
+    memcpy(buf, v.status, STR_SHORT);
+    memcpy(buf + STR_SHORT, &v.rank, 4);
+    row_io(e, trial, e->status_type, buf, 1);
+}
+
+void results_edit_final(ResultsEdit *e, long trial, uint64_t key, const void *img, size_t n)
+{
+    Writer *w = &e->w;
+    check_key(e, trial, key);
+    if (w->failed) return;
+    hid_t fapl = H5C(w, H5Pcreate(H5P_FILE_ACCESS));
+    H5C(w, H5Pset_fapl_core(fapl, 1 << 16, 0));
+    H5C(w, H5Pset_file_image(fapl, (void *)img, n));
+    hid_t f = H5C(w, H5Fopen("trial.h5", H5F_ACC_RDONLY, fapl));
+    hid_t d = H5C(w, H5Dopen2(f, "trials", H5P_DEFAULT));
+    unsigned char *row = CS_CALLOC(e->row_bytes + 1);
+    H5C(w, H5Dread(d, e->row_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, row));
+    uint64_t have = 0;
+    H5C(w, H5Dread(d, e->key_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &have));
+    if (!w->failed && have != key) edit_fail(e, "the journal record of trial %ld holds another trial (key %016llx)", trial, (long long)have);
+    row_io(e, trial, e->row_type, row, 1);
+    free(row);
+    char src[64], name[32];
+    snprintf(name, sizeof name, "%ld", trial);
+    snprintf(src, sizeof src, "trial/%ld", trial);
+    if (!w->failed && H5Lexists(e->group, name, H5P_DEFAULT) > 0) /* a trial run again replaces its group */
+        H5C(w, H5Ldelete(e->group, name, H5P_DEFAULT));
+    if (!w->failed && H5Lexists(f, "trial", H5P_DEFAULT) > 0 && H5Lexists(f, src, H5P_DEFAULT) > 0)
+        H5C(w, H5Ocopy(f, src, e->group, name, H5P_DEFAULT, H5P_DEFAULT));
+    H5C(w, H5Dclose(d));
+    H5C(w, H5Fclose(f));
+    H5C(w, H5Pclose(fapl));
+}
+
+void results_edit_run(ResultsEdit *e, const RunRecord *run)
+{
+    Writer *w = &e->w;
+    hid_t d = H5C(w, H5Dopen2(e->f, "runs", H5P_DEFAULT));
     unsigned char *buf;
-    hid_t type = run_type(&w, run, &buf);
-    hid_t space = H5C(&w, H5Dget_space(d));
+    hid_t type = run_type(w, run, &buf);
+    hid_t space = H5C(w, H5Dget_space(d));
     hsize_t rows = 0, one = 1;
-    H5C(&w, H5Sget_simple_extent_dims(space, &rows, NULL));
-    H5C(&w, H5Sclose(space));
+    H5C(w, H5Sget_simple_extent_dims(space, &rows, NULL));
+    H5C(w, H5Sclose(space));
     hsize_t grown = rows + 1;
-    H5C(&w, H5Dset_extent(d, &grown));
-    space = H5C(&w, H5Dget_space(d));
-    H5C(&w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &rows, NULL, &one, NULL));
-    hid_t mem = H5C(&w, H5Screate_simple(1, &one, NULL));
-    H5C(&w, H5Dwrite(d, type, mem, space, H5P_DEFAULT, buf));
-    H5C(&w, H5Sclose(mem));
-    H5C(&w, H5Sclose(space));
-    H5C(&w, H5Tclose(type));
-    H5C(&w, H5Dclose(d));
+    H5C(w, H5Dset_extent(d, &grown));
+    space = H5C(w, H5Dget_space(d));
+    H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &rows, NULL, &one, NULL));
+    hid_t mem = H5C(w, H5Screate_simple(1, &one, NULL));
+    H5C(w, H5Dwrite(d, type, mem, space, H5P_DEFAULT, buf));
+    H5C(w, H5Sclose(mem));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Tclose(type));
+    H5C(w, H5Dclose(d));
     free(buf);
-    return edit_end(&w, f, q, tmp, path, err, errlen);
+}
+
+void results_edit_abort(ResultsEdit *e)
+{
+    char err[64];
+    e->w.failed = 1;
+    if (!e->w.call) e->w.call = "abort";
+    results_edit_end(e, 0, NULL, err, sizeof err);
+}
+
+int results_edit_end(ResultsEdit *e, uint64_t journal_seq, const char *to, char *err, size_t errlen)
+{
+    Writer *w = &e->w;
+    if (e->f >= 0) attr_set_int(w, e->f, "journal_seq", (long long)journal_seq);
+    hid_t ids[] = {e->key_type, e->status_type, e->row_type};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        if (ids[i] >= 0) H5C(w, H5Tclose(ids[i]));
+    if (e->group >= 0) H5C(w, H5Gclose(e->group));
+    if (e->table >= 0) H5C(w, H5Dclose(e->table));
+    if (e->f >= 0) H5C(w, H5Fclose(e->f));
+    hdf5_restore(e->q);
+    int rc = commit(w, e->tmp, to, err, errlen);
+    if (rc != 0 && e->problem[0]) snprintf(err, errlen, "%s", e->problem);
+    free(e);
+    return rc;
 }
 
 /* A string attribute of loc, or "" if it is missing or not a string. */
@@ -610,69 +759,353 @@ static void attr_read_str(hid_t loc, const char *name, char *buf, size_t n)
     H5Aclose(a);
 }
 
-/* results_read_status in this process: 0, or -1 with err */
-static int read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err, size_t errlen)
+
+/* ---- grown grids and merged files ---------------------------------------------------------- */
+
+/* All rows of /trials of the file f, in the memory type `type` (n rows; NULL and n = 0 on failure). */
+static unsigned char *read_rows(Writer *w, hid_t f, hid_t type, long *n)
+{
+    hid_t d = H5C(w, H5Dopen2(f, "trials", H5P_DEFAULT));
+    hid_t space = H5C(w, H5Dget_space(d));
+    hsize_t rows = 0;
+    H5C(w, H5Sget_simple_extent_dims(space, &rows, NULL));
+    unsigned char *buf = CS_CALLOC((size_t)rows * H5Tget_size(type) + 1);
+    if (rows) H5C(w, H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    H5C(w, H5Sclose(space));
+    H5C(w, H5Dclose(d));
+    *n = w->failed ? 0 : (long)rows;
+    return buf;
+}
+
+/* The byte offset of member name in the compound type, or -1. */
+static long member_offset(hid_t type, const char *name)
+{
+    int i = H5Tget_member_index(type, name);
+    return i < 0 ? -1 : (long)H5Tget_member_offset(type, (unsigned)i);
+}
+
+/* Replace /trials of the edit by n rows (row_type), and move /trial/<from[k]> to /trial/<k>. */
+static void replace_trials(ResultsEdit *e, const unsigned char *rows, long n, const long *from)
+{
+    Writer *w = &e->w;
+    H5C(w, H5Dclose(e->table));
+    H5C(w, H5Ldelete(e->f, "trials", H5P_DEFAULT));
+    create_table(w, e->f, "trials", e->row_type, rows, (hsize_t)n, 64);
+    e->table = H5C(w, H5Dopen2(e->f, "trials", H5P_DEFAULT));
+    /* two steps, through /moving, since an old number can be another trial's new one */
+    hid_t moving = H5C(w, H5Gcreate2(e->f, "moving", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    char a[32], b[32];
+    for (long k = 0; k < n && !w->failed; k++) {
+        snprintf(a, sizeof a, "%ld", from[k]);
+        snprintf(b, sizeof b, "%ld", k);
+        if (from[k] >= 0 && H5Lexists(e->group, a, H5P_DEFAULT) > 0) H5C(w, H5Lmove(e->group, a, moving, b, H5P_DEFAULT, H5P_DEFAULT));
+    }
+    H5C(w, H5Gclose(e->group));
+    H5C(w, H5Ldelete(e->f, "trial", H5P_DEFAULT));
+    H5C(w, H5Gclose(moving));
+    H5C(w, H5Lmove(e->f, "moving", e->f, "trial", H5P_DEFAULT, H5P_DEFAULT));
+    e->group = H5C(w, H5Gopen2(e->f, "trial", H5P_DEFAULT));
+    attr_set_int(w, e->f, "n_trials", n);
+}
+
+void results_edit_regrid(ResultsEdit *e, const char *command, const char *job, const TrialRecord *recs, long n,
+                         const long *old_of)
+{
+    Writer *w = &e->w;
+    if (w->failed) return;
+    long have;
+    unsigned char *old = read_rows(w, e->f, e->row_type, &have);
+    unsigned char *fresh, *rows = CS_CALLOC((size_t)n * e->row_bytes + 1);
+    hid_t fresh_type = trial_rows(w, recs, n, &fresh);
+    const long at_trial = member_offset(e->row_type, "trial");
+    if (H5Tget_size(fresh_type) != e->row_bytes || at_trial < 0)
+        edit_fail(e, "the file's /trials has other columns than this copysweep writes (%ld, %lld)", 0, 0);
+    for (long k = 0; k < n && !w->failed; k++) {
+        if (old_of[k] >= have) edit_fail(e, "trial %ld of the file is beyond its %lld rows", old_of[k], have);
+        if (w->failed) break;
+        memcpy(rows + (size_t)k * e->row_bytes,
+               old_of[k] >= 0 ? old + (size_t)old_of[k] * e->row_bytes : fresh + (size_t)k * e->row_bytes, e->row_bytes);
+        int32_t t = (int32_t)k;
+        memcpy(rows + (size_t)k * e->row_bytes + at_trial, &t, 4);
+    }
+    replace_trials(e, rows, n, old_of);
+    attr_set_str(w, e->f, "job", job);
+    attr_set_str(w, e->f, "command", command);
+    H5C(w, H5Tclose(fresh_type));
+    free(old), free(fresh), free(rows);
+}
+
+/* "a value of column name" as text, for messages */
+static void member_text(hid_t type, const char *name, const unsigned char *row, char *buf, size_t n)
+{
+    int i = H5Tget_member_index(type, name);
+    hid_t t = i < 0 ? -1 : H5Tget_member_type(type, (unsigned)i);
+    const unsigned char *p = row + (i < 0 ? 0 : H5Tget_member_offset(type, (unsigned)i));
+    snprintf(buf, n, "?");
+    if (t < 0) return;
+    size_t size = H5Tget_size(t);
+    if (H5Tget_class(t) == H5T_STRING)
+        snprintf(buf, n, "%.*s", (int)strnlen((const char *)p, size), (const char *)p);
+    else if (H5Tget_class(t) == H5T_INTEGER && size == 4)
+        snprintf(buf, n, "%d", *(const int32_t *)p);
+    else if (H5Tget_class(t) == H5T_INTEGER && size == 8)
+        snprintf(buf, n, "%lld", *(const long long *)p);
+    else if (H5Tget_class(t) == H5T_FLOAT && size == 8)
+        snprintf(buf, n, "%.17g", *(const double *)p);
+    H5Tclose(t);
+}
+
+/* Whether column name has the same bytes in rows a[0..n) of row_bytes each. */
+static int constant(hid_t type, const char *name, const unsigned char *rows, long n, size_t row_bytes)
+{
+    int i = H5Tget_member_index(type, name);
+    if (i < 0) return 0;
+    hid_t t = H5Tget_member_type(type, (unsigned)i);
+    size_t off = H5Tget_member_offset(type, (unsigned)i), size = H5Tget_size(t);
+    H5Tclose(t);
+    for (long k = 1; k < n; k++)
+        if (memcmp(rows + off, rows + (size_t)k * row_bytes + off, size) != 0) return 0;
+    return 1;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The columns that are a trial's result, compared when two files hold the same trial. */
+static const char *const result_columns[] = {"status", "epochs", "best_epoch", "best_val_acc", "test_loss",
+                                             "test_acc", "test_seq_acc", NULL};
+
+int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
+                  const char *command, uint64_t store_id, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    ResultsEdit *e = results_edit_begin(a, tmp);
+    Writer *w = &e->w;
+    hid_t fb = H5C(w, H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT));
+    char real_a[32] = "", real_b[32] = "";
+    long na = 0, nb = 0;
+    unsigned char *ra = NULL, *rb = NULL;
+    if (!w->failed) {
+        attr_read_str(e->f, "real", real_a, sizeof real_a);
+        attr_read_str(fb, "real", real_b, sizeof real_b);
+        hid_t tb = H5C(w, H5Dopen2(fb, "trials", H5P_DEFAULT)), type_b = H5C(w, H5Dget_type(tb));
+        int same = !w->failed && H5Tget_nmembers(type_b) == H5Tget_nmembers(e->row_type);
+        for (int i = 0; same && i < H5Tget_nmembers(type_b); i++) {
+            char *name = H5Tget_member_name(type_b, (unsigned)i);
+            same = H5Tget_member_index(e->row_type, name) >= 0;
+            H5free_memory(name);
+        }
+        H5C(w, H5Tclose(type_b));
+        H5C(w, H5Dclose(tb));
+        if (strcmp(real_a, real_b) != 0)
+            snprintf(e->problem, sizeof e->problem, "%s holds %s results and %s %s results: they cannot be merged",
+                     a_name, real_a, b_name, real_b), w->failed = 1;
+        else if (!same)
+            snprintf(e->problem, sizeof e->problem, "%s and %s have other /trials columns (other copysweep "
+                     "versions): they cannot be merged", a_name, b_name), w->failed = 1;
+    }
+    if (!w->failed) {
+        ra = read_rows(w, e->f, e->row_type, &na);
+        rb = read_rows(w, fb, e->row_type, &nb);
+    }
+    const size_t rb_bytes = e->row_bytes;
+    /* a setting that is the same for every trial of each file must be the same in both */
+    char name[64], va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
+    for (const SettingInfo *info = settings_table; info->key && !w->failed && na && nb; info++) {
+        settings_column(info, name, sizeof name);
+        if (!constant(e->row_type, name, ra, na, rb_bytes) || !constant(e->row_type, name, rb, nb, rb_bytes)) continue;
+        member_text(e->row_type, name, ra, va, sizeof va);
+        member_text(e->row_type, name, rb, vb, sizeof vb);
+        if (strcmp(va, vb) != 0)
+            snprintf(e->problem, sizeof e->problem, "%s has %s = %s for every trial and %s has %s = %s: the jobs "
+                     "differ in a shared setting, so they cannot be merged", a_name, info->key, va, b_name,
+                     info->key, vb), w->failed = 1;
+    }
+    /* B's trials: new ones are added, finished ones replace A's unfinished ones, others must agree */
+    const long at_key = member_offset(e->row_type, "key"), at_trial = member_offset(e->row_type, "trial");
+    const long at_status = member_offset(e->row_type, "status");
+    uint64_t (*sorted)[2] = CS_CALLOC((size_t)na * sizeof *sorted + 1); /* (key, row of A) */
+    for (long k = 0; k < na; k++) {
+        memcpy(&sorted[k][0], ra + (size_t)k * rb_bytes + at_key, 8);
+        sorted[k][1] = (uint64_t)k;
+    }
+    qsort(sorted, (size_t)na, sizeof *sorted, cmp_key);
+    unsigned char *rows = CS_CALLOC((size_t)(na + nb) * rb_bytes + 1);
+    memcpy(rows, ra, (size_t)na * rb_bytes);
+    long *from = CS_CALLOC((size_t)(na + nb) * sizeof *from + 1);
+    int *from_b = CS_CALLOC((size_t)(na + nb) * sizeof *from_b + 1);
+    for (long k = 0; k < na; k++) from[k] = k;
+    long n = na;
+    for (long j = 0; j < nb && !w->failed; j++) {
+        const unsigned char *row = rb + (size_t)j * rb_bytes;
+        uint64_t key;
+        memcpy(&key, row + at_key, 8);
+        uint64_t (*hit)[2] = bsearch(&key, sorted, (size_t)na, sizeof *sorted, cmp_key);
+        long k = hit ? (long)(*hit)[1] : n++;
+        if (hit) {
+            char sa[STR_SHORT + 1] = "", sb[STR_SHORT + 1] = "";
+            memcpy(sa, rows + (size_t)k * rb_bytes + at_status, STR_SHORT);
+            memcpy(sb, row + at_status, STR_SHORT);
+            const int final_a = strcmp(sa, "pending") != 0 && strcmp(sa, "running") != 0;
+            const int final_b = strcmp(sb, "pending") != 0 && strcmp(sb, "running") != 0;
+            if (final_a && final_b)
+                for (int c = 0; result_columns[c] && !w->failed; c++) {
+                    member_text(e->row_type, result_columns[c], rows + (size_t)k * rb_bytes, va, sizeof va);
+                    member_text(e->row_type, result_columns[c], row, vb, sizeof vb);
+                    if (strcmp(va, vb) != 0)
+                        snprintf(e->problem, sizeof e->problem, "trial %ld of %s and trial %ld of %s have the same "
+                                 "settings and different results (%s %s and %s): they cannot be merged", k, a_name,
+                                 j, b_name, result_columns[c], va, vb), w->failed = 1;
+                }
+            if (final_a || !final_b) continue; /* A's row stays */
+        }
+        memcpy(rows + (size_t)k * rb_bytes, row, rb_bytes);
+        int32_t t = (int32_t)k;
+        memcpy(rows + (size_t)k * rb_bytes + at_trial, &t, 4);
+        from[k] = j, from_b[k] = 1;
+    }
+    /* B's groups come in under /b first, then every trial moves to its number */
+    hid_t gb = w->failed ? -1 : H5C(w, H5Gcreate2(e->f, "b", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (long k = 0; k < n && !w->failed; k++) {
+        if (!from_b[k]) continue;
+        char src[64], dst[32];
+        snprintf(src, sizeof src, "trial/%ld", from[k]);
+        snprintf(dst, sizeof dst, "%ld", k);
+        if (H5Lexists(fb, src, H5P_DEFAULT) > 0) H5C(w, H5Ocopy(fb, src, gb, dst, H5P_DEFAULT, H5P_DEFAULT));
+        char own[32];
+        snprintf(own, sizeof own, "%ld", k);
+        if (k < na && H5Lexists(e->group, own, H5P_DEFAULT) > 0) H5C(w, H5Ldelete(e->group, own, H5P_DEFAULT));
+        from[k] = -1;
+    }
+    if (!w->failed) {
+        replace_trials(e, rows, n, from);
+        for (long k = 0; k < n && !w->failed; k++) { /* B's groups into place */
+            char src[32];
+            snprintf(src, sizeof src, "%ld", k);
+            if (from_b[k] && H5Lexists(gb, src, H5P_DEFAULT) > 0)
+                H5C(w, H5Lmove(gb, src, e->group, src, H5P_DEFAULT, H5P_DEFAULT));
+        }
+    }
+    if (gb >= 0) {
+        H5C(w, H5Gclose(gb));
+        H5C(w, H5Ldelete(e->f, "b", H5P_DEFAULT));
+    }
+    /* B's runs after A's */
+    if (!w->failed) {
+        hid_t runs_b = H5C(w, H5Dopen2(fb, "runs", H5P_DEFAULT)), runs_a = H5C(w, H5Dopen2(e->f, "runs", H5P_DEFAULT));
+        hid_t type = H5C(w, H5Dget_type(runs_a));
+        hid_t sb = H5C(w, H5Dget_space(runs_b)), sa = H5C(w, H5Dget_space(runs_a));
+        hsize_t mb = 0, ma = 0;
+        H5C(w, H5Sget_simple_extent_dims(sb, &mb, NULL));
+        H5C(w, H5Sget_simple_extent_dims(sa, &ma, NULL));
+        if (!w->failed && mb) {
+            unsigned char *buf = CS_CALLOC((size_t)mb * H5Tget_size(type));
+            H5C(w, H5Dread(runs_b, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+            hsize_t grown = ma + mb;
+            H5C(w, H5Dset_extent(runs_a, &grown));
+            hid_t space = H5C(w, H5Dget_space(runs_a));
+            H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &ma, NULL, &mb, NULL));
+            hid_t mem = H5C(w, H5Screate_simple(1, &mb, NULL));
+            H5C(w, H5Dwrite(runs_a, type, mem, space, H5P_DEFAULT, buf));
+            H5C(w, H5Sclose(mem));
+            H5C(w, H5Sclose(space));
+            free(buf);
+        }
+        H5C(w, H5Sclose(sa)), H5C(w, H5Sclose(sb)), H5C(w, H5Tclose(type));
+        H5C(w, H5Dclose(runs_a)), H5C(w, H5Dclose(runs_b));
+        char id[20], merged[2 * PATH_MAX + 16];
+        snprintf(id, sizeof id, "%016" PRIx64, store_id);
+        snprintf(merged, sizeof merged, "%s + %s", a_name, b_name);
+        attr_set_str(w, e->f, "store_id", id);
+        attr_set_str(w, e->f, "command", command);
+        attr_set_str(w, e->f, "merged_from", merged);
+    }
+    if (fb >= 0) H5Fclose(fb);
+    free(ra), free(rb), free(sorted), free(rows), free(from), free(from_b);
+    const int refused = e->problem[0] != '\0';
+    int rc = results_edit_end(e, 0, out, err, errlen);
+    return rc != 0 && refused ? -2 : rc;
+}
+
+/* ---- reading the index of a file ----------------------------------------------------------- */
+
+/* results_read_index in this process: 0, or -1 with err */
+static int read_index(const char *path, ResultsIndex *ix, char *err, size_t errlen)
 {
     Quiet q = hdf5_quiet();
     int rc = -1;
-    char format[64], hash[64], want[20];
-    snprintf(want, sizeof want, "%016llx", (unsigned long long)grid_hash);
+    char format[64], id[64];
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = -1, type = -1, str = -1;
     if (f < 0) {
         snprintf(err, errlen, "'%s' exists and is not an HDF5 file that can be opened (a results file "
-                 "is expected there; move it away or choose another output)", path);
+                 "is expected there)", path);
         goto done;
     }
     attr_read_str(f, "format", format, sizeof format);
-    attr_read_str(f, "grid_hash", hash, sizeof hash);
+    attr_read_str(f, "store_id", id, sizeof id);
     if (strcmp(format, RESULTS_FORMAT) != 0) {
-        snprintf(err, errlen, "'%s' is not a copysweep results file (move it away or choose another output)", path);
+        snprintf(err, errlen, "'%s' is not a copysweep results file", path);
         goto done;
     }
-    long long version = -1;
-    if (H5Aexists(f, "format_version") > 0) {
-        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-        if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &version) < 0) version = -1;
-        if (a >= 0) H5Aclose(a);
-    }
+    long long version = -1, seq = -1;
+    hid_t a = H5Aexists(f, "format_version") > 0 ? H5Aopen(f, "format_version", H5P_DEFAULT) : -1;
+    if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &version) < 0) version = -1;
+    if (a >= 0) H5Aclose(a);
     if (version != RESULTS_FORMAT_VERSION) {
         snprintf(err, errlen, "'%s' has results format version %lld and this copysweep writes version %d; it is "
-                 "left as it is: finish it with the copysweep that wrote it, or choose another output", path,
-                 version, RESULTS_FORMAT_VERSION);
+                 "left as it is: finish it with the copysweep that wrote it", path, version, RESULTS_FORMAT_VERSION);
         goto done;
     }
-    if (strcmp(hash, want) != 0) {
-        snprintf(err, errlen, "'%s' holds the results of another job (its grid differs); it is left as it "
-                 "is: choose another output with -o, or move it away to start afresh", path);
+    a = H5Aexists(f, "journal_seq") > 0 ? H5Aopen(f, "journal_seq", H5P_DEFAULT) : -1;
+    if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &seq) < 0) seq = -1;
+    if (a >= 0) H5Aclose(a);
+    if (seq < 0 || sscanf(id, "%16" SCNx64, &ix->store_id) != 1) {
+        snprintf(err, errlen, "'%s' lacks its store_id or journal_seq attribute: it is damaged", path);
         goto done;
     }
+    ix->journal_seq = (uint64_t)seq;
+    char job[1 << 16];
+    attr_read_str(f, "job", job, sizeof job);
+    ix->job = strdup(job);
     d = H5Dopen2(f, "trials", H5P_DEFAULT);
     hid_t space = d < 0 ? -1 : H5Dget_space(d);
     hsize_t rows = 0;
     if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
-    /* read only the status column: a compound of one member, matched by name */
-    char (*names)[STR_SHORT] = CS_CALLOC((size_t)n * STR_SHORT);
+    /* read only the key and status columns: a compound of two members, matched by name */
+    struct Cols {
+        uint64_t key;
+        char status[STR_SHORT];
+    } *cols = CS_CALLOC((size_t)rows * sizeof *cols + 1);
     str = H5Tcopy(H5T_C_S1);
     H5Tset_size(str, STR_SHORT);
-    type = H5Tcreate(H5T_COMPOUND, STR_SHORT);
-    H5Tinsert(type, "status", 0, str);
-    if (d < 0 || (long)rows != n || H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) < 0) {
-        snprintf(err, errlen, "'%s': cannot read the status of its %ld trials", path, n);
-        free(names);
+    type = H5Tcreate(H5T_COMPOUND, sizeof *cols);
+    H5Tinsert(type, "key", HOFFSET(struct Cols, key), H5T_NATIVE_UINT64);
+    H5Tinsert(type, "status", HOFFSET(struct Cols, status), str);
+    if (d < 0 || (rows && H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, cols) < 0)) {
+        snprintf(err, errlen, "'%s': cannot read the key and status of its trials", path);
+        free(cols);
         goto done;
     }
+    ix->n = (long)rows;
+    ix->key = CS_ALLOC((size_t)rows * sizeof *ix->key + 1);
+    ix->status = CS_ALLOC((size_t)rows * sizeof *ix->status + 1);
     rc = 0;
-    for (long i = 0; i < n && rc == 0; i++) {
-        names[i][STR_SHORT - 1] = '\0';
-        status[i] = -1;
+    for (long i = 0; i < ix->n && rc == 0; i++) {
+        cols[i].status[STR_SHORT - 1] = '\0';
+        ix->key[i] = cols[i].key;
+        ix->status[i] = -1;
         for (int s = 0; status_names[s]; s++)
-            if (strcmp(names[i], status_names[s]) == 0) status[i] = s;
-        if (status[i] < 0) {
-            snprintf(err, errlen, "'%s': trial %ld has the unknown status '%s'", path, i, names[i]);
+            if (strcmp(cols[i].status, status_names[s]) == 0) ix->status[i] = s;
+        if (ix->status[i] < 0) {
+            snprintf(err, errlen, "'%s': trial %ld has the unknown status '%s'", path, i, cols[i].status);
             rc = -1;
         }
     }
-    free(names);
+    free(cols);
 done:
     if (type >= 0) H5Tclose(type);
     if (str >= 0) H5Tclose(str);
@@ -680,6 +1113,12 @@ done:
     if (f >= 0) H5Fclose(f);
     hdf5_restore(q);
     return rc;
+}
+
+void results_index_free(ResultsIndex *ix)
+{
+    free(ix->key), free(ix->status), free(ix->job);
+    memset(ix, 0, sizeof *ix);
 }
 
 /* Writes all n bytes or fails. */
@@ -714,9 +1153,10 @@ static int read_until(int fd, void *buf, size_t n, double deadline)
     return 0;
 }
 
-int results_read_status(const char *path, uint64_t grid_hash, long n, int *status, char *err,
-                        size_t errlen)
+
+int results_read_index(const char *path, ResultsIndex *ix, char *err, size_t errlen)
 {
+    memset(ix, 0, sizeof *ix);
     if (access(path, F_OK) != 0) return 1;
     /* A file the user did not write may be damaged, and libhdf5 can crash or loop forever on a
      * damaged file: it is read in a child process that hands back the answer through a pipe. */
@@ -730,9 +1170,13 @@ int results_read_status(const char *path, uint64_t grid_hash, long n, int *statu
     if (pid == 0) {
         close(fds[0]);
         char why[1024] = "";
-        int rc = read_status(path, grid_hash, n, status, why, sizeof why);
+        int rc = read_index(path, ix, why, sizeof why);
+        size_t job = rc == 0 ? strlen(ix->job) : 0;
         int ok = write_all(fds[1], &rc, sizeof rc) == 0 && write_all(fds[1], why, sizeof why) == 0 &&
-                 (rc != 0 || write_all(fds[1], status, (size_t)n * sizeof *status) == 0);
+                 (rc != 0 || (write_all(fds[1], ix, sizeof *ix) == 0 && write_all(fds[1], &job, sizeof job) == 0 &&
+                              write_all(fds[1], ix->key, (size_t)ix->n * sizeof *ix->key) == 0 &&
+                              write_all(fds[1], ix->status, (size_t)ix->n * sizeof *ix->status) == 0 &&
+                              write_all(fds[1], ix->job, job) == 0));
         _exit(ok ? 0 : 1);
     }
     close(fds[1]);
@@ -741,25 +1185,36 @@ int results_read_status(const char *path, uint64_t grid_hash, long n, int *statu
     const double deadline = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + timeout;
     int rc = -1, got;
     char why[1024];
+    size_t job = 0;
     got = read_until(fds[0], &rc, sizeof rc, deadline);
     if (got == 0) got = read_until(fds[0], why, sizeof why, deadline);
-    if (got == 0 && rc == 0) got = read_until(fds[0], status, (size_t)n * sizeof *status, deadline);
+    if (got == 0 && rc == 0) got = read_until(fds[0], ix, sizeof *ix, deadline);
+    if (got == 0 && rc == 0) got = read_until(fds[0], &job, sizeof job, deadline);
+    if (got == 0 && rc == 0) {
+        ix->key = CS_ALLOC((size_t)ix->n * sizeof *ix->key + 1);
+        ix->status = CS_ALLOC((size_t)ix->n * sizeof *ix->status + 1);
+        ix->job = CS_CALLOC(job + 1);
+        got = read_until(fds[0], ix->key, (size_t)ix->n * sizeof *ix->key, deadline);
+        if (got == 0) got = read_until(fds[0], ix->status, (size_t)ix->n * sizeof *ix->status, deadline);
+        if (got == 0) got = read_until(fds[0], ix->job, job, deadline);
+    }
     close(fds[0]);
     if (got == -2) kill(pid, SIGKILL);
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
     if (got == 0) {
         if (rc != 0) snprintf(err, errlen, "%s", why);
+        if (rc != 0) results_index_free(ix);
         return rc;
     }
+    if (rc == 0) results_index_free(ix);
     if (got == -2)
         snprintf(err, errlen, "reading '%s' did not finish within %.0f s (libhdf5 can loop on a damaged file); "
-                 "it is left as it is: move it away or choose another output", path, timeout);
+                 "it is left as it is", path, timeout);
     else if (WIFSIGNALED(wstatus))
         snprintf(err, errlen, "libhdf5 crashed (signal %d) reading '%s', which must be damaged; it is left as it "
-                 "is: move it away or choose another output", WTERMSIG(wstatus), path);
+                 "is", WTERMSIG(wstatus), path);
     else
-        snprintf(err, errlen, "'%s' could not be read; it is left as it is: move it away or choose another output",
-                 path);
+        snprintf(err, errlen, "'%s' could not be read; it is left as it is", path);
     return -1;
 }

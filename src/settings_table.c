@@ -9,6 +9,7 @@
 #include <unistd.h> /* access */
 
 #include "cells.h" /* model_kinds */
+#include "pack.h"  /* pack_hash_more */
 #include "tasks.h" /* task_kinds */
 
 static const char *model_at(int i, const char **about)
@@ -399,4 +400,19 @@ void settings_write_ini(const Settings *s, FILE *out)
         settings_format(s, info, buf, sizeof buf);
         fprintf(out, "%s = %s\n", info->key, buf);
     }
+}
+
+uint64_t settings_key(const Settings *s)
+{
+    /* the FNV-1a hash of the "key = value\n" lines of settings_write_ini */
+    char buf[SETTINGS_TEXT_MAX];
+    uint64_t h = PACK_HASH_START;
+    for (const SettingInfo *info = settings_table; info->key; info++) {
+        settings_format(s, info, buf, sizeof buf);
+        h = pack_hash_more(h, info->key, strlen(info->key));
+        h = pack_hash_more(h, " = ", 3);
+        h = pack_hash_more(h, buf, strlen(buf));
+        h = pack_hash_more(h, "\n", 1);
+    }
+    return h;
 }

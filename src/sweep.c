@@ -25,14 +25,15 @@
 #include "model.h"     /* Model, model_free, model_param_count */
 #include "pack.h"      /* Pack, Unpack */
 #include "results.h"   /* results_* */
+#include "store.h"     /* Store, store_* */
 #include "task.h"      /* task_has_bits */
 #include "tasks.h"     /* task_shape */
 #include "train.h"     /* train_trial, TrialResult */
 
-enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT };
+enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH };
 
 #define POLL_NS 100000           /* the master's wait between polls: 0.1 ms */
-#define STATUS_WRITE_S 30.0      /* running/pending rows reach the file at least this often */
+#define PROGRESS_RECORD_S 5.0    /* the sweep's counts and ETA reach the journal at most this often */
 #define PLAIN_PROGRESS_S 300.0   /* without a terminal, a progress line at least this often */
 /* on a terminal the bar is redrawn on every event and twice a second otherwise */
 
@@ -65,9 +66,13 @@ typedef struct {
     long fault_abort;               /* COPYSWEEP_FAULT=abort:TRIAL: its rank fails on it; -1 none */
 } Shared;
 
+/* FOLDER/trial-KEY.ckpt: named by the trial's settings, so that it stays its own when the grid grows */
 static void checkpoint_path(const Shared *sh, long k, char *buf, size_t n)
 {
-    if (snprintf(buf, n, "%s/trial-%ld.ckpt", sh->ckpt_dir, k) >= (int)n) CS_FAIL("checkpoint path too long");
+    Settings s;
+    job_trial(&sh->job, k, &s);
+    if (snprintf(buf, n, "%s/trial-%016llx.ckpt", sh->ckpt_dir, (unsigned long long)settings_key(&s)) >= (int)n)
+        CS_FAIL("checkpoint path too long");
 }
 
 /* Estimated GFLOP of a trial at its full epoch budget: 6 FLOP per parameter and step for a
@@ -77,22 +82,6 @@ static double trial_cost(const Settings *s)
     const double p = (double)model_param_count(s), L = task_shape(s).L;
     const double E = trial_epochs(s);
     return 1e-9 * p * L * (6.0 * E * s->train_size + 2.0 * (E * s->val_size + s->test_size));
-}
-
-/* "model=gru T=200 seed=1": the axis values of trial k ("grid=NAME ..." first in a job of grids) */
-static void describe(const Job *job, long k, char *buf, size_t n)
-{
-    long rest;
-    const Grid *g = job_grid_of(job, k, &rest);
-    size_t len = job->n_grids > 1 ? (size_t)snprintf(buf, n, "grid=%s", g->name) : 0;
-    if (!len) buf[0] = '\0';
-    const char *vals[JOB_MAX_AXES];
-    for (int a = g->n_axes - 1; a >= 0; a--) {
-        vals[a] = g->axes[a].values[rest % g->axes[a].n];
-        rest /= g->axes[a].n;
-    }
-    for (int a = 0; a < g->n_axes && len < n; a++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", len ? " " : "", g->axes[a].info->key, vals[a]);
 }
 
 static void format_duration(double s, char *buf, size_t n)
@@ -121,7 +110,23 @@ static int stop_requested_worker(void *arg)
     return flag;
 }
 
-static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), TrialResult *res, Model *model)
+/* Where a trial's curve rows go as its epochs end: sent is how many went already. */
+typedef struct {
+    long k;
+    int sent;
+    void (*deliver)(void *arg, long k, const CurveRow *rows, int n);
+    void *arg;
+} EpochSink;
+
+static void on_epoch(void *arg, const CurveRow *rows, int n)
+{
+    EpochSink *e = arg;
+    if (n > e->sent) e->deliver(e->arg, e->k, rows + e->sent, n - e->sent);
+    e->sent = n;
+}
+
+static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), EpochSink *sink, TrialResult *res,
+                      Model *model)
 {
     Settings s;
     char ckpt[PATH_MAX];
@@ -130,7 +135,8 @@ static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), Tria
     checkpoint_path(sh, k, ckpt, sizeof ckpt);
     TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
                     .checkpoint = ckpt, .checkpoint_every_s = 60.0 * sh->job.checkpoint_minutes,
-                    .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0};
+                    .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0,
+                    .on_epoch = on_epoch, .epoch_arg = sink};
     train_trial(&s, &ctx, model, res);
 }
 
@@ -138,22 +144,23 @@ static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), Tria
 
 typedef struct {
     Shared *sh;
+    Store store;
     char output[PATH_MAX];
     char command[4096];
     long n;
     int *status;          /* (n) STATUS_* */
     int *rank_of;         /* (n) the rank running it */
-    unsigned char *dirty; /* (n) row changed since the last write */
+    uint64_t *key;        /* (n) settings_key of each trial */
     long *order;          /* (n_todo) the trials to run, the most expensive first */
     long n_todo, next;
     double *cost;         /* (n) estimated GFLOP */
-    double *started;      /* (n) when it was handed out */
-    double t0, last_write, last_line;
-    int tty, halting, fatal;
+    double t0, last_line, last_progress;
+    int tty, halting, fatal, show_epochs;
     /* this run */
     long finished, done, diverged, failed, stopped, running;
-    double cost_todo, cost_done, trial_s, longest_s, wait_sum, wait_max;
+    double cost_todo, cost_done, compute_s, longest_s, wait_sum, wait_max;
     long waits;
+    double *record_s;     /* (n_todo) the master's time to record each finished trial, in order */
     double seen;                       /* when the message being answered was seen */
     int lock_fd;                       /* FILE.ckpt/lock, flock'ed while the sweep runs */
     time_t started_at;
@@ -199,89 +206,142 @@ static void master_progress(Master *ms, const char *event)
     fflush(stderr);
 }
 
-/* Write every changed row, and the group of trial k if res is given. */
-static void master_write(Master *ms, long k, const TrialResult *res, const Model *model, const char *host,
-                         int rank, int threads)
+/* A journal write failed: the sweep stops (what is recorded stays; the same command resumes). */
+static void master_store_failed(Master *ms, const char *err)
 {
-    long n = 0;
-    for (long i = 0; i < ms->n; i++) n += ms->dirty[i];
-    if (!n) return;
-    TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
-    Settings *set = CS_ALLOC((size_t)n * sizeof *set);
-    Tensor tensors[MODEL_MAX_TENSORS];
-    long j = 0;
-    for (long i = 0; i < ms->n; i++) {
-        if (!ms->dirty[i]) continue;
-        job_trial(&ms->sh->job, i, &set[j]);
-        recs[j] = (TrialRecord){.trial = (int)i, .s = &set[j], .facts = trial_facts(&set[j]), .status = ms->status[i],
-                                .rank = ms->rank_of[i], .host = ""};
-        if (i == k) {
-            recs[j].res = res, recs[j].host = host, recs[j].threads = threads, recs[j].rank = rank;
-            if (model && model->mem)
-                recs[j].weights = model->mem, recs[j].tensors = tensors, recs[j].n_tensors = model_tensors(model, tensors);
-        }
-        j++;
-    }
-    char err[1024];
-    if (results_update(ms->output, recs, n, err, sizeof err) != 0) {
-        if (ms->tty) fputs("\r\033[K", stderr);
-        fprintf(stderr, "copysweep: %s; stopping the sweep (finished trials already in the file stay; "
-                "run the same command to resume)\n", err);
-        ms->fatal = 1, ms->halting = 1;
-        /* trial k's result is not in the file: a later write of the rows must not call it finished */
-        if (k >= 0 && res) ms->status[k] = STATUS_PENDING;
-    } else {
-        memset(ms->dirty, 0, (size_t)ms->n);
-        ms->last_write = now_s();
-    }
-    free(recs);
-    free(set);
+    if (ms->fatal) return;
+    if (ms->tty) fputs("\r\033[K", stderr);
+    fprintf(stderr, "copysweep: %s; stopping the sweep (finished trials already recorded stay; run the same "
+            "command to resume)\n", err);
+    ms->fatal = 1, ms->halting = 1;
 }
 
-/* A result from rank `rank` (0: the master itself) for trial k. */
-static void master_record(Master *ms, long k, TrialResult *res, Model *model, const char *host, int rank,
-                          int threads, double wait)
+/* The sweep's counts and ETA for `copysweep status`, at most every PROGRESS_RECORD_S. */
+static void master_record_progress(Master *ms, int force)
 {
-    char what[256], event[1024];
-    describe(&ms->sh->job, k, what, sizeof what);
-    ms->status[k] = res->status;
-    ms->dirty[k] = 1;
+    if (!force && now_s() - ms->last_progress < PROGRESS_RECORD_S) return;
+    ms->last_progress = now_s();
+    const double elapsed = now_s() - ms->t0;
+    JournalProgress p = {.time = (double)time(NULL), .elapsed_s = elapsed,
+                         .eta_s = ms->cost_done > 0 ? (ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done : -1,
+                         .finished = ms->finished, .total = ms->n, .running = ms->running};
+    char err[1024];
+    if (!ms->fatal && store_progress(&ms->store, &p, err, sizeof err) != 0) master_store_failed(ms, err);
+}
+
+/* Curve rows of trial k's latest epochs: into the journal, and a line with --show-epochs. */
+static void master_epochs(void *arg, long k, const CurveRow *rows, int n)
+{
+    Master *ms = arg;
+    char err[1024];
+    if (!ms->fatal && store_curve(&ms->store, k, ms->key[k], rows, n, err, sizeof err) != 0) master_store_failed(ms, err);
+    if (!ms->show_epochs) return;
+    char what[256], line[512];
+    job_describe(&ms->sh->job, k, what, sizeof what);
+    const CurveRow *r = &rows[n - 1];
+    int at = snprintf(line, sizeof line, "trial %ld (%s) epoch %d on rank %d: validation accuracy %.4f", k, what,
+                      r->epoch, ms->rank_of[k], r->val_acc);
+    if (r->val_bits == r->val_bits && at > 0 && (size_t)at < sizeof line)
+        snprintf(line + at, sizeof line - (size_t)at, ", %.2f bits", r->val_bits);
+    master_progress(ms, line);
+}
+
+/* A trial's outcome as the rank that ran it sends it: what the master's progress line states, and
+ * the trial's record for the journal, built on that rank (an HDF5 image; none if it stopped early). */
+typedef struct {
+    int status, has_bits;
+    double wall_s, acc, bits, bits_se;
+    char reason[256];
+    unsigned char *img;
+    size_t n_img;
+} Outcome;
+
+static void outcome_of(const Shared *sh, long k, const TrialResult *res, const Model *model, Outcome *o)
+{
+    Settings s;
+    job_trial(&sh->job, k, &s);
+    const TaskShape shape = task_shape(&s);
+    *o = (Outcome){.status = res->status, .has_bits = task_has_bits(&shape), .wall_s = res->wall_s,
+                   .acc = metrics_acc(&res->test), .bits = metrics_bits(&res->test), .bits_se = metrics_bits_se(&res->test)};
+    snprintf(o->reason, sizeof o->reason, "%s", res->stop_reason);
+    if (res->status == STATUS_PENDING) return;
+    Tensor tensors[MODEL_MAX_TENSORS];
+    TrialRecord rec = {.trial = (int)k, .key = settings_key(&s), .s = &s, .facts = trial_facts(&s),
+                       .status = res->status, .res = res, .host = sh->host, .rank = sh->rank, .threads = sh->threads};
+    if (model && model->mem)
+        rec.weights = model->mem, rec.tensors = tensors, rec.n_tensors = model_tensors(model, tensors);
+    char err[1024];
+    if (results_trial_image(&rec, &o->img, &o->n_img, err, sizeof err) != 0) CS_FAIL("%s", err);
+}
+
+static void outcome_pack(Pack *p, const Outcome *o)
+{
+    pack_i64(p, o->status);
+    pack_i64(p, o->has_bits);
+    pack_f64(p, o->wall_s), pack_f64(p, o->acc), pack_f64(p, o->bits), pack_f64(p, o->bits_se);
+    pack_str(p, o->reason);
+    pack_i64(p, (int64_t)o->n_img);
+    pack_bytes(p, o->img, o->n_img);
+}
+
+static void outcome_unpack(Unpack *u, Outcome *o)
+{
+    o->status = (int)unpack_int(u, STATUS_PENDING, STATUS_FAILED);
+    o->has_bits = (int)unpack_int(u, 0, 1);
+    o->wall_s = unpack_f64(u), o->acc = unpack_f64(u), o->bits = unpack_f64(u), o->bits_se = unpack_f64(u);
+    unpack_str(u, o->reason, sizeof o->reason);
+    o->n_img = (size_t)unpack_int(u, 0, (int64_t)(u->len - u->pos));
+    o->img = CS_ALLOC(o->n_img + 1);
+    unpack_bytes(u, o->img, o->n_img);
+}
+
+/* Trial k's outcome from rank `rank` (0: the master itself); compute: the rank's own time on it.
+ * The master takes o->img. */
+static void master_record(Master *ms, long k, Outcome *o, int rank, double wait, double compute)
+{
+    char what[256], event[1024], err[1024];
+    job_describe(&ms->sh->job, k, what, sizeof what);
     ms->running--;
-    if (res->status == STATUS_PENDING) {
+    if (o->status == STATUS_PENDING) {
         ms->stopped++;
         ms->halting = 1; /* a trial stops early only when its rank was told to stop */
-        snprintf(event, sizeof event, "trial %ld (%s) stopped after %.1f s: %s", k, what, res->wall_s, res->stop_reason);
+        snprintf(event, sizeof event, "trial %ld (%s) stopped after %.1f s: %s", k, what, o->wall_s, o->reason);
     } else {
         ms->finished++;
-        ms->done += res->status == STATUS_DONE, ms->diverged += res->status == STATUS_DIVERGED;
-        ms->failed += res->status == STATUS_FAILED;
+        ms->done += o->status == STATUS_DONE, ms->diverged += o->status == STATUS_DIVERGED;
+        ms->failed += o->status == STATUS_FAILED;
         ms->cost_done += ms->cost[k];
-        double took = now_s() - ms->started[k]; /* this run's share, dispatch and transfer included */
-        ms->trial_s += took;
-        ms->longest_s = took > ms->longest_s ? took : ms->longest_s;
-        if (res->status == STATUS_FAILED)
-            snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, res->stop_reason);
+        ms->compute_s += compute;
+        ms->longest_s = compute > ms->longest_s ? compute : ms->longest_s;
+        if (o->status == STATUS_FAILED)
+            snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, o->reason);
         else {
-            Settings s;
-            job_trial(&ms->sh->job, k, &s);
-            const TaskShape sh = task_shape(&s);
             int at = snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test accuracy %.4f",
-                              k, what, status_names[res->status], res->wall_s, rank, metrics_acc(&res->test));
-            if (task_has_bits(&sh) && at > 0 && (size_t)at < sizeof event)
-                snprintf(event + at, sizeof event - (size_t)at, ", %.2f ± %.2f bits", metrics_bits(&res->test),
-                         metrics_bits_se(&res->test));
+                              k, what, status_names[o->status], o->wall_s, rank, o->acc);
+            if (o->has_bits && at > 0 && (size_t)at < sizeof event)
+                snprintf(event + at, sizeof event - (size_t)at, ", %.2f ± %.2f bits", o->bits, o->bits_se);
         }
     }
     if (wait >= 0) {
         ms->wait_sum += wait, ms->waits++;
         ms->wait_max = wait > ms->wait_max ? wait : ms->wait_max;
     }
-    master_write(ms, k, res, model, host, rank, threads);
-    if (!ms->fatal && res->status >= STATUS_DONE) { /* recorded for good: its checkpoint is done with */
+    int recorded = 0;
+    if (!ms->fatal) {
+        const double t = now_s();
         char ckpt[PATH_MAX];
         checkpoint_path(ms->sh, k, ckpt, sizeof ckpt);
-        unlink(ckpt);
+        if (o->status == STATUS_PENDING)
+            recorded = store_status(&ms->store, k, ms->key[k], STATUS_PENDING, rank, err, sizeof err) == 0;
+        else
+            recorded = store_final(&ms->store, k, ms->key[k], o->status, rank, o->img, o->n_img, ckpt, err, sizeof err) == 0;
+        o->img = NULL; /* the store's now */
+        if (o->status != STATUS_PENDING) ms->record_s[ms->finished - 1] = now_s() - t;
+        if (!recorded) master_store_failed(ms, err);
     }
+    free(o->img);
+    ms->status[k] = recorded ? o->status : STATUS_PENDING;
+    master_record_progress(ms, 1);
     master_progress(ms, event);
 }
 
@@ -289,9 +349,17 @@ static void master_dispatch(Master *ms, long k, int rank)
 {
     ms->status[k] = STATUS_RUNNING;
     ms->rank_of[k] = rank;
-    ms->started[k] = now_s();
-    ms->dirty[k] = 1;
     ms->running++;
+    char err[1024];
+    if (!ms->fatal && store_status(&ms->store, k, ms->key[k], STATUS_RUNNING, rank, err, sizeof err) != 0)
+        master_store_failed(ms, err);
+}
+
+static void serial_epochs(void *arg, long k, const CurveRow *rows, int n)
+{
+    Master *ms = arg;
+    master_epochs(ms, k, rows, n);
+    store_poll(&ms->store);
 }
 
 static void master_serial(Master *ms)
@@ -302,10 +370,15 @@ static void master_serial(Master *ms)
         master_progress(ms, NULL);
         TrialResult res;
         Model model;
-        run_trial(ms->sh, k, stop_requested_serial, &res, &model);
-        master_record(ms, k, &res, &model, ms->sh->host, 0, ms->sh->threads, -1);
+        EpochSink sink = {.k = k, .deliver = serial_epochs, .arg = ms};
+        const double t = now_s();
+        run_trial(ms->sh, k, stop_requested_serial, &sink, &res, &model);
+        Outcome o;
+        outcome_of(ms->sh, k, &res, &model, &o);
         trial_result_free(&res);
         model_free(&model);
+        master_record(ms, k, &o, 0, -1, now_s() - t);
+        store_poll(&ms->store);
     }
 }
 
@@ -315,8 +388,8 @@ static int master_answer(Master *ms, int rank)
     if (!ms->halting && !stop_signal && ms->next < ms->n_todo) {
         long k = ms->order[ms->next++];
         CS_MPI(MPI_Send(&k, 1, MPI_LONG, rank, TAG_TRIAL, MPI_COMM_WORLD));
-        master_dispatch(ms, k, rank);
         double took = now_s() - ms->seen;
+        master_dispatch(ms, k, rank);
         ms->dispatch_sum += took, ms->dispatches++;
         ms->dispatch_max = took > ms->dispatch_max ? took : ms->dispatch_max;
         return 0;
@@ -326,31 +399,39 @@ static int master_answer(Master *ms, int rank)
 }
 
 /* A RESULT message: the worker gets its next trial (or STOP) first, so that it does not wait while
- * the master writes the results file. Returns 1 if the worker was stopped. */
+ * the master records this one. Returns 1 if the worker was stopped. */
 static int master_receive_result(Master *ms, int rank, int bytes)
 {
     unsigned char *buf = CS_ALLOC((size_t)bytes);
     CS_MPI(MPI_Recv(buf, bytes, MPI_BYTE, rank, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     Unpack u = unpack_start(buf, (size_t)bytes);
     long k = (long)unpack_int(&u, 0, ms->n - 1);
-    char host[256];
-    unpack_str(&u, host, sizeof host);
-    int threads = (int)unpack_int(&u, 0, 1 << 20);
-    double wait = unpack_f64(&u);
-    Unpack peek = u; /* the result starts with its status */
-    if (unpack_i64(&peek) == STATUS_PENDING) ms->halting = 1;
-    int stopped = master_answer(ms, rank);
-    Settings s;
-    job_trial(&ms->sh->job, k, &s);
-    TrialResult res;
-    Model model;
-    if (u.bad || trial_result_unpack(&u, &s, &res, &model) != 0)
-        CS_FAIL("malformed result message from rank %d", rank);
+    double wait = unpack_f64(&u), compute = unpack_f64(&u);
+    Outcome o;
+    outcome_unpack(&u, &o);
+    if (u.bad || u.pos != u.len) CS_FAIL("malformed result message from rank %d", rank);
     free(buf);
-    master_record(ms, k, &res, &model, host, rank, threads, wait);
-    trial_result_free(&res);
-    model_free(&model);
+    if (o.status == STATUS_PENDING) ms->halting = 1;
+    int stopped = master_answer(ms, rank);
+    master_record(ms, k, &o, rank, wait, compute);
     return stopped;
+}
+
+/* An EPOCH message: a trial number, then curve rows. */
+static void master_receive_epochs(Master *ms, int rank, MPI_Status *st)
+{
+    int bytes;
+    CS_MPI(MPI_Get_count(st, MPI_BYTE, &bytes));
+    unsigned char *buf = CS_ALLOC((size_t)bytes + 1);
+    CS_MPI(MPI_Recv(buf, bytes, MPI_BYTE, rank, TAG_EPOCH, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    Unpack u = unpack_start(buf, (size_t)bytes);
+    long k = (long)unpack_int(&u, 0, ms->n - 1);
+    int n = (int)unpack_int(&u, 1, 1 << 24);
+    CurveRow *rows = CS_ALLOC((size_t)n * sizeof *rows);
+    if (u.bad || curve_rows_unpack(&u, rows, n) != n) CS_FAIL("malformed epoch message from rank %d", rank);
+    master_epochs(ms, k, rows, n);
+    free(rows);
+    free(buf);
 }
 
 static void master_parallel(Master *ms)
@@ -368,7 +449,8 @@ static void master_parallel(Master *ms)
         MPI_Status st;
         CS_MPI(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
         if (!flag) {
-            if (now_s() - ms->last_write >= STATUS_WRITE_S) master_write(ms, -1, NULL, NULL, NULL, 0, 0);
+            store_poll(&ms->store);
+            master_record_progress(ms, 0);
             master_progress(ms, NULL);
             nanosleep(&(struct timespec){0, POLL_NS}, NULL);
             continue;
@@ -381,6 +463,8 @@ static void master_parallel(Master *ms)
             int bytes;
             CS_MPI(MPI_Get_count(&st, MPI_BYTE, &bytes));
             stopped += master_receive_result(ms, st.MPI_SOURCE, bytes);
+        } else if (st.MPI_TAG == TAG_EPOCH) {
+            master_receive_epochs(ms, st.MPI_SOURCE, &st);
         } else {
             CS_FAIL("unexpected message with tag %d from rank %d", st.MPI_TAG, st.MPI_SOURCE);
         }
@@ -395,26 +479,63 @@ static int cmp_cost_desc(const void *a, const void *b, void *arg)
     return (x > y) - (x < y);
 }
 
+/* Mean of x[from..to) in milliseconds. */
+static double mean_ms(const double *x, long from, long to)
+{
+    double sum = 0;
+    for (long i = from; i < to; i++) sum += x[i];
+    return to > from ? 1e3 * sum / (double)(to - from) : 0;
+}
+
+static void master_summary(const Master *ms, double makespan, int workers)
+{
+    char line[512];
+    master_status_line(ms, line, sizeof line);
+    fprintf(stderr, "copysweep: %s\n", line);
+    if (!ms->finished) return;
+    /* the bound counts the trials' own compute, as the ranks measured it; the time a result or a
+     * worker waited for the master is reported on its own */
+    const double bound = ms->compute_s / workers > ms->longest_s ? ms->compute_s / workers : ms->longest_s;
+    fprintf(stderr, "copysweep: makespan %.2f s; the trials' own compute %.2f s in all, longest %.2f s; lower bound "
+            "max(longest, compute / %d workers) = %.2f s; makespan / bound = %.3f\n", makespan, ms->compute_s,
+            ms->longest_s, workers, bound, bound > 0 ? makespan / bound : 0);
+    const long f = ms->finished, head = f < 100 ? f : 100;
+    double max_record = 0;
+    for (long i = 0; i < f; i++) max_record = ms->record_s[i] > max_record ? ms->record_s[i] : max_record;
+    fprintf(stderr, "copysweep: the master's time to record a trial: first %ld mean %.3f ms, last %ld mean %.3f ms, "
+            "max %.3f ms", head, mean_ms(ms->record_s, 0, head), head, mean_ms(ms->record_s, f - head, f),
+            1e3 * max_record);
+    if (ms->dispatches)
+        fprintf(stderr, "; dispatch (message seen to trial sent) mean %.3f ms, max %.3f ms",
+                1e3 * ms->dispatch_sum / ms->dispatches, 1e3 * ms->dispatch_max);
+    if (ms->waits)
+        fprintf(stderr, "; workers waited for the master %.2f s in all (mean %.3f ms, max %.3f ms)", ms->wait_sum,
+                1e3 * ms->wait_sum / ms->waits, 1e3 * ms->wait_max);
+    fputc('\n', stderr);
+}
+
 static int master_run(Shared *sh, Master *ms, const int *status, int progress)
 {
     const long n = sh->job.n_trials;
     ms->n = n;
     ms->status = CS_ALLOC((size_t)n * sizeof *ms->status);
     ms->rank_of = CS_CALLOC((size_t)n * sizeof *ms->rank_of);
-    ms->dirty = CS_CALLOC((size_t)n);
     ms->order = CS_ALLOC((size_t)n * sizeof *ms->order);
     ms->cost = CS_ALLOC((size_t)n * sizeof *ms->cost);
-    ms->started = CS_CALLOC((size_t)n * sizeof *ms->started);
+    ms->record_s = CS_CALLOC((size_t)n * sizeof *ms->record_s);
     /* under mpirun stderr is a pipe even on a terminal: --progress bar asks for the bar there */
     ms->tty = progress < 0 ? isatty(2) : progress;
     long skipped = 0;
+    char err[1024];
     for (long k = 0; k < n; k++) {
         Settings s;
         job_trial(&sh->job, k, &s);
         ms->cost[k] = trial_cost(&s);
         /* done and diverged are final; failed, pending and running (from a stopped run) run again */
         ms->status[k] = status[k] == STATUS_RUNNING ? STATUS_PENDING : status[k];
-        if (status[k] == STATUS_RUNNING) ms->dirty[k] = 1;
+        if (status[k] == STATUS_RUNNING && !ms->fatal &&
+            store_status(&ms->store, k, ms->key[k], STATUS_PENDING, 0, err, sizeof err) != 0)
+            master_store_failed(ms, err);
         if (status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED) {
             skipped++;
             continue;
@@ -426,47 +547,36 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     const int workers = sh->size > 1 ? sh->size - 1 : 1;
     fprintf(stderr, "copysweep: %s: %ld trials, %ld to run (%ld already finished in %s), %d %s × %d threads\n",
             sh->job.path, n, ms->n_todo, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank", sh->threads);
-    ms->t0 = ms->last_write = ms->last_line = now_s();
+    ms->t0 = ms->last_line = now_s();
     ms->started_at = time(NULL);
     if (sh->size == 1)
         master_serial(ms);
     else
         master_parallel(ms);
-    master_write(ms, -1, NULL, NULL, NULL, 0, 0);
     if (ms->tty) fputs("\r\033[K", stderr);
 
     const double makespan = now_s() - ms->t0;
-    char line[512];
-    master_status_line(ms, line, sizeof line);
-    fprintf(stderr, "copysweep: %s\n", line);
-    if (ms->finished) {
-        double bound = ms->trial_s / workers > ms->longest_s ? ms->trial_s / workers : ms->longest_s;
-        fprintf(stderr, "copysweep: makespan %.2f s; trial time %.2f s in all, longest %.2f s; lower bound "
-                "max(longest, total / %d workers) = %.2f s; makespan / bound = %.3f", makespan, ms->trial_s,
-                ms->longest_s, workers, bound, bound > 0 ? makespan / bound : 0);
-        if (ms->dispatches)
-            fprintf(stderr, "; dispatch per trial (master, message seen to trial sent) mean %.3f ms, max %.3f ms",
-                    1e3 * ms->dispatch_sum / ms->dispatches, 1e3 * ms->dispatch_max);
-        if (ms->waits)
-            fprintf(stderr, "; workers' wait for a trial mean %.3f ms, max %.3f ms", 1e3 * ms->wait_sum / ms->waits,
-                    1e3 * ms->wait_max);
-        fputc('\n', stderr);
-    }
+    master_summary(ms, makespan, workers);
     long left = 0;
     for (long k = 0; k < n; k++) left += ms->status[k] < STATUS_DONE;
     int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : 0;
-    if (!ms->fatal && ms->n_todo) { /* this run's row in /runs */
-        RunRecord run = {.wall_s = makespan, .ranks = sh->size, .threads = sh->threads,
-                         .trials_run = ms->finished, .trials_left = left, .exit_status = rc,
-                         .host = sh->host, .command = ms->command};
-        struct tm tm;
-        strftime(run.started, sizeof run.started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ms->started_at, &tm));
-        char err[1024];
-        if (results_log_run(ms->output, &run, err, sizeof err) != 0) {
-            fprintf(stderr, "copysweep: %s\n", err);
-            rc = CS_EXIT_FAILURE;
-        }
+    RunRecord run = {.wall_s = makespan, .ranks = sh->size, .threads = sh->threads,
+                     .trials_run = ms->finished, .trials_left = left, .exit_status = rc,
+                     .host = sh->host, .command = ms->command};
+    struct tm tm;
+    strftime(run.started, sizeof run.started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ms->started_at, &tm));
+    /* the journal into the results file, with this run's row in /runs (a run that ran nothing leaves
+     * the file as it was) */
+    const double t = now_s();
+    if (store_close(&ms->store, !ms->fatal && ms->n_todo ? &run : NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "copysweep: %s (every record is still in the journal: run the same command to finish "
+                "the file)\n", err);
+        rc = CS_EXIT_FAILURE;
     }
+    if (ms->n_todo)
+        fprintf(stderr, "copysweep: results file %.1f MB; %.1f MB written for it in this run (journal and %ld "
+                "compactions); the last compaction took %.2f s after the trials\n", 1e-6 * (double)ms->store.base_bytes,
+                1e-6 * (double)ms->store.bytes_written, ms->store.compactions, now_s() - t);
     if (rc == SWEEP_EXIT_INTERRUPTED) {
         fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
                 "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
@@ -478,11 +588,24 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         rmdir(sh->ckpt_dir); /* empty once every trial is recorded */
         fprintf(stderr, "copysweep: wrote %s\n", ms->output);
     }
-    free(ms->status), free(ms->rank_of), free(ms->dirty), free(ms->order), free(ms->cost), free(ms->started);
+    free(ms->status), free(ms->rank_of), free(ms->order), free(ms->cost), free(ms->record_s), free(ms->key);
     return rc;
 }
 
 /* ---- the workers ---------------------------------------------------------------------------- */
+
+/* A worker's curve rows go to the master as an EPOCH message. */
+static void send_epochs(void *arg, long k, const CurveRow *rows, int n)
+{
+    (void)arg;
+    Pack p;
+    pack_init(&p);
+    pack_i64(&p, k);
+    pack_i64(&p, n);
+    curve_rows_pack(&p, rows, n);
+    CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, 0, TAG_EPOCH, MPI_COMM_WORLD));
+    pack_free(&p);
+}
 
 static void worker_run(Shared *sh)
 {
@@ -495,22 +618,25 @@ static void worker_run(Shared *sh)
             CS_MPI(MPI_Recv(&k, 1, MPI_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st));
         while (st.MPI_TAG == TAG_HALT);
         if (st.MPI_TAG == TAG_STOP) return;
-        double wait = now_s() - asked;
+        const double start = now_s(), wait = start - asked;
         TrialResult res;
         Model model;
-        run_trial(sh, k, stop_requested_worker, &res, &model);
+        EpochSink sink = {.k = k, .deliver = send_epochs};
+        run_trial(sh, k, stop_requested_worker, &sink, &res, &model);
+        Outcome o;
+        outcome_of(sh, k, &res, &model, &o); /* the record is built here, not on the master */
+        trial_result_free(&res);
+        model_free(&model);
         Pack p;
         pack_init(&p);
         pack_i64(&p, k);
-        pack_str(&p, sh->host);
-        pack_i64(&p, sh->threads);
         pack_f64(&p, wait);
-        trial_result_pack(&p, &res, res.status >= STATUS_DONE ? &model : NULL);
+        pack_f64(&p, now_s() - start); /* this rank's own time on the trial */
+        outcome_pack(&p, &o);
+        free(o.img);
         asked = now_s();
         CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
         pack_free(&p);
-        trial_result_free(&res);
-        model_free(&model);
     }
 }
 
@@ -572,7 +698,87 @@ static void print_list(const Job *job, const char *output)
            "the largest trial %.1f GFLOP\n", total, largest);
 }
 
-/* Rank 0's checks before anything runs. 0, or -1 with err (a user error: nothing written). */
+/* Rows for every trial of the job, all pending (set holds their settings). */
+static TrialRecord *pending_records(const Job *job, const uint64_t *key, Settings **set)
+{
+    const long n = job->n_trials;
+    TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
+    *set = CS_ALLOC((size_t)n * sizeof **set);
+    for (long k = 0; k < n; k++) {
+        job_trial(job, k, &(*set)[k]);
+        recs[k] = (TrialRecord){.trial = (int)k, .key = key[k], .s = &(*set)[k], .facts = trial_facts(&(*set)[k]),
+                                .status = STATUS_PENDING, .host = ""};
+    }
+    return recs;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Why `missing` trials of the file are not in the job: a setting with a value the file has and the
+ * job lacks, found through the job the file was written for. */
+static void explain_missing(const Job *job, const ResultsIndex *ix, const char *output, long missing, char *err,
+                            size_t errlen)
+{
+    Job old;
+    char why[256];
+    int told = 0;
+    if (job_parse(&old, output, ix->job, why, sizeof why) == 0) {
+        for (const SettingInfo *info = settings_table; info->key && !told; info++) {
+            char v[SETTINGS_TEXT_MAX], w[SETTINGS_TEXT_MAX], now[SETTINGS_TEXT_MAX] = "";
+            for (long k = 0; k < old.n_trials && !told; k++) {
+                Settings s;
+                job_trial(&old, k, &s);
+                settings_format(&s, info, v, sizeof v);
+                int found = 0;
+                for (long j = 0; j < job->n_trials && !found; j++) {
+                    Settings t;
+                    job_trial(job, j, &t);
+                    settings_format(&t, info, w, sizeof w);
+                    found = strcmp(v, w) == 0;
+                    if (!now[0]) snprintf(now, sizeof now, "%s", w);
+                }
+                if (!found) {
+                    snprintf(err, errlen, "'%s' holds trials with %s = %s, which this job does not have (it has "
+                             "%s = %s%s)", output, info->key, v, info->key, now, "");
+                    told = 1;
+                }
+            }
+        }
+        job_free(&old);
+    }
+    if (!told) snprintf(err, errlen, "%ld trials of '%s' are not trials of this job", missing, output);
+    size_t len = strlen(err);
+    snprintf(err + len, errlen - len, "; a job may add values to an axis but not change a setting or remove a value: "
+             "choose another output with -o, or move the file away to start afresh");
+}
+
+/* old_of[k]: the file's row of job trial k, or -1 if it is new. 0, or -1 with err if the file holds
+ * trials the job does not. */
+static int match_trials(const Job *job, const uint64_t *key, const ResultsIndex *ix, const char *output,
+                        long *old_of, char *err, size_t errlen)
+{
+    const long n = job->n_trials;
+    uint64_t (*by_key)[2] = CS_ALLOC((size_t)n * sizeof *by_key + 1);
+    for (long k = 0; k < n; k++) by_key[k][0] = key[k], by_key[k][1] = (uint64_t)k, old_of[k] = -1;
+    qsort(by_key, (size_t)n, sizeof *by_key, cmp_pair);
+    long missing = 0;
+    for (long i = 0; i < ix->n; i++) {
+        uint64_t probe[2] = {ix->key[i], 0};
+        uint64_t (*hit)[2] = bsearch(probe, by_key, (size_t)n, sizeof *by_key, cmp_pair);
+        if (hit) old_of[(*hit)[1]] = i;
+        else missing++;
+    }
+    free(by_key);
+    if (missing) explain_missing(job, ix, output, missing, err, errlen);
+    return missing ? -1 : 0;
+}
+
+/* Rank 0's checks before anything runs, and the store opened (created, resumed or grown). 0, or -1
+ * with err (a user error: nothing written). */
 static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, char **argv, int **status,
                           char *err, size_t errlen)
 {
@@ -584,43 +790,68 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
     if (a->list) return 0;
     if (results_check_writable(ms->output, err, errlen) != 0) return -1;
     const long n = sh->job.n_trials;
-    const uint64_t grid = job_grid_hash(&sh->job);
+    ms->key = CS_ALLOC((size_t)n * sizeof *ms->key);
+    for (long k = 0; k < n; k++) {
+        Settings s;
+        job_trial(&sh->job, k, &s);
+        ms->key[k] = settings_key(&s);
+    }
     *status = CS_CALLOC((size_t)n * sizeof **status);
-    int rc = results_read_status(ms->output, grid, n, *status, err, errlen);
-    if (rc < 0) return -1;
-    if (snprintf(sh->ckpt_dir, sizeof sh->ckpt_dir - 32, "%s.ckpt", ms->output) >= (int)sizeof sh->ckpt_dir - 32) {
-        snprintf(err, errlen, "output path too long");
+    ResultsIndex ix;
+    int rc = results_read_index(ms->output, &ix, err, errlen);
+    if (rc < 0) {
+        len = strlen(err);
+        snprintf(err + len, errlen - len, " (move it away or choose another output)");
         return -1;
     }
-    if (mkdir(sh->ckpt_dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create the checkpoint folder '%s': %s", sh->ckpt_dir, strerror(errno));
+    long *old_of = CS_ALLOC((size_t)n * sizeof *old_of);
+    int regrid = 0;
+    if (rc == 0) {
+        if (match_trials(&sh->job, ms->key, &ix, ms->output, old_of, err, errlen) != 0) {
+            results_index_free(&ix), free(old_of);
+            return -1;
+        }
+        regrid = ix.n != n;
+        for (long k = 0; k < n; k++) regrid |= old_of[k] != k;
+    }
+    if (snprintf(sh->ckpt_dir, sizeof sh->ckpt_dir - 32, "%s.ckpt", ms->output) >= (int)sizeof sh->ckpt_dir - 32 ||
+        (mkdir(sh->ckpt_dir, 0755) != 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "cannot create the checkpoint folder '%s.ckpt': %s", ms->output, strerror(errno));
+        results_index_free(&ix), free(old_of);
         return -1;
     }
     /* one sweep at a time per results file: the lock is the kernel's, so it goes with the process */
     char lock[PATH_MAX + 16];
     snprintf(lock, sizeof lock, "%s/lock", sh->ckpt_dir);
-    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         snprintf(err, errlen, "another sweep is writing '%s' (it holds the lock in its .ckpt folder)", ms->output);
         close(fd);
+        results_index_free(&ix), free(old_of);
         return -1;
     }
     ms->lock_fd = fd; /* held until the process ends */
-    if (rc == 1) { /* a new file: every row pending */
-        TrialRecord *recs = CS_ALLOC((size_t)n * sizeof *recs);
-        Settings *set = CS_ALLOC((size_t)n * sizeof *set);
-        for (long k = 0; k < n; k++) {
-            job_trial(&sh->job, k, &set[k]);
-            recs[k] = (TrialRecord){.trial = (int)k, .s = &set[k], .facts = trial_facts(&set[k]), .status = STATUS_PENDING,
-                                    .host = ""};
+    Settings *set;
+    TrialRecord *recs = rc == 1 || regrid ? pending_records(&sh->job, ms->key, &set) : NULL;
+    int opened;
+    if (rc == 1) {
+        opened = store_create(&ms->store, ms->output, sh->ckpt_dir, ms->command, sh->job.text, recs, n, err, errlen);
+    } else {
+        opened = store_resume(&ms->store, ms->output, sh->ckpt_dir, &ix, err, errlen);
+        for (long k = 0; k < n; k++) (*status)[k] = old_of[k] >= 0 ? ix.status[old_of[k]] : STATUS_PENDING;
+        if (opened == 0 && regrid) {
+            long kept = 0;
+            for (long k = 0; k < n; k++) kept += old_of[k] >= 0;
+            fprintf(stderr, "copysweep: %s grows from %ld to %ld trials; the %ld it has keep their results\n",
+                    ms->output, ix.n, n, kept);
+            char why[1024];
+            if (store_regrid(&ms->store, ms->command, sh->job.text, recs, n, old_of, why, sizeof why) != 0)
+                CS_FAIL("%s", why);
         }
-        char why[1024];
-        int w = results_write(ms->output, ms->command, sh->job.text, grid, recs, n, why, sizeof why);
-        free(recs);
-        free(set);
-        if (w != 0) CS_FAIL("%s", why);
     }
-    return 0;
+    if (recs) free(recs), free(set);
+    results_index_free(&ix), free(old_of);
+    return opened;
 }
 
 static void broadcast_string(char *buf, size_t cap, int rank)
@@ -704,6 +935,7 @@ int sweep_main(int argc, char **argv)
     if (sh.rank != 0 && job_parse(&sh.job, path, text, err, sizeof err) != 0)
         CS_FAIL("rank %d cannot parse the job the master parsed: %s", sh.rank, err);
 
+    ms.show_epochs = args.show_epochs;
     if (sh.rank == 0)
         rc = master_run(&sh, &ms, status, args.progress);
     else

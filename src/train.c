@@ -710,6 +710,7 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
             }
         }
         stop = end_epoch(&tr, res, epoch, diverged);
+        if (ctx->on_epoch) ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs);
         if (ctx->log) {
             const CurveRow *row = &res->curves[res->epochs - 1];
             fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f", epoch, row->train_loss,

@@ -10,7 +10,7 @@ import sys
 
 # lowest first; a module may include its own layer and those below
 LAYERS = [
-    ("base", "real check rng pack version settings"),
+    ("base", "real check rng pack version settings journal"),
     ("kernels and records", "batchmath metrics checkpoint"),
     ("cells and tasks", "cell lstm gru rnn mult cells task copy temporal ntmcopy charlm tasks"),
     ("settings table, measures, optimizer", "settings_table info optim"),
@@ -18,6 +18,7 @@ LAYERS = [
     ("trial record", "trial"),
     ("trial", "train"),
     ("files", "results jobfile"),
+    ("results store", "store"),
     ("command line", "cli"),
     ("sweep", "sweep"),
     ("main", "main"),

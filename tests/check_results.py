@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks a sweep's results file: it opens with h5py and pandas, has one /trials row per grid point
+"""Checks a sweep's results file (with its journal, if a sweep left one): it opens with h5py and pandas, has one /trials row per grid point
 in order, and the statuses expected. With --status S (repeatable, or S@TRIAL for one trial) every
 trial must have status S; with --some-done at least one trial is done. Prints a count per status.
 Usage: check_results.py FILE.h5 [--n N] [--status done] [--status diverged@3] [--some-done]
@@ -7,10 +7,14 @@ Usage: check_results.py FILE.h5 [--n N] [--status done] [--status diverged@3] [-
 import argparse
 import sys
 
-import h5py
+import os
+
 import pandas as pd
 
 from checklib import verdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "analysis"))
+import load  # noqa: E402  (reads the file with its journal, as users' tools do)
 
 
 def main():
@@ -20,12 +24,12 @@ def main():
     p.add_argument("--status", action="append", default=[])
     p.add_argument("--some-done", action="store_true")
     a = p.parse_args()
-    with h5py.File(a.path, "r") as f:
+    with load.open_results(a.path) as f:
         df = pd.DataFrame(f["trials"][...])
         for c in df.columns:
             if df[c].dtype == object:
                 df[c] = df[c].str.decode("ascii")
-        groups = set(f["trial"].keys())
+        groups = set(f["trial"].keys()) | {str(k) for k in f.images}
         problems = []
         if a.n is not None and len(df) != a.n:
             problems.append(f"{len(df)} rows, expected {a.n}")
