@@ -83,13 +83,13 @@ RECORD = struct.Struct("<IIQQII")  # magic, type, seq, length, crc, 0
 RECORD_MAGIC = 0x524A5343
 TRIAL = struct.Struct("<qQii")     # trial, key, status, rank (CURVE: the number of rows)
 PROGRESS = struct.Struct("<dddqqq")  # time, elapsed_s, eta_s, finished, total, running
-STATUS, FINAL, CURVE, PROGRESS_RECORD = 1, 2, 3, 4
+REC_STATUS, REC_FINAL, REC_CURVE, REC_PROGRESS = 1, 2, 3, 4
 STATUS_NAMES = ("pending", "running", "done", "diverged", "failed")
 
 
-def journal_records(journal, store_id, after):
-    """(type, payload) of each whole record of the journal with seq > after; None if there is no
-    journal. A record cut short at the end (a writer killed) is left out; a bad one before the end
+def journal_records(journal, store_id):
+    """([(seq, type, payload)] of the journal's whole records, the curve row dtype); None if there is
+    no journal. A record cut short at the end (a writer killed) is left out; a bad one before the end
     raises ResultsError."""
     try:
         fd = os.open(journal, os.O_RDONLY)
@@ -123,8 +123,7 @@ def journal_records(journal, store_id, after):
             if pos + RECORD.size + length == len(data):
                 break
             raise ResultsError(f"{journal}: damaged (a bad record at byte {pos})")
-        if seq > after:
-            records.append((kind, payload))
+        records.append((seq, kind, payload))
         pos += RECORD.size + length
     return records, row_dtype
 
@@ -139,8 +138,7 @@ class Results:
             f, version = _open_base(path)
             journal = None
             if version >= JOURNAL_VERSION:
-                journal = journal_records(f"{path}.ckpt/journal", int(_text(f.attrs["store_id"]), 16),
-                                          int(f.attrs["journal_seq"]))
+                journal = journal_records(f"{path}.ckpt/journal", int(_text(f.attrs["store_id"]), 16))
                 # the sweep may have compacted the journal into a new file and removed it meanwhile
                 if journal is None and os.stat(path).st_ino != inode:
                     f.close()
@@ -149,31 +147,37 @@ class Results:
         self.f, self.attrs, self.images, self.running, self.progress = f, f.attrs, {}, {}, None
         self.rows = f["trials"][...]
         if journal:
-            self._apply(*journal)
+            self._apply(*journal, int(f.attrs["journal_seq"]))
 
-    def _apply(self, records, row_dtype):
+    def _apply(self, records, row_dtype, applied):
+        """Statuses and finished trials from the records the file does not hold yet (seq > applied);
+        curve rows and progress, which the file never holds, from all."""
         rows = self.rows
-        for kind, payload in records:
-            if kind == PROGRESS_RECORD:
+        for seq, kind, payload in records:
+            if kind == REC_PROGRESS:
                 self.progress = dict(zip(("time", "elapsed_s", "eta_s", "finished", "total", "running"),
                                          PROGRESS.unpack_from(payload)))
                 continue
             trial, key, status, rank = TRIAL.unpack_from(payload)
             if not 0 <= trial < len(rows) or rows["key"][trial] != key:
                 raise ResultsError(f"{self.f.filename}: its journal names a trial ({trial}) it does not hold")
-            if kind == STATUS:
+            if kind == REC_CURVE:
+                new = np.frombuffer(payload, dtype=row_dtype, count=rank, offset=TRIAL.size)
+                old = self.running.get(trial, new[:0])  # a resumed trial sends its rows again
+                self.running[trial] = np.concatenate([old[old["epoch"] < new["epoch"][0]], new])
+            elif seq <= applied:
+                if kind == REC_FINAL:
+                    self.running.pop(trial, None)
+            elif kind == REC_STATUS:
                 rows["status"][trial] = STATUS_NAMES[status].encode()
                 rows["rank"][trial] = rank
-            elif kind == FINAL:
+            elif kind == REC_FINAL:
                 image = h5py.File(io.BytesIO(bytes(payload[TRIAL.size:])), "r")
                 row = image["trials"][0]
                 for name in rows.dtype.names:
                     rows[name][trial] = row[name]
                 self.images[trial] = image
                 self.running.pop(trial, None)
-            elif kind == CURVE:
-                new = np.frombuffer(payload, dtype=row_dtype, count=rank, offset=TRIAL.size)
-                self.running[trial] = np.concatenate([self.running.get(trial, new[:0]), new])
 
     def __getitem__(self, name):
         if name == "trials":

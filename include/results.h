@@ -84,9 +84,9 @@ int results_edit_end(ResultsEdit *e, uint64_t journal_seq, const char *to, char 
 
 /* out = the trials of a and b (files without journals; a_name, b_name for messages): a's rows, then
  * b's trials that a lacks; a finished trial of b replaces a's unfinished one; a trial finished in
- * both must have the same result. 0; -2 with err where the files cannot be combined (other
- * precision, other columns, a setting that is the same for every trial of each but differs, a
- * trial with two results); -1 with err if writing failed. */
+ * both must have the same result. Settings may differ (the merged file's trials are the union of
+ * two grids). 0; -2 with err where the files cannot be combined (other precision, another copysweep
+ * version, a trial with two different results); -1 with err if writing failed. */
 int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
                   const char *command, uint64_t store_id, char *err, size_t errlen);
 

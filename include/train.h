@@ -37,10 +37,6 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
 /* What a results file states of a trial with these settings besides its result. */
 TrialFacts trial_facts(const Settings *s);
 
-/* A finished trial as bytes (for MPI), and back: res and model are allocated from s. */
-void trial_result_pack(Pack *p, const TrialResult *res, const Model *model);
-int trial_result_unpack(Unpack *u, const Settings *s, TrialResult *res, Model *model);
-
 /* The curriculum length after `length` (the setting curriculum-growth): min(T, ⌈length · growth⌉),
  * and always longer than length below T. */
 int curriculum_next(int length, int T, double growth);

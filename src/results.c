@@ -855,19 +855,6 @@ static void member_text(hid_t type, const char *name, const unsigned char *row, 
     H5Tclose(t);
 }
 
-/* Whether column name has the same bytes in rows a[0..n) of row_bytes each. */
-static int constant(hid_t type, const char *name, const unsigned char *rows, long n, size_t row_bytes)
-{
-    int i = H5Tget_member_index(type, name);
-    if (i < 0) return 0;
-    hid_t t = H5Tget_member_type(type, (unsigned)i);
-    size_t off = H5Tget_member_offset(type, (unsigned)i), size = H5Tget_size(t);
-    H5Tclose(t);
-    for (long k = 1; k < n; k++)
-        if (memcmp(rows + off, rows + (size_t)k * row_bytes + off, size) != 0) return 0;
-    return 1;
-}
-
 static int cmp_key(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -886,12 +873,14 @@ int results_merge(const char *a, const char *a_name, const char *b, const char *
     ResultsEdit *e = results_edit_begin(a, tmp);
     Writer *w = &e->w;
     hid_t fb = H5C(w, H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT));
-    char real_a[32] = "", real_b[32] = "";
+    char real_a[32] = "", real_b[32] = "", version_a[64] = "", version_b[64] = "";
     long na = 0, nb = 0;
     unsigned char *ra = NULL, *rb = NULL;
     if (!w->failed) {
         attr_read_str(e->f, "real", real_a, sizeof real_a);
         attr_read_str(fb, "real", real_b, sizeof real_b);
+        attr_read_str(e->f, "copysweep_version", version_a, sizeof version_a);
+        attr_read_str(fb, "copysweep_version", version_b, sizeof version_b);
         hid_t tb = H5C(w, H5Dopen2(fb, "trials", H5P_DEFAULT)), type_b = H5C(w, H5Dget_type(tb));
         int same = !w->failed && H5Tget_nmembers(type_b) == H5Tget_nmembers(e->row_type);
         for (int i = 0; same && i < H5Tget_nmembers(type_b); i++) {
@@ -904,27 +893,17 @@ int results_merge(const char *a, const char *a_name, const char *b, const char *
         if (strcmp(real_a, real_b) != 0)
             snprintf(e->problem, sizeof e->problem, "%s holds %s results and %s %s results: they cannot be merged",
                      a_name, real_a, b_name, real_b), w->failed = 1;
-        else if (!same)
-            snprintf(e->problem, sizeof e->problem, "%s and %s have other /trials columns (other copysweep "
-                     "versions): they cannot be merged", a_name, b_name), w->failed = 1;
+        else if (!same || strcmp(version_a, version_b) != 0)
+            snprintf(e->problem, sizeof e->problem, "%s was written by copysweep %s and %s by copysweep %s%s: "
+                     "their results cannot be merged", a_name, version_a, b_name, version_b,
+                     same ? "" : " (other /trials columns)"), w->failed = 1;
     }
     if (!w->failed) {
         ra = read_rows(w, e->f, e->row_type, &na);
         rb = read_rows(w, fb, e->row_type, &nb);
     }
     const size_t rb_bytes = e->row_bytes;
-    /* a setting that is the same for every trial of each file must be the same in both */
-    char name[64], va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
-    for (const SettingInfo *info = settings_table; info->key && !w->failed && na && nb; info++) {
-        settings_column(info, name, sizeof name);
-        if (!constant(e->row_type, name, ra, na, rb_bytes) || !constant(e->row_type, name, rb, nb, rb_bytes)) continue;
-        member_text(e->row_type, name, ra, va, sizeof va);
-        member_text(e->row_type, name, rb, vb, sizeof vb);
-        if (strcmp(va, vb) != 0)
-            snprintf(e->problem, sizeof e->problem, "%s has %s = %s for every trial and %s has %s = %s: the jobs "
-                     "differ in a shared setting, so they cannot be merged", a_name, info->key, va, b_name,
-                     info->key, vb), w->failed = 1;
-    }
+    char va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
     /* B's trials: new ones are added, finished ones replace A's unfinished ones, others must agree */
     const long at_key = member_offset(e->row_type, "key"), at_trial = member_offset(e->row_type, "trial");
     const long at_status = member_offset(e->row_type, "status");

@@ -499,6 +499,7 @@ int store_close(Store *st, const RunRecord *run, char *err, size_t errlen)
 
 typedef struct {
     ResultsIndex *ix;
+    uint64_t applied;      /* the base holds statuses up to this record */
     int *rank;
     CurveRow *last;        /* (n) the last curve row of each trial; epoch 0: none */
     JournalProgress progress;
@@ -516,14 +517,16 @@ static int watch(void *arg, uint64_t seq, int type, const unsigned char *p, size
         w->have_progress = 1;
         return 0;
     }
+    /* statuses from the records the base does not hold yet; ranks, curve rows and progress, which
+     * the base never holds, from all */
     Replay r = {.ix = w->ix, .journal = w->journal, .err = w->err, .errlen = w->errlen};
-    if (replay(&r, seq, type, p, n) != 0) return -1;
+    if (seq > w->applied && replay(&r, seq, type, p, n) != 0) return -1;
     JournalTrial t;
     if (n < sizeof t) return 0;
     memcpy(&t, p, sizeof t);
+    if (t.trial < 0 || t.trial >= w->ix->n) return 0;
     if (type == JREC_STATUS) w->rank[t.trial] = t.rank;
-    if (type == JREC_CURVE && t.trial >= 0 && t.trial < w->ix->n && t.rank > 0 &&
-        n >= sizeof t + (size_t)t.rank * sizeof(CurveRow))
+    if (type == JREC_CURVE && t.rank > 0 && n >= sizeof t + (size_t)t.rank * sizeof(CurveRow))
         memcpy(&w->last[t.trial], p + sizeof t + (size_t)(t.rank - 1) * sizeof(CurveRow), sizeof(CurveRow));
     return 0;
 }
@@ -547,10 +550,10 @@ int store_print_status(const char *path, FILE *out)
     }
     snprintf(dir, sizeof dir, "%s.ckpt", path);
     snprintf(journal, sizeof journal, "%s/journal", dir);
-    Watch w = {.ix = &ix, .rank = CS_CALLOC((size_t)ix.n * sizeof *w.rank + 1),
+    Watch w = {.ix = &ix, .applied = ix.journal_seq, .rank = CS_CALLOC((size_t)ix.n * sizeof *w.rank + 1),
                .last = CS_CALLOC((size_t)ix.n * sizeof *w.last + 1), .journal = journal, .err = err,
                .errlen = sizeof err};
-    rc = journal_scan(journal, ix.store_id, ix.journal_seq, -1, watch, &w, NULL, err, sizeof err);
+    rc = journal_scan(journal, ix.store_id, 0, -1, watch, &w, NULL, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "copysweep: status: %s\n", cs_one_line(err));
         free(w.rank), free(w.last);

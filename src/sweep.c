@@ -842,8 +842,8 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
         if (opened == 0 && regrid) {
             long kept = 0;
             for (long k = 0; k < n; k++) kept += old_of[k] >= 0;
-            fprintf(stderr, "copysweep: %s grows from %ld to %ld trials; the %ld it has keep their results\n",
-                    ms->output, ix.n, n, kept);
+            fprintf(stderr, "copysweep: %s holds %ld of this job's %ld trials: they keep their results, in the "
+                    "job's order\n", ms->output, kept, n);
             char why[1024];
             if (store_regrid(&ms->store, ms->command, sh->job.text, recs, n, old_of, why, sizeof why) != 0)
                 CS_FAIL("%s", why);

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Compares two copysweep results files: every /trials column, curve, per-position accuracy,
 gradient-flow profile and weight must be identical (NaN equal to NaN), except what measures time or
-place: wall_s, conv_wall_*, host, rank, threads and the curves' wall_s. Exit 0 if identical.
-Usage: compare_results.py A.h5 B.h5
+place: wall_s, conv_wall_*, host, rank, threads and the curves' wall_s. Trials are matched by their
+settings' key (format 4), so that a merged or grown file compares with one written in grid order;
+--same-order also requires the rows in the same order. Exit 0 if identical.
+Usage: compare_results.py A.h5 B.h5 [--same-order]
 """
 import sys
 
@@ -14,6 +16,14 @@ from checklib import verdict
 SKIP = {"wall_s", "host", "rank", "threads", "conv_wall_50", "conv_wall_90", "conv_wall_99"}
 
 
+def by_key(t, same_order):
+    """The rows in key order (and the trial numbers in that order), or as they are."""
+    if same_order or "key" not in t.dtype.names:
+        return t, [str(k) for k in t["trial"]]
+    order = np.argsort(t["key"], kind="stable")
+    return t[order], [str(k) for k in t["trial"][order]]
+
+
 def equal(x, y):
     if x.shape != y.shape:
         return False
@@ -22,18 +32,24 @@ def equal(x, y):
     return np.array_equal(x, y)
 
 
-def main(a_path, b_path):
+def main(a_path, b_path, same_order=False):
     diffs = []
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
-        ta, tb = a["trials"][...], b["trials"][...]
+        (ta, na), (tb, nb) = by_key(a["trials"][...], same_order), by_key(b["trials"][...], same_order)
         if ta.dtype.names != tb.dtype.names or len(ta) != len(tb):
             diffs.append("the /trials tables have other columns or rows")
         else:
-            diffs += [f"/trials column {n}" for n in ta.dtype.names if n not in SKIP and not equal(ta[n], tb[n])]
-        if sorted(a["trial"].keys()) != sorted(b["trial"].keys()):
-            diffs.append(f"trial groups {sorted(a['trial'].keys())} vs {sorted(b['trial'].keys())}")
-        for k in set(a["trial"].keys()) & set(b["trial"].keys()):
-            ga, gb = a["trial"][k], b["trial"][k]
+            skip = SKIP | ({"trial"} if not same_order else set())
+            diffs += [f"/trials column {n}" for n in ta.dtype.names if n not in skip and not equal(ta[n], tb[n])]
+        pairs = [(x, y) for x, y in zip(na, nb) if x in a["trial"] or y in b["trial"]]
+        missing = [(x, y) for x, y in pairs if x not in a["trial"] or y not in b["trial"]]
+        if missing:
+            diffs.append(f"trial groups present in one file only: {missing[:5]}")
+        for x, y in pairs:
+            if (x, y) in missing:
+                continue
+            k = x if x == y else f"{x}/{y}"
+            ga, gb = a["trial"][x], b["trial"][y]
             for d in ("per_position", "grad_flow"):
                 if (d in ga) != (d in gb) or (d in ga and not equal(ga[d][...], gb[d][...])):
                     diffs.append(f"trial {k}: {d}")
@@ -50,4 +66,4 @@ def main(a_path, b_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], "--same-order" in sys.argv[3:]))

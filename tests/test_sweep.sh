@@ -223,7 +223,7 @@ expect_user_error "unknown option" "^copysweep: sweep: unknown option '--lsit'" 
 expect_user_error "bad --progress" "^copysweep: option '--progress': 'fancy' is not allowed" $'[settings]\nT = 5' --progress fancy
 printf '[settings]\nT = 5\n' > other.ini
 err=$($MPIRUN -n 2 "$BIN" other.ini -o keep.h5 2>&1 >/dev/null); rc=$?
-[ $rc = 2 ] && grep -q "holds the results of another job" <<<"$err" && [ "$sum" = "$(md5sum < keep.h5)" ] \
+[ $rc = 2 ] && grep -q "holds trials with model = mlstm, which this job does not have" <<<"$err" && [ "$sum" = "$(md5sum < keep.h5)" ] \
     && pass "a results file of another job is refused and left as it was: $err" || fail "another job's file: exit $rc: $err"
 echo "not hdf5" > plain.h5
 err=$($MPIRUN -n 2 "$BIN" other.ini -o plain.h5 2>&1 >/dev/null); rc=$?
