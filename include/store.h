@@ -6,8 +6,8 @@
  * the master never waits for it, and scheduled so that its total cost stays linear: when the records
  * not yet in the base are as large as the base (geometric growth), or when compaction has taken at
  * most 5 % of the time since the last one and at least COPYSWEEP_COMPACT_S seconds (default 30) have
- * passed. At the end of every run the journal is compacted into the base and removed: users get one
- * complete results file. Readers (analysis/load.py, `copysweep status`) read the base and then the
+ * passed (COPYSWEEP_COMPACT_S=0: back to back, for the tests). At the end of every run the journal is
+ * compacted into the base and removed: users get one complete results file. Readers (analysis/load.py, `copysweep status`) read the base and then the
  * journal's records after the base's journal_seq, so they see every record at any moment. */
 #ifndef CS_STORE_H
 #define CS_STORE_H

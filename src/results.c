@@ -582,6 +582,7 @@ struct ResultsEdit {
     hid_t row_type;      /* /trials' type */
     size_t row_bytes;
     hid_t key_type, status_type; /* one-member and two-member views of a row */
+    hid_t xfer;          /* row-sized conversion buffers: HDF5's default clears 2 MB per access */
 };
 
 static void edit_fail(ResultsEdit *e, const char *fmt, long a, long long b)
@@ -597,13 +598,15 @@ ResultsEdit *results_edit_begin(const char *path, const char *tmp)
     snprintf(e->tmp, sizeof e->tmp, "%s", tmp);
     e->q = hdf5_quiet();
     Writer *w = &e->w;
-    e->f = e->table = e->group = e->row_type = e->key_type = e->status_type = -1;
+    e->f = e->table = e->group = e->row_type = e->key_type = e->status_type = e->xfer = -1;
     if (copy_file(w, path, tmp) != 0) return e;
     e->f = H5C(w, H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT));
     e->table = H5C(w, H5Dopen2(e->f, "trials", H5P_DEFAULT));
     e->group = H5C(w, H5Gopen2(e->f, "trial", H5P_DEFAULT));
     e->row_type = H5C(w, H5Dget_type(e->table));
     e->row_bytes = e->row_type >= 0 ? H5Tget_size(e->row_type) : 0;
+    e->xfer = H5C(w, H5Pcreate(H5P_DATASET_XFER));
+    H5C(w, H5Pset_buffer(e->xfer, e->row_bytes + 64, NULL, NULL));
     e->key_type = H5C(w, H5Tcreate(H5T_COMPOUND, 8));
     H5C(w, H5Tinsert(e->key_type, "key", 0, H5T_NATIVE_UINT64));
     hid_t str = string_type(w, STR_SHORT);
@@ -627,9 +630,9 @@ static void row_io(ResultsEdit *e, long trial, hid_t mem, void *buf, int write)
     H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL));
     hid_t m = H5C(w, H5Screate_simple(1, &one, NULL));
     if (write)
-        H5C(w, H5Dwrite(e->table, mem, m, space, H5P_DEFAULT, buf));
+        H5C(w, H5Dwrite(e->table, mem, m, space, e->xfer, buf));
     else
-        H5C(w, H5Dread(e->table, mem, m, space, H5P_DEFAULT, buf));
+        H5C(w, H5Dread(e->table, mem, m, space, e->xfer, buf));
     H5C(w, H5Sclose(m));
     H5C(w, H5Sclose(space));
 }
@@ -670,9 +673,9 @@ void results_edit_final(ResultsEdit *e, long trial, uint64_t key, const void *im
     hid_t f = H5C(w, H5Fopen("trial.h5", H5F_ACC_RDONLY, fapl));
     hid_t d = H5C(w, H5Dopen2(f, "trials", H5P_DEFAULT));
     unsigned char *row = CS_CALLOC(e->row_bytes + 1);
-    H5C(w, H5Dread(d, e->row_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, row));
+    H5C(w, H5Dread(d, e->row_type, H5S_ALL, H5S_ALL, e->xfer, row));
     uint64_t have = 0;
-    H5C(w, H5Dread(d, e->key_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &have));
+    H5C(w, H5Dread(d, e->key_type, H5S_ALL, H5S_ALL, e->xfer, &have));
     if (!w->failed && have != key) edit_fail(e, "the journal record of trial %ld holds another trial (key %016llx)", trial, (long long)have);
     row_io(e, trial, e->row_type, row, 1);
     free(row);
@@ -726,6 +729,7 @@ int results_edit_end(ResultsEdit *e, uint64_t journal_seq, const char *to, char 
     hid_t ids[] = {e->key_type, e->status_type, e->row_type};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i] >= 0) H5C(w, H5Tclose(ids[i]));
+    if (e->xfer >= 0) H5C(w, H5Pclose(e->xfer));
     if (e->group >= 0) H5C(w, H5Gclose(e->group));
     if (e->table >= 0) H5C(w, H5Dclose(e->table));
     if (e->f >= 0) H5C(w, H5Fclose(e->f));

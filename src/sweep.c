@@ -6,6 +6,7 @@
 
 #include <errno.h>    /* errno, EEXIST */
 #include <limits.h>   /* PATH_MAX */
+#include <math.h>     /* fmax */
 #include <mpi.h>      /* MPI_* */
 #include <signal.h>   /* sigaction, sig_atomic_t */
 #include <stdio.h>    /* fprintf, snprintf */
@@ -174,7 +175,7 @@ static void master_status_line(const Master *ms, char *buf, size_t n)
     double elapsed = now_s() - ms->t0;
     format_duration(elapsed, el, sizeof el);
     if (ms->cost_done > 0)
-        format_duration((ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done, eta, sizeof eta);
+        format_duration(fmax(0, ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done, eta, sizeof eta);
     else
         snprintf(eta, sizeof eta, "?");
     long final = 0;

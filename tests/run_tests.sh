@@ -34,6 +34,7 @@ run "memory in bits, its SE and temperature; the decay per step" "$bins/test_inf
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
+run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
 run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 # mounting a small tmpfs and running a sweep as another user need root
 if [ "$(id -u)" = 0 ]; then
