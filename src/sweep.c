@@ -574,10 +574,17 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
                 "the file)\n", err);
         rc = CS_EXIT_FAILURE;
     }
-    if (ms->n_todo)
+    if (ms->n_todo) {
+        const Store *st = &ms->store;
+        const long f = st->n_sync, head = f < 100 ? f : 100;
         fprintf(stderr, "copysweep: results file %.1f MB; %.1f MB written for it in this run (journal and %ld "
-                "compactions); the last compaction took %.2f s after the trials\n", 1e-6 * (double)ms->store.base_bytes,
-                1e-6 * (double)ms->store.bytes_written, ms->store.compactions, now_s() - t);
+                "compactions); the last compaction took %.2f s after the trials", 1e-6 * (double)st->base_bytes,
+                1e-6 * (double)st->bytes_written, st->compactions, now_s() - t);
+        if (f)
+            fprintf(stderr, "; the journal's writer thread, append and sync per finished trial: first %ld mean %.3f ms, "
+                    "last %ld mean %.3f ms", head, mean_ms(st->sync_s, 0, head), head, mean_ms(st->sync_s, f - head, f));
+        fputc('\n', stderr);
+    }
     if (rc == SWEEP_EXIT_INTERRUPTED) {
         fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
                 "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
@@ -590,6 +597,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         fprintf(stderr, "copysweep: wrote %s\n", ms->output);
     }
     free(ms->status), free(ms->rank_of), free(ms->order), free(ms->cost), free(ms->record_s), free(ms->key);
+    free(ms->store.sync_s);
     return rc;
 }
 
