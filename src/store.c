@@ -587,19 +587,16 @@ int store_print_status(const char *path, FILE *out)
     if (rc == 1) {
         fprintf(out, "no sweep is writing it (no journal)\n");
     } else if (w.have_progress) {
-        const double ago = (double)time(NULL) - w.progress.time;
-        char el[32], eta[32], when[32];
-        duration(w.progress.elapsed_s, el, sizeof el);
-        duration(ago > 0 ? ago : 0, when, sizeof when);
-        if (w.progress.eta_s >= 0) {
-            double left = w.progress.eta_s - (ago > 0 ? ago : 0);
-            duration(left > 0 ? left : 0, eta, sizeof eta);
-        } else {
-            snprintf(eta, sizeof eta, "unknown");
-        }
-        fprintf(out, "this run: %" PRId64 " trials finished, elapsed %s, ETA %s (the sweep's last record was %s ago%s)\n",
-                w.progress.finished, el, eta, when,
-                ago > 600 ? "; if no sweep runs, it was stopped: run its command again to resume" : "");
+        /* the sweep's last progress record, carried forward to now */
+        double ago = (double)time(NULL) - w.progress.time;
+        ago = ago > 0 ? ago : 0;
+        char el[32], eta[32] = "unknown";
+        duration(w.progress.elapsed_s + ago, el, sizeof el);
+        if (w.progress.eta_s >= 0) duration(w.progress.eta_s > ago ? w.progress.eta_s - ago : 0, eta, sizeof eta);
+        fprintf(out, "this run: %" PRId64 " trials finished, elapsed %s, ETA %s\n", w.progress.finished, el, eta);
+        if (ago > 600)
+            fprintf(out, "no progress recorded for %.0f minutes: if no sweep runs, it was stopped; run its command "
+                    "again to resume\n", ago / 60);
     }
     free(w.rank), free(w.last);
     results_index_free(&ix);

@@ -550,6 +550,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
             sh->job.path, n, ms->n_todo, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank", sh->threads);
     ms->t0 = ms->last_line = now_s();
     ms->started_at = time(NULL);
+    master_record_progress(ms, 1);
     if (sh->size == 1)
         master_serial(ms);
     else

@@ -35,9 +35,10 @@ JOB
 }
 
 echo "copysweep results-store benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$BIN" -V); $(df -hT "$work" | awk 'NR == 2 {print "filesystem " $2 " on " $1}')"
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc --all) cores; $("$BIN" -V); $(df -hT "$work" | awk 'NR == 2 {print "filesystem " $2 " on " $1}')"
 run() { # BIN RANKS TRIALS LABEL
-    local bin=$1 ranks=$2 trials=$3 label=$4 log=$work/$label.log
+    local bin=$1 ranks=$2 trials=$3 label=$4
+    local log=$work/$label-$ranks-$trials.log
     job "$trials" > "$work/job$trials.ini"
     rm -rf "$work/out.h5" "$work/out.h5.ckpt"
     local t0=$(date +%s%N)
