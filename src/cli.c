@@ -105,6 +105,13 @@ static const OptionInfo *find_option(const Command *cmd, const char *name)
     return NULL;
 }
 
+static int has_options(const Command *cmd)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (options[i].commands & (1 << cmd->id)) return 1;
+    return 0;
+}
+
 static void print_options(const Command *cmd, FILE *out)
 {
     for (int i = 0; i < N_OPTIONS; i++) {
@@ -128,6 +135,7 @@ void cli_print_usage(FILE *out)
     fprintf(out, "\nsettings (train and bench options; keys of a job file's [settings] and [grid NAME]):\n");
     settings_print_help(out);
     for (int c = 0; c < N_COMMANDS; c++) {
+        if (!has_options(&commands[c])) continue;
         fprintf(out, "\n%s options:\n", commands[c].id == CLI_SWEEP ? "sweep (JOB.ini)" : commands[c].name);
         print_options(&commands[c], out);
     }
@@ -137,7 +145,8 @@ void cli_print_usage(FILE *out)
 
 void cli_print_command_help(const Command *cmd, FILE *out)
 {
-    fprintf(out, "usage: %s\n\n%s\n\noptions:\n", cmd->usage, cmd->about);
+    fprintf(out, "usage: %s\n\n%s\n", cmd->usage, cmd->about);
+    if (has_options(cmd)) fprintf(out, "\noptions:\n");
     print_options(cmd, out);
     if (cmd->id == CLI_SWEEP) {
         fprintf(out, "\nthe job file:\n"

@@ -30,6 +30,16 @@ $BIN --help | sed -n 4p | grep -q 'copysweep JOB.ini' || fail "copysweep --help 
 [ "$($BIN -V)" = "$($BIN --version)" ] && $BIN -V | grep -q '^copysweep [0-9]' || fail "-V and --version"
 $BIN help nonsense >/dev/null 2>&1; [ $? = 2 ] || fail "help of an unknown command exits 2"
 pass "the sweep's help (JOB.ini --help, help sweep), -V"
+# status and merge: their help, and what they need
+$BIN help status | grep -q '^usage: copysweep status FILE' && $BIN merge --help | grep -q -- '-o, --output FILE' \
+    || fail "help of status and merge"
+err=$($BIN status 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "status: a results file is needed" <<<"$err" || fail "status without a file: exit $rc: $err"
+err=$($BIN merge a.h5 b.h5 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "merge: option '-o FILE' is needed" <<<"$err" || fail "merge without -o: exit $rc: $err"
+err=$($BIN status a.h5 b.h5 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "unexpected argument 'b.h5'" <<<"$err" || fail "status of two files: exit $rc: $err"
+pass "status and merge: help; a missing file, a missing -o and an extra argument are refused (exit 2)"
 
 # --- data: L input ids, a tab, T target ids; the targets are the first T inputs
 out=$($BIN data --task copy --T 10 --seed 1 --split test --count 5)
