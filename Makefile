@@ -78,7 +78,7 @@ test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test
 # leaves the input in build/fuzz/; every crash found is kept in tests/fuzz/regressions/ and rerun.
 # libhdf5 keeps memory of a corrupt file it gave up on: fuzz_results checks memory errors, not leaks.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := jobfile cli checkpoint results
+FUZZ_TARGETS := jobfile cli checkpoint results journal
 FUZZ_CC := clang
 FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LIB_OBJ_FUZZ := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/sweep.c,$(LIB_SRC)))

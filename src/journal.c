@@ -114,9 +114,17 @@ static long long read_header(int fd, const char *path, uint64_t store_id, char *
     head[n] = '\0';
     const size_t magic = strlen(JOURNAL_MAGIC_LINE);
     char *end = strstr(head, "\n\n");
-    uint64_t id;
-    if ((size_t)n < magic + 1 || strncmp(head, JOURNAL_MAGIC_LINE "\n", magic + 1) != 0 || !end ||
-        sscanf(head + magic + 1, "store %16" SCNx64, &id) != 1) {
+    /* the line "store " and exactly 16 hex digits */
+    const char *store = head + magic + 1;
+    uint64_t id = 0;
+    int ok = (size_t)n >= magic + 1 + 23 && strncmp(head, JOURNAL_MAGIC_LINE "\n", magic + 1) == 0 && end &&
+             strncmp(store, "store ", 6) == 0 && store[22] == '\n';
+    for (int i = 6; ok && i < 22; i++) {
+        const char c = store[i];
+        ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        id = id << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    if (!ok) {
         snprintf(err, errlen, "'%s' is not a copysweep journal (damaged header); move it away", path);
         return -1;
     }
