@@ -869,148 +869,185 @@ static int cmp_key(const void *a, const void *b)
 static const char *const result_columns[] = {"status", "epochs", "best_epoch", "best_val_acc", "test_loss",
                                              "test_acc", "test_seq_acc", NULL};
 
-int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
-                  const char *command, uint64_t store_id, char *err, size_t errlen)
+/* A merge of file b into the edit of a copy of a. */
+typedef struct {
+    ResultsEdit *e;
+    hid_t fb;
+    const char *a_name, *b_name;
+    unsigned char *ra, *rb; /* (na), (nb) the rows of a and b in the edit's row type */
+    long na, nb;
+    unsigned char *rows;    /* (n) the merged rows */
+    long n;
+    long *from;             /* (n) the row of a, or of b where from_b, that row k comes from */
+    int *from_b;
+} Merge;
+
+/* Files that cannot be combined: other precision, another copysweep version or other columns. */
+static void merge_check(Merge *m)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
-    ResultsEdit *e = results_edit_begin(a, tmp);
+    ResultsEdit *e = m->e;
     Writer *w = &e->w;
-    hid_t fb = H5C(w, H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT));
     char real_a[32] = "", real_b[32] = "", version_a[64] = "", version_b[64] = "";
-    long na = 0, nb = 0;
-    unsigned char *ra = NULL, *rb = NULL;
-    if (!w->failed) {
-        attr_read_str(e->f, "real", real_a, sizeof real_a);
-        attr_read_str(fb, "real", real_b, sizeof real_b);
-        attr_read_str(e->f, "copysweep_version", version_a, sizeof version_a);
-        attr_read_str(fb, "copysweep_version", version_b, sizeof version_b);
-        hid_t tb = H5C(w, H5Dopen2(fb, "trials", H5P_DEFAULT)), type_b = H5C(w, H5Dget_type(tb));
-        int same = !w->failed && H5Tget_nmembers(type_b) == H5Tget_nmembers(e->row_type);
-        for (int i = 0; same && i < H5Tget_nmembers(type_b); i++) {
-            char *name = H5Tget_member_name(type_b, (unsigned)i);
-            same = H5Tget_member_index(e->row_type, name) >= 0;
-            H5free_memory(name);
-        }
-        H5C(w, H5Tclose(type_b));
-        H5C(w, H5Dclose(tb));
-        if (strcmp(real_a, real_b) != 0)
-            snprintf(e->problem, sizeof e->problem, "%s holds %s results and %s %s results: they cannot be merged",
-                     a_name, real_a, b_name, real_b), w->failed = 1;
-        else if (!same || strcmp(version_a, version_b) != 0)
-            snprintf(e->problem, sizeof e->problem, "%s was written by copysweep %s and %s by copysweep %s%s: "
-                     "their results cannot be merged", a_name, version_a, b_name, version_b,
-                     same ? "" : " (other /trials columns)"), w->failed = 1;
+    attr_read_str(e->f, "real", real_a, sizeof real_a);
+    attr_read_str(m->fb, "real", real_b, sizeof real_b);
+    attr_read_str(e->f, "copysweep_version", version_a, sizeof version_a);
+    attr_read_str(m->fb, "copysweep_version", version_b, sizeof version_b);
+    hid_t tb = H5C(w, H5Dopen2(m->fb, "trials", H5P_DEFAULT)), type_b = H5C(w, H5Dget_type(tb));
+    int same = !w->failed && H5Tget_nmembers(type_b) == H5Tget_nmembers(e->row_type);
+    for (int i = 0; same && i < H5Tget_nmembers(type_b); i++) {
+        char *name = H5Tget_member_name(type_b, (unsigned)i);
+        same = H5Tget_member_index(e->row_type, name) >= 0;
+        H5free_memory(name);
     }
-    if (!w->failed) {
-        ra = read_rows(w, e->f, e->row_type, &na);
-        rb = read_rows(w, fb, e->row_type, &nb);
-    }
-    const size_t rb_bytes = e->row_bytes;
-    char va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
-    /* B's trials: new ones are added, finished ones replace A's unfinished ones, others must agree */
+    H5C(w, H5Tclose(type_b));
+    H5C(w, H5Dclose(tb));
+    if (w->failed) return;
+    if (strcmp(real_a, real_b) != 0)
+        snprintf(e->problem, sizeof e->problem, "%s holds %s results and %s %s results: they cannot be merged",
+                 m->a_name, real_a, m->b_name, real_b), w->failed = 1;
+    else if (!same || strcmp(version_a, version_b) != 0)
+        snprintf(e->problem, sizeof e->problem, "%s was written by copysweep %s and %s by copysweep %s%s: "
+                 "their results cannot be merged", m->a_name, version_a, m->b_name, version_b,
+                 same ? "" : " (other /trials columns)"), w->failed = 1;
+}
+
+static int final_status(const unsigned char *row, long at_status)
+{
+    char st[STR_SHORT + 1] = "";
+    memcpy(st, row + at_status, STR_SHORT);
+    return strcmp(st, "pending") != 0 && strcmp(st, "running") != 0;
+}
+
+/* m->rows: a's rows, then b's trials that a lacks; a finished trial of b replaces a's unfinished one;
+ * a trial finished in both must have the same result. */
+static void merge_rows(Merge *m)
+{
+    ResultsEdit *e = m->e;
+    const size_t bytes = e->row_bytes;
     const long at_key = member_offset(e->row_type, "key"), at_trial = member_offset(e->row_type, "trial");
     const long at_status = member_offset(e->row_type, "status");
-    uint64_t (*sorted)[2] = CS_CALLOC((size_t)na * sizeof *sorted + 1); /* (key, row of A) */
-    for (long k = 0; k < na; k++) {
-        memcpy(&sorted[k][0], ra + (size_t)k * rb_bytes + at_key, 8);
+    uint64_t (*sorted)[2] = CS_CALLOC((size_t)m->na * sizeof *sorted + 1); /* (key, row of a) */
+    for (long k = 0; k < m->na; k++) {
+        memcpy(&sorted[k][0], m->ra + (size_t)k * bytes + at_key, 8);
         sorted[k][1] = (uint64_t)k;
     }
-    qsort(sorted, (size_t)na, sizeof *sorted, cmp_key);
-    unsigned char *rows = CS_CALLOC((size_t)(na + nb) * rb_bytes + 1);
-    memcpy(rows, ra, (size_t)na * rb_bytes);
-    long *from = CS_CALLOC((size_t)(na + nb) * sizeof *from + 1);
-    int *from_b = CS_CALLOC((size_t)(na + nb) * sizeof *from_b + 1);
-    for (long k = 0; k < na; k++) from[k] = k;
-    long n = na;
-    for (long j = 0; j < nb && !w->failed; j++) {
-        const unsigned char *row = rb + (size_t)j * rb_bytes;
+    qsort(sorted, (size_t)m->na, sizeof *sorted, cmp_key);
+    m->rows = CS_CALLOC((size_t)(m->na + m->nb) * bytes + 1);
+    memcpy(m->rows, m->ra, (size_t)m->na * bytes);
+    m->from = CS_CALLOC((size_t)(m->na + m->nb) * sizeof *m->from + 1);
+    m->from_b = CS_CALLOC((size_t)(m->na + m->nb) * sizeof *m->from_b + 1);
+    for (long k = 0; k < m->na; k++) m->from[k] = k;
+    m->n = m->na;
+    char va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
+    for (long j = 0; j < m->nb && !e->w.failed; j++) {
+        const unsigned char *row = m->rb + (size_t)j * bytes;
         uint64_t key;
         memcpy(&key, row + at_key, 8);
-        uint64_t (*hit)[2] = bsearch(&key, sorted, (size_t)na, sizeof *sorted, cmp_key);
-        long k = hit ? (long)(*hit)[1] : n++;
+        uint64_t (*hit)[2] = bsearch(&key, sorted, (size_t)m->na, sizeof *sorted, cmp_key);
+        const long k = hit ? (long)(*hit)[1] : m->n++;
         if (hit) {
-            char sa[STR_SHORT + 1] = "", sb[STR_SHORT + 1] = "";
-            memcpy(sa, rows + (size_t)k * rb_bytes + at_status, STR_SHORT);
-            memcpy(sb, row + at_status, STR_SHORT);
-            const int final_a = strcmp(sa, "pending") != 0 && strcmp(sa, "running") != 0;
-            const int final_b = strcmp(sb, "pending") != 0 && strcmp(sb, "running") != 0;
-            if (final_a && final_b)
-                for (int c = 0; result_columns[c] && !w->failed; c++) {
-                    member_text(e->row_type, result_columns[c], rows + (size_t)k * rb_bytes, va, sizeof va);
-                    member_text(e->row_type, result_columns[c], row, vb, sizeof vb);
-                    if (strcmp(va, vb) != 0)
-                        snprintf(e->problem, sizeof e->problem, "trial %ld of %s and trial %ld of %s have the same "
-                                 "settings and different results (%s %s and %s): they cannot be merged", k, a_name,
-                                 j, b_name, result_columns[c], va, vb), w->failed = 1;
-                }
-            if (final_a || !final_b) continue; /* A's row stays */
+            const int final_a = final_status(m->rows + (size_t)k * bytes, at_status), final_b = final_status(row, at_status);
+            for (int c = 0; final_a && final_b && result_columns[c] && !e->w.failed; c++) {
+                member_text(e->row_type, result_columns[c], m->rows + (size_t)k * bytes, va, sizeof va);
+                member_text(e->row_type, result_columns[c], row, vb, sizeof vb);
+                if (strcmp(va, vb) != 0)
+                    snprintf(e->problem, sizeof e->problem, "trial %ld of %s and trial %ld of %s have the same settings "
+                             "and different results (%s %s and %s): they cannot be merged", k, m->a_name, j, m->b_name,
+                             result_columns[c], va, vb), e->w.failed = 1;
+            }
+            if (final_a || !final_b) continue; /* a's row stays */
         }
-        memcpy(rows + (size_t)k * rb_bytes, row, rb_bytes);
-        int32_t t = (int32_t)k;
-        memcpy(rows + (size_t)k * rb_bytes + at_trial, &t, 4);
-        from[k] = j, from_b[k] = 1;
+        memcpy(m->rows + (size_t)k * bytes, row, bytes);
+        const int32_t t = (int32_t)k;
+        memcpy(m->rows + (size_t)k * bytes + at_trial, &t, 4);
+        m->from[k] = j, m->from_b[k] = 1;
     }
-    /* B's groups come in under /b first, then every trial moves to its number */
-    hid_t gb = w->failed ? -1 : H5C(w, H5Gcreate2(e->f, "b", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    for (long k = 0; k < n && !w->failed; k++) {
-        if (!from_b[k]) continue;
-        char src[64], dst[32];
-        snprintf(src, sizeof src, "trial/%ld", from[k]);
-        snprintf(dst, sizeof dst, "%ld", k);
-        if (H5Lexists(fb, src, H5P_DEFAULT) > 0) H5C(w, H5Ocopy(fb, src, gb, dst, H5P_DEFAULT, H5P_DEFAULT));
-        char own[32];
-        snprintf(own, sizeof own, "%ld", k);
-        if (k < na && H5Lexists(e->group, own, H5P_DEFAULT) > 0) H5C(w, H5Ldelete(e->group, own, H5P_DEFAULT));
-        from[k] = -1;
+    free(sorted);
+}
+
+/* The merged /trials, a's groups renumbered and b's copied in (through /b, since b's numbers are
+ * a's too). */
+static void merge_groups(Merge *m)
+{
+    ResultsEdit *e = m->e;
+    Writer *w = &e->w;
+    hid_t gb = H5C(w, H5Gcreate2(e->f, "b", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    char src[64], name[32];
+    for (long k = 0; k < m->n && !w->failed; k++) {
+        if (!m->from_b[k]) continue;
+        snprintf(src, sizeof src, "trial/%ld", m->from[k]);
+        snprintf(name, sizeof name, "%ld", k);
+        if (H5Lexists(m->fb, src, H5P_DEFAULT) > 0) H5C(w, H5Ocopy(m->fb, src, gb, name, H5P_DEFAULT, H5P_DEFAULT));
+        if (k < m->na && H5Lexists(e->group, name, H5P_DEFAULT) > 0) H5C(w, H5Ldelete(e->group, name, H5P_DEFAULT));
+        m->from[k] = -1; /* not one of a's groups */
     }
-    if (!w->failed) {
-        replace_trials(e, rows, n, from);
-        for (long k = 0; k < n && !w->failed; k++) { /* B's groups into place */
-            char src[32];
-            snprintf(src, sizeof src, "%ld", k);
-            if (from_b[k] && H5Lexists(gb, src, H5P_DEFAULT) > 0)
-                H5C(w, H5Lmove(gb, src, e->group, src, H5P_DEFAULT, H5P_DEFAULT));
-        }
+    if (!w->failed) replace_trials(e, m->rows, m->n, m->from);
+    for (long k = 0; k < m->n && !w->failed; k++) {
+        snprintf(name, sizeof name, "%ld", k);
+        if (m->from_b[k] && H5Lexists(gb, name, H5P_DEFAULT) > 0)
+            H5C(w, H5Lmove(gb, name, e->group, name, H5P_DEFAULT, H5P_DEFAULT));
     }
     if (gb >= 0) {
         H5C(w, H5Gclose(gb));
         H5C(w, H5Ldelete(e->f, "b", H5P_DEFAULT));
     }
-    /* B's runs after A's */
-    if (!w->failed) {
-        hid_t runs_b = H5C(w, H5Dopen2(fb, "runs", H5P_DEFAULT)), runs_a = H5C(w, H5Dopen2(e->f, "runs", H5P_DEFAULT));
-        hid_t type = H5C(w, H5Dget_type(runs_a));
-        hid_t sb = H5C(w, H5Dget_space(runs_b)), sa = H5C(w, H5Dget_space(runs_a));
-        hsize_t mb = 0, ma = 0;
-        H5C(w, H5Sget_simple_extent_dims(sb, &mb, NULL));
-        H5C(w, H5Sget_simple_extent_dims(sa, &ma, NULL));
-        if (!w->failed && mb) {
-            unsigned char *buf = CS_CALLOC((size_t)mb * H5Tget_size(type));
-            H5C(w, H5Dread(runs_b, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-            hsize_t grown = ma + mb;
-            H5C(w, H5Dset_extent(runs_a, &grown));
-            hid_t space = H5C(w, H5Dget_space(runs_a));
-            H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &ma, NULL, &mb, NULL));
-            hid_t mem = H5C(w, H5Screate_simple(1, &mb, NULL));
-            H5C(w, H5Dwrite(runs_a, type, mem, space, H5P_DEFAULT, buf));
-            H5C(w, H5Sclose(mem));
-            H5C(w, H5Sclose(space));
-            free(buf);
-        }
-        H5C(w, H5Sclose(sa)), H5C(w, H5Sclose(sb)), H5C(w, H5Tclose(type));
-        H5C(w, H5Dclose(runs_a)), H5C(w, H5Dclose(runs_b));
-        char id[20], merged[2 * PATH_MAX + 16];
-        snprintf(id, sizeof id, "%016" PRIx64, store_id);
-        snprintf(merged, sizeof merged, "%s + %s", a_name, b_name);
-        attr_set_str(w, e->f, "store_id", id);
-        attr_set_str(w, e->f, "command", command);
-        attr_set_str(w, e->f, "merged_from", merged);
+}
+
+/* b's /runs rows after a's. */
+static void merge_runs(Merge *m)
+{
+    Writer *w = &m->e->w;
+    hid_t runs_b = H5C(w, H5Dopen2(m->fb, "runs", H5P_DEFAULT)), runs_a = H5C(w, H5Dopen2(m->e->f, "runs", H5P_DEFAULT));
+    hid_t type = H5C(w, H5Dget_type(runs_a));
+    hid_t sb = H5C(w, H5Dget_space(runs_b)), sa = H5C(w, H5Dget_space(runs_a));
+    hsize_t mb = 0, ma = 0;
+    H5C(w, H5Sget_simple_extent_dims(sb, &mb, NULL));
+    H5C(w, H5Sget_simple_extent_dims(sa, &ma, NULL));
+    if (!w->failed && mb) {
+        unsigned char *buf = CS_CALLOC((size_t)mb * H5Tget_size(type));
+        H5C(w, H5Dread(runs_b, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+        hsize_t grown = ma + mb;
+        H5C(w, H5Dset_extent(runs_a, &grown));
+        hid_t space = H5C(w, H5Dget_space(runs_a));
+        H5C(w, H5Sselect_hyperslab(space, H5S_SELECT_SET, &ma, NULL, &mb, NULL));
+        hid_t mem = H5C(w, H5Screate_simple(1, &mb, NULL));
+        H5C(w, H5Dwrite(runs_a, type, mem, space, H5P_DEFAULT, buf));
+        H5C(w, H5Sclose(mem));
+        H5C(w, H5Sclose(space));
+        free(buf);
     }
-    if (fb >= 0) H5Fclose(fb);
-    free(ra), free(rb), free(sorted), free(rows), free(from), free(from_b);
-    const int refused = e->problem[0] != '\0';
-    int rc = results_edit_end(e, 0, out, err, errlen);
+    H5C(w, H5Sclose(sa)), H5C(w, H5Sclose(sb)), H5C(w, H5Tclose(type));
+    H5C(w, H5Dclose(runs_a)), H5C(w, H5Dclose(runs_b));
+}
+
+int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
+                  const char *command, uint64_t store_id, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    Merge m = {.e = results_edit_begin(a, tmp), .a_name = a_name, .b_name = b_name};
+    Writer *w = &m.e->w;
+    m.fb = H5C(w, H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT));
+    if (!w->failed) merge_check(&m);
+    if (!w->failed) {
+        m.ra = read_rows(w, m.e->f, m.e->row_type, &m.na);
+        m.rb = read_rows(w, m.fb, m.e->row_type, &m.nb);
+    }
+    if (!w->failed) merge_rows(&m);
+    if (!w->failed) merge_groups(&m);
+    if (!w->failed) merge_runs(&m);
+    char id[20], merged[2 * PATH_MAX + 16];
+    snprintf(id, sizeof id, "%016" PRIx64, store_id);
+    snprintf(merged, sizeof merged, "%s + %s", a_name, b_name);
+    if (!w->failed) {
+        attr_set_str(w, m.e->f, "store_id", id);
+        attr_set_str(w, m.e->f, "command", command);
+        attr_set_str(w, m.e->f, "merged_from", merged);
+    }
+    if (m.fb >= 0) H5Fclose(m.fb);
+    free(m.ra), free(m.rb), free(m.rows), free(m.from), free(m.from_b);
+    const int refused = m.e->problem[0] != '\0';
+    int rc = results_edit_end(m.e, 0, out, err, errlen);
     return rc != 0 && refused ? -2 : rc;
 }
 

@@ -220,6 +220,7 @@ static void master_store_failed(Master *ms, const char *err)
 /* The sweep's counts and ETA for `copysweep status`, at most every PROGRESS_RECORD_S. */
 static void master_record_progress(Master *ms, int force)
 {
+    if (!ms->n_todo) return; /* a run with nothing to do leaves the file as it was */
     if (!force && now_s() - ms->last_progress < PROGRESS_RECORD_S) return;
     ms->last_progress = now_s();
     const double elapsed = now_s() - ms->t0;
