@@ -11,6 +11,9 @@
 typedef enum { CLI_TRAIN, CLI_DATA, CLI_BENCH, CLI_SWEEP, CLI_STATUS, CLI_MERGE } CommandId;
 typedef struct Command Command;
 
+#define CLI_MAX_ONLY 8
+#define CLI_MAX_FILES 256
+
 typedef struct {
     Settings s;
     int threads, steps, warmup, count, split, rates;
@@ -19,7 +22,12 @@ typedef struct {
     int list;           /* the sweep: print the trials and exit */
     int progress;       /* the sweep: -1 a bar if stderr is a terminal, else lines; 0 lines; 1 a bar */
     int show_epochs;    /* the sweep: a line per finished epoch of every trial */
-    const char *files[2]; /* status FILE, merge A B (point into argv) */
+    int shard, shards;  /* the sweep: --shard I/N runs the trials k with k mod N = I - 1; 0/0: all */
+    int trial;          /* the sweep: --trial K runs trial K alone; -1: all */
+    const char *only[CLI_MAX_ONLY]; /* the sweep: --only KEY=V1[,V2...], each narrowing (into argv) */
+    int n_only;
+    const char *rerun;  /* the sweep: --rerun K or --rerun status=S[,S...]: finished trials run again */
+    const char *files[CLI_MAX_FILES]; /* status FILE, merge A B [C ...] (point into argv) */
     int n_files;
 } Options;
 

@@ -82,13 +82,14 @@ void results_edit_abort(ResultsEdit *e);
 /* Set journal_seq and finish the change. 0, or -1 with the reason in err. */
 int results_edit_end(ResultsEdit *e, uint64_t journal_seq, const char *to, char *err, size_t errlen);
 
-/* out = the trials of a and b (files without journals; a_name, b_name for messages): a's rows, then
- * b's trials that a lacks; a finished trial of b replaces a's unfinished one; a trial finished in
- * both must have the same result. Settings may differ (the merged file's trials are the union of
- * two grids). 0; -2 with err where the files cannot be combined (other precision, another copysweep
- * version, a trial with two different results); -1 with err if writing failed. */
-int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
-                  const char *command, uint64_t store_id, char *err, size_t errlen);
+/* out = the trials of the files paths[0..n) (without journals; names for messages): the first's
+ * rows, then each next file's trials that the rows so far lack; a finished trial replaces an
+ * unfinished one; a trial finished in two files must have the same result. Settings may differ
+ * (the merged file's trials are the union of the grids). 0; -2 with err where the files cannot be
+ * combined (other precision, another copysweep version, a trial with two different results); -1
+ * with err if writing failed. */
+int results_merge(const char *const *paths, const char *const *names, int n, const char *out, const char *command,
+                  uint64_t store_id, char *err, size_t errlen);
 
 /* What a reader needs to continue a file: its trials' keys and statuses, and its journal link. */
 typedef struct {

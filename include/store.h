@@ -54,6 +54,9 @@ uint64_t store_new_id(void);
 /* A new store: the base at path with these trials (all pending) and an empty journal in dir. */
 int store_create(Store *st, const char *path, const char *dir, const char *command, const char *job,
                  const TrialRecord *recs, long n, char *err, size_t errlen);
+/* The statuses of ix (read with results_read_index) with the journal's records applied, read only:
+ * 0; 1 if there is no journal; -1 with err (a damaged journal, or another file's). */
+int store_replay(const char *journal, ResultsIndex *ix, char *err, size_t errlen);
 /* The store of an existing base, whose index ix was read with results_read_index: the journal's
  * records are applied to ix->status, and the journal is opened for appending (or created). */
 int store_resume(Store *st, const char *path, const char *dir, ResultsIndex *ix, char *err, size_t errlen);
@@ -81,7 +84,7 @@ int store_close(Store *st, const RunRecord *run, char *err, size_t errlen);
  * 0; 2 (CS_EXIT_USER) with one line on stderr if FILE is not a results file or its journal is
  * damaged. */
 int store_print_status(const char *path, FILE *out);
-/* `copysweep merge A B -o OUT`: 0; 2 if refused (one line on stderr, nothing written); 1 failure. */
-int store_merge(const char *a, const char *b, const char *out, const char *command);
+/* `copysweep merge A B [C ...] -o OUT`: 0; 2 if refused (one line on stderr, nothing written); 1 failure. */
+int store_merge(const char *const *inputs, int n, const char *out, const char *command);
 
 #endif

@@ -40,13 +40,15 @@ static const char *const data_settings[] = {"task", "T", "delay", "vocab", "seed
 static const char *const no_settings[] = {NULL};
 
 static const Command commands[] = {
-    {CLI_SWEEP, "sweep", "[mpirun -n N] copysweep JOB.ini [-o FILE] [--list] [--progress bar|lines] [--show-epochs]",
+    {CLI_SWEEP, "sweep", "[mpirun -n N] copysweep JOB.ini [-o FILE] [--list] [--progress bar|lines] [--show-epochs] "
+                         "[--shard I/N | --trial K] [--only KEY=V,...] [--rerun K | --rerun status=S,...]",
      "run every trial of a job file (the settings are in the file)", no_settings, 0},
     {CLI_STATUS, "status", "copysweep status FILE",
      "the trials of a results file by status, each running one with its epoch, and the ETA (also while a "
      "sweep writes it)", no_settings, 1},
-    {CLI_MERGE, "merge", "copysweep merge A.h5 B.h5 -o C.h5",
-     "combine the results of two compatible jobs (A and B are left as they are)", no_settings, 2},
+    {CLI_MERGE, "merge", "copysweep merge A.h5 B.h5 [C.h5 ...] -o OUT.h5",
+     "combine the results of compatible jobs or of a job's shards (the inputs are left as they are)", no_settings,
+     CLI_MAX_FILES},
     {CLI_TRAIN, "train", "copysweep train [--SETTING VALUE ...] [--threads N] [-o FILE]",
      "train one model and test the selected weights", NULL, 0},
     {CLI_DATA, "data", "copysweep data [--task NAME --T N --delay N --vocab N --seed N --text PATH] --split NAME --count N",
@@ -57,7 +59,7 @@ static const Command commands[] = {
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
 /* The options besides the settings, and the commands that take each. */
-typedef enum { ARG_INT, ARG_FLAG, ARG_FILE, ARG_SPLIT, ARG_PROGRESS } ArgType;
+typedef enum { ARG_INT, ARG_FLAG, ARG_FILE, ARG_SPLIT, ARG_PROGRESS, ARG_SHARD, ARG_ONLY } ArgType;
 typedef struct {
     const char *name, *alias;
     ArgType type;
@@ -81,6 +83,14 @@ static const OptionInfo options[] = {
      "a progress bar, or a line per event (default: a bar if stderr is a terminal)"},
     {"--show-epochs", NULL, ARG_FLAG, OPT(show_epochs), 0, SWEEP, NULL,
      "also a line per finished epoch of every trial: its validation accuracy and bits (default: off)"},
+    {"--shard", NULL, ARG_SHARD, OPT(shard), 0, SWEEP, "I/N",
+     "run every N-th trial, from trial I - 1 (a shard of a job array), into FILE.shard-I-of-N.h5 (FILE: "
+     "-o's, or the job's output); combine the shards with merge"},
+    {"--trial", NULL, ARG_INT, OPT(trial), 0, SWEEP, "K", "run trial K alone (as --list numbers it)"},
+    {"--only", NULL, ARG_ONLY, OPT(only), 0, SWEEP, "KEY=V,...",
+     "run only the trials whose setting KEY is one of the values (repeatable: each narrows)"},
+    {"--rerun", NULL, ARG_FILE, OPT(rerun), 0, SWEEP, "K|status=S,...",
+     "run trial K, or the trials with one of these statuses, again even if finished (e.g. status=failed)"},
     {"--split", NULL, ARG_SPLIT, OPT(split), 0, DATA, "NAME", "train, validation or test (default: train)"},
     {"--count", NULL, ARG_INT, OPT(count), 0, DATA, "N", "sequences to print (default: 10)"},
     {"--steps", NULL, ARG_INT, OPT(steps), 1, BENCH, "N", "timed training steps (default: 20)"},
@@ -209,7 +219,7 @@ static int option_value(const OptionInfo *op, const char *opt, const char *value
     case ARG_INT:
         return int_option(opt, value, op->min, int_at(o, op), err, errlen);
     case ARG_FILE:
-        if (!*value) return fail(err, errlen, "option '%s': empty file name", opt);
+        if (!*value) return fail(err, errlen, "option '%s': empty value", opt);
         *text_at(o, op) = value;
         return 0;
     case ARG_SPLIT:
@@ -222,6 +232,19 @@ static int option_value(const OptionInfo *op, const char *opt, const char *value
             return fail(err, errlen, "option '%s': '%s' is not allowed (expected bar or lines)", opt, value);
         *int_at(o, op) = strcmp(value, "bar") == 0;
         return 0;
+    case ARG_SHARD: {
+        int i, n, end = 0;
+        if (sscanf(value, "%d/%d%n", &i, &n, &end) != 2 || value[end] || n < 1 || n > 1000000 || i < 1 || i > n)
+            return fail(err, errlen, "option '%s': '%s' is not allowed (expected I/N with 1 ≤ I ≤ N)", opt, value);
+        o->shard = i, o->shards = n;
+        return 0;
+    }
+    case ARG_ONLY:
+        if (!strchr(value, '=') || value[0] == '=')
+            return fail(err, errlen, "option '%s': '%s' is not allowed (expected KEY=VALUE[,VALUE...])", opt, value);
+        if (o->n_only == CLI_MAX_ONLY) return fail(err, errlen, "option '%s': more than %d given", opt, CLI_MAX_ONLY);
+        o->only[o->n_only++] = value;
+        return 0;
     case ARG_FLAG:
         break;
     }
@@ -231,7 +254,7 @@ static int option_value(const OptionInfo *op, const char *opt, const char *value
 int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Options *o, char *err, size_t errlen)
 {
     char why[256];
-    *o = (Options){.steps = 20, .warmup = 3, .count = 10, .job = job, .progress = -1};
+    *o = (Options){.steps = 20, .warmup = 3, .count = 10, .job = job, .progress = -1, .trial = -1};
     settings_default(&o->s);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -269,9 +292,12 @@ int cli_parse(const Command *cmd, const char *job, int argc, char **argv, Option
             return fail(err, errlen, "option '%s': %s", opt, why);
         }
     }
-    if (o->n_files < cmd->files)
-        return fail(err, errlen, "%s: %s (expected '%s')", cmd->name, cmd->files == 1 ? "a results file is needed"
-                    : "two results files are needed", cmd->usage);
+    const int needed = cmd->files < 2 ? cmd->files : 2;
+    if (o->n_files < needed)
+        return fail(err, errlen, "%s: %s (expected '%s')", cmd->name, needed == 1 ? "a results file is needed"
+                    : "two results files or more are needed", cmd->usage);
+    if (o->shards && o->trial >= 0)
+        return fail(err, errlen, "options '--shard' and '--trial' exclude each other (expected one of them)");
     if (cmd->id == CLI_MERGE && !o->output)
         return fail(err, errlen, "merge: option '-o FILE' is needed (expected '%s')", cmd->usage);
     if (cmd->settings == no_settings) return 0; /* the sweep's settings are the job file's */

@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         case CLI_MERGE: {
             char command[4096];
             join_args(argc, argv, command, sizeof command);
-            return store_merge(o.files[0], o.files[1], o.output, command);
+            return store_merge(o.files, o.n_files, o.output, command);
         }
         case CLI_SWEEP: break;
         }

@@ -1020,34 +1020,42 @@ static void merge_runs(Merge *m)
     H5C(w, H5Dclose(runs_a)), H5C(w, H5Dclose(runs_b));
 }
 
-int results_merge(const char *a, const char *a_name, const char *b, const char *b_name, const char *out,
-                  const char *command, uint64_t store_id, char *err, size_t errlen)
+/* Merge the file at path (name for messages) into the edit, whose trials come from first. */
+static void merge_one(ResultsEdit *e, const char *first, const char *path, const char *name)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
-    Merge m = {.e = results_edit_begin(a, tmp), .a_name = a_name, .b_name = b_name};
-    Writer *w = &m.e->w;
-    m.fb = H5C(w, H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT));
+    Merge m = {.e = e, .a_name = first, .b_name = name};
+    Writer *w = &e->w;
+    m.fb = H5C(w, H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT));
     if (!w->failed) merge_check(&m);
     if (!w->failed) {
-        m.ra = read_rows(w, m.e->f, m.e->row_type, &m.na);
-        m.rb = read_rows(w, m.fb, m.e->row_type, &m.nb);
+        m.ra = read_rows(w, e->f, e->row_type, &m.na);
+        m.rb = read_rows(w, m.fb, e->row_type, &m.nb);
     }
     if (!w->failed) merge_rows(&m);
     if (!w->failed) merge_groups(&m);
     if (!w->failed) merge_runs(&m);
-    char id[20], merged[2 * PATH_MAX + 16];
-    snprintf(id, sizeof id, "%016" PRIx64, store_id);
-    snprintf(merged, sizeof merged, "%s + %s", a_name, b_name);
-    if (!w->failed) {
-        attr_set_str(w, m.e->f, "store_id", id);
-        attr_set_str(w, m.e->f, "command", command);
-        attr_set_str(w, m.e->f, "merged_from", merged);
-    }
     if (m.fb >= 0) H5Fclose(m.fb);
     free(m.ra), free(m.rb), free(m.rows), free(m.from), free(m.from_b);
-    const int refused = m.e->problem[0] != '\0';
-    int rc = results_edit_end(m.e, 0, out, err, errlen);
+}
+
+int results_merge(const char *const *paths, const char *const *names, int n, const char *out, const char *command,
+                  uint64_t store_id, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX], id[20], merged[4096] = "";
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    ResultsEdit *e = results_edit_begin(paths[0], tmp);
+    for (int i = 1; i < n && !e->w.failed; i++) merge_one(e, names[0], paths[i], names[i]);
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof merged; i++)
+        len += (size_t)snprintf(merged + len, sizeof merged - len, "%s%s", i ? " + " : "", names[i]);
+    snprintf(id, sizeof id, "%016" PRIx64, store_id);
+    if (!e->w.failed) {
+        attr_set_str(&e->w, e->f, "store_id", id);
+        attr_set_str(&e->w, e->f, "command", command);
+        attr_set_str(&e->w, e->f, "merged_from", merged);
+    }
+    const int refused = e->problem[0] != '\0';
+    int rc = results_edit_end(e, 0, out, err, errlen);
     return rc != 0 && refused ? -2 : rc;
 }
 

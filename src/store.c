@@ -267,8 +267,7 @@ static int replay(void *arg, uint64_t seq, int type, const unsigned char *p, siz
     return 0;
 }
 
-/* Apply the journal's records to ix. 0, 1 if there is no journal, -1 with err. */
-static int replay_journal(const char *journal, ResultsIndex *ix, char *err, size_t errlen)
+int store_replay(const char *journal, ResultsIndex *ix, char *err, size_t errlen)
 {
     Replay r = {.ix = ix, .journal = journal, .err = err, .errlen = errlen};
     return journal_scan(journal, ix->store_id, ix->journal_seq, -1, replay, &r, NULL, err, errlen);
@@ -280,7 +279,7 @@ int store_resume(Store *st, const char *path, const char *dir, ResultsIndex *ix,
     st->store_id = ix->store_id, st->base_seq = ix->journal_seq;
     st->base_bytes = file_size(path);
     remove_stale_tmp(path);
-    int rc = replay_journal(st->journal, ix, err, errlen);
+    int rc = store_replay(st->journal, ix, err, errlen);
     if (rc < 0) return -1;
     char layout[2048];
     curve_layout(layout, sizeof layout);
@@ -614,16 +613,16 @@ static int settled_copy(const char *path, const char *tmp, char *err, size_t err
     if (rc != 0) return -1;
     char journal[PATH_MAX + 16];
     snprintf(journal, sizeof journal, "%s.ckpt/journal", path);
-    rc = replay_journal(journal, &ix, err, errlen); /* checks it before anything is written */
+    rc = store_replay(journal, &ix, err, errlen); /* checks it before anything is written */
     if (rc >= 0)
         rc = compact(path, journal, ix.store_id, ix.journal_seq, -1, NULL, tmp, NULL, NULL, NULL, err, errlen);
     results_index_free(&ix);
     return rc < 0 ? -1 : 0;
 }
 
-int store_merge(const char *a, const char *b, const char *out, const char *command)
+int store_merge(const char *const *inputs, int n, const char *out, const char *command)
 {
-    char err[2048], ta[PATH_MAX + 32], tb[PATH_MAX + 32];
+    char err[2048];
     if (access(out, F_OK) == 0) {
         fprintf(stderr, "copysweep: merge: '%s' exists; merge writes a new file (choose another -o)\n", out);
         return CS_EXIT_USER;
@@ -632,14 +631,21 @@ int store_merge(const char *a, const char *b, const char *out, const char *comma
         fprintf(stderr, "copysweep: merge: option '-o': %s\n", err);
         return CS_EXIT_USER;
     }
-    snprintf(ta, sizeof ta, "%s.tmp-%ld-a", out, (long)getpid());
-    snprintf(tb, sizeof tb, "%s.tmp-%ld-b", out, (long)getpid());
-    int rc = CS_EXIT_USER;
-    if (settled_copy(a, ta, err, sizeof err) == 0 && settled_copy(b, tb, err, sizeof err) == 0) {
-        int m = results_merge(ta, a, tb, b, out, command, store_new_id(), err, sizeof err);
+    /* each input with its journal applied, in a copy beside the output */
+    char (*tmp)[PATH_MAX + 48] = CS_CALLOC((size_t)n * sizeof *tmp);
+    const char **paths = CS_CALLOC((size_t)n * sizeof *paths);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        snprintf(tmp[i], sizeof tmp[i], "%s.tmp-%ld-%d", out, (long)getpid(), i);
+        paths[i] = tmp[i];
+        if (settled_copy(inputs[i], tmp[i], err, sizeof err) != 0) rc = CS_EXIT_USER;
+    }
+    if (rc == 0) {
+        int m = results_merge(paths, inputs, n, out, command, store_new_id(), err, sizeof err);
         rc = m == 0 ? 0 : m == -2 ? CS_EXIT_USER : CS_EXIT_FAILURE;
     }
-    unlink(ta), unlink(tb);
+    for (int i = 0; i < n; i++) unlink(tmp[i]);
+    free(tmp), free(paths);
     if (rc != 0) fprintf(stderr, "copysweep: merge: %s\n", cs_one_line(err));
     else fprintf(stderr, "copysweep: wrote %s\n", out);
     return rc;

@@ -152,6 +152,9 @@ typedef struct {
     int *status;          /* (n) STATUS_* */
     int *rank_of;         /* (n) the rank running it */
     uint64_t *key;        /* (n) settings_key of each trial */
+    unsigned char *selected; /* (n) chosen by --shard, --trial and --only (all without them) */
+    unsigned char *rerun;    /* (n) to run again although finished (--rerun) */
+    int selecting;           /* a selection option was given */
     long *order;          /* (n_todo) the trials to run, the most expensive first */
     long n_todo, next;
     double *cost;         /* (n) estimated GFLOP */
@@ -527,7 +530,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     ms->record_s = CS_CALLOC((size_t)n * sizeof *ms->record_s);
     /* under mpirun stderr is a pipe even on a terminal: --progress bar asks for the bar there */
     ms->tty = progress < 0 ? isatty(2) : progress;
-    long skipped = 0;
+    long skipped = 0, chosen = 0, again = 0;
     char err[1024];
     for (long k = 0; k < n; k++) {
         Settings s;
@@ -538,17 +541,25 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         if (status[k] == STATUS_RUNNING && !ms->fatal &&
             store_status(&ms->store, k, ms->key[k], STATUS_PENDING, 0, err, sizeof err) != 0)
             master_store_failed(ms, err);
-        if (status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED) {
+        if (!ms->selected[k]) continue; /* another shard's, or left out by --trial or --only */
+        chosen++;
+        const int final = status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED;
+        if (final && !ms->rerun[k]) {
             skipped++;
             continue;
         }
+        if (final) ms->status[k] = STATUS_PENDING, again++; /* --rerun: on purpose */
         ms->order[ms->n_todo++] = k;
         ms->cost_todo += ms->cost[k];
     }
     qsort_r(ms->order, (size_t)ms->n_todo, sizeof *ms->order, cmp_cost_desc, ms->cost);
     const int workers = sh->size > 1 ? sh->size - 1 : 1;
-    fprintf(stderr, "copysweep: %s: %ld trials, %ld to run (%ld already finished in %s), %d %s × %d threads\n",
-            sh->job.path, n, ms->n_todo, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank", sh->threads);
+    char chose[128] = "";
+    if (ms->selecting) snprintf(chose, sizeof chose, " of the %ld chosen", chosen);
+    if (again) snprintf(chose + strlen(chose), sizeof chose - strlen(chose), ", %ld of them again", again);
+    fprintf(stderr, "copysweep: %s: %ld trials, %ld to run%s (%ld already finished in %s), %d %s × %d threads\n",
+            sh->job.path, n, ms->n_todo, chose, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank",
+            sh->threads);
     ms->t0 = ms->last_line = now_s();
     ms->started_at = time(NULL);
     master_record_progress(ms, 1);
@@ -560,8 +571,8 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
 
     const double makespan = now_s() - ms->t0;
     master_summary(ms, makespan, workers);
-    long left = 0;
-    for (long k = 0; k < n; k++) left += ms->status[k] < STATUS_DONE;
+    long left = 0; /* of the chosen trials */
+    for (long k = 0; k < n; k++) left += ms->selected[k] && ms->status[k] < STATUS_DONE;
     int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : 0;
     RunRecord run = {.wall_s = makespan, .ranks = sh->size, .threads = sh->threads,
                      .trials_run = ms->finished, .trials_left = left, .exit_status = rc,
@@ -599,7 +610,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         fprintf(stderr, "copysweep: wrote %s\n", ms->output);
     }
     free(ms->status), free(ms->rank_of), free(ms->order), free(ms->cost), free(ms->record_s), free(ms->key);
-    free(ms->store.sync_s);
+    free(ms->store.sync_s), free(ms->selected), free(ms->rerun);
     return rc;
 }
 
@@ -653,7 +664,7 @@ static void worker_run(Shared *sh)
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
-static void print_list(const Job *job, const char *output)
+static void print_list(const Job *job, const char *output, const unsigned char *selected)
 {
     /* the columns: every setting that is an axis of some grid, in the order they first appear, then
      * those whose single value differs between grids */
@@ -689,7 +700,10 @@ static void print_list(const Job *job, const char *output)
     for (int c = 0; c < n_cols; c++) printf(" %10s", cols[c]->key);
     printf(" %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
     double total = 0, largest = 0;
+    long chosen = 0;
     for (long k = 0; k < job->n_trials; k++) {
+        if (!selected[k]) continue; /* another shard's, or left out by --trial or --only */
+        chosen++;
         Settings s;
         long point;
         const Grid *g = job_grid_of(job, k, &point);
@@ -705,6 +719,7 @@ static void print_list(const Job *job, const char *output)
         }
         printf(" %9zu %6d %8d %10.1f\n", model_param_count(&s), task_shape(&s).L, trial_epochs(&s) * (s.train_size / s.batch), c);
     }
+    if (chosen < job->n_trials) printf("%ld of the %ld trials chosen by the options; ", chosen, job->n_trials);
     printf("total %.1f GFLOP at the full epoch budgets (early stopping ends trials sooner); "
            "the largest trial %.1f GFLOP\n", total, largest);
 }
@@ -788,6 +803,120 @@ static int match_trials(const Job *job, const uint64_t *key, const ResultsIndex 
     return missing ? -1 : 0;
 }
 
+/* The trials --shard, --trial and --only choose, and those --rerun asks for: 0, or -1 with err. */
+static int select_trials(const Job *job, const Options *a, unsigned char *selected, unsigned char *rerun, char *err,
+                         size_t errlen)
+{
+    const long n = job->n_trials;
+    memset(selected, 1, (size_t)n);
+    memset(rerun, 0, (size_t)n);
+    if (a->trial >= n) {
+        snprintf(err, errlen, "option '--trial': %d is not a trial of %s (expected 0 to %ld)", a->trial, job->path, n - 1);
+        return -1;
+    }
+    for (long k = 0; k < n; k++)
+        selected[k] = (!a->shards || k % a->shards == a->shard - 1) && (a->trial < 0 || k == a->trial);
+    for (int i = 0; i < a->n_only; i++) {
+        /* KEY=V1,V2,...: each value parsed as the setting parses it, then compared as text */
+        char spec[1024], why[256], want[16][SETTINGS_TEXT_MAX], have[SETTINGS_TEXT_MAX];
+        snprintf(spec, sizeof spec, "%s", a->only[i]);
+        char *eq = strchr(spec, '=');
+        *eq = '\0';
+        const SettingInfo *info = settings_find(spec);
+        if (!info) {
+            snprintf(err, errlen, "option '--only': '%s' is not a setting (expected KEY=VALUE with a key of "
+                     "'copysweep --help')", spec);
+            return -1;
+        }
+        int n_want = 0;
+        for (char *v = strtok(eq + 1, ","); v; v = strtok(NULL, ",")) {
+            while (*v == ' ') v++;
+            Settings tmp;
+            settings_default(&tmp);
+            if (n_want == 16 || settings_parse(&tmp, info, v, why, sizeof why) != 0) {
+                snprintf(err, errlen, "option '--only': %s: %s", info->key, n_want == 16 ? "more than 16 values" : why);
+                return -1;
+            }
+            settings_format(&tmp, info, want[n_want++], sizeof want[0]);
+        }
+        long matched = 0;
+        for (long k = 0; k < n; k++) {
+            Settings t;
+            job_trial(job, k, &t);
+            settings_format(&t, info, have, sizeof have);
+            int hit = 0;
+            for (int w = 0; w < n_want && !hit; w++) hit = strcmp(have, want[w]) == 0;
+            matched += hit;
+            selected[k] &= hit;
+        }
+        if (!matched) {
+            snprintf(err, errlen, "option '--only': no trial of %s has %s", job->path, a->only[i]);
+            return -1;
+        }
+    }
+    long chosen = 0;
+    for (long k = 0; k < n; k++) chosen += selected[k];
+    if (!chosen) {
+        snprintf(err, errlen, "%s: no trial of %s is chosen by these options together", a->shards ? "option '--shard'"
+                 : "option '--only'", job->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* --rerun K or --rerun status=S,...: which of the chosen trials run again (given their statuses). */
+static int select_rerun(const Job *job, const char *spec, const unsigned char *selected, const int *status,
+                        unsigned char *rerun, char *err, size_t errlen)
+{
+    const long n = job->n_trials;
+    if (!spec) return 0;
+    char *end;
+    long k = strtol(spec, &end, 10);
+    if (end != spec && !*end) {
+        if (k < 0 || k >= n || !selected[k]) {
+            snprintf(err, errlen, "option '--rerun': %s is not a trial of %s that these options choose (expected 0 "
+                     "to %ld)", spec, job->path, n - 1);
+            return -1;
+        }
+        rerun[k] = 1;
+        return 0;
+    }
+    if (strncmp(spec, "status=", 7) != 0) {
+        snprintf(err, errlen, "option '--rerun': '%s' is not allowed (expected a trial number or status=S[,S...])", spec);
+        return -1;
+    }
+    char list[256];
+    snprintf(list, sizeof list, "%s", spec + 7);
+    int want[STATUS_FAILED + 1] = {0};
+    for (char *v = strtok(list, ","); v; v = strtok(NULL, ",")) {
+        int s = 0;
+        while (status_names[s] && strcmp(status_names[s], v) != 0) s++;
+        if (!status_names[s] || s < STATUS_DONE) {
+            snprintf(err, errlen, "option '--rerun': '%s' is not a final status (expected done, diverged or failed)", v);
+            return -1;
+        }
+        want[s] = 1;
+    }
+    long matched = 0;
+    for (long i = 0; i < n; i++) matched += rerun[i] = selected[i] && want[status[i]];
+    if (!matched) {
+        snprintf(err, errlen, "option '--rerun': no chosen trial of the file has %s", spec);
+        return -1;
+    }
+    return 0;
+}
+
+/* FILE.h5 -> FILE.shard-I-of-N.h5 */
+static void shard_output(char *out, size_t n, int shard, int shards)
+{
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s", out);
+    size_t len = strlen(base);
+    const char *ext = len > 3 && strcmp(base + len - 3, ".h5") == 0 ? ".h5" : "";
+    if (*ext) base[len - 3] = '\0';
+    snprintf(out, n, "%s.shard-%d-of-%d%s", base, shard, shards, ext);
+}
+
 /* Rank 0's checks before anything runs, and the store opened (created, resumed or grown). 0, or -1
  * with err (a user error: nothing written). */
 static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, char **argv, int **status,
@@ -795,12 +924,17 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
 {
     if (job_load(&sh->job, a->job, err, errlen) != 0) return -1;
     snprintf(ms->output, sizeof ms->output, "%s", a->output ? a->output : sh->job.output);
+    if (a->shards) shard_output(ms->output, sizeof ms->output, a->shard, a->shards);
     size_t len = 0;
     for (int i = 0; i < argc && len < sizeof ms->command; i++)
         len += (size_t)snprintf(ms->command + len, sizeof ms->command - len, i ? " %s" : "%s", argv[i]);
+    const long n = sh->job.n_trials;
+    ms->selected = CS_ALLOC((size_t)n + 1);
+    ms->rerun = CS_ALLOC((size_t)n + 1);
+    ms->selecting = a->shards || a->trial >= 0 || a->n_only;
+    if (select_trials(&sh->job, a, ms->selected, ms->rerun, err, errlen) != 0) return -1;
     if (a->list) return 0;
     if (results_check_writable(ms->output, err, errlen) != 0) return -1;
-    const long n = sh->job.n_trials;
     ms->key = CS_ALLOC((size_t)n * sizeof *ms->key);
     for (long k = 0; k < n; k++) {
         Settings s;
@@ -824,6 +958,19 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
         }
         regrid = ix.n != n;
         for (long k = 0; k < n; k++) regrid |= old_of[k] != k;
+    }
+    if (a->rerun) { /* against the statuses as the file and its journal hold them, before anything is written */
+        int *now = CS_CALLOC((size_t)n * sizeof *now + 1);
+        char journal[PATH_MAX + 16];
+        snprintf(journal, sizeof journal, "%s.ckpt/journal", ms->output);
+        int bad = rc == 0 && store_replay(journal, &ix, err, errlen) < 0;
+        for (long k = 0; k < n && rc == 0; k++) now[k] = old_of[k] >= 0 ? ix.status[old_of[k]] : STATUS_PENDING;
+        bad = bad || select_rerun(&sh->job, a->rerun, ms->selected, now, ms->rerun, err, errlen) != 0;
+        free(now);
+        if (bad) {
+            results_index_free(&ix), free(old_of);
+            return -1;
+        }
     }
     if (snprintf(sh->ckpt_dir, sizeof sh->ckpt_dir - 32, "%s.ckpt", ms->output) >= (int)sizeof sh->ckpt_dir - 32 ||
         (mkdir(sh->ckpt_dir, 0755) != 0 && errno != EEXIST)) {
@@ -926,7 +1073,8 @@ int sweep_main(int argc, char **argv)
     CS_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (rc != 0 || args.list) {
         if (rc != 0 && sh.rank == 0) fprintf(stderr, "copysweep: %s\n", cs_one_line(err));
-        if (rc == 0 && sh.rank == 0) print_list(&sh.job, ms.output);
+        if (rc == 0 && sh.rank == 0) print_list(&sh.job, ms.output, ms.selected);
+        free(ms.selected), free(ms.rerun);
         job_free(&sh.job);
         free(status);
         MPI_Finalize();

@@ -6,7 +6,8 @@
 #   1. jobs/smoke.ini through sbatch, launched with srun and with mpirun: every trial done;
 #   2. a longer grid gets the warning signal mid-run (scancel --batch --signal=USR1, the signal
 #      `#SBATCH --signal=B:USR1@...` delivers): the sweep checkpoints, the job requeues itself and
-#      resumes, every trial finishes exactly once, and the results equal an uninterrupted run's.
+#      resumes, every trial finishes exactly once, and the results equal an uninterrupted run's;
+#   3. jobs/smoke.ini as a job array of 3 shards (slurm/array.sbatch), merged: equal to the MPI run.
 # Every daemon it started is stopped by its process id whatever the outcome; every wait is bounded.
 set -u
 cd "$(dirname "$0")/.."
@@ -129,5 +130,19 @@ finished=$(grep -oE '^trial [0-9]+ \(.*\) done in' "$log" | awk '{print $2}' | s
 check "the resumed results equal the uninterrupted run's" "$PYTHON" tests/compare_results.py "$D/out/straight.h5" "$D/out/mid.h5"
 runs=$("$PYTHON" -c "import h5py; print(len(h5py.File('$D/out/mid.h5')['runs']))")
 [ "$runs" = 2 ] && pass "/runs records the 2 runs" || fail "/runs has $runs rows"
+
+# --- 3. a job array: three shards without MPI, merged, equal to the MPI sweep
+timeout 240 sbatch --wait --array=1-3 --cpus-per-task=1 --time=30 --output="$D/out/array-%A_%a.out" \
+    slurm/array.sbatch jobs/smoke.ini "$D/out/arr.h5" > /dev/null
+rc=$?
+shards=$(ls "$D"/out/arr.shard-*-of-3.h5 2>/dev/null | wc -l)
+if [ $rc = 0 ] && [ "$shards" = 3 ]; then
+    "$BIN" merge "$D"/out/arr.shard-{1,2,3}-of-3.h5 -o "$D/out/arr.h5" 2> "$D/out/merge.log" \
+        && check "a job array of 3 shards (sbatch --array, slurm/array.sbatch), merged: equal to the MPI sweep, in grid order" \
+            "$PYTHON" tests/compare_results.py "$D/out/smoke-srun.h5" "$D/out/arr.h5" --same-order \
+        || fail "merging the shards: $(cat "$D/out/merge.log")"
+else
+    fail "the job array: exit $rc, $shards shard files: $(tail -3 "$D"/out/array-*.out)"
+fi
 
 finish slurm

@@ -45,12 +45,13 @@ start=$(date +%s%N)
 $MPIRUN -n 3 "$BIN" many.ini -o ref.h5 2> ref.log || fail "uninterrupted run: $(tail -2 ref.log)"
 ref_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "  reference: 40 trials in $ref_ms ms; seed $SEED"
-kills=0 lost=0 had=""
+kills=0 lost=0 had="" midway=0
 for round in $(seq 12); do
     COPYSWEEP_COMPACT_S=0 $MPIRUN -n 3 -x COPYSWEEP_COMPACT_S "$BIN" many.ini -o killed.h5 2> "kill$round.log" &
     pid=$!
     for _ in $(seq 100); do mp=$(pgrep -P $pid -x mpirun) && break; sleep 0.02; done
-    delay_ms=$((300 + RANDOM % (ref_ms * 2 / 3)))
+    # at most a quarter of the reference run after the start-up it repeats: 3 kills at least
+    delay_ms=$((300 + RANDOM % (ref_ms / 4)))
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     master=$(rank0 "$mp")
     [ -n "$master" ] && kill -KILL "$master" 2>/dev/null
@@ -65,11 +66,13 @@ for round in $(seq 12); do
     [ $rc = 0 ] && break
     kills=$((kills + 1))
     had=$(count killed.h5 done diverged)
+    [ "$had" -gt 0 ] && [ "$had" -lt 40 ] && midway=$((midway + 1))
     echo "  kill $kills after $delay_ms ms: $had of 40 trials recorded"
 done
 $MPIRUN -n 3 "$BIN" many.ini -o killed.h5 2> final.log || fail "the last resume: $(tail -2 final.log)"
-[ $kills -ge 3 ] && [ $lost = 0 ] && pass "SIGKILL of the master $kills times while it recorded and compacted: every resume started from what was recorded" \
-    || fail "kills: $kills hit a running sweep, $lost lost"
+[ $kills -ge 3 ] && [ $midway -ge 2 ] && [ $lost = 0 ] \
+    && pass "SIGKILL of the master $kills times ($midway with part of the trials recorded) while it recorded and compacted: every resume started from what was recorded" \
+    || fail "kills: $kills hit a running sweep, $midway with part of the trials recorded, $lost lost"
 check "after the kills: the file equals the uninterrupted run's" "$PYTHON" "$ROOT/tests/compare_results.py" ref.h5 killed.h5 --same-order
 [ ! -e killed.h5.ckpt ] && pass "no journal or checkpoint left after the last run" || fail "killed.h5.ckpt left: $(ls killed.h5.ckpt)"
 
@@ -167,6 +170,53 @@ cp a.h5 v.h5
 "$PYTHON" -c "import h5py; h5py.File('v.h5', 'r+').attrs['copysweep_version'] = '0.0.1'"
 expect_refused "another copysweep version" "v.h5 by copysweep 0.0.1" a.h5 v.h5 -o e.h5
 expect_refused "an existing output" "'c.h5' exists" a.h5 b.h5 -o c.h5
+
+# --- 7. shards without MPI, merged; --trial, --only and --rerun
+for i in 1 2 3; do
+    "$BIN" "$smoke" --shard $i/3 -o parts.h5 2> "shard$i.log" || fail "shard $i/3: $(tail -2 "shard$i.log")"
+done
+grep -q "16 trials, 6 to run of the 6 chosen" shard1.log && [ -e parts.shard-1-of-3.h5 ] \
+    && pass "--shard 1/3 runs its 6 trials alone, into parts.shard-1-of-3.h5" || fail "shard 1: $(head -2 shard1.log)"
+out=$("$BIN" "$smoke" --list --shard 2/3)
+[ "$(grep -cE '^ +[0-9]+ +(lstm|mlstm|gru|mgru) ' <<<"$out")" = 5 ] && grep -q "5 of the 16 trials chosen" <<<"$out" \
+    && pass "--list --shard 2/3 lists its 5 trials" || fail "--list --shard: $out"
+"$BIN" merge parts.shard-{1,2,3}-of-3.h5 -o parts.h5 2> parts.log && check "three shards merged: equal to the MPI sweep, in grid order" \
+    "$PYTHON" "$ROOT/tests/compare_results.py" scratch.h5 parts.h5 --same-order || fail "merging shards: $(cat parts.log)"
+"$BIN" "$smoke" --trial 5 -o one.h5 2> one.log && check "--trial 5 runs trial 5 alone" \
+    "$PYTHON" "$ROOT/tests/check_results.py" one.h5 --n 16 --status done@5 --status pending@4 || fail "--trial: $(tail -2 one.log)"
+$MPIRUN -n 3 "$BIN" "$smoke" --only model=gru,mgru --only T=8 -o only.h5 2> only.log && grep -q "4 to run of the 4 chosen" only.log \
+    && [ "$(count only.h5 done)" = 4 ] && pass "--only model=gru,mgru --only T=8: its 4 trials" || fail "--only: $(head -2 only.log)"
+cp scratch.h5 again.h5
+$MPIRUN -n 3 "$BIN" "$smoke" --rerun 3 -o again.h5 2> again.log && grep -q "1 to run, 1 of them again" again.log \
+    && check "--rerun 3 runs a finished trial again, to the same result" "$PYTHON" "$ROOT/tests/compare_results.py" scratch.h5 again.h5 --same-order \
+    || fail "--rerun 3: $(head -2 again.log)"
+COPYSWEEP_FAULT=nan:2:3 $MPIRUN -n 3 -x COPYSWEEP_FAULT "$BIN" "$smoke" -o fixed.h5 2> /dev/null
+$MPIRUN -n 3 "$BIN" "$smoke" --rerun status=diverged -o fixed.h5 2> fixed.log && grep -q "1 to run, 1 of them again" fixed.log \
+    && check "--rerun status=diverged after the fault is gone: equal to a run without it" "$PYTHON" "$ROOT/tests/compare_results.py" scratch.h5 fixed.h5 \
+    || fail "--rerun status=diverged: $(head -2 fixed.log)"
+"$PYTHON" -c "import h5py, sys; c = [r.decode() for r in h5py.File('fixed.h5')['runs']['command']]; sys.exit(not c[-1].endswith('--rerun status=diverged -o fixed.h5'))" \
+    && pass "/runs records the --rerun command" || fail "/runs of fixed.h5"
+selection_refused() { # NAME PATTERN ARGS...
+    local name=$1 pattern=$2 err rc
+    shift 2
+    rm -rf sel.h5 sel.h5.ckpt sel.shard-*
+    err=$("$BIN" "$smoke" -o sel.h5 "$@" 2>&1); rc=$?
+    [ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -q -- "$pattern" <<<"$err" && [ -z "$(ls sel.* 2>/dev/null)" ] \
+        && pass "$name: refused, nothing written: $err" || fail "$name: exit $rc: $err"
+}
+selection_refused "a shard outside 1..N" "option '--shard': '4/3' is not allowed (expected I/N with 1 ≤ I ≤ N)" --shard 4/3
+selection_refused "a shard without N" "option '--shard': '2' is not allowed" --shard 2
+selection_refused "--shard with --trial" "'--shard' and '--trial' exclude each other" --shard 1/2 --trial 3
+selection_refused "a trial beyond the grid" "option '--trial': 16 is not a trial of" --trial 16
+selection_refused "--only of an unknown key" "option '--only': 'hiden' is not a setting" --only hiden=3
+selection_refused "--only of a bad value" "option '--only': model: 'lsmt' is not a valid model" --only model=lsmt
+selection_refused "--only that matches nothing" "option '--only': no trial of .* has T=999" --only T=999
+selection_refused "--rerun of a status that is not final" "option '--rerun': 'pending' is not a final status" --rerun status=pending
+cp scratch.h5 sel.h5
+before=$(md5 sel.h5)
+err=$("$BIN" "$smoke" -o sel.h5 --rerun status=failed 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "option '--rerun': no chosen trial of the file has status=failed" <<<"$err" && [ "$before" = "$(md5 sel.h5)" ] && [ ! -e sel.h5.ckpt ] \
+    && pass "--rerun that matches nothing: refused, the file as it was: $err" || fail "--rerun status=failed: exit $rc: $err"
 
 # --- 6. status while a sweep writes the file, and of a file that is not one
 sed 's/^epochs = 4/epochs = 40/; s/^train-size = 3200/train-size = 1600/' "$mid" > slow.ini
