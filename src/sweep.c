@@ -906,15 +906,19 @@ static int select_rerun(const Job *job, const char *spec, const unsigned char *s
     return 0;
 }
 
-/* FILE.h5 -> FILE.shard-I-of-N.h5 */
-static void shard_output(char *out, size_t n, int shard, int shards)
+/* FILE.h5 -> FILE.shard-I-of-N.h5; -1 if that is too long. */
+static int shard_output(char *out, size_t n, int shard, int shards)
 {
-    char base[PATH_MAX];
+    char base[PATH_MAX], suffix[64];
     snprintf(base, sizeof base, "%s", out);
     size_t len = strlen(base);
-    const char *ext = len > 3 && strcmp(base + len - 3, ".h5") == 0 ? ".h5" : "";
-    if (*ext) base[len - 3] = '\0';
-    snprintf(out, n, "%s.shard-%d-of-%d%s", base, shard, shards, ext);
+    const int h5 = len > 3 && strcmp(base + len - 3, ".h5") == 0;
+    if (h5) base[len - 3] = '\0';
+    snprintf(suffix, sizeof suffix, ".shard-%d-of-%d%s", shard, shards, h5 ? ".h5" : "");
+    if (strlen(base) + strlen(suffix) >= n) return -1;
+    memcpy(out, base, strlen(base));
+    memcpy(out + strlen(base), suffix, strlen(suffix) + 1);
+    return 0;
 }
 
 /* Rank 0's checks before anything runs, and the store opened (created, resumed or grown). 0, or -1
@@ -924,7 +928,10 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
 {
     if (job_load(&sh->job, a->job, err, errlen) != 0) return -1;
     snprintf(ms->output, sizeof ms->output, "%s", a->output ? a->output : sh->job.output);
-    if (a->shards) shard_output(ms->output, sizeof ms->output, a->shard, a->shards);
+    if (a->shards && shard_output(ms->output, sizeof ms->output, a->shard, a->shards) != 0) {
+        snprintf(err, errlen, "option '--shard': the shard's output name would be too long");
+        return -1;
+    }
     size_t len = 0;
     for (int i = 0; i < argc && len < sizeof ms->command; i++)
         len += (size_t)snprintf(ms->command + len, sizeof ms->command - len, i ? " %s" : "%s", argv[i]);
