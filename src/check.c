@@ -36,12 +36,14 @@ void cs_user_error(const char *fmt, ...)
 
 void cs_fail_at(const char *file, int line, const char *fmt, ...)
 {
+    /* one line, one write: under mpirun the ranks' stderr shares one stream, and a line written in
+     * pieces can be cut by another rank's */
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", who);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (at %s:%d)\n", file, line);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s: %s (at %s:%d)\n", who, msg, file, line);
     end_process(CS_EXIT_FAILURE);
     exit(CS_EXIT_FAILURE);
 }
