@@ -848,14 +848,18 @@ static void member_text(hid_t type, const char *name, const unsigned char *row, 
     snprintf(buf, n, "?");
     if (t < 0) return;
     size_t size = H5Tget_size(t);
+    /* the row is packed: a member may sit at any byte, so it is copied out, not dereferenced */
+    int32_t i32;
+    long long i64;
+    double f64;
     if (H5Tget_class(t) == H5T_STRING)
         snprintf(buf, n, "%.*s", (int)strnlen((const char *)p, size), (const char *)p);
     else if (H5Tget_class(t) == H5T_INTEGER && size == 4)
-        snprintf(buf, n, "%d", *(const int32_t *)p);
+        memcpy(&i32, p, 4), snprintf(buf, n, "%d", i32);
     else if (H5Tget_class(t) == H5T_INTEGER && size == 8)
-        snprintf(buf, n, "%lld", *(const long long *)p);
+        memcpy(&i64, p, 8), snprintf(buf, n, "%lld", i64);
     else if (H5Tget_class(t) == H5T_FLOAT && size == 8)
-        snprintf(buf, n, "%.17g", *(const double *)p);
+        memcpy(&f64, p, 8), snprintf(buf, n, "%.17g", f64);
     H5Tclose(t);
 }
 
