@@ -33,4 +33,7 @@ void *cs_try_calloc(size_t bytes);
 #define CS_ALLOC(bytes) cs_alloc_at((bytes), __FILE__, __LINE__)
 #define CS_CALLOC(bytes) cs_calloc_at((bytes), __FILE__, __LINE__)
 
+/* Write all n bytes to fd (retrying short writes and EINTR): 0, or -1 with errno set. */
+int cs_write_all(int fd, const void *buf, size_t n);
+
 #endif

@@ -4,7 +4,9 @@
 #include <stdarg.h> /* va_list */
 #include <stdio.h>  /* fprintf, vfprintf, snprintf */
 #include <stdlib.h> /* exit, aligned_alloc */
+#include <errno.h>  /* errno, EINTR */
 #include <string.h> /* memset */
+#include <unistd.h> /* write */
 
 static char who[256] = "copysweep";
 static void (*end_process)(int status) = exit;
@@ -69,4 +71,15 @@ void *cs_calloc_at(size_t bytes, const char *file, int line)
     void *p = cs_alloc_at(bytes, file, line);
     memset(p, 0, bytes);
     return p;
+}
+
+int cs_write_all(int fd, const void *buf, size_t n)
+{
+    for (const char *p = buf; n;) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
 }

@@ -12,6 +12,8 @@
 #include <sys/uio.h>  /* writev */
 #include <unistd.h>   /* pread, write, fdatasync, ftruncate, close */
 
+#include "check.h" /* cs_write_all */
+
 #define RECORD_MAGIC 0x524a5343u /* "CSJR" read as a little-endian u32 */
 #define HEADER_MAX 8192
 
@@ -55,17 +57,6 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    for (const char *p = buf; n;) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int read_at(int fd, void *buf, size_t n, long long at)
 {
     for (char *p = buf; n;) {
@@ -92,7 +83,7 @@ int journal_create(Journal *j, const char *path, uint64_t store_id, uint64_t las
     snprintf(tmp, sizeof tmp, "%s.new", path);
     unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644), exists = 0;
-    if (fd < 0 || write_all(fd, head, (size_t)len) != 0 || fdatasync(fd) != 0 ||
+    if (fd < 0 || cs_write_all(fd, head, (size_t)len) != 0 || fdatasync(fd) != 0 ||
         (exists = access(path, F_OK) == 0) || rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot create '%s': %s", path, exists ? "it exists" : strerror(errno));
         if (fd >= 0) close(fd), unlink(tmp);
@@ -248,7 +239,7 @@ int journal_append(Journal *j, int type, const void *a, size_t na, const void *b
                 done -= iov[i].iov_len;
                 continue;
             }
-            if (write_all(j->fd, (char *)iov[i].iov_base + done, iov[i].iov_len - done) != 0) return -1;
+            if (cs_write_all(j->fd, (char *)iov[i].iov_base + done, iov[i].iov_len - done) != 0) return -1;
             done = 0;
         }
     }

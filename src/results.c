@@ -1153,18 +1153,6 @@ void results_index_free(ResultsIndex *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-/* Writes all n bytes or fails. */
-static int write_all(int fd, const void *buf, size_t n)
-{
-    for (const char *p = buf; n;) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Reads n bytes before the deadline (CLOCK_MONOTONIC seconds): 0, -1 closed early, -2 timed out. */
 static int read_until(int fd, void *buf, size_t n, double deadline)
 {
@@ -1204,11 +1192,11 @@ int results_read_index(const char *path, ResultsIndex *ix, char *err, size_t err
         char why[1024] = "";
         int rc = read_index(path, ix, why, sizeof why);
         size_t job = rc == 0 ? strlen(ix->job) : 0;
-        int ok = write_all(fds[1], &rc, sizeof rc) == 0 && write_all(fds[1], why, sizeof why) == 0 &&
-                 (rc != 0 || (write_all(fds[1], ix, sizeof *ix) == 0 && write_all(fds[1], &job, sizeof job) == 0 &&
-                              write_all(fds[1], ix->key, (size_t)ix->n * sizeof *ix->key) == 0 &&
-                              write_all(fds[1], ix->status, (size_t)ix->n * sizeof *ix->status) == 0 &&
-                              write_all(fds[1], ix->job, job) == 0));
+        int ok = cs_write_all(fds[1], &rc, sizeof rc) == 0 && cs_write_all(fds[1], why, sizeof why) == 0 &&
+                 (rc != 0 || (cs_write_all(fds[1], ix, sizeof *ix) == 0 && cs_write_all(fds[1], &job, sizeof job) == 0 &&
+                              cs_write_all(fds[1], ix->key, (size_t)ix->n * sizeof *ix->key) == 0 &&
+                              cs_write_all(fds[1], ix->status, (size_t)ix->n * sizeof *ix->status) == 0 &&
+                              cs_write_all(fds[1], ix->job, job) == 0));
         _exit(ok ? 0 : 1);
     }
     close(fds[1]);

@@ -71,6 +71,14 @@ static void set_paths(Store *st, const char *path, const char *dir)
 
 /* ---- compaction ------------------------------------------------------------------------------ */
 
+/* The trial a STATUS, FINAL or CURVE record starts with: 0, or -1 if the record is too short. */
+static int record_trial(const unsigned char *p, size_t n, JournalTrial *t)
+{
+    if (n < sizeof *t) return -1;
+    memcpy(t, p, sizeof *t);
+    return 0;
+}
+
 typedef struct {
     ResultsEdit *e;
     uint64_t last;
@@ -83,11 +91,10 @@ static int apply(void *arg, uint64_t seq, int type, const unsigned char *p, size
     Apply *a = arg;
     JournalTrial t;
     if (type == JREC_STATUS || type == JREC_FINAL) {
-        if (n < sizeof t) {
+        if (record_trial(p, n, &t) != 0) {
             snprintf(a->err, a->errlen, "record %" PRIu64 " is too short", seq);
             return 2;
         }
-        memcpy(&t, p, sizeof t);
         if (type == JREC_STATUS)
             results_edit_status(a->e, (long)t.trial, t.key, t.status, t.rank);
         else
@@ -253,11 +260,10 @@ static int replay(void *arg, uint64_t seq, int type, const unsigned char *p, siz
     Replay *r = arg;
     JournalTrial t;
     if (type != JREC_STATUS && type != JREC_FINAL) return 0;
-    if (n < sizeof t) {
+    if (record_trial(p, n, &t) != 0) {
         snprintf(r->err, r->errlen, "'%s' is damaged: record %" PRIu64 " is too short; move it away", r->journal, seq);
         return -1;
     }
-    memcpy(&t, p, sizeof t);
     if (t.trial < 0 || t.trial >= r->ix->n || r->ix->key[t.trial] != t.key || t.status < 0 || t.status > STATUS_FAILED) {
         snprintf(r->err, r->errlen, "'%s' is damaged: record %" PRIu64 " names a trial (%" PRId64 ") that its results "
                  "file does not hold; move it away", r->journal, seq, t.trial);
@@ -522,9 +528,7 @@ static int watch(void *arg, uint64_t seq, int type, const unsigned char *p, size
     Replay r = {.ix = w->ix, .journal = w->journal, .err = w->err, .errlen = w->errlen};
     if (seq > w->applied && replay(&r, seq, type, p, n) != 0) return -1;
     JournalTrial t;
-    if (n < sizeof t) return 0;
-    memcpy(&t, p, sizeof t);
-    if (t.trial < 0 || t.trial >= w->ix->n) return 0;
+    if (record_trial(p, n, &t) != 0 || t.trial < 0 || t.trial >= w->ix->n) return 0;
     if (type == JREC_STATUS) w->rank[t.trial] = t.rank;
     if (type == JREC_CURVE && t.rank > 0 && n >= sizeof t + (size_t)t.rank * sizeof(CurveRow))
         memcpy(&w->last[t.trial], p + sizeof t + (size_t)(t.rank - 1) * sizeof(CurveRow), sizeof(CurveRow));
