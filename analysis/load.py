@@ -31,7 +31,7 @@ FORMAT = "copysweep-results"
 SUPPORTED_VERSIONS = (1, 2, 3, 4)
 JOURNAL_VERSION = 4  # the first format with a journal beside the file
 BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
-FINAL = ("done", "diverged", "failed")
+FINAL = ("done", "diverged", "failed", "pruned")
 # settings that are not axes of interest even when they vary
 NOT_AXES = ("trial", "seed")
 # /trials columns that are settings (the rest are results)
@@ -84,7 +84,7 @@ RECORD_MAGIC = 0x524A5343
 TRIAL = struct.Struct("<qQii")     # trial, key, status, rank (CURVE: the number of rows)
 PROGRESS = struct.Struct("<dddqqq")  # time, elapsed_s, eta_s, finished, total, running
 REC_STATUS, REC_FINAL, REC_CURVE, REC_PROGRESS = 1, 2, 3, 4
-STATUS_NAMES = ("pending", "running", "done", "diverged", "failed")
+STATUS_NAMES = ("pending", "running", "done", "diverged", "failed", "pruned")
 
 
 def journal_records(journal, store_id):

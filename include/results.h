@@ -26,6 +26,8 @@
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */
     uint64_t key;           /* settings_key(s) */
+    int sampled;            /* the file has a `sample` column (its job has [search]) */
+    int sample;             /* the trial's sample of [search], -1 if its grid is not searched */
     const Settings *s;
     TrialFacts facts;       /* trial_facts(s) */
     int status;             /* STATUS_* */
@@ -97,6 +99,7 @@ typedef struct {
     uint64_t *key;      /* (n) */
     int *status;        /* (n) STATUS_* */
     uint64_t store_id, journal_seq;
+    int has_sample;     /* /trials has the `sample` column of a job with [search] */
     char *job;          /* the job text it was written for */
 } ResultsIndex;
 
@@ -106,6 +109,11 @@ typedef struct {
  * seconds, default 120) instead. */
 int results_read_index(const char *path, ResultsIndex *ix, char *err, size_t errlen);
 void results_index_free(ResultsIndex *ix);
+/* The curves (/trial/<k>/curves) of the trials k < n with want[k] that have them, each handed to
+ * each(arg, k, rows, n_rows). 0, or -1 with err. */
+int results_read_curves(const char *path, long n, const unsigned char *want,
+                        void (*each)(void *arg, long trial, const CurveRow *rows, int n_rows), void *arg, char *err,
+                        size_t errlen);
 /* Datasets loc/<name> for the tensors t[0..n), read from buf (parameter layout). 0 or -1. */
 int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf);
 

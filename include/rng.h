@@ -20,6 +20,7 @@ enum {
     RNG_SHUFFLE = 4, /* (RNG_SHUFFLE, seed, epoch): order of the training set in one epoch */
     RNG_TEST = 5,    /* tests' own inputs */
     RNG_DROPOUT = 6, /* (RNG_DROPOUT, seed, update), then (that key, sequence, layer): dropout masks */
+    RNG_SEARCH = 7,  /* (RNG_SEARCH, sampler-seed, sample, hash of the setting's key): a [search] value */
 };
 
 /* SplitMix64 finalizer: a bijective 64-bit mix. */

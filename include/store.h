@@ -65,6 +65,10 @@ int store_resume(Store *st, const char *path, const char *dir, ResultsIndex *ix,
 int store_regrid(Store *st, const char *command, const char *job, const TrialRecord *recs, long n,
                  const long *old_of, char *err, size_t errlen);
 
+/* Before any record: the journal's records compacted into the base now (the journal stays), so that
+ * the base holds every finished trial. 0, or -1 with err. */
+int store_fold(Store *st, char *err, size_t errlen);
+
 /* Records, queued for the writer thread. 0, or -1 with the reason in err once a write has failed. */
 int store_status(Store *st, long trial, uint64_t key, int status, int rank, char *err, size_t errlen);
 /* A finished trial: its image (results_trial_image; the store frees it), and its checkpoint, removed

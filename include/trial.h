@@ -7,8 +7,9 @@
 #include "metrics.h" /* Metrics */
 #include "pack.h"    /* Pack, Unpack */
 
-enum { STATUS_PENDING, STATUS_RUNNING, STATUS_DONE, STATUS_DIVERGED, STATUS_FAILED };
-extern const char *const status_names[]; /* "pending", "running", "done", "diverged", "failed" */
+/* PRUNED: stopped at a rung of [halving] (jobfile.h), its selected weights tested like a done one's */
+enum { STATUS_PENDING, STATUS_RUNNING, STATUS_DONE, STATUS_DIVERGED, STATUS_FAILED, STATUS_PRUNED, STATUS_COUNT };
+extern const char *const status_names[]; /* "pending", "running", "done", "diverged", "failed", "pruned" */
 
 #define CONV_COUNT 3
 extern const double conv_thresholds[CONV_COUNT]; /* 0.5, 0.9, 0.99 validation symbol accuracy */
@@ -50,7 +51,7 @@ typedef struct {
 } EvalResult;
 
 typedef struct {
-    int status;              /* DONE, DIVERGED, FAILED, or PENDING: stopped early, checkpoint written */
+    int status;              /* DONE, DIVERGED, FAILED, PRUNED, or PENDING: stopped early, checkpoint written */
     int bad_input;           /* FAILED because its settings cannot make the data (not sent between ranks) */
     char stop_reason[256];
     int epochs;              /* epochs run (rows of curves) */

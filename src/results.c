@@ -132,6 +132,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     char name[64], text[SETTINGS_TEXT_MAX];
     col_int(r, "trial", rec->trial);
     col_u64(r, "key", rec->key); /* the trial's identity: a hash of its settings */
+    if (rec->sampled) col_int(r, "sample", rec->sample);
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
@@ -653,7 +654,7 @@ void results_edit_status(ResultsEdit *e, long trial, uint64_t key, int status, i
         char status[STR_SHORT];
         int32_t rank;
     } v = {{0}, rank};
-    if (status < 0 || status > STATUS_FAILED) edit_fail(e, "trial %ld: a journal record with status %lld", trial, status);
+    if (status < 0 || status >= STATUS_COUNT) edit_fail(e, "trial %ld: a journal record with status %lld", trial, status);
     if (e->w.failed) return;
     strncpy(v.status, status_names[status], STR_SHORT - 1);
     unsigned char buf[STR_SHORT + 4];
@@ -1104,7 +1105,9 @@ static int read_index(const char *path, ResultsIndex *ix, char *err, size_t errl
     attr_read_str(f, "job", job, sizeof job);
     ix->job = strdup(job);
     d = H5Dopen2(f, "trials", H5P_DEFAULT);
-    hid_t space = d < 0 ? -1 : H5Dget_space(d);
+    hid_t space = d < 0 ? -1 : H5Dget_space(d), ftype = d < 0 ? -1 : H5Dget_type(d);
+    ix->has_sample = ftype >= 0 && H5Tget_member_index(ftype, "sample") >= 0;
+    if (ftype >= 0) H5Tclose(ftype);
     hsize_t rows = 0;
     if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
     /* read only the key and status columns: a compound of two members, matched by name */
@@ -1142,6 +1145,43 @@ done:
     if (type >= 0) H5Tclose(type);
     if (str >= 0) H5Tclose(str);
     if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    hdf5_restore(q);
+    return rc;
+}
+
+int results_read_curves(const char *path, long n, const unsigned char *want,
+                        void (*each)(void *arg, long trial, const CurveRow *rows, int n_rows), void *arg, char *err,
+                        size_t errlen)
+{
+    Quiet q = hdf5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), mem = H5Tcreate(H5T_COMPOUND, sizeof(CurveRow));
+#define CURVE_FIELD(ctype, name, h5type, meaning) H5Tinsert(mem, #name, HOFFSET(CurveRow, name), h5type);
+    CURVE_FIELDS(CURVE_FIELD)
+#undef CURVE_FIELD
+    int rc = f < 0 || mem < 0 ? -1 : 0;
+    for (long k = 0; k < n && rc == 0; k++) {
+        char name[64];
+        if (!want[k]) continue;
+        snprintf(name, sizeof name, "trial/%ld", k);
+        if (H5Lexists(f, name, H5P_DEFAULT) <= 0) continue;
+        snprintf(name, sizeof name, "trial/%ld/curves", k);
+        if (H5Lexists(f, name, H5P_DEFAULT) <= 0) continue;
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT), space = d < 0 ? -1 : H5Dget_space(d);
+        hsize_t rows = 0;
+        if (space < 0 || H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &rows, NULL) < 0 ||
+            rows > 100000000)
+            rc = -1;
+        CurveRow *buf = rc == 0 ? CS_ALLOC((size_t)rows * sizeof *buf + 1) : NULL;
+        if (rc == 0 && rows && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) rc = -1;
+        if (rc == 0) each(arg, k, buf, (int)rows);
+        else snprintf(err, errlen, "'%s': cannot read the curves of trial %ld", path, k);
+        free(buf);
+        if (space >= 0) H5Sclose(space);
+        if (d >= 0) H5Dclose(d);
+    }
+    if (f < 0) snprintf(err, errlen, "cannot open '%s' to read its curves", path);
+    if (mem >= 0) H5Tclose(mem);
     if (f >= 0) H5Fclose(f);
     hdf5_restore(q);
     return rc;

@@ -264,7 +264,7 @@ static int replay(void *arg, uint64_t seq, int type, const unsigned char *p, siz
         snprintf(r->err, r->errlen, "'%s' is damaged: record %" PRIu64 " is too short; move it away", r->journal, seq);
         return -1;
     }
-    if (t.trial < 0 || t.trial >= r->ix->n || r->ix->key[t.trial] != t.key || t.status < 0 || t.status > STATUS_FAILED) {
+    if (t.trial < 0 || t.trial >= r->ix->n || r->ix->key[t.trial] != t.key || t.status < 0 || t.status >= STATUS_COUNT) {
         snprintf(r->err, r->errlen, "'%s' is damaged: record %" PRIu64 " names a trial (%" PRId64 ") that its results "
                  "file does not hold; move it away", r->journal, seq, t.trial);
         return -1;
@@ -478,6 +478,22 @@ int store_progress(Store *st, const JournalProgress *p, char *err, size_t errlen
     return enqueue(st, JREC_PROGRESS, p, sizeof *p, NULL, 0, 0, NULL, err, errlen);
 }
 
+int store_fold(Store *st, char *err, size_t errlen)
+{
+    if (st->writer_started) CS_FAIL("store_fold after the first record");
+    if (st->j.last_seq <= st->base_seq) return 0;
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", st->path, (long)getpid());
+    long long bytes = 0;
+    if (compact(st->path, st->journal, st->store_id, st->base_seq, -1, NULL, tmp, st->path, &st->base_seq, &bytes, err,
+                errlen) != 0)
+        return -1;
+    st->bytes_written += bytes, st->base_bytes = bytes, st->compactions++;
+    st->journal_in_base = st->j.size;
+    st->last_compact_end = now_s();
+    return 0;
+}
+
 int store_close(Store *st, const RunRecord *run, char *err, size_t errlen)
 {
     writer_stop(st);
@@ -564,10 +580,10 @@ int store_print_status(const char *path, FILE *out)
         results_index_free(&ix);
         return CS_EXIT_USER;
     }
-    long count[STATUS_FAILED + 1] = {0};
+    long count[STATUS_COUNT] = {0};
     for (long k = 0; k < ix.n; k++) count[ix.status[k]]++;
     fprintf(out, "%s: %ld trials:", path, ix.n);
-    for (int s = 0; s <= STATUS_FAILED; s++) fprintf(out, " %ld %s%s", count[s], status_names[s], s < STATUS_FAILED ? "," : "\n");
+    for (int s = 0; s < STATUS_COUNT; s++) fprintf(out, " %ld %s%s", count[s], status_names[s], s + 1 < STATUS_COUNT ? "," : "\n");
     Job job;
     char why[256];
     const int described = job_parse(&job, path, ix.job, why, sizeof why) == 0 && job.n_trials == ix.n;

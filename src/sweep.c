@@ -20,6 +20,7 @@
 
 #include "batchmath.h" /* bm_setup_threads */
 #include "cli.h"       /* Options, cli_parse */
+#include "halving.h"   /* Halving, halving_* */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
 #include "settings_table.h" /* settings_* */
 #include "jobfile.h"   /* Job */
@@ -31,7 +32,7 @@
 #include "tasks.h"     /* task_shape */
 #include "train.h"     /* train_trial, TrialResult */
 
-enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH };
+enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH, TAG_RUNG };
 
 #define POLL_NS 100000           /* the master's wait between polls: 0.1 ms */
 #define PROGRESS_RECORD_S 5.0    /* the sweep's counts and ETA reach the journal at most this often */
@@ -111,19 +112,32 @@ static int stop_requested_worker(void *arg)
     return flag;
 }
 
-/* Where a trial's curve rows go as its epochs end: sent is how many went already. */
+/* Where a trial's curve rows go as its epochs end (sent: how many went already), and, for a trial
+ * under successive halving, where its value at a rung goes: ask returns 0 if the trial is to stop. */
 typedef struct {
     long k;
     int sent;
     void (*deliver)(void *arg, long k, const CurveRow *rows, int n);
+    int (*ask)(void *arg, long k, uint64_t group, int rung, double value, int decide);
     void *arg;
+    const HalvingSpec *spec; /* NULL: not under halving */
+    uint64_t group;
 } EpochSink;
 
-static void on_epoch(void *arg, const CurveRow *rows, int n)
+static int on_epoch(void *arg, const CurveRow *rows, int n)
 {
     EpochSink *e = arg;
     if (n > e->sent) e->deliver(e->arg, e->k, rows + e->sent, n - e->sent);
+    int stop = 0;
+    for (int i = e->sent; e->spec && i < n; i++) {
+        const int rung = halving_rung(e->spec, i + 1);
+        if (rung < 0 || isnan(rows[i].val_acc)) continue; /* not a rung, or diverged there */
+        /* a rung passed before a resume was decided then: its value is recorded, not decided again */
+        const int decide = i == n - 1;
+        stop = !e->ask(e->arg, e->k, e->group, rung, halving_metric(e->spec, rows, i + 1), decide) && decide;
+    }
     e->sent = n;
+    return stop;
 }
 
 static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), EpochSink *sink, TrialResult *res,
@@ -132,6 +146,8 @@ static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), Epoc
     Settings s;
     char ckpt[PATH_MAX];
     job_trial(&sh->job, k, &s);
+    if (sh->job.halving.n_rungs && job_sample(&sh->job, k) >= 0)
+        sink->spec = &sh->job.halving, sink->group = job_group(&sh->job, k);
     if (k == sh->fault_abort) CS_FAIL("fault injection: trial %ld fails its rank", k);
     checkpoint_path(sh, k, ckpt, sizeof ckpt);
     TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
@@ -170,6 +186,8 @@ typedef struct {
     time_t started_at;
     double dispatch_sum, dispatch_max; /* the master's time from a worker's message to its answer */
     long dispatches;
+    Halving *halving;                  /* the rungs' values, with [halving]; NULL without */
+    long pruned, rung_stops[JOB_MAX_RUNGS], rung_goes[JOB_MAX_RUNGS]; /* this run's decisions */
 } Master;
 
 static void master_status_line(const Master *ms, char *buf, size_t n)
@@ -183,8 +201,10 @@ static void master_status_line(const Master *ms, char *buf, size_t n)
         snprintf(eta, sizeof eta, "?");
     long final = 0;
     for (long k = 0; k < ms->n; k++) final += ms->status[k] >= STATUS_DONE && ms->status[k] != STATUS_FAILED;
-    snprintf(buf, n, "%ld/%ld trials finished (this run: %ld done, %ld diverged, %ld failed), %ld running, "
-             "elapsed %s, ETA %s", final, ms->n, ms->done, ms->diverged, ms->failed, ms->running, el, eta);
+    char pruned[64] = "";
+    if (ms->halving) snprintf(pruned, sizeof pruned, ", %ld pruned", ms->pruned);
+    snprintf(buf, n, "%ld/%ld trials finished (this run: %ld done, %ld diverged, %ld failed%s), %ld running, "
+             "elapsed %s, ETA %s", final, ms->n, ms->done, ms->diverged, ms->failed, pruned, ms->running, el, eta);
 }
 
 /* A finished-trial line (event) and the state of the sweep: redrawn on a terminal, plain lines
@@ -271,7 +291,8 @@ static void outcome_of(const Shared *sh, long k, const TrialResult *res, const M
     snprintf(o->reason, sizeof o->reason, "%s", res->stop_reason);
     if (res->status == STATUS_PENDING) return;
     Tensor tensors[MODEL_MAX_TENSORS];
-    TrialRecord rec = {.trial = (int)k, .key = settings_key(&s), .s = &s, .facts = trial_facts(&s),
+    TrialRecord rec = {.trial = (int)k, .key = settings_key(&s), .sampled = sh->job.search.samples > 0,
+                       .sample = job_sample(&sh->job, k), .s = &s, .facts = trial_facts(&s),
                        .status = res->status, .res = res, .host = sh->host, .rank = sh->rank, .threads = sh->threads};
     if (model && model->mem)
         rec.weights = model->mem, rec.tensors = tensors, rec.n_tensors = model_tensors(model, tensors);
@@ -291,7 +312,7 @@ static void outcome_pack(Pack *p, const Outcome *o)
 
 static void outcome_unpack(Unpack *u, Outcome *o)
 {
-    o->status = (int)unpack_int(u, STATUS_PENDING, STATUS_FAILED);
+    o->status = (int)unpack_int(u, STATUS_PENDING, STATUS_COUNT - 1);
     o->has_bits = (int)unpack_int(u, 0, 1);
     o->wall_s = unpack_f64(u), o->acc = unpack_f64(u), o->bits = unpack_f64(u), o->bits_se = unpack_f64(u);
     unpack_str(u, o->reason, sizeof o->reason);
@@ -314,7 +335,7 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
     } else {
         ms->finished++;
         ms->done += o->status == STATUS_DONE, ms->diverged += o->status == STATUS_DIVERGED;
-        ms->failed += o->status == STATUS_FAILED;
+        ms->failed += o->status == STATUS_FAILED, ms->pruned += o->status == STATUS_PRUNED;
         ms->cost_done += ms->cost[k];
         ms->compute_s += compute;
         ms->longest_s = compute > ms->longest_s ? compute : ms->longest_s;
@@ -360,6 +381,25 @@ static void master_dispatch(Master *ms, long k, int rank)
         master_store_failed(ms, err);
 }
 
+/* A trial's value at a rung: recorded, and with decide whether it goes on. */
+static int master_rung(void *arg, long k, uint64_t group, int rung, double value, int decide)
+{
+    Master *ms = arg;
+    const int goes = halving_record(ms->halving, group, rung, value, decide);
+    if (decide) {
+        ms->rung_goes[rung] += goes, ms->rung_stops[rung] += !goes;
+        if (ms->show_epochs) {
+            char what[256], line[512];
+            job_describe(&ms->sh->job, k, what, sizeof what);
+            snprintf(line, sizeof line, "trial %ld (%s) at rung %d (epoch %d): %s, %.4g (%ld of its group there)", k,
+                     what, rung + 1, ms->sh->job.halving.rungs[rung], goes ? "goes on" : "pruned", value,
+                     halving_count(ms->halving, group, rung));
+            master_progress(ms, line);
+        }
+    }
+    return goes;
+}
+
 static void serial_epochs(void *arg, long k, const CurveRow *rows, int n)
 {
     Master *ms = arg;
@@ -375,7 +415,7 @@ static void master_serial(Master *ms)
         master_progress(ms, NULL);
         TrialResult res;
         Model model;
-        EpochSink sink = {.k = k, .deliver = serial_epochs, .arg = ms};
+        EpochSink sink = {.k = k, .deliver = serial_epochs, .ask = master_rung, .arg = ms};
         const double t = now_s();
         run_trial(ms->sh, k, stop_requested_serial, &sink, &res, &model);
         Outcome o;
@@ -439,6 +479,25 @@ static void master_receive_epochs(Master *ms, int rank, MPI_Status *st)
     free(buf);
 }
 
+/* A RUNG message: trial, group, rung, value, decide; answered with the decision if asked. */
+static void master_receive_rung(Master *ms, int rank)
+{
+    unsigned char buf[64];
+    MPI_Status st;
+    int bytes;
+    CS_MPI(MPI_Recv(buf, sizeof buf, MPI_BYTE, rank, TAG_RUNG, MPI_COMM_WORLD, &st));
+    CS_MPI(MPI_Get_count(&st, MPI_BYTE, &bytes));
+    Unpack u = unpack_start(buf, (size_t)bytes);
+    const long k = (long)unpack_int(&u, 0, ms->n - 1);
+    const uint64_t group = (uint64_t)unpack_i64(&u);
+    const int rung = (int)unpack_int(&u, 0, ms->sh->job.halving.n_rungs - 1);
+    const double value = unpack_f64(&u);
+    const int decide = (int)unpack_int(&u, 0, 1);
+    if (u.bad || u.pos != u.len || !ms->halving) CS_FAIL("malformed rung message from rank %d", rank);
+    int goes = master_rung(ms, k, group, rung, value, decide);
+    if (decide) CS_MPI(MPI_Send(&goes, 1, MPI_INT, rank, TAG_RUNG, MPI_COMM_WORLD));
+}
+
 static void master_parallel(Master *ms)
 {
     const int workers = ms->sh->size - 1;
@@ -470,6 +529,8 @@ static void master_parallel(Master *ms)
             stopped += master_receive_result(ms, st.MPI_SOURCE, bytes);
         } else if (st.MPI_TAG == TAG_EPOCH) {
             master_receive_epochs(ms, st.MPI_SOURCE, &st);
+        } else if (st.MPI_TAG == TAG_RUNG) {
+            master_receive_rung(ms, st.MPI_SOURCE);
         } else {
             CS_FAIL("unexpected message with tag %d from rank %d", st.MPI_TAG, st.MPI_SOURCE);
         }
@@ -517,6 +578,10 @@ static void master_summary(const Master *ms, double makespan, int workers)
         fprintf(stderr, "; workers waited for the master %.2f s in all (mean %.3f ms, max %.3f ms)", ms->wait_sum,
                 1e3 * ms->wait_sum / ms->waits, 1e3 * ms->wait_max);
     fputc('\n', stderr);
+    const HalvingSpec *h = &ms->sh->job.halving;
+    for (int r = 0; ms->halving && r < h->n_rungs; r++)
+        fprintf(stderr, "%s rung %d (epoch %d): %ld went on, %ld pruned%s", r ? ";" : "copysweep: successive halving in this run:",
+                r + 1, h->rungs[r], ms->rung_goes[r], ms->rung_stops[r], r + 1 == h->n_rungs ? "\n" : "");
 }
 
 static int master_run(Shared *sh, Master *ms, const int *status, int progress)
@@ -536,14 +601,14 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         Settings s;
         job_trial(&sh->job, k, &s);
         ms->cost[k] = trial_cost(&s);
-        /* done and diverged are final; failed, pending and running (from a stopped run) run again */
+        /* done, diverged and pruned are final; failed, pending and running (from a stopped run) run again */
         ms->status[k] = status[k] == STATUS_RUNNING ? STATUS_PENDING : status[k];
         if (status[k] == STATUS_RUNNING && !ms->fatal &&
             store_status(&ms->store, k, ms->key[k], STATUS_PENDING, 0, err, sizeof err) != 0)
             master_store_failed(ms, err);
         if (!ms->selected[k]) continue; /* another shard's, or left out by --trial or --only */
         chosen++;
-        const int final = status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED;
+        const int final = status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED || status[k] == STATUS_PRUNED;
         if (final && !ms->rerun[k]) {
             skipped++;
             continue;
@@ -611,6 +676,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     }
     free(ms->status), free(ms->rank_of), free(ms->order), free(ms->cost), free(ms->record_s), free(ms->key);
     free(ms->store.sync_s), free(ms->selected), free(ms->rerun);
+    halving_free(ms->halving);
     return rc;
 }
 
@@ -629,6 +695,20 @@ static void send_epochs(void *arg, long k, const CurveRow *rows, int n)
     pack_free(&p);
 }
 
+/* A worker's value at a rung goes to the master; with decide, the master's answer comes back. */
+static int worker_rung(void *arg, long k, uint64_t group, int rung, double value, int decide)
+{
+    (void)arg;
+    Pack p;
+    pack_init(&p);
+    pack_i64(&p, k), pack_i64(&p, (int64_t)group), pack_i64(&p, rung), pack_f64(&p, value), pack_i64(&p, decide);
+    CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, 0, TAG_RUNG, MPI_COMM_WORLD));
+    pack_free(&p);
+    int goes = 1;
+    if (decide) CS_MPI(MPI_Recv(&goes, 1, MPI_INT, 0, TAG_RUNG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    return goes;
+}
+
 static void worker_run(Shared *sh)
 {
     double asked = now_s();
@@ -643,7 +723,7 @@ static void worker_run(Shared *sh)
         const double start = now_s(), wait = start - asked;
         TrialResult res;
         Model model;
-        EpochSink sink = {.k = k, .deliver = send_epochs};
+        EpochSink sink = {.k = k, .deliver = send_epochs, .ask = worker_rung};
         run_trial(sh, k, stop_requested_worker, &sink, &res, &model);
         Outcome o;
         outcome_of(sh, k, &res, &model, &o); /* the record is built here, not on the master */
@@ -666,24 +746,30 @@ static void worker_run(Shared *sh)
 
 static void print_list(const Job *job, const char *output, const unsigned char *selected)
 {
-    /* the columns: every setting that is an axis of some grid, in the order they first appear, then
-     * those whose single value differs between grids */
+    /* the columns: every setting that is an axis of some grid, in the order they first appear, the
+     * searched ones, then those that differ between trials otherwise (between grids, or by [when]) */
     const SettingInfo *cols[JOB_MAX_SETTINGS];
     int n_cols = 0;
     for (int g = 0; g < job->n_grids; g++)
         for (int a = 0; a < job->grids[g].n_axes; a++) {
+            const SettingInfo *info = job->grids[g].axes[a].info;
             int have = 0;
-            for (int c = 0; c < n_cols; c++) have |= cols[c] == job->grids[g].axes[a].info;
-            if (!have && n_cols < JOB_MAX_SETTINGS) cols[n_cols++] = job->grids[g].axes[a].info;
+            for (int c = 0; c < n_cols; c++) have |= cols[c] == info;
+            if (info && !have && n_cols < JOB_MAX_SETTINGS) cols[n_cols++] = info;
         }
+    for (int j = 0; j < job->search.n_keys && n_cols < JOB_MAX_SETTINGS; j++) cols[n_cols++] = job->search.keys[j].info;
+    Settings first;
+    job_trial(job, 0, &first);
     for (const SettingInfo *info = settings_table; info->key && n_cols < JOB_MAX_SETTINGS; info++) {
         int have = 0, differs = 0;
         for (int c = 0; c < n_cols; c++) have |= cols[c] == info;
-        char first[SETTINGS_TEXT_MAX], v[SETTINGS_TEXT_MAX];
-        settings_format(&job->grids[0].base, info, first, sizeof first);
-        for (int g = 1; g < job->n_grids && !have; g++) {
-            settings_format(&job->grids[g].base, info, v, sizeof v);
-            differs |= strcmp(v, first) != 0;
+        char v0[SETTINGS_TEXT_MAX], v[SETTINGS_TEXT_MAX];
+        settings_format(&first, info, v0, sizeof v0);
+        for (long k = 1; k < job->n_trials && !have && !differs; k++) {
+            Settings s;
+            job_trial(job, k, &s);
+            settings_format(&s, info, v, sizeof v);
+            differs = strcmp(v, v0) != 0;
         }
         if (!have && differs) cols[n_cols++] = info;
     }
@@ -692,11 +778,17 @@ static void print_list(const Job *job, const char *output, const unsigned char *
         const Grid *gr = &job->grids[g];
         printf("%s", g ? ";" : job->n_grids > 1 ? " in" : "");
         if (job->n_grids > 1) printf(" grid %s (%ld points)", gr->name, gr->n_points);
-        for (int a = 0; a < gr->n_axes; a++) printf("%s %s %d", a ? " ×" : " =", gr->axes[a].info->key, gr->axes[a].n);
+        for (int a = 0, dim = 0; a < gr->n_axes; a++) {
+            const char *name = gr->axes[a].info ? gr->axes[a].info->key : "samples";
+            if (gr->axes[a].lead >= 0) printf("+%s", name); /* zipped with the axis before it */
+            else printf("%s %s", dim++ ? " ×" : " =", name);
+            if (a + 1 == gr->n_axes || gr->axes[a + 1].lead < 0) printf(" %d", gr->axes[gr->axes[a].lead >= 0 ? gr->axes[a].lead : a].n);
+        }
     }
     printf("%s; results to %s\n", job->n_grids > 1 ? "; points that an earlier grid has run once" : "", output);
     printf("%6s", "trial");
     if (job->n_grids > 1) printf(" %12s", "grid");
+    if (job->search.samples) printf(" %7s", "sample");
     for (int c = 0; c < n_cols; c++) printf(" %10s", cols[c]->key);
     printf(" %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
     double total = 0, largest = 0;
@@ -712,6 +804,7 @@ static void print_list(const Job *job, const char *output, const unsigned char *
         total += c, largest = c > largest ? c : largest;
         printf("%6ld", k);
         if (job->n_grids > 1) printf(" %12s", g->name);
+        if (job->search.samples) printf(" %7d", job_sample(job, k));
         for (int i = 0; i < n_cols; i++) {
             char v[SETTINGS_TEXT_MAX];
             settings_format(&s, cols[i], v, sizeof v);
@@ -732,7 +825,8 @@ static TrialRecord *pending_records(const Job *job, const uint64_t *key, Setting
     *set = CS_ALLOC((size_t)n * sizeof **set);
     for (long k = 0; k < n; k++) {
         job_trial(job, k, &(*set)[k]);
-        recs[k] = (TrialRecord){.trial = (int)k, .key = key[k], .s = &(*set)[k], .facts = trial_facts(&(*set)[k]),
+        recs[k] = (TrialRecord){.trial = (int)k, .key = key[k], .sampled = job->search.samples > 0,
+                                .sample = job_sample(job, k), .s = &(*set)[k], .facts = trial_facts(&(*set)[k]),
                                 .status = STATUS_PENDING, .host = ""};
     }
     return recs;
@@ -887,12 +981,12 @@ static int select_rerun(const Job *job, const char *spec, const unsigned char *s
     }
     char list[256];
     snprintf(list, sizeof list, "%s", spec + 7);
-    int want[STATUS_FAILED + 1] = {0};
+    int want[STATUS_COUNT] = {0};
     for (char *v = strtok(list, ","); v; v = strtok(NULL, ",")) {
         int s = 0;
         while (status_names[s] && strcmp(status_names[s], v) != 0) s++;
         if (!status_names[s] || s < STATUS_DONE) {
-            snprintf(err, errlen, "option '--rerun': '%s' is not a final status (expected done, diverged or failed)", v);
+            snprintf(err, errlen, "option '--rerun': '%s' is not a final status (expected done, diverged, failed or pruned)", v);
             return -1;
         }
         want[s] = 1;
@@ -904,6 +998,62 @@ static int select_rerun(const Job *job, const char *spec, const unsigned char *s
         return -1;
     }
     return 0;
+}
+
+/* [halving] against the trials: every rung before a searched trial's last epoch, and a metric its
+ * task has. 0, or -1 with err. */
+static int check_halving(const Job *job, char *err, size_t errlen)
+{
+    const HalvingSpec *h = &job->halving;
+    for (long k = 0; h->n_rungs && k < job->n_trials; k++) {
+        if (job_sample(job, k) < 0) continue;
+        Settings s;
+        job_trial(job, k, &s);
+        const int epochs = trial_epochs(&s), last = h->rungs[h->n_rungs - 1];
+        if (last >= epochs) {
+            snprintf(err, errlen, "%s:%d: key 'rungs': rung %d is not below the %d epochs of trial %ld (expected rungs "
+                     "before a trial's last epoch; see --list)", job->path, h->rungs_line, last, epochs, k);
+            return -1;
+        }
+        const TaskShape shape = task_shape(&s);
+        if (h->metric == METRIC_VAL_BITS && !task_has_bits(&shape)) {
+            snprintf(err, errlen, "%s:%d: [halving] metric val-bits: trial %ld's task has no memory in bits (expected "
+                     "metric = val-acc)", job->path, h->metric_line ? h->metric_line : h->line, k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A finished trial's values at the rungs it passed, from its curves in the file. */
+static void rung_values(void *arg, long k, const CurveRow *rows, int n)
+{
+    Master *ms = arg;
+    const HalvingSpec *spec = &ms->sh->job.halving;
+    const uint64_t group = job_group(&ms->sh->job, k);
+    for (int i = 0; i < n; i++) {
+        const int rung = halving_rung(spec, i + 1);
+        if (rung >= 0 && !isnan(rows[i].val_acc)) halving_record(ms->halving, group, rung, halving_metric(spec, rows, i + 1), 0);
+    }
+}
+
+/* The rungs' values as the finished trials of the file (journal folded in) left them. 0, or -1. */
+static int halving_resume(Master *ms, const int *status, char *err, size_t errlen)
+{
+    const Job *job = &ms->sh->job;
+    ms->halving = halving_new(&job->halving);
+    unsigned char *want = CS_CALLOC((size_t)job->n_trials + 1);
+    long any = 0;
+    for (long k = 0; k < job->n_trials; k++) {
+        want[k] = (status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED || status[k] == STATUS_PRUNED) &&
+                  !ms->rerun[k] && job_sample(job, k) >= 0;
+        any += want[k];
+    }
+    int rc = 0;
+    if (any) rc = store_fold(&ms->store, err, errlen) != 0 ||
+                  results_read_curves(ms->output, job->n_trials, want, rung_values, ms, err, errlen) != 0 ? -1 : 0;
+    free(want);
+    return rc;
 }
 
 /* FILE.h5 -> FILE.shard-I-of-N.h5; -1 if that is too long. */
@@ -939,7 +1089,8 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
     ms->selected = CS_ALLOC((size_t)n + 1);
     ms->rerun = CS_ALLOC((size_t)n + 1);
     ms->selecting = a->shards || a->trial >= 0 || a->n_only;
-    if (select_trials(&sh->job, a, ms->selected, ms->rerun, err, errlen) != 0) return -1;
+    if (select_trials(&sh->job, a, ms->selected, ms->rerun, err, errlen) != 0 || check_halving(&sh->job, err, errlen) != 0)
+        return -1;
     if (a->list) return 0;
     if (results_check_writable(ms->output, err, errlen) != 0) return -1;
     ms->key = CS_ALLOC((size_t)n * sizeof *ms->key);
@@ -958,6 +1109,13 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
     }
     long *old_of = CS_ALLOC((size_t)n * sizeof *old_of);
     int regrid = 0;
+    if (rc == 0 && ix.has_sample != (sh->job.search.samples > 0)) {
+        snprintf(err, errlen, "'%.1024s' holds the trials of a job %s [search], and %.1024s %s one (its rows %s a sample column); "
+                 "choose another output", ms->output, ix.has_sample ? "with" : "without", sh->job.path,
+                 ix.has_sample ? "is not" : "is", ix.has_sample ? "have" : "lack");
+        results_index_free(&ix);
+        return -1;
+    }
     if (rc == 0) {
         if (match_trials(&sh->job, ms->key, &ix, ms->output, old_of, err, errlen) != 0) {
             results_index_free(&ix), free(old_of);
@@ -1016,6 +1174,7 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
     }
     if (recs) free(recs), free(set);
     results_index_free(&ix), free(old_of);
+    if (opened == 0 && sh->job.halving.n_rungs) opened = halving_resume(ms, *status, err, errlen);
     return opened;
 }
 

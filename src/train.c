@@ -710,7 +710,12 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
             }
         }
         stop = end_epoch(&tr, res, epoch, diverged);
-        if (ctx->on_epoch) ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs);
+        if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs) && !stop) {
+            stop = 1;
+            res->status = STATUS_PRUNED;
+            snprintf(res->stop_reason, sizeof res->stop_reason,
+                     "pruned at epoch %d: below the top of its group at this rung (successive halving)", epoch);
+        }
         if (ctx->log) {
             const CurveRow *row = &res->curves[res->epochs - 1];
             fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f", epoch, row->train_loss,

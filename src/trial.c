@@ -4,7 +4,7 @@
 #include <stdlib.h> /* free */
 #include <string.h> /* memset */
 
-const char *const status_names[] = {"pending", "running", "done", "diverged", "failed", NULL};
+const char *const status_names[] = {"pending", "running", "done", "diverged", "failed", "pruned", NULL};
 const double conv_thresholds[CONV_COUNT] = {0.5, 0.9, 0.99};
 
 /* A row is packed as its int fields, then its double fields, each group in declaration order (the

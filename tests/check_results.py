@@ -36,7 +36,7 @@ def main():
         if list(df["trial"]) != list(range(len(df))):
             problems.append("rows are not in grid order")
         for _, row in df.iterrows():
-            final = row["status"] in ("done", "diverged", "failed")
+            final = row["status"] in ("done", "diverged", "failed", "pruned")
             if final != (str(row["trial"]) in groups):
                 problems.append(f"trial {row['trial']} is {row['status']} but its group is {'missing' if final else 'there'}")
             if row["status"] == "done" and not (0 <= row["test_acc"] <= 1 and "weights" in f[f"trial/{row['trial']}"]):

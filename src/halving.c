@@ -1,0 +1,104 @@
+/* Asynchronous successive halving: the values recorded per (group, rung), and the decision. */
+#include "halving.h"
+
+#include <math.h>   /* floor, isnan */
+#include <stdlib.h> /* free */
+#include <string.h> /* memset */
+
+#include "check.h" /* CS_ALLOC, CS_CALLOC */
+
+typedef struct {
+    uint64_t group;
+    int used;
+    long n[JOB_MAX_RUNGS], cap[JOB_MAX_RUNGS];
+    double *values[JOB_MAX_RUNGS];
+} Entry;
+
+struct Halving {
+    HalvingSpec spec;
+    size_t cap, used; /* an open-addressing table of groups */
+    Entry *table;
+};
+
+Halving *halving_new(const HalvingSpec *spec)
+{
+    Halving *h = CS_CALLOC(sizeof *h);
+    h->spec = *spec;
+    h->cap = 64;
+    h->table = CS_CALLOC(h->cap * sizeof *h->table);
+    return h;
+}
+
+void halving_free(Halving *h)
+{
+    if (!h) return;
+    for (size_t i = 0; i < h->cap; i++)
+        for (int r = 0; r < JOB_MAX_RUNGS; r++) free(h->table[i].values[r]);
+    free(h->table);
+    free(h);
+}
+
+int halving_rung(const HalvingSpec *spec, int epoch)
+{
+    for (int r = 0; r < spec->n_rungs; r++)
+        if (spec->rungs[r] == epoch) return r;
+    return -1;
+}
+
+double halving_metric(const HalvingSpec *spec, const CurveRow *rows, int n)
+{
+    double best = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        const double v = spec->metric == METRIC_VAL_BITS ? rows[i].val_bits : rows[i].val_acc;
+        if (!isnan(v) && v > best) best = v;
+    }
+    return best;
+}
+
+static Entry *find(Halving *h, uint64_t group, int add)
+{
+    if (add && 2 * (h->used + 1) > h->cap) { /* grow: rehash every group */
+        Halving big = {.cap = 2 * h->cap};
+        big.table = CS_CALLOC(big.cap * sizeof *big.table);
+        for (size_t i = 0; i < h->cap; i++) {
+            if (!h->table[i].used) continue;
+            size_t j = (size_t)h->table[i].group & (big.cap - 1);
+            while (big.table[j].used) j = (j + 1) & (big.cap - 1);
+            big.table[j] = h->table[i];
+        }
+        free(h->table);
+        h->table = big.table, h->cap = big.cap;
+    }
+    size_t i = (size_t)group & (h->cap - 1);
+    for (; h->table[i].used; i = (i + 1) & (h->cap - 1))
+        if (h->table[i].group == group) return &h->table[i];
+    if (!add) return NULL;
+    h->table[i].used = 1, h->table[i].group = group;
+    h->used++;
+    return &h->table[i];
+}
+
+int halving_record(Halving *h, uint64_t group, int rung, double value, int decide)
+{
+    if (rung < 0 || rung >= h->spec.n_rungs) CS_FAIL("rung %d of %d", rung, h->spec.n_rungs);
+    Entry *e = find(h, group, 1);
+    if (e->n[rung] == e->cap[rung]) {
+        e->cap[rung] = e->cap[rung] ? 2 * e->cap[rung] : 8;
+        double *v = realloc(e->values[rung], (size_t)e->cap[rung] * sizeof *v);
+        if (!v) CS_FAIL("out of memory");
+        e->values[rung] = v;
+    }
+    e->values[rung][e->n[rung]++] = value;
+    if (!decide) return 1;
+    /* goes on if fewer than max(1, ⌊n/η⌋) recorded values are better than its own */
+    long better = 0;
+    for (long i = 0; i < e->n[rung]; i++) better += e->values[rung][i] > value;
+    const long keep = (long)floor((double)e->n[rung] / h->spec.reduction);
+    return better < (keep > 1 ? keep : 1);
+}
+
+long halving_count(const Halving *h, uint64_t group, int rung)
+{
+    const Entry *e = find((Halving *)h, group, 0);
+    return e ? e->n[rung] : 0;
+}
