@@ -34,7 +34,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -150,5 +150,10 @@ run: copysweep
 study: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/study.ini
 	$(PYTHON) analysis/report.py study.h5 -o study-report
+
+# the learning-rate search beside the study (jobs/lr-search.ini, about 15 minutes on 2 cores)
+lr-search: copysweep
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/lr-search.ini
+	$(PYTHON) analysis/report.py lr-search.h5 -o lr-search-report
 
 -include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d) $(OBJ_ASAN:.o=.d) $(LIB_OBJ_FUZZ:.o=.d)
