@@ -35,6 +35,7 @@ run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
+run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
 run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 # mounting a small tmpfs and running a sweep as another user need root
 if [ "$(id -u)" = 0 ]; then
