@@ -16,6 +16,7 @@ sweep recorded it: finished trials, statuses, and the curve rows of running tria
 them running). h5py and h5dump alone see FILE as of its last compaction.
 Run with /usr/bin/python3 (Debian's h5py, numpy, pandas).
 """
+import configparser
 import io
 import math
 import mmap
@@ -33,7 +34,7 @@ JOURNAL_VERSION = 4  # the first format with a journal beside the file
 BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
 FINAL = ("done", "diverged", "failed", "pruned")
 # settings that are not axes of interest even when they vary
-NOT_AXES = ("trial", "seed")
+NOT_AXES = ("trial", "seed", "sample")
 # /trials columns that are settings (the rest are results)
 SETTINGS = ("model", "task", "T", "delay", "vocab", "seed", "hidden", "layers", "dropout", "batch", "chunk",
             "optimizer", "lr", "momentum", "clip", "max_epochs", "patience", "target_acc", "train_size", "val_size",
@@ -347,6 +348,34 @@ def runs(path):
         if "runs" not in f:
             return pd.DataFrame()
         return _decode(pd.DataFrame(f["runs"][...]))
+
+
+def search(job_text):
+    """The [search] and [halving] sections of a job's text (the file's `job` attribute): dict(keys=[the
+    searched settings' columns], ranges={column: the distribution as written}, samples, seed, rungs=[epochs],
+    reduction, metric=column of the curves); keys is empty for a job without [search]."""
+    spec = dict(keys=[], ranges={}, samples=0, seed=1, rungs=[], reduction=3.0, metric="val_bits")
+    cp = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",), comment_prefixes=(";", "#"))
+    try:
+        cp.read_string(job_text)
+    except configparser.Error:
+        return spec
+    if cp.has_section("search"):
+        for k, v in cp.items("search"):
+            if k == "samples":
+                spec["samples"] = int(v)
+            elif k == "sampler-seed":
+                spec["seed"] = int(v)
+            else:
+                col = "max_epochs" if k == "epochs" else k.replace("-", "_")
+                spec["keys"].append(col)
+                spec["ranges"][col] = v.strip()
+    if cp.has_section("halving"):
+        h = dict(cp.items("halving"))
+        spec["rungs"] = [int(x) for x in h.get("rungs", "").split(",") if x.strip()]
+        spec["reduction"] = float(h.get("reduction", 3))
+        spec["metric"] = h.get("metric", "val-bits").replace("-", "_")
+    return spec
 
 
 def attributes(path):

@@ -85,6 +85,11 @@ def grouped(df, keys):
         yield (values if isinstance(values, tuple) else (values,)), g
 
 
+def in_groups(df, keys, groups):
+    """A boolean array: whether each row's values of keys are one of the tuples in groups."""
+    return np.array([g in groups for g in df[keys].itertuples(index=False, name=None)], dtype=bool)
+
+
 def slug(text, sep="_"):
     """The text's letters and digits, each other run of characters replaced by one SEP."""
     return sep.join("".join(ch if ch.isalnum() else " " for ch in text).split())
@@ -194,7 +199,13 @@ class Report:
         self.path, self.outdir = path, outdir
         self.df = load.trials(path)
         self.attrs = load.attributes(path)
-        self.axes = load.axes(self.df)
+        # a job with [search]: the tables show each group at its selected sample (section "Search")
+        self.everything = self.df
+        self.spec = load.search(self.attrs.get("job", ""))
+        self.searched = [k for k in self.spec["keys"] if k in self.df.columns] if "sample" in self.df.columns else []
+        if self.searched:
+            self.df = self.tuned()
+        self.axes = [a for a in load.axes(self.df) if a not in self.searched]
         self.seeds = sorted(self.df["seed"].unique())
         # group keys: every axis except model and T, which span the tables and figures
         self.other = [a for a in self.axes if a not in ("model", "T")]
@@ -224,6 +235,32 @@ class Report:
     @functools.cached_property
     def grad_flow(self):
         return load.grad_flow(self.path)
+
+    def selection(self, rows):
+        """Each trial's value for choosing among samples: the best validation value over its epochs, of
+        [halving]'s metric (else bits, or accuracy for a task without bits)."""
+        col = (self.spec["metric"] if self.spec["rungs"] else
+               "val_bits" if load.has_bits(self.everything) else "val_acc")
+        return rows["trial"].map(self.curves.groupby("trial")[col].max())
+
+    def group_keys(self):
+        """What makes a group of samples: every axis but the searched settings, and the seed."""
+        return [a for a in load.axes(self.everything) if a not in self.searched] + ["seed"]
+
+    def tuned(self):
+        """The trials the tables show for a job with [search]: per group its counted searched trial with the
+        best selection value (the first searched trial, as missing, where none counted), and the unsearched
+        trials of groups without searched ones."""
+        a, keys = self.everything, self.group_keys()
+        searched = a[a["sample"] >= 0].assign(select=self.selection(a[a["sample"] >= 0]))
+        counted = searched[searched["status"].isin(COUNTED)]
+        best = counted.sort_values(["select", "trial"], ascending=[False, True]).drop_duplicates(keys)
+        chosen = set(best[keys].itertuples(index=False, name=None))
+        groups = set(searched[keys].itertuples(index=False, name=None))
+        missing = searched[~in_groups(searched, keys, chosen)]
+        plain = a[(a["sample"] < 0).to_numpy() & ~in_groups(a, keys, groups)]
+        return (pd.concat([best, missing.drop_duplicates(keys), plain]).sort_values("trial")
+                .drop(columns="select").reset_index(drop=True))
 
     def runs(self, frame, trials, order):
         """Each trial's rows of a per-trial frame ("curves", "per_position" or "grad_flow") in order of
@@ -1145,6 +1182,83 @@ class Report:
                 d.h(3, f"{a}: each value against {load.shown(a, base)}")
                 d.table([a, "model", "T"] + rest + ["per seed", "mean", "95 % interval", "n", "separated"], rows)
 
+    # a search: the rungs, each group's selected sample, against unsearched trials, the compute
+    def search(self):
+        if not self.searched:
+            return
+        s, a = self.spec, self.everything
+        srch = a[a["sample"] >= 0]
+        keys = self.group_keys()
+        per_epoch = srch["train_size"] // srch["batch"]
+        full = (srch["max_updates"] // per_epoch).clip(lower=1)
+        d = self.section("Search")
+        ranges = ", ".join(f"{k} ({s['ranges'][k]})" for k in self.searched)
+        d.p(f"{s['samples']} samples of {ranges}, drawn from the "
+            f"stream of sampler-seed {s['seed']}: the same samples for every {', '.join(keys)}. {len(srch)} searched "
+            f"trials ({', '.join(f'{n} {st}' for st, n in srch['status'].value_counts().items())}). The other sections "
+            "show each group (" + ", ".join(keys) + ") at its selected sample: the counted trial with the best "
+            f"{'[halving] metric' if s['rungs'] else 'validation value'} over its epochs.")
+        if s["rungs"]:
+            d.p(f"Asynchronous successive halving (η = {s['reduction']:g}, metric {s['metric']}, the best value up to "
+                "the rung): at a rung a trial goes on only if fewer than max(1, ⌊n/η⌋) of the n trials of its group "
+                "recorded there so far did better; a group is the trials that differ only in the searched settings.")
+            rows = []
+            for r, e in enumerate(s["rungs"]):
+                reached = int((srch["epochs"] >= e).sum())
+                pruned = int(((srch["status"] == "pruned") & (srch["epochs"] == e)).sum())
+                rows.append([r + 1, e, reached, pruned, reached - pruned])
+            d.table(["rung", "epoch", "trials that reached it", "pruned there", "went on"], rows)
+        group = [k for k in keys if k != "seed"]
+        chosen = self.df[self.df["sample"] >= 0]
+        rows = []
+        for values, g in grouped(chosen, group):
+            c = g[g["status"].isin(COUNTED)]
+            picks = "; ".join(", ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in c[k]) for k in self.searched)
+            geo = ", ".join(f"{geo_mean_se(c[k])[0]:.3g}" for k in self.searched) if len(c) else "n/a"
+            row = [self.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])]
+            row += [picks, geo, cell(self.selection(c), len(g), 2) if len(c) else "n/a",
+                    cell(c["test_bits"], len(g), 2) if self.has_bits else cell(c["test_acc"], len(g)),
+                    cell(c["test_acc"], len(g))]
+            rows.append(row)
+        d.h(3, "The selected sample of each group")
+        d.table(group + [f"{'; '.join(self.searched)} per seed", f"geometric mean of {', '.join(self.searched)}",
+                         "selection value",
+                         "test bits" if self.has_bits else "test accuracy", "test accuracy"], rows)
+        # against the unsearched trials of the same groups (a fixed setting), paired by seed
+        fixed = a[(a["sample"] < 0) & a["status"].isin(COUNTED)]
+        fixed = fixed[in_groups(fixed, keys, set(srch[keys].itertuples(index=False, name=None)))]
+        metric = "test_bits" if self.has_bits else "test_acc"
+        for config, f in grouped(fixed, self.searched):
+            label = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in zip(self.searched, config))
+            rows = []
+            for values, g in grouped(chosen[chosen["status"].isin(COUNTED)], group):
+                x = g.set_index("seed")[metric]
+                sel = np.ones(len(f), dtype=bool)
+                for k, v in zip(group, values):
+                    sel &= (f[k] == v).to_numpy()
+                y = f[sel].set_index("seed")[metric]
+                p = paired(*x.align(y, join="inner"))
+                if p["n"] == 0:
+                    continue
+                rows.append([self.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])] +
+                            [cell(y, len(y), 2), cell(x, len(x), 2), ", ".join(signed(v, 2) for v in p["diffs"]),
+                             signed(p["mean"], 2), f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a",
+                             p["n"], "separated" if p["separated"] else "no"])
+                self.record(f"search - {label}", values[0], values[1] if len(values) > 1 else math.nan,
+                            f"{metric}_paired", p["mean"], math.nan, p["n"], p["n"])
+            if rows:
+                d.h(3, f"The selected sample against {label}")
+                d.p(f"{metric} of the unsearched trials with {label} and of each group's selected sample, paired by seed: "
+                    "the per-seed differences (selected − fixed), their mean and 95 % t-interval (df = n − 1).")
+                d.table(group + [label, "selected", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+        ran, budget = int(srch["epochs"].sum()), int(full.sum())
+        est = float((srch["wall_s"] * full / srch["epochs"].clip(lower=1)).sum())
+        d.p(f"Compute: the searched trials ran {ran:,} epochs of the {budget:,} that {len(srch)} trials at their full "
+            f"budgets take ({ran / budget:.1%}); {srch['wall_s'].sum():.0f} s of trial time against an estimated "
+            f"{est:.0f} s for all of them at full budget (each trial's time scaled by full epochs / epochs run; "
+            f"ratio {srch['wall_s'].sum() / est:.2f})" + (f"; the {len(fixed)} unsearched trials of the same groups "
+            f"took {fixed['wall_s'].sum():.0f} s." if len(fixed) else "."))
+
     # what an update costs
     def cost(self):
         c = self.counted[self.counted["epochs"] > 0]
@@ -1178,7 +1292,7 @@ class Report:
         d.p("Settings identical for every trial:")
         d.table(["setting", "value"], [[k, v] for k, v in load.constants(self.df).items()])
         runs = load.runs(self.path)
-        counted = self.df[self.df["status"].isin(load.FINAL)]
+        counted = self.everything[self.everything["status"].isin(load.FINAL)]
         if len(runs):
             d.p(f"The sweep ran {len(runs)} time(s) for {runs['wall_s'].sum():.0f} s of wall time in all; the "
                 f"trials took {counted['wall_s'].sum():.0f} s of compute (one rank each).")
@@ -1192,7 +1306,7 @@ class Report:
 
     def write(self):
         os.makedirs(self.outdir, exist_ok=True)
-        for step in (self.title, self.answer, self.overview, self.headline, self.bits_table,
+        for step in (self.title, self.answer, self.overview, self.search, self.headline, self.bits_table,
                      self.position_bits, self.convergence, self.decay, self.paired_differences, self.final_tables,
                      self.curve_figures, self.position_figures, self.flow_figures, self.stability, self.update_figures,
                      self.generalization, self.ntm_images, self.perplexity, self.capacity, self.ablation, self.factors,

@@ -107,7 +107,8 @@ typedef struct {
     Search search;
     HalvingSpec halving;
     long n_trials;
-    long *points;              /* (n_trials) trial k is point points[k] of the grids' points in order */
+    long *points;              /* (n_trials) trial k is point points[k] of the grids' points in order;
+                                  NULL for a single grid without [when] or [search] (trial k is point k) */
 } Job;
 
 /* Parse a job's text; path is used in messages. 0, or -1 with "PATH:LINE: ..." in err. */

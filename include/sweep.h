@@ -3,7 +3,7 @@
  * free (the most expensive first), gathers every finished trial and alone writes the results file.
  * With one rank, the master runs the trials itself. Finished trials are skipped when the same
  * command runs again; a trial stopped by SIGTERM, SIGUSR1 or SIGINT continues from its checkpoint.
- * Exit status: 0 every trial has a final status (done, diverged or failed); 2 bad input, nothing
+ * Exit status: 0 every trial has a final status (done, diverged, failed or pruned); 2 bad input, nothing
  * written; 3 stopped by a signal, checkpoints written, run the same command to resume; 1 failure. */
 #ifndef CS_SWEEP_H
 #define CS_SWEEP_H

@@ -162,9 +162,15 @@ void cli_print_command_help(const Command *cmd, FILE *out)
         fprintf(out, "\nthe job file:\n"
                      "  [sweep]           output = FILE, checkpoint-minutes = X\n"
                      "  [settings]        KEY = VALUE, or KEY = V1, V2, ... (an axis of the grid)\n"
+                     "                    zip = KEY, KEY, ...: those axes vary together (value i with value i)\n"
                      "  [grid NAME]       another grid over the same [settings]; the job is their union\n"
+                     "  [when KEY = V]    single values where the axis KEY has the value V\n"
+                     "  [search]          samples = N, sampler-seed = S, and per searched setting KEY = uniform A B,\n"
+                     "                    log-uniform A B or choice V1, V2, ...: N samples, crossed with the grid\n"
+                     "  [halving]         rungs = E1, E2, ... (epochs), reduction = 3, metric = val-bits | val-acc:\n"
+                     "                    successive halving of the samples of each group; stopped trials are pruned\n"
                      "  every KEY is a setting of 'copysweep --help'\n"
-                     "\nexit status: 0 every trial has a final status; 1 a failure; 2 bad input, nothing written; "
+                     "\nexit status: 0 every trial has a final status (done, diverged, failed, pruned); 1 a failure; 2 bad input, nothing written; "
                      "3 stopped by a signal, checkpoints written: run the same command to resume\n");
         return;
     }

@@ -442,7 +442,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 const Grid *job_grid_of(const Job *job, long k, long *point)
 {
-    long at = job->points[k];
+    long at = job->points ? job->points[k] : k;
     for (int g = 0; g < job->n_grids; g++) {
         if (at < job->grids[g].n_points) {
             *point = at;
@@ -871,7 +871,10 @@ int job_parse(Job *job, const char *path, const char *text, char *err, size_t er
     for (int g = 0; g < job->n_grids; g++)
         if (build_grid(job, &job->grids[g], &p->settings, p->n_grids ? &p->grids[g] : NULL, hits, err, errlen) != 0)
             goto done;
-    if (check_whens(job, hits, err, errlen) != 0 || dedup(job, err, errlen) != 0) goto done;
+    if (check_whens(job, hits, err, errlen) != 0) goto done;
+    /* a single grid's points are distinct trials unless [when] sections or drawn choices repeat one */
+    if (job->n_grids == 1 && !job->n_whens && !job->search.samples) job->n_trials = job->grids[0].n_points;
+    else if (dedup(job, err, errlen) != 0) goto done;
     rc = 0;
 done:
     section_free(&p->settings);

@@ -114,6 +114,17 @@ print(len(p) > 0 and p['epochs'].isin([2, 4]).all() and set(t['status']) <= {'do
 [ "$inv" = True ] && pass "three ranks: every pruned trial stopped at a rung, every group has a trial at its full budget" \
     || fail "three ranks: $inv"
 
+# the report: the rungs as the file has them, each group at its selected sample
+if "$PYTHON" "$ROOT/analysis/report.py" serial.h5 -o rep > rep.log 2>&1; then
+    ok=$(py "t = load.trials(sys.argv[1]); md = open(sys.argv[2]).read()
+rows = ['| %d | %d | %d | %d | %d |' % (r + 1, e, (t['epochs'] >= e).sum(), ((t['status'] == 'pruned') & (t['epochs'] == e)).sum(),
+        (t['epochs'] >= e).sum() - ((t['status'] == 'pruned') & (t['epochs'] == e)).sum()) for r, e in enumerate([2, 4])]
+print(all(r in md for r in rows) and '### The selected sample of each group' in md and '## 2. Search' in md)" serial.h5 rep/index.md)
+    [ "$ok" = True ] && pass "report: section Search with the rungs as the file has them and each group's selected sample"         || fail "report of serial.h5: $(grep -A6 'Search' rep/index.md | head -12)"
+else
+    fail "report of serial.h5: $(tail -3 rep.log)"
+fi
+
 # --- 4. bad input: one line naming file:line; exit 2; nothing written
 expect_user_error() { # NAME PATTERN JOBTEXT
     printf '%s\n' "$3" > bad.ini

@@ -1,11 +1,30 @@
 /* libFuzzer target: the job-file reader. Any text either parses into a grid whose every trial has
  * valid settings that format and parse back, or is refused with "PATH:LINE: ..."; nothing crashes,
- * leaks or reads out of bounds. */
+ * leaks or reads out of bounds. With FUZZ_SEED_DIR set, a job with grids, zip, [when], [search] and
+ * [halving] is written there first, as the seed of the corpus. */
 #include <stdint.h> /* uint8_t */
+#include <stdio.h>  /* FILE, fopen, snprintf */
 #include <stdlib.h> /* malloc, free, abort */
 #include <string.h> /* memcpy, strncmp */
 
 #include "jobfile.h" /* Job, job_* */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    const char *dir = getenv("FUZZ_SEED_DIR");
+    if (!dir) return 0;
+    char seed[4096];
+    snprintf(seed, sizeof seed, "%s/seed-job.ini", dir);
+    FILE *f = fopen(seed, "w");
+    if (!f) abort();
+    fputs("[sweep]\noutput = x.h5\n[settings]\nmodel = lstm, gru\noptimizer = adam, sgd\nmomentum = 0.5, 0.9\n"
+          "zip = optimizer, momentum\nT = 5, 6\nepochs = 4\ntrain-size = 64\n[grid a]\n[grid b]\nhidden = 8, 16\n"
+          "[when optimizer = sgd]\nclip = 2\n[search]\nsamples = 3\nsampler-seed = 7\nlr = log-uniform 0.001 0.1\n"
+          "dropout = uniform 0 0.5\nvocab = choice 4, 6\n[halving]\nrungs = 1, 2\nreduction = 2\nmetric = val-acc\n", f);
+    fclose(f);
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
