@@ -18,6 +18,7 @@ LAYERS = [
     ("trial record", "trial"),
     ("trial", "train"),
     ("files", "results jobfile"),
+    ("successive halving", "halving"),
     ("results store", "store"),
     ("command line", "cli"),
     ("sweep", "sweep"),
