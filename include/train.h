@@ -21,9 +21,10 @@ typedef struct {
     double checkpoint_every_s; /* also write it this often; 0: only when stopped */
     long fault_nan_update;     /* fault injection for tests: the loss of this update (counting
                                   from 1 over the whole trial) becomes NaN; 0 = never */
-    /* Called after every epoch with the curve rows so far (those of a resumed checkpoint too);
-     * nonzero: the trial stops after this epoch as PRUNED (successive halving, halving.h). */
-    int (*on_epoch)(void *arg, const CurveRow *rows, int n);
+    /* Called after every epoch with the curve rows so far (those of a resumed checkpoint too); last:
+     * the trial ends after this epoch anyway. Nonzero: the trial stops after this epoch as PRUNED
+     * (successive halving, halving.h). */
+    int (*on_epoch)(void *arg, const CurveRow *rows, int n, int last);
     void *epoch_arg;
 } TrainCtx;
 

@@ -45,6 +45,7 @@ typedef struct {
     int search_line, halving_line;  /* of the [search] and [halving] headers, 0 if none */
     int samples_line;
     int metric_line;
+    int option_lines[5];            /* samples, sampler-seed, rungs, reduction, metric: where given */
 } Parser;
 
 static int fail(Parser *p, const char *fmt, const char *a, const char *b, const char *c);
@@ -194,9 +195,10 @@ static int split_list(char *text, char **items, int max)
 /* `zip = A, B, ...` in sec: settings whose lists vary together. */
 static int zip_line(Parser *p, Section *sec, char *value)
 {
-    char *names[JOB_MAX_AXES];
+    char *names[JOB_MAX_AXES], whole[256];
+    snprintf(whole, sizeof whole, "%s", value);
     int n = split_list(value, names, JOB_MAX_AXES);
-    if (n < 2) return fail(p, "key 'zip': '%s' is not a list of settings (expected zip = KEY, KEY, ...)%s%s", value, "", "");
+    if (n < 2) return fail(p, "key 'zip': '%s' is not a list of settings (expected zip = KEY, KEY, ...)%s%s", whole, "", "");
     if (sec->n_zips == MAX_ZIPS) return fail(p, "more than %s zip lines in one section%s%s", "16", "", "");
     Zip *z = &sec->zips[sec->n_zips];
     *z = (Zip){.n = n, .line = p->line};
@@ -350,11 +352,12 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     char *b = rest + strcspn(rest, " \t");
     if (*b) *b++ = '\0';
     b = trim(b);
-    if (!*rest || !*b || strpbrk(b, " \t"))
-        return fail(p, "key '%s': '%s' is not a range (expected %s A B)", name, rest, value);
+    double lo, hi;
+    if (!*rest || !*b || strpbrk(b, " \t") || number(rest, -1e300, 1e300, 0, &lo) != 0 || number(b, -1e300, 1e300, 0, &hi) != 0)
+        return fail(p, "key '%s': '%s' is not a range of numbers (expected %s A B)", name, rest, value);
     if (settings_parse(&scratch, info, rest, err, sizeof err) != 0 || settings_parse(&scratch, info, b, err, sizeof err) != 0)
         return fail(p, "key '%s': %s%s", name, err, "");
-    k->lo = strtod(rest, NULL), k->hi = strtod(b, NULL);
+    k->lo = lo, k->hi = hi;
     if (!(k->lo < k->hi)) return fail(p, "key '%s': empty or inverted range %s .. %s (expected A < B)", name, rest, b);
     if (log_scale && !(k->lo > 0))
         return fail(p, "key '%s': log-uniform range from %s (expected A > 0: the range of a logarithm)%s", name, rest, "");
@@ -363,8 +366,25 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     return 1;
 }
 
+/* A key of [search] or [halving] that may be given once: 1, or 0 (failed) if it was given before. */
+static int once(Parser *p, const char *name)
+{
+    static const char *const keys[] = {"samples", "sampler-seed", "rungs", "reduction", "metric"};
+    for (int i = 0; i < 5; i++) {
+        if (strcmp(name, keys[i]) != 0) continue;
+        if (p->option_lines[i]) {
+            char first[32];
+            snprintf(first, sizeof first, "%d", p->option_lines[i]);
+            return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
+        }
+        p->option_lines[i] = p->line;
+    }
+    return 1;
+}
+
 static int search_option(Parser *p, const char *name, char *value)
 {
+    if (!once(p, name)) return 0;
     Search *se = &p->job->search;
     double v;
     if (strcmp(name, "samples") == 0) {
@@ -386,19 +406,21 @@ static int search_option(Parser *p, const char *name, char *value)
 
 static int halving_option(Parser *p, const char *name, char *value)
 {
+    if (!once(p, name)) return 0;
     HalvingSpec *h = &p->job->halving;
     double v;
     if (strcmp(name, "rungs") == 0) {
-        char *items[JOB_MAX_RUNGS + 1];
+        char *items[JOB_MAX_RUNGS + 1], whole[256];
+        snprintf(whole, sizeof whole, "%s", value);
         int n = split_list(value, items, JOB_MAX_RUNGS + 1);
         if (n < 1 || n > JOB_MAX_RUNGS)
-            return fail(p, "key 'rungs': '%s' is not a list of 1 to 16 epochs (expected rungs = E1, E2, ...)%s%s", value, "", "");
+            return fail(p, "key 'rungs': '%s' is not a list of 1 to 16 epochs (expected rungs = E1, E2, ...)%s%s", whole, "", "");
         for (int i = 0; i < n; i++) {
             if (number(items[i], 1, 1000000, 1, &v) != 0)
                 return fail(p, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)%s%s", items[i], "", "");
             h->rungs[i] = (int)v;
             if (i && h->rungs[i] <= h->rungs[i - 1])
-                return fail(p, "key 'rungs': %s after %s (expected increasing epochs)", items[i], items[i - 1], "");
+                return fail(p, "key 'rungs': %s after %s (expected increasing epochs)%s", items[i], items[i - 1], "");
         }
         h->n_rungs = n, h->rungs_line = p->line;
         return 1;
@@ -526,9 +548,10 @@ int job_sample(const Job *job, long k)
 
 uint64_t job_group(const Job *job, long k)
 {
-    Settings s;
-    job_trial(job, k, &s);
-    for (int j = 0; j < job->search.n_keys; j++) parse_or_die(&s, job->search.keys[j].info, job->search.keys[j].info->def);
+    long point;
+    const Grid *g = job_grid_of(job, k, &point);
+    Settings s; /* the same point at sample 0: what [when] sets by a searched setting is the sample's too */
+    grid_point(job, g, g->searched ? point - point % job->search.samples : point, &s);
     return settings_key(&s);
 }
 
@@ -580,7 +603,7 @@ static int apply_zips(Job *job, Grid *g, const Section *sec, const Section *own,
             const int a = axis_of(g, zip->members[i]);
             if (a < 0) {
                 const Axis *mine = entry(own, zip->members[i]);
-                if (mine && mine->n == 1) continue; /* the grid fixes it */
+                if (sec != own && mine && mine->n == 1) continue; /* the grid fixes a [settings] zip's member */
                 snprintf(err, errlen, "%s:%d: key 'zip': '%s' is not an axis%s%s (expected a setting with a list of values)",
                          job->path, zip->line, zip->members[i]->key, own ? " in grid " : "", own ? own->name : "");
                 return -1;
@@ -668,6 +691,8 @@ static int build_grid(Job *job, Grid *g, const Section *common, const Section *o
         if (key) {
             const SettingInfo *info = settings_find(key);
             line = g->lines[info - settings_table];
+            for (int j = 0; g->searched && j < job->search.n_keys; j++) /* a drawn value: its [search] line */
+                if (job->search.keys[j].info == info) line = job->search.keys[j].line;
             for (int w = 0; w < job->n_whens; w++) /* blame the [when] that set it, if one did */
                 for (int i = 0; matched[w] && i < job->whens[w].n; i++)
                     if (job->whens[w].infos[i] == info) line = job->whens[w].lines[i];
@@ -880,6 +905,7 @@ done:
     section_free(&p->settings);
     for (int g = 0; g < p->n_grids; g++) section_free(&p->grids[g]);
     free(p);
+    if (rc != 0) job_free(job); /* err holds the reason; the job holds nothing */
     return rc;
 }
 

@@ -1160,6 +1160,7 @@ int results_read_curves(const char *path, long n, const unsigned char *want,
     CURVE_FIELDS(CURVE_FIELD)
 #undef CURVE_FIELD
     int rc = f < 0 || mem < 0 ? -1 : 0;
+    if (mem < 0) snprintf(err, errlen, "cannot create the curves' HDF5 type");
     for (long k = 0; k < n && rc == 0; k++) {
         char name[64];
         if (!want[k]) continue;
@@ -1170,7 +1171,7 @@ int results_read_curves(const char *path, long n, const unsigned char *want,
         hid_t d = H5Dopen2(f, name, H5P_DEFAULT), space = d < 0 ? -1 : H5Dget_space(d);
         hsize_t rows = 0;
         if (space < 0 || H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &rows, NULL) < 0 ||
-            rows > 100000000)
+            rows > 1000000) /* at most the largest epoch budget */
             rc = -1;
         CurveRow *buf = rc == 0 ? CS_ALLOC((size_t)rows * sizeof *buf + 1) : NULL;
         if (rc == 0 && rows && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) rc = -1;

@@ -586,7 +586,7 @@ int store_print_status(const char *path, FILE *out)
     for (int s = 0; s < STATUS_COUNT; s++) fprintf(out, " %ld %s%s", count[s], status_names[s], s + 1 < STATUS_COUNT ? "," : "\n");
     Job job;
     char why[256];
-    const int described = job_parse(&job, path, ix.job, why, sizeof why) == 0 && job.n_trials == ix.n;
+    const int parsed = job_parse(&job, path, ix.job, why, sizeof why) == 0, described = parsed && job.n_trials == ix.n;
     for (long k = 0; k < ix.n; k++) {
         if (ix.status[k] != STATUS_RUNNING) continue;
         char what[512] = "";
@@ -602,7 +602,7 @@ int store_print_status(const char *path, FILE *out)
         }
         fputc('\n', out);
     }
-    if (described) job_free(&job);
+    if (parsed) job_free(&job);
     if (rc == 1) {
         fprintf(out, "no sweep is writing it (no journal)\n");
     } else if (w.have_progress) {

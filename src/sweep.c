@@ -124,7 +124,7 @@ typedef struct {
     uint64_t group;
 } EpochSink;
 
-static int on_epoch(void *arg, const CurveRow *rows, int n)
+static int on_epoch(void *arg, const CurveRow *rows, int n, int last)
 {
     EpochSink *e = arg;
     if (n > e->sent) e->deliver(e->arg, e->k, rows + e->sent, n - e->sent);
@@ -132,8 +132,9 @@ static int on_epoch(void *arg, const CurveRow *rows, int n)
     for (int i = e->sent; e->spec && i < n; i++) {
         const int rung = halving_rung(e->spec, i + 1);
         if (rung < 0 || isnan(rows[i].val_acc)) continue; /* not a rung, or diverged there */
-        /* a rung passed before a resume was decided then: its value is recorded, not decided again */
-        const int decide = i == n - 1;
+        /* a rung passed before a resume was decided then, and a trial that ends here anyway has nothing
+         * to decide: their values are recorded only */
+        const int decide = i == n - 1 && !last;
         stop = !e->ask(e->arg, e->k, e->group, rung, halving_metric(e->spec, rows, i + 1), decide) && decide;
     }
     e->sent = n;
@@ -747,7 +748,7 @@ static void worker_run(Shared *sh)
 static void print_list(const Job *job, const char *output, const unsigned char *selected)
 {
     /* the columns: every setting that is an axis of some grid, in the order they first appear, the
-     * searched ones, then those that differ between trials otherwise (between grids, or by [when]) */
+     * searched ones, then those that differ otherwise (set by a [when], or different between grids) */
     const SettingInfo *cols[JOB_MAX_SETTINGS];
     int n_cols = 0;
     for (int g = 0; g < job->n_grids; g++)
@@ -758,18 +759,16 @@ static void print_list(const Job *job, const char *output, const unsigned char *
             if (info && !have && n_cols < JOB_MAX_SETTINGS) cols[n_cols++] = info;
         }
     for (int j = 0; j < job->search.n_keys && n_cols < JOB_MAX_SETTINGS; j++) cols[n_cols++] = job->search.keys[j].info;
-    Settings first;
-    job_trial(job, 0, &first);
     for (const SettingInfo *info = settings_table; info->key && n_cols < JOB_MAX_SETTINGS; info++) {
         int have = 0, differs = 0;
         for (int c = 0; c < n_cols; c++) have |= cols[c] == info;
-        char v0[SETTINGS_TEXT_MAX], v[SETTINGS_TEXT_MAX];
-        settings_format(&first, info, v0, sizeof v0);
-        for (long k = 1; k < job->n_trials && !have && !differs; k++) {
-            Settings s;
-            job_trial(job, k, &s);
-            settings_format(&s, info, v, sizeof v);
-            differs = strcmp(v, v0) != 0;
+        for (int w = 0; w < job->n_whens; w++)
+            for (int i = 0; i < job->whens[w].n; i++) differs |= job->whens[w].infos[i] == info;
+        char first[SETTINGS_TEXT_MAX], v[SETTINGS_TEXT_MAX];
+        settings_format(&job->grids[0].base, info, first, sizeof first);
+        for (int g = 1; g < job->n_grids && !have; g++) {
+            settings_format(&job->grids[g].base, info, v, sizeof v);
+            differs |= strcmp(v, first) != 0;
         }
         if (!have && differs) cols[n_cols++] = info;
     }
@@ -778,11 +777,13 @@ static void print_list(const Job *job, const char *output, const unsigned char *
         const Grid *gr = &job->grids[g];
         printf("%s", g ? ";" : job->n_grids > 1 ? " in" : "");
         if (job->n_grids > 1) printf(" grid %s (%ld points)", gr->name, gr->n_points);
-        for (int a = 0, dim = 0; a < gr->n_axes; a++) {
-            const char *name = gr->axes[a].info ? gr->axes[a].info->key : "samples";
-            if (gr->axes[a].lead >= 0) printf("+%s", name); /* zipped with the axis before it */
-            else printf("%s %s", dim++ ? " ×" : " =", name);
-            if (a + 1 == gr->n_axes || gr->axes[a + 1].lead < 0) printf(" %d", gr->axes[gr->axes[a].lead >= 0 ? gr->axes[a].lead : a].n);
+        for (int a = 0, dim = 0; a < gr->n_axes; a++) { /* each dimension: its axes joined by + */
+            if (gr->axes[a].lead >= 0) continue;
+            printf("%s ", dim++ ? " ×" : " =");
+            for (int b = a; b < gr->n_axes; b++)
+                if (b == a || gr->axes[b].lead == a)
+                    printf("%s%s", b == a ? "" : "+", gr->axes[b].info ? gr->axes[b].info->key : "samples");
+            printf(" %d", gr->axes[a].n);
         }
     }
     printf("%s; results to %s\n", job->n_grids > 1 ? "; points that an earlier grid has run once" : "", output);
@@ -1174,7 +1175,8 @@ static int master_prepare(Shared *sh, Master *ms, const Options *a, int argc, ch
     }
     if (recs) free(recs), free(set);
     results_index_free(&ix), free(old_of);
-    if (opened == 0 && sh->job.halving.n_rungs) opened = halving_resume(ms, *status, err, errlen);
+    if (opened == 0 && sh->job.halving.n_rungs && halving_resume(ms, *status, err, errlen) != 0)
+        CS_FAIL("%s", err); /* the file was read above: this is the machine's or the library's failure */
     return opened;
 }
 

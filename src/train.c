@@ -710,7 +710,7 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
             }
         }
         stop = end_epoch(&tr, res, epoch, diverged);
-        if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs) && !stop) {
+        if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs, stop || epoch == epochs) && !stop) {
             stop = 1;
             res->status = STATUS_PRUNED;
             snprintf(res->stop_reason, sizeof res->stop_reason,
