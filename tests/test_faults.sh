@@ -5,7 +5,9 @@
 # permission). After each: the results file opens with h5py (or was never created), the error says
 # what happened, and resuming (in a roomy folder for the full disk) ends with results equal to an
 # uninterrupted run's. ROUNDS (default 3) injections of each kind at random moments of the sweep;
-# SEED (default: the time) fixes them and is printed. Needs root (mount, runuser).
+# one that lands after the sweep finished did not test anything: it is tried again earlier (up to 3
+# times), only injections into a running sweep count, and every kind must have hit one. SEED
+# (default: the time) fixes the moments and is printed. Needs root (mount, runuser).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
@@ -23,7 +25,8 @@ chmod 755 "$work"
 cd "$work"
 cp "$BIN" ./copysweep # where user nobody can run it
 BIN=$work/copysweep
-runs=0 survived=0 hits=0
+runs=0 survived=0 hits=0 missed=0
+declare -A hit_kind
 
 cat > faults.ini <<'JOB'
 [sweep]
@@ -59,10 +62,10 @@ rank_pid() { # DIR RANK
 mount_tmpfs() {
     mkdir -p "$1" && mount -t tmpfs -o size="$2" tmpfs "$1" && mounts+=("$1")
 }
-# one injection: KIND ROUND
+# one injection: KIND ROUND TRY (each try earlier); sets landed=1 if it hit a running sweep
 inject() {
-    local kind=$1 n=$2 dir=$work/$1-$2 delay_ms=$((ref_ms / 20 + RANDOM % (ref_ms * 6 / 10))) as=()
-    runs=$((runs + 1))
+    local kind=$1 n=$2 dir=$work/$1-$2-$3 delay_ms=$(( (ref_ms / 20 + RANDOM % (ref_ms * 6 / 10)) / ($3 + 1) )) as=()
+    landed=0
     case $kind in
         full) mount_tmpfs "$dir" $(( (ref_bytes * (40 + RANDOM % 100)) / 100 )) || { fail "$kind $n: cannot mount a tmpfs"; return; } ;;
         unwritable) mkdir -p "$dir" && chown nobody "$dir" && as=(runuser -u nobody -- env HOME=/tmp) ;;
@@ -82,7 +85,14 @@ inject() {
     wait $job
     local rc=$? said=ok
     what="$what after ${delay_ms} ms"
-    [ $rc = 0 ] && what="$what (the sweep had finished)" || hits=$((hits + 1))
+    if [ $rc = 0 ]; then # it came too late: nothing was tested
+        missed=$((missed + 1))
+        echo "  --   $what: the sweep had finished first; tried again earlier"
+        [ "$kind" = full ] && umount "$dir"
+        return
+    fi
+    landed=1 runs=$((runs + 1)) hits=$((hits + 1))
+    hit_kind[$kind]=$(( ${hit_kind[$kind]:-0} + 1 ))
     # the message says what happened
     case $kind in
         full) [ $rc = 0 ] || grep -q "No space left on device" "$dir.log" || said="no 'No space left on device' in: $(tail -2 "$dir.log")" ;;
@@ -99,7 +109,7 @@ inject() {
     # resume where there is room, and compare with the uninterrupted run
     local resume=$dir
     if [ "$kind" = full ]; then
-        resume=$work/$kind-$n-roomy
+        resume=$work/$kind-$n-$3-roomy
         mkdir -p "$resume" && cp -a "$dir"/. "$resume"/ && umount "$dir"
     fi
     [ "$kind" = unwritable ] && chmod 755 "$dir"
@@ -114,8 +124,17 @@ inject() {
     fi
 }
 
+kinds="kill-master kill-worker term full unwritable"
 for n in $(seq "$ROUNDS"); do
-    for kind in kill-master kill-worker term full unwritable; do inject $kind $n; done
+    for kind in $kinds; do
+        for try in 0 1 2; do
+            inject $kind $n $try
+            [ $landed = 1 ] && break
+        done
+    done
 done
-echo "  $survived of $runs injections survived ($hits of them while the sweep ran; seed $SEED)"
+for kind in $kinds; do
+    [ "${hit_kind[$kind]:-0}" -ge 1 ] || fail "no $kind injection hit a running sweep in 3 tries per round"
+done
+echo "  $survived of $hits injections into a running sweep survived ($missed more came after it had finished and were tried again; seed $SEED)"
 finish faults

@@ -77,9 +77,9 @@ wait $pid && [ $reads -gt 0 ] && [ $read_fails = 0 ] \
 check "uninterrupted reference" "$PYTHON" "$ROOT/tests/check_results.py" straight.h5 --n 6 --status done
 # a sweep holds FILE.ckpt/lock (flock) while it runs; a second one on the same file is refused
 mkdir locked.h5.ckpt
-flock locked.h5.ckpt/lock sleep 60 &
+flock locked.h5.ckpt/lock sh -c 'touch held; exec sleep 60' &
 holder=$!
-sleep 0.2
+for _ in $(seq 600); do [ -e held ] && break; sleep 0.01; done # the lock is held once 'held' exists
 err=$($MPIRUN -n 2 "$BIN" "$mid" -o locked.h5 2>&1 >/dev/null); rc=$?
 kill $holder
 [ $rc = 2 ] && grep -q "another sweep is writing 'locked.h5'" <<<"$err" && [ ! -e locked.h5 ] \
