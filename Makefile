@@ -34,7 +34,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search install uninstall
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -121,6 +121,31 @@ report:
 
 clean:
 	rm -rf build copysweep
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the program, its man page (generated from its help),
+# copysweep-report (the report of a results file, under $(PYTHON)), the analysis modules (importable
+# with PYTHONPATH=PREFIX/share/copysweep/analysis), the sbatch scripts and the job files.
+PREFIX ?= /usr/local
+SHARE = $(DESTDIR)$(PREFIX)/share/copysweep
+INSTALLED = $(DESTDIR)$(PREFIX)/bin/copysweep $(DESTDIR)$(PREFIX)/bin/copysweep-report \
+            $(DESTDIR)$(PREFIX)/share/man/man1/copysweep.1 $(SHARE)
+build/copysweep.1: copysweep | build
+	./copysweep help man > $@
+build:
+	mkdir -p build
+install: copysweep build/copysweep.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(SHARE)/analysis $(SHARE)/slurm $(SHARE)/jobs
+	install -m 755 copysweep $(DESTDIR)$(PREFIX)/bin/copysweep
+	install -m 644 build/copysweep.1 $(DESTDIR)$(PREFIX)/share/man/man1/copysweep.1
+	install -m 644 analysis/load.py analysis/stats.py $(SHARE)/analysis/
+	install -m 755 analysis/report.py $(SHARE)/analysis/
+	install -m 755 slurm/sweep.sbatch slurm/array.sbatch $(SHARE)/slurm/
+	install -m 644 jobs/*.ini $(SHARE)/jobs/
+	printf '#!/bin/sh\n# the report of a copysweep results file: copysweep-report RESULTS.h5 [-o FOLDER]\nexec "$${COPYSWEEP_PYTHON:-%s}" "%s/share/copysweep/analysis/report.py" "$$@"\n' \
+	    '$(PYTHON)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/copysweep-report
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/copysweep-report
+uninstall:
+	rm -rf $(INSTALLED)
 
 # Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep,
 # valgrind, clang and its libFuzzer runtime for the fuzz targets) and the analysis readers

@@ -36,6 +36,8 @@ const Command *cli_command(const char *name);
 CommandId cli_command_id(const Command *cmd);
 void cli_print_usage(FILE *out);
 void cli_print_command_help(const Command *cmd, FILE *out);
+/* The man page copysweep(1), in roff: the usage and every command's help. */
+void cli_print_man(FILE *out);
 /* Parse the arguments after the command name (for the sweep: after the job file, which is given as
  * job) into o: 0; 1 if help was asked for; -1 with one line naming the option, the value and what
  * was expected in err. */

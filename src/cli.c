@@ -5,10 +5,11 @@
 #include <errno.h>  /* errno, ERANGE */
 #include <stdarg.h> /* va_list */
 #include <stddef.h> /* offsetof */
-#include <stdlib.h> /* strtol */
+#include <stdio.h>  /* open_memstream */
+#include <stdlib.h> /* strtol, free */
 #include <string.h> /* strcmp, strncmp, strchr */
 
-#include "check.h"          /* cs_one_line */
+#include "check.h"          /* cs_one_line, CS_FAIL */
 #include "settings_table.h" /* settings_* */
 #include "task.h"    /* split_names */
 #include "version.h" /* COPYSWEEP_VERSION */
@@ -170,6 +171,17 @@ void cli_print_command_help(const Command *cmd, FILE *out)
                      "  [halving]         rungs = E1, E2, ... (epochs), reduction = 3, metric = val-bits | val-acc:\n"
                      "                    successive halving of the samples of each group; stopped trials are pruned\n"
                      "  every KEY is a setting of 'copysweep --help'\n"
+                     "\nfiles:\n"
+                     "  FILE              the results file (HDF5): /trials, /runs, /trial/<n>; always complete\n"
+                     "  FILE.ckpt/journal the sweep's records not yet in FILE (removed at the end of a run)\n"
+                     "  FILE.ckpt/trial-KEY.ckpt  a running trial's checkpoint\n"
+                     "  FILE.ckpt/lock    held while a sweep writes FILE: a second sweep on FILE is refused\n"
+                     "\nsignals:\n"
+                     "  SIGTERM, SIGUSR1, SIGINT  every rank checkpoints its trial, the sweep exits with status 3\n"
+                     "                    (mpirun forwards SIGUSR1 to every rank: kill -USR1 <mpirun pid>)\n"
+                     "  SIGKILL           loses at most the running trials' work since their checkpoints\n"
+                     "\nenvironment: OMP_NUM_THREADS (threads per rank), COPYSWEEP_COMPACT_S (seconds between\n"
+                     "  compactions of the journal, default 30), COPYSWEEP_READ_TIMEOUT (seconds to read a file, 120)\n"
                      "\nexit status: 0 every trial has a final status (done, diverged, failed, pruned); 1 a failure; 2 bad input, nothing written; "
                      "3 stopped by a signal, checkpoints written: run the same command to resume\n");
         return;
@@ -187,6 +199,63 @@ void cli_print_command_help(const Command *cmd, FILE *out)
     } else {
         settings_print_help(out);
     }
+}
+
+/* text as roff lines in no-fill mode: backslashes escaped, control characters at a line's start
+ * neutralized. */
+static void roff_text(FILE *out, const char *text)
+{
+    fputs(".nf\n", out);
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        const size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (*line == '.' || *line == '\'') fputs("\\&", out);
+        for (size_t i = 0; i < n; i++)
+            if (line[i] == '\\') fputs("\\e", out);
+            else fputc(line[i], out);
+        fputc('\n', out);
+        line += n + (end != NULL);
+    }
+    fputs(".fi\n", out);
+}
+
+/* What a help function prints, as text (malloc'ed). */
+static char *captured(void (*print)(const Command *, FILE *), const Command *cmd)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) CS_FAIL("open_memstream failed");
+    print(cmd, mem);
+    fclose(mem);
+    return text;
+}
+
+static void print_usage_of(const Command *cmd, FILE *out)
+{
+    (void)cmd;
+    cli_print_usage(out);
+}
+
+void cli_print_man(FILE *out)
+{
+    fprintf(out, ".TH COPYSWEEP 1 \"\" \"copysweep %s\" \"User Commands\"\n.SH NAME\n"
+                 "copysweep \\- recurrent cells compared on memory tasks, swept over MPI ranks\n.SH SYNOPSIS\n",
+            COPYSWEEP_VERSION);
+    for (int c = 0; c < N_COMMANDS; c++) roff_text(out, commands[c].usage);
+    fputs(".SH DESCRIPTION\nGenerated from the program's own help (copysweep --help and copysweep help COMMAND), "
+          "so that the two say the same. The README of the source tree explains the experiments, the results "
+          "file and running on a cluster.\n", out);
+    char *text = captured(print_usage_of, NULL);
+    roff_text(out, text);
+    free(text);
+    for (int c = 0; c < N_COMMANDS; c++) {
+        fprintf(out, ".SH \"%s%s\"\n", c ? "COMMAND " : "THE SWEEP: ", c ? commands[c].name : "copysweep JOB.ini");
+        text = captured(cli_print_command_help, &commands[c]);
+        roff_text(out, text);
+        free(text);
+    }
+    fputs(".SH SEE ALSO\nmpirun(1), sbatch(1), h5dump(1); copysweep-report(1) writes the report of a results file.\n", out);
 }
 
 static int accepts_setting(const Command *cmd, const char *key)

@@ -119,10 +119,14 @@ int main(int argc, char **argv)
         }
         cs_user_error("sweep: a job file is needed (expected 'copysweep JOB.ini [options]'; see 'copysweep help sweep')");
     }
+    if (strcmp(argv[1], "help") == 0 && argc > 2 && strcmp(argv[2], "man") == 0) {
+        cli_print_man(stdout); /* the man page, from the same text as the help */
+        return 0;
+    }
     if (strcmp(argv[1], "help") == 0) {
         const Command *about = argc > 2 ? cli_command(argv[2]) : NULL;
         if (argc > 2 && !about)
-            cs_user_error("help: unknown command '%s' (expected sweep, train, data or bench)", argv[2]);
+            cs_user_error("help: unknown command '%s' (expected sweep, status, merge, train, data, bench or man)", argv[2]);
         if (about) cli_print_command_help(about, stdout);
         else cli_print_usage(stdout);
         return 0;

@@ -197,4 +197,38 @@ cp "$work/t1.h5" "$work/keep.h5"
 expect_user_error "bad value with an existing -o file" "option '--T'" train --T 0 -o keep.h5
 cmp -s "$work/t1.h5" "$work/keep.h5" && pass "the existing file is untouched" || fail "existing file changed"
 
+# --- make install into a temporary prefix: the program, its man page, copysweep-report, the analysis
+# modules, the sbatch scripts; make uninstall removes them all
+prefix=$work/prefix
+if make -s -C "$ROOT" install PREFIX="$prefix" > "$work/install.log" 2>&1; then
+    "$prefix/bin/copysweep" --version | grep -q "^copysweep [0-9]" && pass "installed: copysweep --version" \
+        || fail "installed copysweep --version"
+    man1=$prefix/share/man/man1/copysweep.1
+    missing=""
+    for section in '^\.TH COPYSWEEP 1' '^\.SH "THE SWEEP: copysweep JOB.ini"' '^\.SH "COMMAND status"' '^\.SH "COMMAND merge"' \
+                   '^\.SH "COMMAND train"' '^\.SH "COMMAND data"' '^\.SH "COMMAND bench"' '^  \[halving\]' '^signals:' '^files:' \
+                   '^exit status:'; do
+        grep -q "$section" "$man1" || missing="$missing $section"
+    done
+    [ -z "$missing" ] && [ "$("$BIN" help man)" = "$(cat "$man1")" ] \
+        && pass "copysweep(1): every command, the job file, files, signals and exit statuses, as 'copysweep help man' prints them" \
+        || fail "man page lacks:$missing"
+    if command -v man > /dev/null; then
+        MANWIDTH=100 man -l "$man1" 2> "$work/man.err" | grep -q "successive halving" && [ ! -s "$work/man.err" ] \
+            && pass "man -l renders it without warnings" || fail "man -l: $(head -3 "$work/man.err")"
+    fi
+    "$prefix/bin/copysweep-report" "$work/t1.h5" -o "$work/installed-report" > /dev/null 2>&1 && [ -s "$work/installed-report/index.md" ] \
+        && pass "installed: copysweep-report writes a report" || fail "installed copysweep-report"
+    PYTHONPATH=$prefix/share/copysweep/analysis "$PYTHON" -c "import load, sys; assert len(load.trials(sys.argv[1])) == 1" "$work/t1.h5" \
+        && pass "installed: load imports with PYTHONPATH=PREFIX/share/copysweep/analysis" || fail "installed load"
+    mkdir -p "$work/elsewhere"
+    found=$(cd "$work/elsewhere" && PATH=$prefix/bin:$PATH bash -c "$(sed -n '/^# the program:/,/^fi$/p' "$prefix/share/copysweep/slurm/sweep.sbatch"); echo \$COPYSWEEP")
+    [ "$found" = "$prefix/bin/copysweep" ] && pass "installed sweep.sbatch finds copysweep on PATH" || fail "sbatch found '$found'"
+    make -s -C "$ROOT" uninstall PREFIX="$prefix" > /dev/null 2>&1
+    left=$(find "$prefix" -type f | head -3)
+    [ -z "$left" ] && pass "make uninstall removes every installed file" || fail "left after uninstall: $left"
+else
+    fail "make install: $(tail -3 "$work/install.log")"
+fi
+
 finish "command line"
