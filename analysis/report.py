@@ -1233,10 +1233,7 @@ class Report:
             rows = []
             for values, g in grouped(chosen[chosen["status"].isin(COUNTED)], group):
                 x = g.set_index("seed")[metric]
-                sel = np.ones(len(f), dtype=bool)
-                for k, v in zip(group, values):
-                    sel &= (f[k] == v).to_numpy()
-                y = f[sel].set_index("seed")[metric]
+                y = f[in_groups(f, group, {tuple(values)})].set_index("seed")[metric]
                 p = paired(*x.align(y, join="inner"))
                 if p["n"] == 0:
                     continue

@@ -25,7 +25,7 @@ chmod 755 "$work"
 cd "$work"
 cp "$BIN" ./copysweep # where user nobody can run it
 BIN=$work/copysweep
-runs=0 survived=0 hits=0 missed=0
+survived=0 hits=0 missed=0
 declare -A hit_kind
 
 cat > faults.ini <<'JOB'
@@ -91,7 +91,7 @@ inject() {
         [ "$kind" = full ] && umount "$dir"
         return
     fi
-    landed=1 runs=$((runs + 1)) hits=$((hits + 1))
+    landed=1 hits=$((hits + 1))
     hit_kind[$kind]=$(( ${hit_kind[$kind]:-0} + 1 ))
     # the message says what happened
     case $kind in
