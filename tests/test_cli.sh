@@ -222,7 +222,7 @@ if make -s -C "$ROOT" install PREFIX="$prefix" > "$work/install.log" 2>&1; then
     PYTHONPATH=$prefix/share/copysweep/analysis "$PYTHON" -c "import load, sys; assert len(load.trials(sys.argv[1])) == 1" "$work/t1.h5" \
         && pass "installed: load imports with PYTHONPATH=PREFIX/share/copysweep/analysis" || fail "installed load"
     mkdir -p "$work/elsewhere"
-    found=$(cd "$work/elsewhere" && PATH=$prefix/bin:$PATH bash -c "$(sed -n '/^# the program:/,/^fi$/p' "$prefix/share/copysweep/slurm/sweep.sbatch"); echo \$COPYSWEEP")
+    found=$(cd "$work/elsewhere" && env -u COPYSWEEP PATH=$prefix/bin:$PATH bash -c "$(sed -n '/^# the program:/,/^fi$/p' "$prefix/share/copysweep/slurm/sweep.sbatch"); echo \$COPYSWEEP")
     [ "$found" = "$prefix/bin/copysweep" ] && pass "installed sweep.sbatch finds copysweep on PATH" || fail "sbatch found '$found'"
     make -s -C "$ROOT" uninstall PREFIX="$prefix" > /dev/null 2>&1
     left=$(find "$prefix" -type f | head -3)
