@@ -12,8 +12,11 @@ PYTHON ?= /usr/bin/python3
 
 OMPFLAGS := $(if $(NO_OMP),,-fopenmp)
 # recursive (=) so that pkg-config runs after `make deps` has installed what it asks about
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) $(INIH_PC))
+# A CBLAS without a pkg-config file: BLAS_CFLAGS and BLAS_LIBS in place of BLAS_PC's
+BLAS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(BLAS_PC))
+BLAS_LIBS = $(shell $(PKG_CONFIG) --libs $(BLAS_PC))
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(INIH_PC)) $(BLAS_CFLAGS)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(INIH_PC)) $(BLAS_LIBS)
 CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 # -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes.
@@ -34,7 +37,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search install uninstall
+.PHONY: all test test-asan test-blis test-slurm fuzz clean bench deps run report study lr-search install uninstall
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -93,6 +96,18 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ_FUZZ) | build/fuzz
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# the quick tests (QUICK=1: through the MPI sweep) on a copy of the tree built against BLIS, Debian's
+# serial build unpacked into build/blis with a pkg-config file of its own: BLAS_PC=blis, as a user
+# would build against a CBLAS of their cluster, and no BLAS of the system changes
+test-blis: build/blis/blis.pc
+	rm -rf build/blis/tree && mkdir -p build/blis/tree
+	git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C build/blis/tree
+	QUICK=1 PKG_CONFIG_PATH=$(abspath build/blis) $(MAKE) -C build/blis/tree BLAS_PC=blis test
+build/blis/blis.pc: build/blis/.unpacked
+	printf '%s\n' 'prefix=$(abspath $(BLIS))' 'Name: blis' 'Description: BLIS, serial (Debian)' 'Version: 0' \
+	    'Cflags: -I$${prefix}/include/$(MULTIARCH)/blis-serial' \
+	    'Libs: -L$${prefix}/lib/$(MULTIARCH)/blis-serial -Wl,-rpath,$${prefix}/lib/$(MULTIARCH)/blis-serial -lblis' > $@
+
 # slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
 test-slurm: copysweep
 	PYTHON=$(PYTHON) tests/test_slurm.sh
@@ -104,6 +119,7 @@ bench: copysweep build/tests/bench_gemm_openblas
 # the same GEMM benchmark against OpenBLAS and against BLIS (Debian's serial build, unpacked into
 # build/blis so that no BLAS alternative of the system changes); single-threaded both
 BLIS := build/blis/root/usr
+MULTIARCH := $(shell gcc -print-multiarch)
 build/tests/bench_gemm_openblas: tests/bench_gemm.c | build/tests
 	gcc -O2 -std=c11 -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags $(BLAS_PC)) -o $@ $< \
 	    $(shell $(PKG_CONFIG) --libs $(BLAS_PC))
@@ -111,8 +127,8 @@ build/blis/.unpacked:
 	mkdir -p build/blis && cd build/blis && apt-get download libblis4-serial libblis-serial-dev && \
 	    for f in *.deb; do dpkg -x $$f root; done && touch .unpacked
 build/tests/bench_gemm_blis: tests/bench_gemm.c build/blis/.unpacked | build/tests
-	gcc -O2 -std=c11 -D_GNU_SOURCE -I$(BLIS)/include/x86_64-linux-gnu/blis-serial -o $@ $< \
-	    -L$(BLIS)/lib/x86_64-linux-gnu/blis-serial -Wl,-rpath,$(abspath $(BLIS))/lib/x86_64-linux-gnu/blis-serial -lblis
+	gcc -O2 -std=c11 -D_GNU_SOURCE -I$(BLIS)/include/$(MULTIARCH)/blis-serial -o $@ $< \
+	    -L$(BLIS)/lib/$(MULTIARCH)/blis-serial -Wl,-rpath,$(abspath $(BLIS))/lib/$(MULTIARCH)/blis-serial -lblis
 
 # tables and figures of a results file (default: the main job's) in report/
 RESULTS ?= quick.h5

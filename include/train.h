@@ -21,6 +21,9 @@ typedef struct {
     double checkpoint_every_s; /* also write it this often; 0: only when stopped */
     long fault_nan_update;     /* fault injection for tests: the loss of this update (counting
                                   from 1 over the whole trial) becomes NaN; 0 = never */
+    int fault_hold;            /* fault injection for tests: a trial that starts afresh waits after its
+                                  first update until should_stop (so that a sweep cannot end before a
+                                  signal reaches it) */
     /* Called after every epoch with the curve rows so far (those of a resumed checkpoint too); last:
      * the trial ends after this epoch anyway. Nonzero: the trial stops after this epoch as PRUNED
      * (successive halving, halving.h). */

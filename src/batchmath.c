@@ -1,10 +1,21 @@
-/* Batch math on OpenBLAS (CBLAS) and OpenMP. */
+/* Batch math on a CBLAS (OpenBLAS by default; BLIS or another through BLAS_PC) and OpenMP. */
 #include "batchmath.h"
 
 #ifdef __SSE__
 #include <xmmintrin.h> /* _mm_getcsr, _mm_setcsr */
 #endif
-#include <cblas.h>  /* cblas_sgemm, cblas_dgemm, openblas_set_num_threads, openblas_get_* */
+/* BLIS's cblas.h carries static functions of its own, unused here: no warnings from them */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#include <cblas.h>  /* cblas_sgemm, cblas_dgemm; OpenBLAS's also openblas_set_num_threads, openblas_get_* */
+/* BLIS: its cblas.h (which defines BLIS_SYSTEM_H) declares no bli_* function; blis.h does */
+#if !defined(OPENBLAS_VERSION) && defined(BLIS_SYSTEM_H)
+#include <blis.h>  /* bli_thread_set_num_threads, bli_info_get_version_str, bli_arch_* */
+#define CS_BLIS 1
+#endif
+#pragma GCC diagnostic pop
 #include <stdio.h>  /* snprintf */
 #include <time.h>   /* clock_gettime */
 #include <stdlib.h> /* free */
@@ -36,9 +47,20 @@ static void flush_subnormals(void)
 #endif
 }
 
+/* The BLAS runs on one thread: the parallelism is OpenMP's over the batch, or MPI's over trials. */
+static void blas_single_thread(void)
+{
+#if defined(OPENBLAS_VERSION)
+    openblas_set_num_threads(1);
+#elif defined(CS_BLIS)
+    bli_thread_set_num_threads(1);
+#endif
+    /* another CBLAS: its own setting (an environment variable, as a rule) */
+}
+
 int bm_setup_threads(int threads)
 {
-    openblas_set_num_threads(1);
+    blas_single_thread();
     flush_subnormals();
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads(threads);
@@ -55,7 +77,13 @@ int bm_setup_threads(int threads)
 const char *bm_blas_name(void)
 {
     static char name[256]; /* written once, read-only afterwards */
+#if defined(OPENBLAS_VERSION)
     snprintf(name, sizeof name, "%s (kernel %s)", openblas_get_config(), openblas_get_corename());
+#elif defined(CS_BLIS)
+    snprintf(name, sizeof name, "BLIS %s (kernel %s)", bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()));
+#else
+    snprintf(name, sizeof name, "a CBLAS other than OpenBLAS and BLIS");
+#endif
     return name;
 }
 

@@ -66,6 +66,7 @@ typedef struct {
     char host[256];
     long fault_trial, fault_update; /* COPYSWEEP_FAULT=nan:TRIAL:UPDATE, for the tests; -1 none */
     long fault_abort;               /* COPYSWEEP_FAULT=abort:TRIAL: its rank fails on it; -1 none */
+    long fault_hold;                /* COPYSWEEP_FAULT=hold:TRIAL: it waits for a signal (TrainCtx); -1 none */
 } Shared;
 
 /* FOLDER/trial-KEY.ckpt: named by the trial's settings, so that it stays its own when the grid grows */
@@ -153,7 +154,7 @@ static void run_trial(const Shared *sh, long k, int (*should_stop)(void *), Epoc
     checkpoint_path(sh, k, ckpt, sizeof ckpt);
     TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
                     .checkpoint = ckpt, .checkpoint_every_s = 60.0 * sh->job.checkpoint_minutes,
-                    .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0,
+                    .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0, .fault_hold = k == sh->fault_hold,
                     .on_epoch = on_epoch, .epoch_arg = sink};
     train_trial(&s, &ctx, model, res);
 }
@@ -1221,12 +1222,14 @@ int sweep_main(int argc, char **argv)
     }
     sh.threads = bm_setup_threads(0);
     ms.sh = &sh;
-    /* fault injection for the tests: the loss of one update of one trial becomes NaN */
+    /* fault injection for the tests: the loss of one update of one trial becomes NaN, a trial fails
+     * its rank, or a trial waits for a signal */
     const char *fault = getenv("COPYSWEEP_FAULT");
-    sh.fault_trial = sh.fault_update = sh.fault_abort = -1;
+    sh.fault_trial = sh.fault_update = sh.fault_abort = sh.fault_hold = -1;
     if (fault && sscanf(fault, "nan:%ld:%ld", &sh.fault_trial, &sh.fault_update) != 2)
         sh.fault_trial = sh.fault_update = -1;
     if (fault && sscanf(fault, "abort:%ld", &sh.fault_abort) != 1) sh.fault_abort = -1;
+    if (fault && sscanf(fault, "hold:%ld", &sh.fault_hold) != 1) sh.fault_hold = -1;
 
     Options args;
     char err[PATH_MAX + 1024] = "";

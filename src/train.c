@@ -4,7 +4,7 @@
 #include <math.h>   /* isfinite, isnan, ceil, exp, NAN */
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
-#include <time.h>   /* clock_gettime */
+#include <time.h>   /* clock_gettime, nanosleep */
 #include <sys/resource.h> /* getrusage */
 #include <unistd.h>       /* access */
 
@@ -637,10 +637,15 @@ static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
     return 0;
 }
 
-/* Returns 1 (and sets res) if the trial stopped early with its checkpoint written. */
-static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, double *last)
+/* Returns 1 (and sets res) if the trial stopped early with its checkpoint written; hold: wait until
+ * told to stop (TrainCtx.fault_hold). */
+static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, double *last, int hold)
 {
     int stop = ctx->should_stop && ctx->should_stop(ctx->stop_arg);
+    while (hold && ctx->should_stop && !stop) {
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+        stop = ctx->should_stop(ctx->stop_arg);
+    }
     int due = ctx->checkpoint && ctx->checkpoint_every_s > 0 && now_s() - *last >= ctx->checkpoint_every_s;
     if (!stop && !due) return 0;
     char err[512] = "";
@@ -665,7 +670,8 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         trainer_free(&tr);
         return;
     }
-    if (ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0) {
+    const int resumed = ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0;
+    if (resumed) {
         if (load_checkpoint(&tr, res, ctx->checkpoint, err, sizeof err) != 0) {
             failed(res, -1, err);
             trainer_free(&tr);
@@ -703,7 +709,8 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
             diverged = !isfinite(norm);
             tr.at.norm_sum += norm;
             tr.at.norm_max = norm > tr.at.norm_max ? norm : tr.at.norm_max;
-            if (!diverged && maybe_checkpoint(&tr, ctx, res, &last_checkpoint)) {
+            const int hold = ctx->fault_hold && !resumed && tr.at.epoch == 0 && tr.at.update == 1;
+            if (!diverged && maybe_checkpoint(&tr, ctx, res, &last_checkpoint, hold)) {
                 res->wall_s = trial_wall(&tr);
                 trainer_free(&tr);
                 return;

@@ -93,8 +93,9 @@ assert load.axes(t) == ['model', 'T'] and load.constants(t)['hidden'] == 16
 print(f'{len(t)} trials, {len(c)} curve rows, {len(pp)} positions, {len(gf)} gradient-flow points')
 "
 
-# an interrupted sweep: one rank, stopped after its first trial
-"$BIN" "$ROOT/tests/jobs/mid.ini" -o part.h5 2> part.log &
+# an interrupted sweep: one rank, stopped after its first trial (its second, held until the signal
+# by COPYSWEEP_FAULT=hold:1, cannot finish first)
+COPYSWEEP_FAULT=hold:1 "$BIN" "$ROOT/tests/jobs/mid.ini" -o part.h5 2> part.log &
 pid=$!
 for _ in $(seq 600); do grep -q ') done in' part.log && break; sleep 0.05; done
 kill -TERM $pid

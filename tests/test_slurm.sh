@@ -99,7 +99,10 @@ done
 # --- 2. the warning signal mid-run: checkpoint, requeue, resume
 OMP_NUM_THREADS=1 timeout 300 "$BIN" tests/jobs/mid.ini -o "$D/out/straight.h5" 2> "$D/out/straight.log" \
     || fail "the uninterrupted reference run: $(tail -2 "$D/out/straight.log")"
-job=$(sbatch --parsable --ntasks=3 --time=30 --output="$D/out/mid-%j.out" slurm/sweep.sbatch tests/jobs/mid.ini "$D/out/mid.h5")
+# trial 1 (among the first two to start) waits after its first update until the signal reaches it
+# (COPYSWEEP_FAULT=hold:1; its resume from the checkpoint does not wait): the signal meets a sweep with
+# trials left however fast the others run
+job=$(COPYSWEEP_FAULT=hold:1 sbatch --parsable --ntasks=3 --time=30 --output="$D/out/mid-%j.out" slurm/sweep.sbatch tests/jobs/mid.ini "$D/out/mid.h5")
 log=$D/out/mid-$job.out
 for _ in $(seq 600); do grep -q ') done in' "$log" 2>/dev/null && break; sleep 0.1; done
 scancel --batch --signal=USR1 "$job"
@@ -128,8 +131,10 @@ finished=$(grep -oE '^trial [0-9]+ \(.*\) done in' "$log" | awk '{print $2}' | s
 [ -z "$twice" ] && [ "$finished" = 6 ] && pass "every one of the 6 trials finished exactly once across both runs" \
     || fail "trials finished twice: '$twice'; $finished distinct"
 check "the resumed results equal the uninterrupted run's" "$PYTHON" tests/compare_results.py "$D/out/straight.h5" "$D/out/mid.h5"
-runs=$("$PYTHON" -c "import h5py; print(len(h5py.File('$D/out/mid.h5')['runs']))")
-[ "$runs" = 2 ] && pass "/runs records the 2 runs" || fail "/runs has $runs rows"
+# /runs: a row for each run of the sweep, as the job output shows them (a start of the job whose
+# launch failed before the sweep ran has no row), the first stopped by the signal, the last complete
+check "/runs records each run the job output shows, the first stopped (3), the last complete (0)" \
+    "$PYTHON" tests/check_runs.py "$D/out/mid.h5" "$log" --trials 6
 
 # --- 3. a job array: three shards without MPI, merged, equal to the MPI sweep
 timeout 240 sbatch --wait --array=1-3 --cpus-per-task=1 --time=30 --output="$D/out/array-%A_%a.out" \

@@ -95,11 +95,17 @@ rank_pid() { # MPIRUN_PID RANK
     done
 }
 resume_and_compare() { # NAME FILE RANKS
-    $MPIRUN -n "$3" "$BIN" "$mid" -o "$2" 2> "$2.resume.log"
+    env -u COPYSWEEP_FAULT $MPIRUN -n "$3" "$BIN" "$mid" -o "$2" 2> "$2.resume.log"
     local rc=$?
     [ $rc = 0 ] || { fail "$1: resume exit $rc: $(tail -3 "$2.resume.log")"; return; }
     check "$1: resumed run equals the uninterrupted one" "$PYTHON" "$ROOT/tests/compare_results.py" straight.h5 "$2"
 }
+
+# Each sweep below holds trial 1 (COPYSWEEP_FAULT=hold:1: started afresh, it waits after its first
+# update until it is told to stop), so that the signal reaches a sweep that has trials left however
+# fast the others run; the signal goes once the master has logged a finished trial. Trial 1 is among
+# the first to start (the trials run the most expensive first), second with one rank.
+export COPYSWEEP_FAULT=hold:1
 
 # 3a. SIGKILL of the master after its first recorded trial
 bg_sweep killed.log -n 3 "$BIN" "$mid" -o killed.h5
@@ -144,6 +150,7 @@ rc=$?
 [ $rc = 3 ] && grep -q 'checkpoint written' serial.log && pass "SIGTERM to a lone rank: exit 3, trial checkpointed" \
     || fail "SIGTERM to a lone rank: exit $rc: $(tail -3 serial.log)"
 resume_and_compare "SIGTERM to a lone rank" serial.h5 3
+unset COPYSWEEP_FAULT
 
 # --- 4. a trial whose loss becomes NaN is diverged, one without memory failed; the rest goes on
 # (COPYSWEEP_FAULT=nan:TRIAL:UPDATE makes the loss of that update NaN, as an exploding model would)
