@@ -96,7 +96,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ_FUZZ) | build/fuzz
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# the quick tests (QUICK=1: through the MPI sweep) on a copy of the tree built against BLIS, Debian's
+# the quick tests (QUICK=1: up to the command line) on a copy of the tree built against BLIS, Debian's
 # serial build unpacked into build/blis with a pkg-config file of its own: BLAS_PC=blis, as a user
 # would build against a CBLAS of their cluster, and no BLAS of the system changes
 test-blis: build/blis/blis.pc

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test of `make test` and fails loudly: a summary line per test, exit 1 if any failed.
 # COPYSWEEP (default ./copysweep) and TEST_BINS (default build/tests) choose the binaries under test:
-# `make test-asan` points them at the AddressSanitizer build. QUICK=1 runs the tests up to the MPI sweep.
+# `make test-asan` points them at the AddressSanitizer build. QUICK=1 runs the quick ones (up to the command line).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -25,22 +25,36 @@ run() { # NAME COMMAND...
     fi
 }
 
+# SANITIZED=1 (make test-asan) leaves out what does not change under it: the double-precision tests,
+# built with ASan and UBSan in `make test` already, and the analysis tests, whose C paths (a sweep
+# writing its file) the sweep and store tests cover.
+sanitized_skip() { # NAME
+    summary+=("skip  $1 (in make test; SANITIZED=1)")
+}
 run "layers: every include to the same or a lower layer, no circle" "$PYTHON" tests/check_layers.py
-run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
-run "PyTorch cross-check, double" \
-    bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"
+if [ -z "${SANITIZED:-}" ]; then
+    run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
+    run "PyTorch cross-check, double" \
+        bash -c "build/tests/xcheck_dump_f64 '$work/xcheck.h5' && '$PYTHON' tests/xcheck.py '$work/xcheck.h5'"
+else
+    sanitized_skip "the gradient check and the PyTorch cross-check, double"
+fi
 run "data, splits and metrics" "$bins/test_data"
 run "memory in bits, its SE and temperature; the decay per step" "$bins/test_info"
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
-run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 # QUICK=1 (make test-blis): up to here
 if [ -n "${QUICK:-}" ]; then
-    summary+=("skip  the results store, search, analysis, fault and valgrind tests (QUICK=1)")
+    summary+=("skip  the MPI sweep, results store, search, analysis, fault and valgrind tests (QUICK=1)")
 else
+    run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
     run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
     run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
-    run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
+    if [ -z "${SANITIZED:-}" ]; then
+        run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
+    else
+        sanitized_skip "the analysis tests"
+    fi
     # mounting a small tmpfs and running a sweep as another user need root
     if [ "$(id -u)" = 0 ]; then
         # one round of the five faults under the sanitizers, whose sweeps run several times slower

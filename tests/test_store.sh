@@ -94,8 +94,9 @@ rc=$?
 # --- 3. a torn last record is cut off; a damaged record is refused and nothing changes
 mid=$ROOT/tests/jobs/mid.ini
 $MPIRUN -n 3 "$BIN" "$mid" -o midref.h5 2> midref.log || fail "mid.ini: $(tail -2 midref.log)"
-journal_of() { # NAME: a sweep of mid.ini killed after its third trial, its journal kept
-    $MPIRUN -n 3 "$BIN" "$mid" -o "$1" 2> "$1.log" &
+journal_of() { # NAME: a sweep of mid.ini killed after its third trial, its journal kept (trial 1
+    # waits for a signal, COPYSWEEP_FAULT=hold:1, so that the sweep cannot finish before the kill)
+    COPYSWEEP_FAULT=hold:1 $MPIRUN -n 3 "$BIN" "$mid" -o "$1" 2> "$1.log" &
     local pid=$! mp
     for _ in $(seq 100); do mp=$(pgrep -P $pid -x mpirun) && break; sleep 0.02; done
     for _ in $(seq 600); do [ "$(grep -c ') done in' "$1.log")" -ge 3 ] && break; sleep 0.02; done
