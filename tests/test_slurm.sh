@@ -37,7 +37,7 @@ stop_daemons() {
 cleanup() {
     [ -n "${SLURM_CONF:-}" ] && scancel --quiet -u root 2>/dev/null
     stop_daemons
-    rm -rf "$D"
+    if [ -n "${KEEP:-}" ]; then echo "test-slurm: kept $D (KEEP=1)"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
 
@@ -135,6 +135,26 @@ check "the resumed results equal the uninterrupted run's" "$PYTHON" tests/compar
 # launch failed before the sweep ran has no row), the first stopped by the signal, the last complete
 check "/runs records each run the job output shows, the first stopped (3), the last complete (0)" \
     "$PYTHON" tests/check_runs.py "$D/out/mid.h5" "$log" --trials 6
+
+# --- 2b. a time limit too short for a requeue (5 minutes, less than the warning's 10): the warning is
+# ignored, and SIGTERM to the ranks (as at the limit) stops the sweep with its checkpoints, no requeue.
+# Trial 1 waits for the signal (COPYSWEEP_FAULT=hold:1), so that the sweep is still running for both.
+job=$(COPYSWEEP_FAULT=hold:1 sbatch --parsable --ntasks=3 --time=5 --output="$D/out/short-%j.out" slurm/sweep.sbatch \
+      tests/jobs/mid.ini "$D/out/short.h5")
+log=$D/out/short-$job.out
+for _ in $(seq 600); do grep -q ') done in' "$log" 2>/dev/null && break; sleep 0.1; done
+scancel --batch --signal=USR1 "$job"
+for _ in $(seq 300); do grep -q 'SIGUSR1 ignored' "$log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5 # a warning not ignored would have stopped the sweep by now
+state=$(job_state "$job")
+scancel --signal=TERM "$job" # to the job's steps (the ranks), as at the limit
+if wait_state "$job" FAILED 60 && [ "$state" = RUNNING ] && grep -q 'the warning is ignored' "$log" \
+    && grep -q 'exited with status 3' "$log" && ! grep -q 'requeueing' "$log" \
+    && [ "$(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')" = Restarts=0 ]; then
+    pass "a 5-minute limit: the warning ignored (the sweep ran on), SIGTERM checkpointed and stopped it, no requeue"
+else
+    fail "a 5-minute limit: state $state, then $(job_state "$job"): $(cat "$log")"
+fi
 
 # --- 3. a job array: three shards without MPI, merged, equal to the MPI sweep
 timeout 240 sbatch --wait --array=1-3 --cpus-per-task=1 --time=30 --output="$D/out/array-%A_%a.out" \
