@@ -15,7 +15,7 @@ ROUNDS=${ROUNDS:-3}
 SEED=${SEED:-$(date +%s)}
 RANDOM=$SEED
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPIRUN="timeout 300 mpirun --oversubscribe"
+MPIRUN="timeout -k 10 300 mpirun --oversubscribe"
 mounts=()
 unmount_all() {
     for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
@@ -82,7 +82,7 @@ inject() {
         full) what="a full disk ($(df --output=size -B1 "$dir" | tail -1 | tr -d ' ') bytes)" ;;
         unwritable) what="the output folder made unwritable"; chmod 555 "$dir" ;;
     esac
-    wait $job
+    wait_job $job
     local rc=$? said=ok
     what="$what after ${delay_ms} ms"
     if [ $rc = 0 ]; then # it came too late: nothing was tested

@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-MPIRUN="timeout 300 mpirun -q --oversubscribe"
+MPIRUN="timeout -k 10 300 mpirun -q --oversubscribe"
 scratch
 cd "$work"
 py() { "$PYTHON" -c "import sys; sys.path.insert(0, '$ROOT/analysis'); import load; $1" "${@:2}"; }

@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-MPIRUN="timeout 300 mpirun -q --oversubscribe"
+MPIRUN="timeout -k 10 300 mpirun -q --oversubscribe"
 SEED=${SEED:-$(date +%s)}
 RANDOM=$SEED
 scratch
@@ -55,7 +55,7 @@ for round in $(seq 12); do
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     master=$(rank0 "$mp")
     [ -n "$master" ] && kill -KILL "$master" 2>/dev/null
-    wait $pid
+    wait_job $pid
     rc=$?
     # the run started from exactly what the last kill left recorded: nothing lost, nothing repeated
     starts=$(grep -o '([0-9]* already finished' "kill$round.log" | grep -o '[0-9]*')
@@ -86,7 +86,7 @@ while [ -n "$master" ] && kill -0 "$master" 2>/dev/null; do
     for c in $(pgrep -P "$master" -x copysweep); do kill -KILL "$c" 2>/dev/null && children=$((children + 1)); done
     sleep 0.01
 done
-wait $pid
+wait_job $pid
 rc=$?
 [ $rc = 0 ] && [ $children -ge 1 ] && check "$children compactions killed: the sweep finishes, equal to the uninterrupted run" \
     "$PYTHON" "$ROOT/tests/compare_results.py" ref.h5 child.h5 --same-order || fail "compactions killed: exit $rc, $children killed"
@@ -101,7 +101,7 @@ journal_of() { # NAME: a sweep of mid.ini killed after its third trial, its jour
     for _ in $(seq 100); do mp=$(pgrep -P $pid -x mpirun) && break; sleep 0.02; done
     for _ in $(seq 600); do [ "$(grep -c ') done in' "$1.log")" -ge 3 ] && break; sleep 0.02; done
     kill -KILL $(rank0 "$mp") 2>/dev/null
-    wait $pid
+    wait_job $pid
 }
 journal_of torn.h5
 size=$(stat -c %s torn.h5.ckpt/journal)
@@ -231,7 +231,7 @@ done
 running=$("$PYTHON" -c "import sys; sys.path.insert(0, '$ROOT/analysis'); import load
 c = load.curves('slow.h5'); print(int(c['running'].sum()))" 2>&1)
 kill -TERM $(pgrep -P $pid -x mpirun) 2>/dev/null
-wait $pid
+wait_job $pid
 [ -n "$seen" ] && pass "status while the sweep runs: $(grep -m1 'running on' <<<"$seen" | sed 's/^ *//')" \
     || fail "status never showed a running trial's epoch: $out"
 [ "${running:-0}" -gt 0 ] 2>/dev/null && pass "load.curves shows $running curve rows of running trials, marked running" \

@@ -8,8 +8,8 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-MPIRUN="timeout 300 mpirun -q --oversubscribe"
-# a sweep in the background: `wait $pid` gives its exit status, $mpirun_pid is mpirun itself
+MPIRUN="timeout -k 10 300 mpirun -q --oversubscribe"
+# a sweep in the background: `wait_job $pid` gives its exit status, $mpirun_pid is mpirun itself
 bg_sweep() { # LOG ARGS...
     local log=$1
     shift
@@ -71,7 +71,7 @@ while kill -0 $pid 2>/dev/null; do
     fi
     sleep 0.2
 done
-wait $pid && [ $reads -gt 0 ] && [ $read_fails = 0 ] \
+wait_job $pid && [ $reads -gt 0 ] && [ $read_fails = 0 ] \
     && pass "h5py and h5dump read the file $reads times while the sweep wrote it" \
     || fail "reading while the sweep runs: $read_fails of $reads reads failed"
 check "uninterrupted reference" "$PYTHON" "$ROOT/tests/check_results.py" straight.h5 --n 6 --status done
@@ -112,7 +112,7 @@ bg_sweep killed.log -n 3 "$BIN" "$mid" -o killed.h5
 wait_for_done killed.log
 master=$(rank_pid $mpirun_pid 0)
 [ -n "$master" ] && kill -KILL "$master"
-wait $pid
+wait_job $pid
 rc=$?
 [ $rc != 0 ] && check "SIGKILL of the master (mpirun exit $rc): the file opens and keeps what was recorded" \
     "$PYTHON" "$ROOT/tests/check_results.py" killed.h5 --n 6 --some-done || fail "SIGKILL of the master did not stop the sweep"
@@ -122,7 +122,7 @@ resume_and_compare "SIGKILL of the master" killed.h5 3
 bg_sweep usr1.log -n 3 "$BIN" "$mid" -o usr1.h5
 wait_for_done usr1.log
 kill -USR1 $mpirun_pid
-wait $pid
+wait_job $pid
 rc=$?
 ckpts=$(ls usr1.h5.ckpt/*.ckpt 2>/dev/null | wc -l)
 [ $rc = 3 ] && grep -q 'checkpoint written' usr1.log && [ "$ckpts" -ge 1 ] \
@@ -134,7 +134,7 @@ resume_and_compare "SIGUSR1" usr1.h5 2
 bg_sweep term.log -n 3 "$BIN" "$mid" -o term.h5
 wait_for_done term.log
 pkill -TERM -P $mpirun_pid -x copysweep
-wait $pid
+wait_job $pid
 rc=$?
 [ $rc = 3 ] && grep -q 'checkpoint written' term.log && pass "SIGTERM to the ranks: exit 3, trials checkpointed" \
     || fail "SIGTERM to the ranks: exit $rc: $(tail -3 term.log)"
@@ -145,7 +145,7 @@ resume_and_compare "SIGTERM to the ranks" term.h5 4
 pid=$!
 wait_for_done serial.log
 kill -TERM $pid
-wait $pid
+wait_job $pid
 rc=$?
 [ $rc = 3 ] && grep -q 'checkpoint written' serial.log && pass "SIGTERM to a lone rank: exit 3, trial checkpointed" \
     || fail "SIGTERM to a lone rank: exit $rc: $(tail -3 serial.log)"
