@@ -14,7 +14,8 @@ Usage: analysis/report.py RESULTS.h5 [-o report/]
 
 Trials count when their status is done or diverged (both have test metrics of their selected
 weights); pending, running and failed trials are shown as missing, never averaged away. Exit
-status: 0, or 2 with one line on stderr if the file is not a copysweep results file.
+status: 0, or 2 with one line on stderr if the file is not a copysweep results file or the Python
+running it lacks h5py, numpy, pandas or matplotlib.
 """
 import argparse
 import functools
@@ -24,13 +25,20 @@ import os
 import sys
 import warnings
 
-import matplotlib
+try:
+    import h5py  # noqa: F401 (load needs it; checked here to say so in one line)
+    import matplotlib
+    import numpy as np
+    import pandas as pd
+except ImportError as e:
+    print(f"report: {sys.executable} has no module {e.name!r}: run with a Python 3 that has h5py, numpy, "
+          "pandas and matplotlib (Debian: /usr/bin/python3; or a venv made with --system-site-packages)",
+          file=sys.stderr)
+    sys.exit(2)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402

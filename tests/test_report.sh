@@ -146,5 +146,10 @@ for f in other.h5 future.h5 text.h5; do
     if [ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ] && [ ! -e bad ]; then pass "$f refused: $err"
     else fail "$f: exit $rc: $err"; fi
 done
+# a Python without the packages (-S: no site-packages) is told what to use, in one line
+err=$("$PYTHON" -S "$ROOT/analysis/report.py" smoke.h5 -o bad 2>&1); rc=$?
+if [ $rc = 2 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -q "has no module" <<<"$err" && [ ! -e bad ]; then
+    pass "a Python without h5py is refused: $err"
+else fail "a Python without h5py: exit $rc: $err"; fi
 
 finish report
