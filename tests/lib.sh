@@ -21,9 +21,10 @@ descendants() { # PID: its child processes, theirs, and so on
 }
 # wait_job PID: wait for a background job that runs mpirun, and return its exit status. Debian 12's
 # mpirun (Open MPI 4.1, PMIx 4) can hang after its ranks ended when one of them was killed: its main
-# thread, in PMIx_server_finalize, joins PMIx's progress thread, which waits for a lock for ever (seen
-# about once in a few hundred kills; the results file is complete by then). An mpirun that has had no
-# live rank for 20 s is killed, with a line that says so; the job's status is then 137.
+# thread, in PMIx_server_finalize, joins PMIx's progress thread, which waits for a lock for ever
+# (seen once in eight runs of make test, in test_store; the results file is complete by then). An
+# mpirun that has had no live rank for 20 s is killed, with a line that says so; the job's status is
+# then 137.
 wait_job() {
     local idle=0 p live runs
     while kill -0 "$1" 2> /dev/null; do
