@@ -1,5 +1,7 @@
 # copysweep: `make` builds ./copysweep; `make test` builds and runs every test.
-# OpenMP is on by default (NO_OMP=1 turns it off); HDF5 and BLAS come from pkg-config.
+# OpenMP is on by default (NO_OMP=1 turns it off); HDF5 and inih come from pkg-config. No BLAS computes
+# a result (every product runs on copysweep's own kernels, the same bits on every CPU); `make bench`
+# links OpenBLAS (BLAS_PC) and BLIS into its GEMM benchmark, to compare.
 
 ifeq ($(origin CC),default)
 CC = mpicc
@@ -12,11 +14,8 @@ PYTHON ?= /usr/bin/python3
 
 OMPFLAGS := $(if $(NO_OMP),,-fopenmp)
 # recursive (=) so that pkg-config runs after `make deps` has installed what it asks about
-# A CBLAS without a pkg-config file: BLAS_CFLAGS and BLAS_LIBS in place of BLAS_PC's
-BLAS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(BLAS_PC))
-BLAS_LIBS = $(shell $(PKG_CONFIG) --libs $(BLAS_PC))
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(INIH_PC)) $(BLAS_CFLAGS)
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(INIH_PC)) $(BLAS_LIBS)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(INIH_PC))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(INIH_PC))
 CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 # -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities; no result changes.
@@ -37,7 +36,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-blis test-slurm fuzz clean bench deps run report study lr-search install uninstall
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search install uninstall
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -95,19 +94,6 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ_FUZZ) | build/fuzz
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
-
-# the quick tests (QUICK=1: up to the command line) on a copy of the tree built against BLIS, Debian's
-# serial build unpacked into build/blis with a pkg-config file of its own: BLAS_PC=blis, as a user
-# would build against a CBLAS of their cluster, and no BLAS of the system changes
-test-blis: build/blis/blis.pc
-	rm -rf build/blis/tree && mkdir -p build/blis/tree
-	(git ls-files -co --exclude-standard 2> /dev/null || find Makefile README.md src include tests jobs analysis slurm \
-	    -type f) | tar -cf - -T - | tar -xf - -C build/blis/tree
-	QUICK=1 PKG_CONFIG_PATH=$(abspath build/blis) $(MAKE) -C build/blis/tree BLAS_PC=blis test
-build/blis/blis.pc: build/blis/.unpacked
-	printf '%s\n' 'prefix=$(abspath $(BLIS))' 'Name: blis' 'Description: BLIS, serial (Debian)' 'Version: 0' \
-	    'Cflags: -I$${prefix}/include/$(MULTIARCH)/blis-serial' \
-	    'Libs: -L$${prefix}/lib/$(MULTIARCH)/blis-serial -Wl,-rpath,$${prefix}/lib/$(MULTIARCH)/blis-serial -lblis' > $@
 
 # slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
 test-slurm: copysweep

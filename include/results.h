@@ -20,8 +20,9 @@
 
 #define RESULTS_FORMAT "copysweep-results"
 /* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ;
- * 4: the key column, store_id and journal_seq (a journal beside the file during a sweep) */
-#define RESULTS_FORMAT_VERSION 4
+ * 4: the key column, store_id and journal_seq (a journal beside the file during a sweep);
+ * 5: the kernel column (the kernel path of each trial), no blas attribute (no BLAS computes a result) */
+#define RESULTS_FORMAT_VERSION 5
 
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */
@@ -38,6 +39,7 @@ typedef struct {
     const char *host;
     int rank;
     int threads;
+    const char *kernel;     /* the kernel path of the run that finished it (kernels.h); NULL: none yet */
 } TrialRecord;
 
 /* 0 if a file can be created at path (checked before any work), else -1 and the reason in err. */

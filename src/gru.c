@@ -5,9 +5,9 @@
  * gates_t holds [z | r | ĥ] per row, (B, 3H); U = [U_z; U_r; U_h]. */
 #include "gru.h"
 
-#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn, bm_sigmoid, bm_tanh, BM_PATHS */
 
-BM_VECTOR_CLONES static void gru_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
+BM_BODY void gru_forward_step_body(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G3 = 3 * m->H;
     real *gates = a->gates + cell_at(t, B, G3);
@@ -43,8 +43,9 @@ BM_VECTOR_CLONES static void gru_forward_step(const Layer *m, LayerActs *a, int 
         }
     }
 }
+BM_PATHS(static, gru_forward_step, (const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init), (m, a, t, B, init))
 
-BM_VECTOR_CLONES static void gru_backward_step(const Layer *m, LayerActs *a, int t, int B)
+BM_BODY void gru_backward_step_body(const Layer *m, LayerActs *a, int t, int B)
 {
     const int H = m->H, G3 = 3 * m->H;
     real *gates = a->gates + cell_at(t, B, G3);
@@ -82,14 +83,15 @@ BM_VECTOR_CLONES static void gru_backward_step(const Layer *m, LayerActs *a, int
     /* ∂h_{t-1} += [∂pre_z | ∂pre_r] [U_z; U_r]: (B, 2H)·(2H, H) */
     bm_gemm_packed(a->dh_prev, H, gates, G3, B, &a->packs->bwd[0], 1, NULL);
 }
+BM_PATHS(static, gru_backward_step, (const Layer *m, LayerActs *a, int t, int B), (m, a, t, B))
 
 static void gru_grad_U(const Layer *m, LayerActs *a, int B)
 {
     const int H = m->H, G3 = 3 * m->H, LB = a->L * B;
     /* [dU_z; dU_r] += Σ_t [∂pre_z | ∂pre_r]ᵀ h_{t-1}: (2H, L·B)·(L·B, H) */
-    bm_gemm_tn_acc(a->g.U, H, a->gates, G3, a->h, H, 2 * H, H, LB);
+    bm_gemm_tn(a->g.U, H, a->gates, G3, a->h, H, 2 * H, H, LB, 1);
     /* dU_h += Σ_t ∂pre_ĥᵀ (r_t ⊙ h_{t-1}): (H, L·B)·(L·B, H) */
-    bm_gemm_tn_acc(a->g.U + (size_t)2 * H * H, H, a->gates + 2 * H, G3, a->rh, H, H, H, LB);
+    bm_gemm_tn(a->g.U + (size_t)2 * H * H, H, a->gates + 2 * H, G3, a->rh, H, H, H, LB, 1);
 }
 
 /* ∂h_t/∂h_{t-1} ≈ (1 − z) + z·r·|λ(U_h)| at h = 0 with z = r = σ(0): the keep and write

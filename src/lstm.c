@@ -7,9 +7,9 @@
 
 #include <math.h> /* exp */
 
-#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_sigmoid, bm_tanh */
+#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn, bm_sigmoid, bm_tanh, BM_PATHS */
 
-BM_VECTOR_CLONES static void lstm_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
+BM_BODY void lstm_forward_step_body(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H, G4 = 4 * m->H;
     real *gates = a->gates + cell_at(t, B, G4);
@@ -31,8 +31,9 @@ BM_VECTOR_CLONES static void lstm_forward_step(const Layer *m, LayerActs *a, int
         }
     }
 }
+BM_PATHS(static, lstm_forward_step, (const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init), (m, a, t, B, init))
 
-BM_VECTOR_CLONES static void lstm_backward_step(const Layer *m, LayerActs *a, int t, int B)
+BM_BODY void lstm_backward_step_body(const Layer *m, LayerActs *a, int t, int B)
 {
     const int H = m->H, G4 = 4 * m->H;
     real *gates = a->gates + cell_at(t, B, G4);
@@ -59,12 +60,13 @@ BM_VECTOR_CLONES static void lstm_backward_step(const Layer *m, LayerActs *a, in
     /* ∂h_{t-1} = ∂pre_t U: (B, 4H)·(4H, H) */
     bm_gemm_packed(a->dh_prev, H, gates, G4, B, &a->packs->bwd[0], 0, NULL);
 }
+BM_PATHS(static, lstm_backward_step, (const Layer *m, LayerActs *a, int t, int B), (m, a, t, B))
 
 static void lstm_grad_U(const Layer *m, LayerActs *a, int B)
 {
     const int H = m->H, G4 = 4 * m->H, LB = a->L * B;
     /* dU += Σ_t ∂pre_tᵀ h_{t-1}: (4H, L·B)·(L·B, H) */
-    bm_gemm_tn_acc(a->g.U, H, a->gates, G4, a->h, H, G4, H, LB);
+    bm_gemm_tn(a->g.U, H, a->gates, G4, a->h, H, G4, H, LB, 1);
 }
 
 /* ∂c_t/∂c_{t-1} ≈ f + i·o·|λ(U_c)| at h = 0: σ(b_f) + σ(0)² */

@@ -1,11 +1,11 @@
 /* copysweep: parse the command line and dispatch to train, data, bench, status, merge, or the sweep of a
  * job file. */
 #include <stdio.h>  /* printf, fprintf */
-#include <stdlib.h> /* free */
+#include <stdlib.h> /* free, getenv */
 #include <string.h> /* strcmp, strlen */
 #include <unistd.h> /* gethostname, access */
 
-#include "batchmath.h" /* bm_setup_threads */
+#include "batchmath.h" /* bm_setup_threads, bm_path_select, bm_path_name */
 #include "cells.h"     /* model_kinds */
 #include "check.h"     /* cs_user_error */
 #include "cli.h"       /* Options, cli_* */
@@ -26,6 +26,13 @@ static void join_args(int argc, char **argv, char *buf, size_t n)
     buf[0] = '\0';
     for (int i = 0; i < argc && len + 1 < n; i++)
         len += (size_t)snprintf(buf + len, n - len, i ? " %s" : "%s", argv[i]);
+}
+
+/* The kernel path COPYSWEEP_KERNEL names (unset: the fastest), for a command that trains. */
+static void select_kernel(void)
+{
+    char err[256];
+    if (bm_path_select(getenv("COPYSWEEP_KERNEL"), err, sizeof err) != 0) cs_user_error("%s", err);
 }
 
 static int run_train(int argc, char **argv, const Options *o)
@@ -53,7 +60,8 @@ static int run_train(int argc, char **argv, const Options *o)
         Tensor tensors[MODEL_MAX_TENSORS];
         TrialRecord rec = {.trial = 0, .key = settings_key(&o->s), .s = &o->s, .facts = trial_facts(&o->s), .status = res.status, .res = &res,
                            .weights = model.mem, .tensors = tensors, .n_tensors = model.mem ? model_tensors(&model, tensors) : 0,
-                           .host = host, .rank = 0, .threads = ctx.threads};
+                           .host = host, .rank = 0, .threads = ctx.threads,
+                           .kernel = bm_path_name()};
         if (results_write(o->output, command, job, store_new_id(), &rec, 1, err, sizeof err) != 0) {
             fprintf(stderr, "copysweep: %s\n", err);
             rc = CS_EXIT_FAILURE;
@@ -87,9 +95,8 @@ static int run_bench(const Options *o)
         const int G = model_kinds[o->s.model].ops->G;
         const int chunk = o->s.chunk < o->s.batch ? o->s.chunk : o->s.batch;
         BmRates r = bm_measure_rates(sh.I, o->s.hidden, G, o->s.batch, sh.L, chunk);
-        printf("rates (GFLOP/s, one thread): fma_peak %.1f sgemm_step %.1f sgemm_wgrad %.1f packed_step %.1f; "
-               "packed kernel %s; %s\n", r.peak, r.sgemm_step, r.sgemm_wgrad, r.packed_step, bm_kernel_name(),
-               bm_blas_name());
+        printf("rates (GFLOP/s, one thread): fma_peak %.1f gemm_step %.1f gemm_wgrad %.1f packed_step %.1f; "
+               "kernel %s\n", r.peak, r.gemm_step, r.gemm_wgrad, r.packed_step, bm_path_name());
     }
     return 0;
 }
@@ -141,9 +148,9 @@ int main(int argc, char **argv)
             return 0;
         }
         switch (cli_command_id(cmd)) {
-        case CLI_TRAIN: return run_train(argc, argv, &o);
+        case CLI_TRAIN: select_kernel(); return run_train(argc, argv, &o);
         case CLI_DATA: return run_data(&o);
-        case CLI_BENCH: return run_bench(&o);
+        case CLI_BENCH: select_kernel(); return run_bench(&o);
         case CLI_STATUS: return store_print_status(o.files[0], stdout);
         case CLI_MERGE: {
             char command[4096];

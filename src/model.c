@@ -374,7 +374,7 @@ void model_prepare(const Model *m, Workspace *w)
 /* ---- forward, loss, backward of one chunk ------------------------------------------------ */
 
 /* From ∂pre_t: dWᵀ[s] += x̃_t[s] ∂pre_t and db += ∂pre_t for one-hot inputs (and the mult step). */
-BM_VECTOR_CLONES static void input_backward_onehot(const Layer *l, LayerActs *a, int t, int B)
+BM_BODY void input_backward_onehot_body(const Layer *l, LayerActs *a, int t, int B)
 {
     const int GH = l->G * l->H;
     if (l->mult) mult_backward_onehot(l, a, t, B);
@@ -390,6 +390,7 @@ BM_VECTOR_CLONES static void input_backward_onehot(const Layer *l, LayerActs *a,
         }
     }
 }
+BM_PATHS(static, input_backward_onehot, (const Layer *l, LayerActs *a, int t, int B), (l, a, t, B))
 
 /* h_1..h_L of one layer from its inputs (sym or x). */
 static void layer_forward(const Layer *l, LayerActs *a, int B)
@@ -528,7 +529,7 @@ void model_score(const Model *m, Acts *a, int B, Metrics *out)
 }
 
 /* ∂h_t += (∂y_t W_y) ⊙ mask_t, the output path of a scored step of the top layer: (B, K)·(K, H) */
-BM_VECTOR_CLONES static void output_backward_step(const Model *m, const Acts *ac, real *dh_all, int t, int B)
+BM_BODY void output_backward_step_body(const Model *m, const Acts *ac, real *dh_all, int t, int B)
 {
     const int H = m->H, K = m->K;
     const real *dy = ac->probs + cell_at(t - ac->out_start, B, K);
@@ -548,6 +549,7 @@ BM_VECTOR_CLONES static void output_backward_step(const Model *m, const Acts *ac
         }
     }
 }
+BM_PATHS(static, output_backward_step, (const Model *m, const Acts *ac, real *dh_all, int t, int B), (m, ac, dh_all, t, B))
 
 /* BPTT through one layer, with the gradient on its h_t from above: from the output layer (out, the
  * top layer) or in dext. flow (L, optional) gets Σ_b ‖∂L/∂h_t‖². Leaves ∂L/∂pre_t in gates and adds

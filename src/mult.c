@@ -2,9 +2,9 @@
  *   m_t = W_m x_t + U_m h_{t-1} + b_m,   x̃_t = m_t ⊙ x_t */
 #include "mult.h"
 
-#include "batchmath.h" /* bm_gemm_*, bm_fill_rows, bm_add_colsum, bm_dot, BM_VECTOR_CLONES */
+#include "batchmath.h" /* bm_gemm_*, bm_fill_rows, bm_add_colsum, bm_dot, BM_PATHS */
 
-BM_VECTOR_CLONES void mult_forward_onehot(const Layer *m, LayerActs *a, int t, int B)
+BM_BODY void mult_forward_onehot_body(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H;
     const int32_t *sym = a->sym + (size_t)t * B;
@@ -16,8 +16,9 @@ BM_VECTOR_CLONES void mult_forward_onehot(const Layer *m, LayerActs *a, int t, i
         a->msym[(size_t)t * B + b] = m->p.W_m[(size_t)s * I + s] + bm_dot(u, hp, H) + m->p.b_m[s];
     }
 }
+BM_PATHS(, mult_forward_onehot, (const Layer *m, LayerActs *a, int t, int B), (m, a, t, B))
 
-BM_VECTOR_CLONES void mult_backward_onehot(const Layer *m, LayerActs *a, int t, int B)
+BM_BODY void mult_backward_onehot_body(const Layer *m, LayerActs *a, int t, int B)
 {
     const int I = m->I, H = m->H, GH = m->G * m->H;
     const int32_t *sym = a->sym + (size_t)t * B;
@@ -39,6 +40,7 @@ BM_VECTOR_CLONES void mult_backward_onehot(const Layer *m, LayerActs *a, int t, 
         a->g.b_m[s] += dm;
     }
 }
+BM_PATHS(, mult_backward_onehot, (const Layer *m, LayerActs *a, int t, int B), (m, a, t, B))
 
 void mult_forward_input(const Layer *m, LayerActs *a, int B)
 {

@@ -18,7 +18,6 @@
 #include <time.h>     /* time, gmtime_r, strftime, clock_gettime */
 #include <unistd.h>   /* getpid, unlink, fsync, close, read, write, access, fork, pipe */
 
-#include "batchmath.h" /* bm_blas_name */
 #include "check.h"     /* CS_ALLOC */
 #include "settings_table.h" /* settings_* */
 #include "version.h"   /* COPYSWEEP_VERSION */
@@ -185,6 +184,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_str(r, "host", rec->host ? rec->host : "", STR_HOST);
     col_int(r, "rank", rec->rank);
     col_int(r, "threads", rec->threads);
+    col_str(r, "kernel", rec->kernel ? rec->kernel : "", STR_SHORT);
     col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
 }
 
@@ -501,7 +501,6 @@ int results_write(const char *path, const char *command, const char *job, uint64
     attr_str(&w, f, "job", job);
     attr_str(&w, f, "created", created);
     attr_str(&w, f, "real", CS_REAL_NAME);
-    attr_str(&w, f, "blas", bm_blas_name());
     attr_str(&w, f, "store_id", id);
     attr_int(&w, f, "journal_seq", 0);
     attr_int(&w, f, "n_trials", n);

@@ -3,9 +3,9 @@
  * gates_t holds h_t itself per row, (B, H): the cell's one "gate" is its new state. */
 #include "rnn.h"
 
-#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn_acc, bm_tanh */
+#include "batchmath.h" /* bm_gemm_packed, bm_gemm_tn, bm_tanh, BM_PATHS */
 
-BM_VECTOR_CLONES static void rnn_forward_step(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
+BM_BODY void rnn_forward_step_body(const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init)
 {
     const int H = m->H;
     real *pre = a->gates + cell_at(t, B, H);
@@ -19,8 +19,9 @@ BM_VECTOR_CLONES static void rnn_forward_step(const Layer *m, LayerActs *a, int 
         h[k] = pre[k];
     }
 }
+BM_PATHS(static, rnn_forward_step, (const Layer *m, LayerActs *a, int t, int B, const BmRowInit *init), (m, a, t, B, init))
 
-BM_VECTOR_CLONES static void rnn_backward_step(const Layer *m, LayerActs *a, int t, int B)
+BM_BODY void rnn_backward_step_body(const Layer *m, LayerActs *a, int t, int B)
 {
     const int H = m->H;
     real *g = a->gates + cell_at(t, B, H);
@@ -32,12 +33,13 @@ BM_VECTOR_CLONES static void rnn_backward_step(const Layer *m, LayerActs *a, int
     /* ∂h_{t-1} = ∂pre U: (B, H)·(H, H) */
     bm_gemm_packed(a->dh_prev, H, g, H, B, &a->packs->bwd[0], 0, NULL);
 }
+BM_PATHS(static, rnn_backward_step, (const Layer *m, LayerActs *a, int t, int B), (m, a, t, B))
 
 static void rnn_grad_U(const Layer *m, LayerActs *a, int B)
 {
     const int H = m->H, LB = a->L * B;
     /* dU += Σ_t ∂pre_tᵀ h_{t-1}: (H, L·B)·(L·B, H) */
-    bm_gemm_tn_acc(a->g.U, H, a->gates, H, a->h, H, H, H, LB);
+    bm_gemm_tn(a->g.U, H, a->gates, H, a->h, H, H, H, LB, 1);
 }
 
 /* ∂h_t/∂h_{t-1} = (1 − h_t²) U ≈ U at h = 0: |λ(U)| */

@@ -18,7 +18,7 @@
 #include <time.h>     /* nanosleep, time, gmtime_r, strftime */
 #include <unistd.h>   /* isatty, gethostname, unlink, rmdir, close */
 
-#include "batchmath.h" /* bm_setup_threads */
+#include "batchmath.h" /* bm_setup_threads, bm_path_select, bm_path_name */
 #include "cli.h"       /* Options, cli_parse */
 #include "halving.h"   /* Halving, halving_* */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
@@ -295,7 +295,8 @@ static void outcome_of(const Shared *sh, long k, const TrialResult *res, const M
     Tensor tensors[MODEL_MAX_TENSORS];
     TrialRecord rec = {.trial = (int)k, .key = settings_key(&s), .sampled = sh->job.search.samples > 0,
                        .sample = job_sample(&sh->job, k), .s = &s, .facts = trial_facts(&s),
-                       .status = res->status, .res = res, .host = sh->host, .rank = sh->rank, .threads = sh->threads};
+                       .status = res->status, .res = res, .host = sh->host, .rank = sh->rank, .threads = sh->threads,
+                       .kernel = bm_path_name()};
     if (model && model->mem)
         rec.weights = model->mem, rec.tensors = tensors, rec.n_tensors = model_tensors(model, tensors);
     char err[1024];
@@ -1219,6 +1220,18 @@ int sweep_main(int argc, char **argv)
         char who[512];
         snprintf(who, sizeof who, "copysweep: rank %d on %s", sh.rank, sh.host);
         cs_set_process(sh.rank ? who : NULL, abort_all);
+    }
+    /* the kernel path (COPYSWEEP_KERNEL): where a rank's CPU lacks the one asked for, the lowest such
+     * rank says so in one line and the sweep stops before any work */
+    char kernel_err[256] = "";
+    int bad = bm_path_select(getenv("COPYSWEEP_KERNEL"), kernel_err, sizeof kernel_err) != 0 ? sh.rank : sh.size;
+    int first_bad;
+    CS_MPI(MPI_Allreduce(&bad, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (first_bad < sh.size) {
+        if (sh.rank == first_bad && sh.size > 1) fprintf(stderr, "copysweep: rank %d on %s: %s\n", sh.rank, sh.host, kernel_err);
+        if (sh.rank == first_bad && sh.size == 1) fprintf(stderr, "copysweep: %s\n", kernel_err);
+        MPI_Finalize();
+        return CS_EXIT_USER;
     }
     sh.threads = bm_setup_threads(0);
     ms.sh = &sh;

@@ -8,7 +8,7 @@
 #include <sys/resource.h> /* getrusage */
 #include <unistd.h>       /* access */
 
-#include "batchmath.h"  /* bm_blas_name */
+#include "batchmath.h"  /* bm_path_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
 #include "settings_table.h" /* settings_* */
 #include "cells.h"      /* model_kinds */
@@ -399,7 +399,7 @@ static void print_header(const Trainer *tr, const TrainCtx *ctx)
         fprintf(out, "text: %s, cut into pieces of at most %d characters: %d train, %d validation, %d test "
                 "(a split with fewer pieces than sequences repeats them)\n", s->text, s->T,
                 tr->data[SPLIT_TRAIN].distinct, tr->data[SPLIT_VAL].distinct, tr->data[SPLIT_TEST].distinct);
-    fprintf(out, "blas: %s\n", bm_blas_name());
+    fprintf(out, "kernel: %s\n", bm_path_name());
     if (tr->at.epoch || tr->at.update)
         fprintf(out, "resumed from checkpoint: %d epochs and %d updates done\n", tr->at.epoch, tr->at.update);
     fprintf(out, "%5s %10s %9s %10s %9s %10s %8s\n", "epoch", "train_loss", "train_acc", "val_loss",
@@ -781,8 +781,8 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
     double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);
     if (ctx->log) {
         fprintf(ctx->log, "bench %s H=%d B=%d T=%d L=%d chunk=%d threads=%d: median %.3f ms per step "
-                "(min %.3f, max %.3f, %d steps); %s\n", model_kinds[s->model].name, s->hidden, s->batch, s->T,
-                tr.shape.L, s->chunk, ctx->threads, median, ms[0], ms[steps - 1], steps, bm_blas_name());
+                "(min %.3f, max %.3f, %d steps); kernel %s\n", model_kinds[s->model].name, s->hidden, s->batch, s->T,
+                tr.shape.L, s->chunk, ctx->threads, median, ms[0], ms[steps - 1], steps, bm_path_name());
         /* what BPTT must keep per step, sequence and layer: the G·H gate activations and two H-wide
          * states (LSTM: c_t, h_t; GRU: h_t, r_t ⊙ h_{t-1}) */
         const double need = (double)tr.shape.L * s->batch * s->layers * (model.G + 2) * s->hidden * sizeof(real);

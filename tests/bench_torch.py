@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL VARIANT H T THREADS
+"""The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL VARIANT H B T THREADS
 STEPS" on stdin and answers each with the median milliseconds of one training step (forward,
 backward, clipping, Adam) on stdout. VARIANT: nn (nn.LSTM / nn.GRU), script (a TorchScript loop
 of the SPEC equations) or eager (the same loop run as plain Python). Argument: tuned (subnormals
@@ -10,7 +10,7 @@ import torch
 tuned = sys.argv[1] == "tuned"
 if tuned:
     torch.set_flush_denormal(True)
-K, I, B = 8, 10, 32
+K, I = 8, 10
 cache = {}
 
 def spec_cells(x, W, U, b, Wm, Um, bm, mult: bool, lstm: bool):
@@ -40,7 +40,7 @@ def spec_cells(x, W, U, b, Wm, Um, bm, mult: bool, lstm: bool):
 
 spec_script = torch.jit.script(spec_cells)
 
-def build(cell, variant, H, T):
+def build(cell, variant, H, B, T):
     L = 2 * T + 1
     torch.manual_seed(1)
     sym = torch.randint(1, K + 1, (B, T))
@@ -72,13 +72,13 @@ def build(cell, variant, H, T):
 
 print("ready", flush=True)
 for line in sys.stdin:
-    cell, variant, H, T, threads, steps = line.split()
-    H, T, threads, steps = int(H), int(T), int(threads), int(steps)
+    cell, variant, H, B, T, threads, steps = line.split()
+    H, B, T, threads, steps = int(H), int(B), int(T), int(threads), int(steps)
     torch.set_num_threads(threads)
-    key = (cell, variant, H, T)
+    key = (cell, variant, H, B, T)
     if key not in cache:
         cache.clear()
-        cache[key] = build(cell, variant, H, T)
+        cache[key] = build(cell, variant, H, B, T)
         cache[key]()  # compile / warm up
     step = cache[key]
     times = []
