@@ -8,7 +8,8 @@
 Every reader checks that the file is a copysweep results file of a supported format version and
 raises ResultsError with a one-line reason otherwise. Files of format version 1 and 2 load too; they
 lack what version 3 added (the test_bits, temperature and rho_* columns, val_bits in the curves, the
-per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from.
+per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from. Format 5
+added the kernel column (the kernel path each trial ran on) and dropped the blas attribute.
 
 While a sweep writes FILE, or after one was killed, the newest records are in its journal,
 FILE.ckpt/journal (format 4): every reader here applies them, so it sees each trial as soon as the
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "copysweep-results"
-SUPPORTED_VERSIONS = (1, 2, 3, 4)
+SUPPORTED_VERSIONS = (1, 2, 3, 4, 5)
 JOURNAL_VERSION = 4  # the first format with a journal beside the file
 BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
 FINAL = ("done", "diverged", "failed", "pruned")
@@ -379,6 +380,6 @@ def search(job_text):
 
 
 def attributes(path):
-    """The root attributes (version, job text, command, created, blas, ...)."""
+    """The root attributes (version, job text, command, created, ...)."""
     with open_results(path) as f:
         return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}

@@ -423,13 +423,24 @@ class Report:
     def title(self):
         self.doc.h(1, f"copysweep report: {os.path.basename(self.path)}")
 
+    def kernels(self):
+        """Where the trials ran: the kernel paths of the trials that have one (format 5), or the BLAS
+        of an older file."""
+        if "kernel" not in self.df:
+            return f"BLAS {self.attrs.get('blas')}"
+        ran = self.df["kernel"][self.df["kernel"] != ""].value_counts()
+        if not len(ran):
+            return "no trial has run yet"
+        return "kernel paths " + ", ".join(f"{k} ({n} trials)" for k, n in ran.items()) + \
+            " (every path gives the same bits)"
+
     # after the summary: what the file holds, and what it lacks
     def overview(self):
         d, a = self.doc, self.attrs
         counts = self.df["status"].value_counts()
         d.p(f"{len(self.df)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())}); axes: "
             f"{', '.join(self.axes + ['seed'])}; seeds {', '.join(map(str, self.seeds))}. Written by copysweep "
-            f"{a.get('copysweep_version')} on {a.get('created')}; BLAS {a.get('blas')}.")
+            f"{a.get('copysweep_version')} on {a.get('created')}; {self.kernels()}.")
         d.p("Tables give mean ± standard error over seeds (SE = sample standard deviation / √n) and the "
             "number of seeds n that count: trials that are done or diverged (both were tested on their "
             "selected weights). Pending, running and failed trials are missing and are never averaged.")

@@ -9,7 +9,7 @@
 
 #include <math.h>   /* exp, tanh, sqrt */
 #include <stddef.h> /* size_t */
-#include <stdint.h> /* int32_t */
+#include <stdint.h> /* int32_t, uint32_t */
 
 #include "kernels.h" /* BmPacked, BmRowInit, bm_path */
 #include "real.h"    /* real */
@@ -44,18 +44,19 @@ void bm_gemm_packed(real *C, int ldc, const real *A, int lda, int M, const BmPac
                     const BmRowInit *init);
 
 /* Runs every product on every path this CPU supports, on awkward shapes (ragged rows and columns,
- * an odd last panel, several k-blocks, every kind of start), and returns how many results differ in
- * any bit from the generic path's (0 is the claim above); the paths compared are written to `paths`. */
+ * an odd last panel, several k-blocks, every kind of start), and σ and tanh of values over their
+ * whole range (±0, subnormals, ±∞, NaN among them), and returns how many results differ in any bit
+ * from the generic path's (0 is the claim above); the paths compared are written to `paths`. */
 int bm_kernels_agree(char *paths, size_t n);
 
-/* Measured rates for the benchmark, in GFLOP/s on the calling thread and the selected path: the FMA
- * peak (independent vector FMAs), the product on a step's shapes (B, I+H)·(I+H, G·H), on the
- * batched weight-gradient shapes (I+H, L·B)·(L·B, G·H), and the per-step product of a chunk
- * (chunk, H)·(H, G·H). */
+/* Measured rates for the benchmark, in GFLOP/s on the calling thread and the selected path, of the
+ * products one chunk of a batch computes: the FMA peak (independent vector FMAs), the per-step
+ * product forward (chunk, H)·(H, G·H) and backward (chunk, G·H)·(G·H, H), and the recurrent weight
+ * gradient over all L steps (G·H, L·chunk)·(L·chunk, H). */
 typedef struct {
-    double peak, gemm_step, gemm_wgrad, packed_step;
+    double peak, step_fwd, step_bwd, wgrad;
 } BmRates;
-BmRates bm_measure_rates(int in, int H, int G, int B, int L, int chunk);
+BmRates bm_measure_rates(int H, int G, int L, int chunk);
 
 /* y(N) += Σ_rows A(M,N) (row stride lda), rows added in order. */
 void bm_add_colsum(real *y, const real *A, int lda, int M, int N);
@@ -75,10 +76,18 @@ static inline real bm_sqrt(real x) { return sqrt(x); }
 #else
 BM_BODY float bm_exp(float v)
 {
-    /* 2^n stays a normal float; a NaN takes the upper bound here (no NaN reaches the conversion to
-     * int below) and is given back at the end */
-    float x = v < 88.0f ? v : 88.0f;
-    x = x > -87.0f ? x : -87.0f;
+    /* x = v clamped to [−87, 88], so that 2^n stays a normal float, by two integer minima of its
+     * bits: as signed integers the bits order every v below 88 (and +NaN above), as unsigned
+     * integers those of the negative v above −87 (and −NaN below). A NaN is given back at the end;
+     * none reaches the conversion to int below. */
+    union {
+        float f;
+        int32_t i;
+        uint32_t u;
+    } c = {.f = v}, hi = {.f = 88.0f}, lo = {.f = -87.0f};
+    c.i = c.i < hi.i ? c.i : hi.i;
+    c.u = c.u < lo.u ? c.u : lo.u;
+    const float x = c.f;
     /* n = round(x / ln2): adding 1.5·2^23 rounds to an integer in the low mantissa bits */
     const float n = fmaf(x, 1.44269504f, 12582912.0f) - 12582912.0f;
     /* r = x − n·ln2, with ln2 split in two so that n·C1 is exact */
@@ -118,6 +127,7 @@ static inline float bm_sqrt(float x) { return sqrtf(x); }
  * baseline x86-64, the copy of the selected path. Floating-point contraction is off (ISO C, and no
  * fused multiply-add is written in these loops), so every copy computes the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CS_DOUBLE)
+#define BM_HAS_PATHS 1 /* NAME_avx512, NAME_avx2 and NAME_generic exist */
 #define BM_PATHS(LINKAGE, NAME, PARAMS, ARGS)                                                      \
     __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) static void NAME##_avx512 PARAMS \
     {                                                                                              \

@@ -4,6 +4,7 @@
 #ifdef __SSE__
 #include <xmmintrin.h> /* _mm_getcsr, _mm_setcsr */
 #endif
+#include <math.h>   /* INFINITY, NAN */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* free */
 #include <string.h> /* memcmp, memset */
@@ -233,6 +234,37 @@ void bm_gemm_packed(real *C, int ldc, const real *A, int lda, int M, const BmPac
     selected()->step(C, ldc, A, lda, M, P, beta, init);
 }
 
+/* s = σ(x), t = tanh(x) over n values, compiled for every path (BM_PATHS) to compare them */
+BM_BODY void nonlinear_body(real *s, real *t, const real *x, int n)
+{
+#pragma omp simd
+    for (int i = 0; i < n; i++) s[i] = bm_sigmoid(x[i]), t[i] = bm_tanh(x[i]);
+}
+BM_PATHS(static __attribute__((unused)), nonlinear, (real *s, real *t, const real *x, int n), (s, t, x, n))
+
+/* nonlinear() on path p's copy: 0 if it matches the generic copy's bits, else 1 */
+static int nonlinear_differs(BmPath p)
+{
+    enum { N = 4096 };
+    real x[N], s[2][N], t[2][N];
+    const real special[] = {0, -(real)0, (real)1e-40, (real)-1e-40, (real)INFINITY, (real)-INFINITY, (real)NAN,
+                            (real)1e-30, (real)-87.5, (real)88.5, (real)0.625, (real)-0.625, (real)1e30};
+    const int n_special = (int)(sizeof special / sizeof *special);
+    for (int i = 0; i < N; i++) /* −100 .. 100 in steps of 0.05, then the special values */
+        x[i] = i < N - n_special ? (real)(i - (N - n_special) / 2) / 20 : special[i - (N - n_special)];
+#ifdef BM_HAS_PATHS
+    nonlinear_generic(s[0], t[0], x, N);
+    if (p == BM_AVX512) nonlinear_avx512(s[1], t[1], x, N);
+    else if (p == BM_AVX2) nonlinear_avx2(s[1], t[1], x, N);
+    else nonlinear_generic(s[1], t[1], x, N);
+#else
+    (void)p;
+    nonlinear(s[0], t[0], x, N);
+    nonlinear(s[1], t[1], x, N);
+#endif
+    return memcmp(s[0], s[1], sizeof s[0]) != 0 || memcmp(t[0], t[1], sizeof t[0]) != 0;
+}
+
 int bm_kernels_agree(char *paths, size_t n)
 {
     /* shapes with ragged edges: rows not a multiple of any tile's, columns not of 16, an odd last
@@ -278,6 +310,7 @@ int bm_kernels_agree(char *paths, size_t n)
                 len += snprintf(paths + len, n - (size_t)len, ", %s", bm_path_names[v]);
         }
     }
+    for (int v = 1; v < BM_PATH_COUNT; v++) differ += bm_path_supported((BmPath)v) && nonlinear_differs((BmPath)v);
     for (int v = 0; v < BM_PATH_COUNT; v++) free(C[v]);
     free(A), free(Bm), free(bias), free(table), free(pk);
     return differ;
@@ -309,21 +342,25 @@ static double seconds(void)
         best_;                                                                                     \
     })
 
-BmRates bm_measure_rates(int in, int H, int G, int B, int L, int chunk)
+BmRates bm_measure_rates(int H, int G, int L, int chunk)
 {
     BmRates r = {.peak = bm_fma_peak(bm_path())};
-    const int K = in + H, N = G * H, LB = L * B;
-    real *a = CS_CALLOC((size_t)LB * K * sizeof *a), *b = CS_CALLOC((size_t)LB * N * sizeof *b);
-    real *c = CS_CALLOC((size_t)K * N * sizeof *c), *pk = CS_ALLOC(bm_packed_size(H, N) * sizeof *pk);
-    for (size_t i = 0; i < (size_t)LB * K; i++) a[i] = (real)(i % 7) * 0.01f;
-    for (size_t i = 0; i < (size_t)LB * N; i++) b[i] = (real)(i % 5) * 0.01f;
-    /* a step: (B, I+H)·(I+H, G·H) */
-    r.gemm_step = RATE(2.0 * B * K * N, bm_gemm_nn(b, N, a, K, c, N, B, N, K, 1));
-    /* the weight gradient over all steps: (I+H, L·B)·(L·B, G·H) */
-    r.gemm_wgrad = RATE(2.0 * K * LB * N, bm_gemm_tn(c, N, a, K, b, N, K, N, LB, 1));
-    BmPacked P;
-    bm_pack(&P, pk, c, H, N, N, 1);
-    r.packed_step = RATE(2.0 * chunk * H * N, bm_gemm_packed(b, N, a, H, chunk, &P, 1, NULL));
-    free(a), free(b), free(c), free(pk);
+    const int GH = G * H, LB = L * chunk;
+    real *gates = CS_CALLOC((size_t)LB * GH * sizeof *gates), *h = CS_CALLOC((size_t)LB * H * sizeof *h);
+    real *U = CS_CALLOC((size_t)GH * H * sizeof *U), *out = CS_CALLOC((size_t)chunk * GH * sizeof *out);
+    real *fwd = CS_ALLOC(bm_packed_size(H, GH) * sizeof *fwd), *bwd = CS_ALLOC(bm_packed_size(GH, H) * sizeof *bwd);
+    for (size_t i = 0; i < (size_t)LB * GH; i++) gates[i] = (real)(i % 7) * 0.01f;
+    for (size_t i = 0; i < (size_t)LB * H; i++) h[i] = (real)(i % 5) * 0.01f;
+    for (size_t i = 0; i < (size_t)GH * H; i++) U[i] = (real)(i % 3) * 0.01f;
+    BmPacked F, P;
+    bm_pack(&F, fwd, U, H, GH, 1, H); /* Uᵀ */
+    bm_pack(&P, bwd, U, GH, H, H, 1); /* U */
+    /* pre_t += h_{t-1} Uᵀ: (chunk, H)·(H, G·H) */
+    r.step_fwd = RATE(2.0 * chunk * H * GH, bm_gemm_packed(out, GH, h, H, chunk, &F, 1, NULL));
+    /* ∂h_{t-1} = ∂pre_t U: (chunk, G·H)·(G·H, H) */
+    r.step_bwd = RATE(2.0 * chunk * GH * H, bm_gemm_packed(out, H, gates, GH, chunk, &P, 0, NULL));
+    /* dU += Σ_t ∂pre_tᵀ h_{t-1}: (G·H, L·chunk)·(L·chunk, H) */
+    r.wgrad = RATE(2.0 * GH * LB * H, bm_gemm_tn(U, H, gates, GH, h, H, GH, H, LB, 1));
+    free(gates), free(h), free(U), free(out), free(fwd), free(bwd);
     return r;
 }

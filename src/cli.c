@@ -97,7 +97,7 @@ static const OptionInfo options[] = {
     {"--steps", NULL, ARG_INT, OPT(steps), 1, BENCH, "N", "timed training steps (default: 20)"},
     {"--warmup", NULL, ARG_INT, OPT(warmup), 0, BENCH, "N", "untimed steps first (default: 3)"},
     {"--rates", NULL, ARG_FLAG, OPT(rates), 0, BENCH, NULL,
-     "also measure, on one thread, the FMA peak and the GEMM rates of these shapes"},
+     "also measure, on one thread and the kernel path, the FMA peak and the rates of a chunk's products at these shapes"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -150,6 +150,8 @@ void cli_print_usage(FILE *out)
         fprintf(out, "\n%s options:\n", commands[c].id == CLI_SWEEP ? "sweep (JOB.ini)" : commands[c].name);
         print_options(&commands[c], out);
     }
+    fprintf(out, "\nenvironment: COPYSWEEP_KERNEL = avx512, avx2 or generic: the kernel path of train, bench and the\n"
+                 "  sweep (default: the fastest this CPU has); every path computes the same bits\n");
     fprintf(out, "\nexit status: 0 done; 1 a failure; 2 bad input (nothing written); 3 (sweep) stopped by a signal, "
                  "run the same command to resume\n");
 }
@@ -180,8 +182,10 @@ void cli_print_command_help(const Command *cmd, FILE *out)
                      "  SIGTERM, SIGUSR1, SIGINT  every rank checkpoints its trial, the sweep exits with status 3\n"
                      "                    (mpirun forwards SIGUSR1 to every rank: kill -USR1 <mpirun pid>)\n"
                      "  SIGKILL           loses at most the running trials' work since their checkpoints\n"
-                     "\nenvironment: OMP_NUM_THREADS (threads per rank), COPYSWEEP_COMPACT_S (seconds between\n"
-                     "  compactions of the journal, default 30), COPYSWEEP_READ_TIMEOUT (seconds to read a file, 120)\n"
+                     "\nenvironment: OMP_NUM_THREADS (threads per rank), COPYSWEEP_KERNEL (avx512, avx2 or generic: the\n"
+                     "  kernel path, default the fastest the CPU has; every path gives the same bits),\n"
+                     "  COPYSWEEP_COMPACT_S (seconds between compactions of the journal, default 30),\n"
+                     "  COPYSWEEP_READ_TIMEOUT (seconds to read a file, 120)\n"
                      "\nexit status: 0 every trial has a final status (done, diverged, failed, pruned); 1 a failure; 2 bad input, nothing written; "
                      "3 stopped by a signal, checkpoints written: run the same command to resume\n");
         return;

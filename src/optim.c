@@ -1,7 +1,7 @@
 /* Adam, SGD with momentum, global-norm clipping. */
 #include "optim.h"
 
-#include <math.h>   /* sqrt, pow, isfinite */
+#include <math.h>   /* sqrt, isfinite */
 #include <stdlib.h> /* free */
 #include <string.h> /* memset */
 
@@ -27,6 +27,16 @@ void optim_free(Optimizer *o)
     memset(o, 0, sizeof *o);
 }
 
+/* x^n by repeated squaring: a fixed sequence of multiplications, the same bits on every CPU (libm's
+ * pow is chosen by the CPU) */
+static double power(double x, long n)
+{
+    double r = 1;
+    for (; n > 0; n >>= 1, x *= x)
+        if (n & 1) r *= x;
+    return r;
+}
+
 void optim_step(Optimizer *o, real *params, const real *grad)
 {
     o->step++;
@@ -43,7 +53,7 @@ void optim_step(Optimizer *o, real *params, const real *grad)
     }
     const real b1 = (real)o->beta1, b2 = (real)o->beta2;
     /* bias corrections 1 − β^t, folded into the step size and ε */
-    const double c1 = 1 - pow(o->beta1, (double)o->step), c2 = 1 - pow(o->beta2, (double)o->step);
+    const double c1 = 1 - power(o->beta1, o->step), c2 = 1 - power(o->beta2, o->step);
     const real step = (real)(o->lr * sqrt(c2) / c1), eps_hat = (real)(o->eps * sqrt(c2));
     /* m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − lr m̂ / (√v̂ + ε) */
 #pragma omp parallel for schedule(static)

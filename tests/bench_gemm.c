@@ -1,12 +1,15 @@
-/* GEMM rates of a BLAS on copysweep's shapes, on one thread: the per-step recurrent product of a
- * chunk (chunk, H)·(H, G·H) as copysweep computes it at every time step, the same for the whole
- * batch (B, I+H)·(I+H, G·H), and the weight gradient over all steps (I+H, L·B)·(L·B, G·H).
- * Built against OpenBLAS and against BLIS (tests/bench.py compares them with copysweep's packed
- * kernel). Usage: bench_gemm H T [G=4] [B=32] [chunk=16]; prints "NAME GFLOP/s" lines. */
-#include <cblas.h>  /* cblas_sgemm */
+/* GEMM rates of a BLAS on the products one chunk of copysweep's batch computes, on one thread: the
+ * per-step product forward (chunk, H)·(H, G·H) and backward (chunk, G·H)·(G·H, H), and the recurrent
+ * weight gradient over all steps (G·H, L·chunk)·(L·chunk, H): the shapes of `copysweep bench
+ * --rates`. Built against OpenBLAS and against BLIS; tests/bench.py compares them with copysweep's
+ * kernels. Usage: bench_gemm H T [G=4] [chunk=16]; prints "NAME GFLOP/s" lines and the BLAS kernel. */
+#include <cblas.h>  /* cblas_sgemm; OpenBLAS's also openblas_get_corename */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* atoi, calloc */
 #include <time.h>   /* clock_gettime */
+#if !defined(OPENBLAS_VERSION) && defined(BLIS_SYSTEM_H)
+#include <blis.h> /* bli_arch_string, bli_arch_query_id */
+#endif
 
 static double now(void)
 {
@@ -40,14 +43,18 @@ static double rate(int M, int N, int K, int ta)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_gemm H T [G] [B] [chunk]\n");
+        fprintf(stderr, "usage: bench_gemm H T [G] [chunk]\n");
         return 2;
     }
     const int H = atoi(argv[1]), T = atoi(argv[2]), G = argc > 3 ? atoi(argv[3]) : 4;
-    const int B = argc > 4 ? atoi(argv[4]) : 32, chunk = argc > 5 ? atoi(argv[5]) : 16, L = 2 * T + 1;
-    const int in = 10; /* I, the input width; cblas.h may define I (complex.h) */
-    printf("step_chunk %.1f\n", rate(chunk, G * H, H, 0));
-    printf("step_batch %.1f\n", rate(B, G * H, in + H, 0));
-    printf("wgrad %.1f\n", rate(in + H, G * H, L * B, 1));
+    const int chunk = argc > 4 ? atoi(argv[4]) : 16, L = 2 * T + 1;
+    printf("step_fwd %.1f\n", rate(chunk, G * H, H, 0));
+    printf("step_bwd %.1f\n", rate(chunk, H, G * H, 0));
+    printf("wgrad %.1f\n", rate(G * H, H, L * chunk, 1));
+#if defined(OPENBLAS_VERSION)
+    printf("kernel OpenBLAS %s\n", openblas_get_corename());
+#elif defined(BLIS_SYSTEM_H)
+    printf("kernel BLIS %s\n", bli_arch_string(bli_arch_query_id()));
+#endif
     return 0;
 }

@@ -1,66 +1,66 @@
 #!/usr/bin/python3
-"""The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL VARIANT H B T THREADS
-STEPS" on stdin and answers each with the median milliseconds of one training step (forward,
-backward, clipping, Adam) on stdout. VARIANT: nn (nn.LSTM / nn.GRU), script (a TorchScript loop
-of the SPEC equations) or eager (the same loop run as plain Python). Argument: tuned (subnormals
-flushed; the caller preloads tcmalloc) or default.
+"""The PyTorch side of tests/bench.py, as a worker process: reads lines "CELL H B T THREADS STEPS" on
+stdin and answers each with the median milliseconds of one training step (forward, backward,
+clipping, Adam) on stdout, as a user runs it: nn.LSTM, nn.GRU and nn.RNN for the standard cells (nn.GRU
+puts the reset gate after U_h: a slightly different cell, the same cost), a plain Python loop of the
+SPEC equations for the multiplicative ones (PyTorch has no such module).
 """
-import sys, time, statistics
+import statistics
+import sys
+import time
+
 import torch
-tuned = sys.argv[1] == "tuned"
-if tuned:
-    torch.set_flush_denormal(True)
+
 K, I = 8, 10
 cache = {}
 
-def spec_cells(x, W, U, b, Wm, Um, bm, mult: bool, lstm: bool):
-    """The SPEC equations of the four cells, step by step: run as it is (eager) or scripted."""
+
+def spec_loop(x, W, U, b, Wm, Um, bm, kind):
+    """The multiplicative cells of SPEC step by step: m_t = W_m x_t + U_m h + b_m, x̃_t = m_t ⊙ x_t,
+    then the LSTM, GRU or tanh RNN on x̃_t."""
     L, Bn, _ = x.shape
     H = U.shape[1]
-    h = torch.zeros(Bn, H); c = torch.zeros(Bn, H)
+    h, c = torch.zeros(Bn, H), torch.zeros(Bn, H)
     out = []
-    # the GRU's gates z and r, and its candidate state
-    Wzr, Wh, Uzr, Uh, bzr, bh = W[:2 * H], W[2 * H:], U[:2 * H], U[2 * H:], b[:2 * H], b[2 * H:]
     for t in range(L):
-        xt = x[t]
-        if mult:
-            xt = (torch.addmm(bm, xt, Wm.t()) + h @ Um.t()) * xt
-        if lstm:
-            g = torch.addmm(b, xt, W.t()) + h @ U.t()
-            i, f, o, gg = g.chunk(4, 1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+        xt = (torch.addmm(bm, x[t], Wm.t()) + h @ Um.t()) * x[t]
+        if kind == "lstm":
+            i, f, o, g = (torch.addmm(b, xt, W.t()) + h @ U.t()).chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
-        else:
-            zr = torch.sigmoid(torch.addmm(bzr, xt, Wzr.t()) + h @ Uzr.t())
-            z, r = zr.chunk(2, 1)
-            hh = torch.tanh(torch.addmm(bh, xt, Wh.t()) + (r * h) @ Uh.t())
+        elif kind == "gru":
+            z, r = torch.sigmoid(torch.addmm(b[:2 * H], xt, W[:2 * H].t()) + h @ U[:2 * H].t()).chunk(2, 1)
+            hh = torch.tanh(torch.addmm(b[2 * H:], xt, W[2 * H:].t()) + (r * h) @ U[2 * H:].t())
             h = (1 - z) * h + z * hh
+        else:
+            h = torch.tanh(torch.addmm(b, xt, W.t()) + h @ U.t())
         out.append(h)
     return torch.stack(out)
 
-spec_script = torch.jit.script(spec_cells)
 
-def build(cell, variant, H, B, T):
+def build(cell, H, B, T):
     L = 2 * T + 1
     torch.manual_seed(1)
     sym = torch.randint(1, K + 1, (B, T))
-    ids = torch.zeros(L, B, dtype=torch.long); ids[:T] = sym.T; ids[T] = K + 1
+    ids = torch.zeros(L, B, dtype=torch.long)
+    ids[:T] = sym.T
+    ids[T] = K + 1
     x = torch.nn.functional.one_hot(ids, I).float()
     y = (sym.T - 1).reshape(-1)
-    G = 4 if cell.endswith("lstm") else 3
+    kind = cell.lstrip("m")
     out = torch.nn.Linear(H, K)
-    if variant == "nn":
-        rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(I, H)
+    if not cell.startswith("m"):
+        rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind](I, H)
         params = list(rnn.parameters()) + list(out.parameters())
         forward = lambda: rnn(x)[0]
     else:
+        G = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
         P = {n: torch.nn.Parameter(torch.randn(*s) * 0.1) for n, s in
              (("W", (G * H, I)), ("U", (G * H, H)), ("b", (G * H,)), ("Wm", (I, I)), ("Um", (I, H)), ("bm", (I,)))}
-        mult = cell.startswith("m")
-        params = [P[n] for n in ("W", "U", "b")] + ([P[n] for n in ("Wm", "Um", "bm")] if mult else []) + list(out.parameters())
-        fn, lstm = spec_script if variant == "script" else spec_cells, cell.endswith("lstm")
-        forward = lambda: fn(x, P["W"], P["U"], P["b"], P["Wm"], P["Um"], P["bm"], mult, lstm)
+        params = list(P.values()) + list(out.parameters())
+        forward = lambda: spec_loop(x, P["W"], P["U"], P["b"], P["Wm"], P["Um"], P["bm"], kind)
     opt = torch.optim.Adam(params, lr=1e-3)
+
     def step():
         opt.zero_grad()
         h = forward()
@@ -70,18 +70,20 @@ def build(cell, variant, H, B, T):
         opt.step()
     return step
 
+
 print("ready", flush=True)
 for line in sys.stdin:
-    cell, variant, H, B, T, threads, steps = line.split()
+    cell, H, B, T, threads, steps = line.split()
     H, B, T, threads, steps = int(H), int(B), int(T), int(threads), int(steps)
     torch.set_num_threads(threads)
-    key = (cell, variant, H, B, T)
+    key = (cell, H, B, T)
     if key not in cache:
         cache.clear()
-        cache[key] = build(cell, variant, H, B, T)
-        cache[key]()  # compile / warm up
-    step = cache[key]
+        cache[key] = build(cell, H, B, T)
+        cache[key]()  # warm up
     times = []
     for _ in range(steps):
-        t0 = time.perf_counter(); step(); times.append(1e3 * (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        cache[key]()
+        times.append(1e3 * (time.perf_counter() - t0))
     print(statistics.median(times), flush=True)

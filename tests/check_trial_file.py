@@ -17,7 +17,7 @@ SHAPES = {  # SPEC shapes, from (I, H, K)
 TRIAL_COLUMNS = ["trial", "model", "T", "seed", "status", "n_params", "epochs", "best_epoch", "test_loss",
                  "test_acc", "test_seq_acc", "test_bits", "test_bits_se", "bits_ceiling", "test_bits_cal",
                  "test_bits_cal_se", "temperature", "rho_initial", "rho_final", "rho_linear", "conv_epoch_50",
-                 "conv_epoch_90", "conv_epoch_99", "wall_s", "host", "rank"]
+                 "conv_epoch_90", "conv_epoch_99", "wall_s", "host", "rank", "kernel"]
 CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_bits", "grad_norm", "lr", "wall_s"]
 
 

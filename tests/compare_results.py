@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Compares two copysweep results files: every /trials column, curve, per-position accuracy,
-gradient-flow profile and weight must be identical (NaN equal to NaN), except what measures time or
-place: wall_s, conv_wall_*, host, rank, threads and the curves' wall_s. Trials are matched by their
+"""Compares two copysweep results files: every /trials column and every dataset of every /trial/<n>
+group (curves, per-position accuracy and bits, gradient-flow profile, eval-T results, weights) must be
+identical (NaN equal to NaN), except what measures time or place: wall_s, conv_wall_*, host, rank,
+threads, kernel (the kernel path) and the curves' wall_s. Trials are matched by their
 settings' key (format 4), so that a merged or grown file compares with one written in grid order;
 --same-order also requires the rows in the same order. Exit 0 if identical.
 Usage: compare_results.py A.h5 B.h5 [--same-order]
@@ -13,7 +14,7 @@ import numpy as np
 
 from checklib import verdict
 
-SKIP = {"wall_s", "host", "rank", "threads", "conv_wall_50", "conv_wall_90", "conv_wall_99"}
+SKIP = {"wall_s", "host", "rank", "threads", "kernel", "conv_wall_50", "conv_wall_90", "conv_wall_99"}
 
 
 def by_key(t, same_order):
@@ -30,6 +31,29 @@ def equal(x, y):
     if x.dtype.kind == "f":
         return np.array_equal(x, y, equal_nan=True)
     return np.array_equal(x, y)
+
+
+def datasets(g):
+    """The paths of every dataset under group g (curves, per_position, grad_flow, eval/..., weights/...)."""
+    names = []
+    g.visititems(lambda name, obj: names.append(name) if hasattr(obj, "dtype") else None)
+    return sorted(names)
+
+
+def group_diffs(ga, gb):
+    """What differs between two /trial/<n> groups: datasets present in one only, and every dataset's
+    values (compound ones field by field, the curves' wall_s aside)."""
+    na, nb = datasets(ga), datasets(gb)
+    if na != nb:
+        return [f"datasets {sorted(set(na) ^ set(nb))[:5]} in one file only"]
+    out = []
+    for n in na:
+        va, vb = ga[n][...], gb[n][...]
+        if va.dtype.names:
+            out += [f"{n} {f}" for f in va.dtype.names if f != "wall_s" and not equal(va[f], vb[f])]
+        elif not equal(va, vb):
+            out.append(n)
+    return out
 
 
 def main(a_path, b_path, same_order=False):
@@ -50,16 +74,7 @@ def main(a_path, b_path, same_order=False):
                 continue
             k = x if x == y else f"{x}/{y}"
             ga, gb = a["trial"][x], b["trial"][y]
-            for d in ("per_position", "grad_flow"):
-                if (d in ga) != (d in gb) or (d in ga and not equal(ga[d][...], gb[d][...])):
-                    diffs.append(f"trial {k}: {d}")
-            if "curves" in ga:
-                ca, cb = ga["curves"][...], gb["curves"][...]
-                diffs += [f"trial {k}: curves {n}" for n in ca.dtype.names
-                          if n != "wall_s" and not equal(ca[n], cb[n])]
-            if "weights" in ga:
-                diffs += [f"trial {k}: weights {w}" for w in ga["weights"]
-                          if not equal(ga["weights"][w][...], gb["weights"][w][...])]
+            diffs += [f"trial {k}: {d}" for d in group_diffs(ga, gb)]
     return verdict(diffs, f"compare_results: {a_path} and {b_path} differ in ",
                    f"compare_results: {a_path} and {b_path} are identical ({len(ta)} trials; timings and places aside)",
                    most=10)

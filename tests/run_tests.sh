@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test of `make test` and fails loudly: a summary line per test, exit 1 if any failed.
 # COPYSWEEP (default ./copysweep) and TEST_BINS (default build/tests) choose the binaries under test:
-# `make test-asan` points them at the AddressSanitizer build. QUICK=1 runs the quick ones (up to the command line).
+# `make test-asan` points them at the AddressSanitizer build.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -43,29 +43,25 @@ run "data, splits and metrics" "$bins/test_data"
 run "memory in bits, its SE and temperature; the decay per step" "$bins/test_info"
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "command line" tests/test_cli.sh
-# QUICK=1 (make test-blis): up to here
-if [ -n "${QUICK:-}" ]; then
-    summary+=("skip  the MPI sweep, results store, search, analysis, fault and valgrind tests (QUICK=1)")
+run "kernel paths: the same bits on avx512, avx2 and generic; mixed ranks; resumed on another path" tests/test_kernels.sh
+run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
+run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
+run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
+if [ -z "${SANITIZED:-}" ]; then
+    run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 else
-    run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
-    run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
-    run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
-    if [ -z "${SANITIZED:-}" ]; then
-        run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
-    else
-        sanitized_skip "the analysis tests"
-    fi
-    # mounting a small tmpfs and running a sweep as another user need root
-    if [ "$(id -u)" = 0 ]; then
-        # one round of the five faults under the sanitizers, whose sweeps run several times slower
-        ROUNDS=${ROUNDS:-$([ -n "${SANITIZED:-}" ] && echo 1 || echo 3)} \
-            run "fault injection at random moments: kills, SIGTERM, full disk, unwritable folder" tests/test_faults.sh
-    else
-        summary+=("skip  fault injection (needs root to mount a tmpfs and to run a sweep as another user)")
-    fi
-    # valgrind cannot run an AddressSanitizer build
-    [ -z "${SANITIZED:-}" ] && run "valgrind memcheck: trials, data, a serial sweep, bad input" tests/test_valgrind.sh
+    sanitized_skip "the analysis tests"
 fi
+# mounting a small tmpfs and running a sweep as another user need root
+if [ "$(id -u)" = 0 ]; then
+    # one round of the five faults under the sanitizers, whose sweeps run several times slower
+    ROUNDS=${ROUNDS:-$([ -n "${SANITIZED:-}" ] && echo 1 || echo 3)} \
+        run "fault injection at random moments: kills, SIGTERM, full disk, unwritable folder" tests/test_faults.sh
+else
+    summary+=("skip  fault injection (needs root to mount a tmpfs and to run a sweep as another user)")
+fi
+# valgrind cannot run an AddressSanitizer build
+[ -z "${SANITIZED:-}" ] && run "valgrind memcheck: trials, data, a serial sweep, bad input" tests/test_valgrind.sh
 
 echo
 echo "test summary:"

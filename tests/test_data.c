@@ -195,11 +195,11 @@ static void test_nonlinearities(void)
 
 static void test_kernels(void)
 {
-    char versions[64];
-    int differ = bm_kernels_agree(versions, sizeof versions);
-    EXPECT(differ == 0, "%d results of the packed kernels differ between versions (%s)", differ, versions);
-    printf("  packed products (beta 0, beta 1, init rows, Aᵀ·B): versions %s: %s\n", versions,
-           differ ? "DIFFER" : "identical bits");
+    char paths[64];
+    int differ = bm_kernels_agree(paths, sizeof paths);
+    EXPECT(differ == 0, "%d results of the products differ between kernel paths (%s)", differ, paths);
+    printf("  products (per step: start 0, C, rows of W with and without a scale; A·Bᵀ, A·B, Aᵀ·B over two "
+           "k-blocks), σ and tanh: paths %s: %s\n", paths, differ ? "DIFFER" : "identical bits");
 }
 
 static void test_copy_delay(void)
