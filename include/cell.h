@@ -116,6 +116,8 @@ typedef struct {
     int64_t *pos_total;   /* (N) predictions per scored step */
     double *pos_loss;     /* (N) Σ over sequences of the loss of the target at each scored step */
     double *pos_loss_sq;  /* (N) Σ of its square */
+    unsigned char *seq_ok; /* (B) scratch of model_score: 1 while a sequence has no error */
+    double *seq_info;      /* (B) scratch of model_score: a sequence's Σ_j (memoryless − CE_j) */
     real *grad;     /* (n_params) this chunk's gradient */
     real *dW_y, *db_y; /* views onto grad */
     real *dE;          /* view onto grad [embedding] */

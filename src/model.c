@@ -286,6 +286,8 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, in
     CARVE(&cv, a->pos_total, N);
     CARVE(&cv, a->pos_loss, N);
     CARVE(&cv, a->pos_loss_sq, N);
+    CARVE(&cv, a->seq_ok, B);
+    CARVE(&cv, a->seq_info, B);
     CARVE(&cv, a->grad, m->n_params);
     if (base) {
         a->layers = m->layers;
@@ -460,7 +462,7 @@ void model_forward(const Model *m, Acts *a, int B)
 }
 
 /* Cross-entropy of softmax(p) at class y; p becomes the softmax. Returns the loss, *hit the argmax. */
-static double score_softmax(real *p, int K, int y, int *hit)
+BM_BODY double score_softmax(real *p, int K, int y, int *hit)
 {
     int best = 0;
     real mx = p[0];
@@ -490,7 +492,7 @@ static double score_bits(real *p, int K, int y, int *hits)
     return loss;
 }
 
-void model_score(const Model *m, Acts *a, int B, Metrics *out)
+BM_BODY void model_score_body(const Model *m, Acts *a, int B, Metrics *out)
 {
     const int K = m->K, N = a->N, per = a->bce ? K : 1; /* predictions per target */
     /* the memoryless loss of one target: log K, or K·log 2 for K bits (SPEC "Memory in bits") */
@@ -500,10 +502,10 @@ void model_score(const Model *m, Acts *a, int B, Metrics *out)
     memset(a->pos_total, 0, (size_t)N * sizeof *a->pos_total);
     memset(a->pos_loss, 0, (size_t)N * sizeof *a->pos_loss);
     memset(a->pos_loss_sq, 0, (size_t)N * sizeof *a->pos_loss_sq);
-    unsigned char seq_ok[B]; /* B ≤ chunk size, small */
-    double seq_info[B];
-    memset(seq_ok, 1, sizeof seq_ok);
-    memset(seq_info, 0, sizeof seq_info);
+    unsigned char *seq_ok = a->seq_ok;
+    double *seq_info = a->seq_info;
+    memset(seq_ok, 1, (size_t)B * sizeof *seq_ok);
+    memset(seq_info, 0, (size_t)B * sizeof *seq_info);
     for (int j = 0; j < N; j++)
         for (int b = 0; b < B; b++) {
             const int y = a->y[(size_t)j * B + b];
@@ -527,6 +529,8 @@ void model_score(const Model *m, Acts *a, int B, Metrics *out)
     }
     metrics_add(out, &s);
 }
+/* compiled per path: its softmax's e^x (bm_exp) has fused multiply-adds */
+BM_PATHS(, model_score, (const Model *m, Acts *a, int B, Metrics *out), (m, a, B, out))
 
 /* ∂h_t += (∂y_t W_y) ⊙ mask_t, the output path of a scored step of the top layer: (B, K)·(K, H) */
 BM_BODY void output_backward_step_body(const Model *m, const Acts *ac, real *dh_all, int t, int B)

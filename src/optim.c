@@ -5,7 +5,7 @@
 #include <stdlib.h> /* free */
 #include <string.h> /* memset */
 
-#include "batchmath.h" /* bm_sumsq, bm_sqrt */
+#include "batchmath.h" /* bm_sumsq, bm_sqrt, BM_PATHS */
 #include "check.h"     /* CS_CALLOC */
 
 void optim_init(Optimizer *o, const Settings *s, size_t n)
@@ -37,17 +37,49 @@ static double power(double x, long n)
     return r;
 }
 
+/* Parameters per block of the update: threads split over blocks, each block updated by the kernel
+ * path's copy of a loop (the update is elementwise: the same bits however it is split). */
+#define UPDATE_BLOCK 4096
+
+/* v ← μ v + g;  θ ← θ − lr v */
+BM_BODY void sgd_block_body(real *params, real *m, const real *grad, size_t n, real mu, real lr)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++) {
+        m[k] = mu * m[k] + grad[k];
+        params[k] -= lr * m[k];
+    }
+}
+BM_PATHS(static, sgd_block, (real *params, real *m, const real *grad, size_t n, real mu, real lr),
+         (params, m, grad, n, mu, lr))
+
+/* m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − lr m̂ / (√v̂ + ε), the bias corrections in
+ * step and eps_hat */
+BM_BODY void adam_block_body(real *params, real *m, real *v, const real *grad, size_t n, real b1, real b2,
+                             real step, real eps_hat)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++) {
+        const real g = grad[k];
+        m[k] = b1 * m[k] + (1 - b1) * g;
+        v[k] = b2 * v[k] + (1 - b2) * g * g;
+        params[k] -= step * m[k] / (bm_sqrt(v[k]) + eps_hat);
+    }
+}
+BM_PATHS(static, adam_block,
+         (real *params, real *m, real *v, const real *grad, size_t n, real b1, real b2, real step, real eps_hat),
+         (params, m, v, grad, n, b1, b2, step, eps_hat))
+
 void optim_step(Optimizer *o, real *params, const real *grad)
 {
     o->step++;
-    real *m = o->m, *v = o->v;
+    const size_t n = o->n, blocks = (n + UPDATE_BLOCK - 1) / UPDATE_BLOCK;
     if (o->kind == OPT_SGD) {
         const real mu = (real)o->momentum, lr = (real)o->lr;
-        /* v ← μ v + g;  θ ← θ − lr v */
 #pragma omp parallel for schedule(static)
-        for (size_t k = 0; k < o->n; k++) {
-            m[k] = mu * m[k] + grad[k];
-            params[k] -= lr * m[k];
+        for (size_t c = 0; c < blocks; c++) {
+            const size_t k = c * UPDATE_BLOCK, len = n - k < UPDATE_BLOCK ? n - k : UPDATE_BLOCK;
+            sgd_block(params + k, o->m + k, grad + k, len, mu, lr);
         }
         return;
     }
@@ -55,13 +87,10 @@ void optim_step(Optimizer *o, real *params, const real *grad)
     /* bias corrections 1 − β^t, folded into the step size and ε */
     const double c1 = 1 - power(o->beta1, o->step), c2 = 1 - power(o->beta2, o->step);
     const real step = (real)(o->lr * sqrt(c2) / c1), eps_hat = (real)(o->eps * sqrt(c2));
-    /* m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − lr m̂ / (√v̂ + ε) */
 #pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < o->n; k++) {
-        real g = grad[k];
-        m[k] = b1 * m[k] + (1 - b1) * g;
-        v[k] = b2 * v[k] + (1 - b2) * g * g;
-        params[k] -= step * m[k] / (bm_sqrt(v[k]) + eps_hat);
+    for (size_t c = 0; c < blocks; c++) {
+        const size_t k = c * UPDATE_BLOCK, len = n - k < UPDATE_BLOCK ? n - k : UPDATE_BLOCK;
+        adam_block(params + k, o->m + k, o->v + k, grad + k, len, b1, b2, step, eps_hat);
     }
 }
 
