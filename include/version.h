@@ -2,6 +2,6 @@
 #ifndef CS_VERSION_H
 #define CS_VERSION_H
 
-#define COPYSWEEP_VERSION "0.1.0"
+#define COPYSWEEP_VERSION "0.2.0"
 
 #endif

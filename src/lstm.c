@@ -19,15 +19,20 @@ BM_BODY void lstm_forward_step_body(const Layer *m, LayerActs *a, int t, int B, 
         real *gi = gates + (size_t)b * G4, *gf = gi + H, *go = gi + 2 * H, *gg = gi + 3 * H;
         const real *c_prev = a->c + cell_at(t, B, H) + (size_t)b * H;
         real *c = a->c + cell_at(t + 1, B, H) + (size_t)b * H, *h = a->h + cell_at(t + 1, B, H) + (size_t)b * H;
+        /* two passes, so that each holds shorter chains of dependent operations (the loop is bound by
+         * their latency, not by the number of operations) */
 #pragma omp simd
         for (int j = 0; j < H; j++) {
             /* i, f, o = σ(pre), g = tanh(pre) */
-            real i = bm_sigmoid(gi[j]), f = bm_sigmoid(gf[j]), o = bm_sigmoid(go[j]), g = bm_tanh(gg[j]);
-            gi[j] = i, gf[j] = f, go[j] = o, gg[j] = g;
-            /* c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t) */
-            real ct = f * c_prev[j] + i * g;
-            c[j] = ct;
-            h[j] = o * bm_tanh(ct);
+            real i = bm_sigmoid(gi[j]), f = bm_sigmoid(gf[j]), g = bm_tanh(gg[j]);
+            gi[j] = i, gf[j] = f, go[j] = bm_sigmoid(go[j]), gg[j] = g;
+            /* c_t = f ⊙ c_{t-1} + i ⊙ g */
+            c[j] = f * c_prev[j] + i * g;
+        }
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            /* h_t = o ⊙ tanh(c_t) */
+            h[j] = go[j] * bm_tanh(c[j]);
         }
     }
 }

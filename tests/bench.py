@@ -8,8 +8,9 @@ batch 32, T = 100), and H = 128 and 256 at T = 100 and 1000 (batch 32); the six 
 First, per path, on one core: the FMA peak and the three products of a chunk's step as copysweep
 computes them (`copysweep bench --rates`), beside OpenBLAS's and BLIS's sgemm on the same shapes
 (tests/bench_gemm.c), OpenBLAS on its kernel for the same vector width (Haswell for avx2, SkylakeX
-for avx512) unless OPENBLAS_CORETYPE is set; every line names the kernel that ran. Then the generic
-path's cost, at the main job's shape.
+for avx512, whatever OPENBLAS_CORETYPE the environment sets; PyTorch, which runs on the system's
+OpenBLAS, keeps the environment's); every line names the kernel that ran. Then the generic path's
+cost, at the main job's shape.
 
 FLOPs of a step (the yardstick of the project's issues): per time step 3 × 2·B·(I+H)·G·H (forward and
 the two backward products), G = 4 for LSTMs, 3 for GRUs, 1 for tanh RNNs, plus 3 × 2·B·(I+H)·I for the
@@ -70,7 +71,7 @@ def blas_rates(lib, path, H, T):
     if not os.path.exists(exe):
         return None
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    if lib == "openblas" and "OPENBLAS_CORETYPE" not in os.environ:
+    if lib == "openblas":
         env["OPENBLAS_CORETYPE"] = {"avx2": "Haswell", "avx512": "SkylakeX"}[path]
     out = subprocess.run([exe, str(H), str(T)], capture_output=True, text=True, env=env).stdout
     vals = [float(re.search(rf"{n} ([0-9.]+)", out).group(1)) for n in ("step_fwd", "step_bwd", "wgrad")]
@@ -136,7 +137,8 @@ def main():
     cells = ["lstm", "gru"] if a.quick else CELLS
     start = time.time()
     print(f"bench: {cpu_name()}, {os.cpu_count()} CPUs; copysweep paths {', '.join(paths)}; one thread; median of "
-          f"{a.rounds} alternating rounds (2 at T = 1000)" + (f"; {torch_note} as a user runs it" if torch else ""))
+          f"{a.rounds} alternating rounds (2 at T = 1000)" + (f"; {torch_note} as a user runs it" if torch else "") +
+          f"; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} in the environment")
 
     print("\nrates, GFLOP/s on one core, of a chunk's products (16 sequences; H = 128, T = 100, LSTM): step forward "
           "(16×H)·(H×4H), step backward (16×4H)·(4H×H), weight gradient (4H×16L)·(16L×H)")
