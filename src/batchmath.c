@@ -17,7 +17,8 @@
 
 /* Elements per block of bm_sumsq: fixed, so the summation order is too. */
 #define SUMSQ_BLOCK 4096
-/* Rows of A packed at a time by the products: a multiple of every path's tile rows (4, 6, 8). */
+/* Rows of A packed at a time for the transposed products: a multiple of every path's tile rows (4,
+ * 6, 8), so that the tiles of a block align. */
 #define BM_MBLOCK 240
 
 /* Flush subnormal floats to zero on this thread (x86 MXCSR FTZ and DAZ). Gradients that fade
