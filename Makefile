@@ -18,9 +18,13 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(INIH_PC))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(INIH_PC))
 CPPFLAGS += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
-# -fno-trapping-math lets the compiler vectorize the branch-free nonlinearities, -fno-math-errno the
-# square roots of Adam (no errno is read); no result changes. WERROR=1 (CI) makes every warning an error.
-CFLAGS += -std=c11 -Wall -Wextra -MMD -MP -fno-trapping-math -fno-math-errno $(OMPFLAGS) $(if $(WERROR),-Werror)
+# -ffp-contract=off: no multiply and add is fused unless the source says fmaf, so that every kernel
+# path (each compiled for its own instruction set) computes the same bits; GCC's default under -std=c11
+# but not clang's, and not GCC's under gnu11. -fno-trapping-math lets the compiler vectorize the
+# branch-free nonlinearities, -fno-math-errno the square roots of Adam (no errno is read); no result
+# changes. WERROR=1 (CI) makes every warning an error.
+CFLAGS += -std=c11 -Wall -Wextra -MMD -MP -ffp-contract=off -fno-trapping-math -fno-math-errno $(OMPFLAGS) \
+          $(if $(WERROR),-Werror)
 LDLIBS += $(PKG_LIBS) -lm
 LDFLAGS += $(OMPFLAGS)
 
@@ -88,7 +92,7 @@ LIB_OBJ_FUZZ := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/sweep.c,$(LIB
 build/fuzz:
 	mkdir -p $@
 build/fuzz/%.o: src/%.c | build/fuzz
-	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra -Wno-unknown-pragmas -MMD -MP -fno-trapping-math -fno-math-errno $(FUZZFLAGS) \
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra -Wno-unknown-pragmas -MMD -MP -ffp-contract=off -fno-trapping-math -fno-math-errno $(FUZZFLAGS) \
 	    -fsanitize=fuzzer-no-link $(if $(WERROR),-Werror) -c -o $@ $<
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ_FUZZ) | build/fuzz
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
@@ -151,7 +155,8 @@ uninstall:
 	rm -rf $(INSTALLED)
 
 # Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep,
-# valgrind, clang and its libFuzzer runtime for the fuzz targets) and the analysis readers
+# valgrind, clang and its libFuzzer runtime for the fuzz targets), the analysis readers, and
+# libopenblas-dev for make bench's comparison (no product of copysweep runs on a BLAS)
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
                 python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev

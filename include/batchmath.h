@@ -124,8 +124,9 @@ static inline float bm_sqrt(float x) { return sqrtf(x); }
 /* The fused elementwise loops (the gate math, the scatter of input gradients) run compiled for the
  * selected path. BM_PATHS(LINKAGE, NAME, (PARAMS), (ARGS)) defines NAME(PARAMS), which calls
  * NAME_body(ARGS) (a BM_BODY function) compiled once for AVX-512, once for AVX2 and once for
- * baseline x86-64, the copy of the selected path. Floating-point contraction is off (ISO C, and no
- * fused multiply-add is written in these loops), so every copy computes the same bits. */
+ * baseline x86-64, the copy of the selected path. Floating-point contraction is off
+ * (-ffp-contract=off: the only fused multiply-adds are the fmaf the source writes), so every copy
+ * computes the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CS_DOUBLE)
 #define BM_HAS_PATHS 1 /* NAME_avx512, NAME_avx2 and NAME_generic exist */
 #define BM_PATHS(LINKAGE, NAME, PARAMS, ARGS)                                                      \

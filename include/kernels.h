@@ -60,12 +60,9 @@ typedef struct {
 /* The inner loops of path p (which must be supported). */
 const BmKernels *bm_kernels(BmPath p);
 
-/* Runs every supported path's step and tile loops on awkward shapes (ragged rows and columns, every
- * kind of start) and returns how many results differ in any bit from the generic path's (0 is the
- * claim above); the paths compared are written to `paths`. */
-int bm_kernels_agree(char *paths, size_t n);
-
 /* FMA peak of one core on path p, GFLOP/s (independent vector FMAs for about 0.3 s); 0 for generic. */
 double bm_fma_peak(BmPath p);
+/* A monotonic clock, in seconds, for the measured rates. */
+double bm_seconds(void);
 
 #endif

@@ -5,10 +5,10 @@
 #include <xmmintrin.h> /* _mm_getcsr, _mm_setcsr */
 #endif
 #include <math.h>   /* INFINITY, NAN */
+#include <stdint.h> /* uintptr_t */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* free */
 #include <string.h> /* memcmp, memset */
-#include <time.h>   /* clock_gettime */
 #ifdef _OPENMP
 #include <omp.h> /* omp_set_num_threads, omp_get_max_threads */
 #endif
@@ -225,6 +225,7 @@ size_t bm_packed_size(int K, int N)
 
 void bm_pack(BmPacked *P, real *storage, const real *src, int K, int N, int ld_k, int ld_n)
 {
+    if ((uintptr_t)storage % 64) CS_FAIL("packed storage not 64-byte aligned"); /* the kernels' aligned loads */
     P->K = K, P->N = N, P->panels = (N + BM_PANEL - 1) / BM_PANEL, P->p = storage;
     pack_b_panels(storage, (Operand){src, (size_t)ld_k, (size_t)ld_n}, N, 0, K, BM_PANEL);
 }
@@ -266,65 +267,88 @@ static int nonlinear_differs(BmPath p)
     return memcmp(s[0], s[1], sizeof s[0]) != 0 || memcmp(t[0], t[1], sizeof t[0]) != 0;
 }
 
+/* The operands of the agreement test: A and B (K_MAX, LD) of full-mantissa values, the rows of W
+ * and their scales of the per-step product's starts, and a C per path. */
+enum { K_MAX = 300, LD = 311, M_MAX = 257, N_MAX = 37 };
+typedef struct {
+    real *A, *B, *C[BM_PATH_COUNT], *bias, *table, *pk;
+    real scale[M_MAX];
+    int32_t sym[M_MAX];
+} Agree;
+
+enum { STEP0, STEP1, STEP_INIT, STEP_UNSCALED, NT0, NN1, TN0, TN1, TESTS };
+
+/* One product on the kernels kn into C (its other elements as they were): test names the product
+ * and its start; P is B's (K, N) packed. */
+static void agree_case(const Agree *g, const BmKernels *kn, real *C, const BmPacked *P, int test, int M, int N, int K)
+{
+    const BmRowInit init = {.bias = g->bias, .table = g->table, .ld = N_MAX, .sym = g->sym, .scale = g->scale};
+    const BmRowInit unscaled = {.bias = g->bias, .table = g->table, .ld = N_MAX, .sym = g->sym, .scale = NULL};
+    const Operand a_mk = {g->A, LD, 1}, a_km = {g->A, 1, LD}, b_kn = {g->B, LD, 1}, b_nk = {g->B, 1, LD};
+    switch (test) {
+    case STEP0: kn->step(C, LD, g->A, LD, M, P, 0, NULL); break;
+    case STEP1: kn->step(C, LD, g->A, LD, M, P, 1, NULL); break;
+    case STEP_INIT: kn->step(C, LD, g->A, LD, M, P, 1, &init); break;
+    case STEP_UNSCALED: kn->step(C, LD, g->A, LD, M, P, 0, &unscaled); break;
+    case NT0: gemm_with(kn, C, LD, a_mk, b_nk, M, N, K, 0); break;
+    case NN1: gemm_with(kn, C, LD, a_mk, b_kn, M, N, K, 1); break;
+    case TN0: gemm_with(kn, C, LD, a_km, b_kn, M, N, K, 0); break;
+    case TN1: gemm_with(kn, C, LD, a_km, b_kn, M, N, K, 1); break;
+    }
+}
+
+/* How many of the paths other than generic give other bits than it for this case. */
+static int agree_differs(Agree *g, const BmPacked *P, int test, int M, int N, int K)
+{
+    int differ = 0;
+    for (int v = 0; v < BM_PATH_COUNT; v++) {
+        if (!bm_path_supported((BmPath)v)) continue;
+        for (size_t i = 0; i < (size_t)K_MAX * LD; i++) g->C[v][i] = (real)(i % 13) / 9;
+        agree_case(g, bm_kernels((BmPath)v), g->C[v], P, test, M, N, K);
+        differ += v > 0 && memcmp(g->C[v], g->C[0], (size_t)K_MAX * LD * sizeof(real)) != 0;
+    }
+    return differ;
+}
+
 int bm_kernels_agree(char *paths, size_t n)
 {
-    /* shapes with ragged edges: rows not a multiple of any tile's, columns not of 16, an odd last
-     * panel, and K over two k-blocks */
-    const int M = 13, N = 37, K = 300, ld = 307; /* ld ≥ K, N: every operand fits (K, ld) */
+    /* every row count up to two tiles of every path and beyond, columns not a multiple of 16 (an odd
+     * last panel, partial second halves), K over two k-blocks; a transposed product with more rows
+     * than BM_MBLOCK; K = 0 and M = 0 */
+    static const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17}, Ns[] = {5, 13, 29, 37};
+    Agree g;
+    g.A = CS_ALLOC((size_t)K_MAX * LD * sizeof *g.A), g.B = CS_ALLOC((size_t)K_MAX * LD * sizeof *g.B);
+    g.bias = CS_ALLOC(N_MAX * sizeof *g.bias), g.table = CS_ALLOC(3 * N_MAX * sizeof *g.table);
+    g.pk = CS_ALLOC(bm_packed_size(K_MAX, N_MAX) * sizeof *g.pk);
+    for (int v = 0; v < BM_PATH_COUNT; v++) g.C[v] = CS_ALLOC((size_t)K_MAX * LD * sizeof(real));
+    for (size_t i = 0; i < (size_t)K_MAX * LD; i++) /* values in (-2.4, 2.4) with full mantissas */
+        g.A[i] = (real)((long)(i * 7919 % 1009) - 500) / 211, g.B[i] = (real)((long)(i * 104729 % 997) - 498) / 211;
+    for (int j = 0; j < N_MAX; j++) g.bias[j] = (real)j / 7;
+    for (int j = 0; j < 3 * N_MAX; j++) g.table[j] = (real)(j % 11) / 3;
+    for (int i = 0; i < M_MAX; i++) g.sym[i] = i % 3, g.scale[i] = (real)(i + 1) / 5;
     int differ = 0;
-    real *A = CS_ALLOC((size_t)K * ld * sizeof *A), *Bm = CS_ALLOC((size_t)K * ld * sizeof *Bm);
-    real *C[BM_PATH_COUNT], *bias = CS_ALLOC((size_t)N * sizeof *bias), *table = CS_ALLOC((size_t)3 * N * sizeof *table);
-    real *pk = CS_ALLOC(bm_packed_size(K, N) * sizeof *pk), scale[M];
-    int32_t sym[M];
-    for (size_t i = 0; i < (size_t)K * ld; i++) /* values in (-2.4, 2.4) with full mantissas */
-        A[i] = (real)((long)(i * 7919 % 1009) - 500) / 211, Bm[i] = (real)((long)(i * 104729 % 997) - 498) / 211;
-    for (int j = 0; j < N; j++) bias[j] = (real)j / 7;
-    for (int j = 0; j < 3 * N; j++) table[j] = (real)(j % 11) / 3;
-    for (int i = 0; i < M; i++) sym[i] = i % 3, scale[i] = (real)(i + 1) / 5;
-    BmPacked P;
-    bm_pack(&P, pk, Bm, K, N, ld, 1);
-    const BmRowInit init = {.bias = bias, .table = table, .ld = N, .sym = sym, .scale = scale};
-    const BmRowInit unscaled = {.bias = bias, .table = table, .ld = N, .sym = sym, .scale = NULL};
-    for (int v = 0; v < BM_PATH_COUNT; v++) C[v] = CS_ALLOC((size_t)K * ld * sizeof(real));
-    int len = snprintf(paths, n, "%s", bm_path_names[BM_GENERIC]);
-    enum { STEP0, STEP1, STEP_INIT, STEP_UNSCALED, NT0, NN1, TN0, TN1, TESTS };
-    for (int test = 0; test < TESTS; test++) {
-        for (int v = 0; v < BM_PATH_COUNT; v++) {
-            if (!bm_path_supported((BmPath)v)) continue;
-            const BmKernels *kn = bm_kernels((BmPath)v);
-            for (size_t i = 0; i < (size_t)K * ld; i++) C[v][i] = (real)(i % 13) / 9;
-            /* the general products: A (M, K) or (K, M), B (K, N) or (N, K), all with leading dimension ld */
-            const Operand a_mk = {A, (size_t)ld, 1}, a_km = {A, 1, (size_t)ld};
-            const Operand b_kn = {Bm, (size_t)ld, 1}, b_nk = {Bm, 1, (size_t)ld};
-            switch (test) {
-            case STEP0: kn->step(C[v], ld, A, ld, M, &P, 0, NULL); break;
-            case STEP1: kn->step(C[v], ld, A, ld, M, &P, 1, NULL); break;
-            case STEP_INIT: kn->step(C[v], ld, A, ld, M, &P, 1, &init); break;
-            case STEP_UNSCALED: kn->step(C[v], ld, A, ld, M, &P, 0, &unscaled); break;
-            case NT0: gemm_with(kn, C[v], ld, a_mk, b_nk, M, N, K, 0); break;
-            case NN1: gemm_with(kn, C[v], ld, a_mk, b_kn, N, M, K, 1); break;
-            case TN0: gemm_with(kn, C[v], ld, a_km, b_kn, M, N, K, 0); break;
-            case TN1: gemm_with(kn, C[v], ld, a_km, b_kn, N, N, K, 1); break;
-            }
-            if (v > 0 && memcmp(C[v], C[0], (size_t)K * ld * sizeof(real)) != 0) differ++;
-            if (v > 0 && test == 0 && len > 0 && (size_t)len < n)
-                len += snprintf(paths + len, n - (size_t)len, ", %s", bm_path_names[v]);
-        }
+    for (size_t in = 0; in < sizeof Ns / sizeof *Ns; in++) {
+        BmPacked P;
+        bm_pack(&P, g.pk, g.B, K_MAX, Ns[in], LD, 1);
+        for (size_t im = 0; im < sizeof Ms / sizeof *Ms; im++)
+            for (int test = 0; test < TESTS; test++) differ += agree_differs(&g, &P, test, Ms[im], Ns[in], K_MAX);
     }
-    for (int v = 1; v < BM_PATH_COUNT; v++) differ += bm_path_supported((BmPath)v) && nonlinear_differs((BmPath)v);
-    for (int v = 0; v < BM_PATH_COUNT; v++) free(C[v]);
-    free(A), free(Bm), free(bias), free(table), free(pk);
+    for (int test = NT0; test < TESTS; test++) {
+        differ += agree_differs(&g, NULL, test, M_MAX, N_MAX, K_MAX);
+        differ += agree_differs(&g, NULL, test, 13, N_MAX, 0) + agree_differs(&g, NULL, test, 0, N_MAX, K_MAX);
+    }
+    int len = snprintf(paths, n, "%s", bm_path_names[BM_GENERIC]);
+    for (int v = 1; v < BM_PATH_COUNT; v++) {
+        if (!bm_path_supported((BmPath)v)) continue;
+        differ += nonlinear_differs((BmPath)v);
+        if (len > 0 && (size_t)len < n) len += snprintf(paths + len, n - (size_t)len, ", %s", bm_path_names[v]);
+    }
+    for (int v = 0; v < BM_PATH_COUNT; v++) free(g.C[v]);
+    free(g.A), free(g.B), free(g.bias), free(g.table), free(g.pk);
     return differ;
 }
 
 /* ---- measured rates ------------------------------------------------------------------------ */
-
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* GFLOP/s of the statement repeated for about 0.1 s, best of 3 */
 #define RATE(flops, ...)                                                                           \
@@ -332,11 +356,11 @@ static double seconds(void)
         double best_ = 0;                                                                          \
         for (int rep_ = 0; rep_ < 3; rep_++) {                                                     \
             long n_ = 0;                                                                           \
-            double t0_ = seconds(), t_;                                                            \
+            double t0_ = bm_seconds(), t_;                                                            \
             do {                                                                                   \
                 __VA_ARGS__;                                                                       \
                 n_++;                                                                              \
-            } while ((t_ = seconds() - t0_) < 0.1);                                                \
+            } while ((t_ = bm_seconds() - t0_) < 0.1);                                                \
             double r_ = 1e-9 * (flops) * (double)n_ / t_;                                          \
             best_ = r_ > best_ ? r_ : best_;                                                       \
         }                                                                                          \

@@ -3,13 +3,14 @@
 
 #include <errno.h>   /* errno */
 #include <ini.h>     /* ini_parse_stream, ini_* options */
-#include <math.h>    /* exp, log, floor */
+#include <math.h>    /* floor, fmin, fmax */
 #include <stdbool.h> /* bool, for libinih's options */
 #include <stdio.h>   /* FILE, open_memstream */
 #include <stdlib.h>  /* free, strtod */
 #include <string.h>  /* strcmp, strchr, strerror */
 
 #include "check.h" /* CS_ALLOC, CS_FAIL */
+#include "detmath.h" /* dm_log, dm_exp */
 #include "pack.h"  /* pack_hash */
 #include "rng.h"   /* Rng, RNG_SEARCH */
 
@@ -777,11 +778,12 @@ static void draw(const Search *se, int i, int j, char *buf, size_t n)
     double v;
     if (k->info->type == SET_INT) {
         if (k->dist == DIST_UNIFORM) v = k->lo + (double)rng_below(&r, (uint32_t)(k->hi - k->lo + 1));
-        else v = floor(exp(log(k->lo) + u * (log(k->hi + 1) - log(k->lo))));
+        else v = floor(dm_exp(dm_log(k->lo) + u * (dm_log(k->hi + 1) - dm_log(k->lo))));
         snprintf(buf, n, "%.0f", fmin(fmax(v, k->lo), k->hi));
         return;
     }
-    v = k->dist == DIST_UNIFORM ? k->lo + u * (k->hi - k->lo) : exp(log(k->lo) + u * (log(k->hi) - log(k->lo)));
+    /* libm-free log and exp: the same samples on every machine (detmath.h) */
+    v = k->dist == DIST_UNIFORM ? k->lo + u * (k->hi - k->lo) : dm_exp(dm_log(k->lo) + u * (dm_log(k->hi) - dm_log(k->lo)));
     snprintf(buf, n, "%.4g", v); /* four digits: the value a user reads is the value that runs */
     v = fmin(fmax(strtod(buf, NULL), k->lo), k->hi);
     Settings s;

@@ -392,7 +392,7 @@ const BmKernels *bm_kernels(BmPath p)
     return &generic_kernels;
 }
 
-static double seconds(void)
+double bm_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -409,16 +409,16 @@ double bm_fma_peak(BmPath p)
     const int lanes = p == BM_AVX512 ? 16 : 8;
     for (int rep = 0; rep < 3; rep++) {
         long n = 0;
-        double t0 = seconds(), t;
+        double t0 = bm_seconds(), t;
         do {
             sink = sink + (p == BM_AVX512 ? peak_avx512(&iters) : peak_avx2(&iters));
             n++;
-        } while ((t = seconds() - t0) < 0.1);
+        } while ((t = bm_seconds() - t0) < 0.1);
         const double rate = 1e-9 * (double)iters * 12 * lanes * 2 * (double)n / t;
         best = rate > best ? rate : best;
     }
 #else
-    (void)p, (void)seconds;
+    (void)p;
 #endif
     return best;
 }

@@ -8,6 +8,7 @@
 
 #include "batchmath.h" /* bm_* */
 #include "check.h"     /* CS_ALLOC, CS_FAIL */
+#include "detmath.h"   /* dm_log */
 #include "cells.h"     /* model_kinds */
 #include "mult.h"      /* mult_* */
 #include "rng.h"       /* Rng, RNG_KEY */
@@ -186,7 +187,7 @@ static void init_chrono(Model *m, int t_max, Rng *r)
     for (int k = 0; k < m->layers; k++) {
         real *b = m->layer[k].p.b;
         for (int j = 0; j < H; j++) {
-            const double bias = log(1 + rng_uniform(r) * (t_max - 2)); /* log U[1, T_max − 1] */
+            const double bias = dm_log(1 + rng_uniform(r) * (t_max - 2)); /* log U[1, T_max − 1] */
             if (keep >= 0) b[(size_t)keep * H + j] = (real)bias;
             if (write >= 0) b[(size_t)write * H + j] = (real)-bias;
         }
@@ -487,7 +488,7 @@ static double score_bits(real *p, int K, int y, int *hits)
         /* −[b log σ(z) + (1−b) log(1 − σ(z))] = max(z, 0) − b·z + log(1 + e^{−|z|}) */
         loss += (z > 0 ? z : 0) - bit * z + log1p(exp(-fabs(z)));
         *hits += (z > 0) == (bit > 0);
-        p[k] = (real)(1 / (1 + exp(-z)));
+        p[k] = bm_sigmoid(p[k]); /* what the gradient is made of: not libm's (detmath.h) */
     }
     return loss;
 }

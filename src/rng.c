@@ -1,7 +1,9 @@
 /* Counter-based random streams (SplitMix64). */
 #include "rng.h"
 
-#include <math.h> /* log, sqrt, cos */
+#include <math.h> /* sqrt */
+
+#include "detmath.h" /* dm_log, dm_cos2pi */
 
 #define RNG_GAMMA 0x9E3779B97F4A7C15ull /* 2^64 / golden ratio, SplitMix64's increment */
 
@@ -48,5 +50,6 @@ double rng_normal(Rng *r)
 {
     double u1 = 1.0 - rng_uniform(r); /* in (0, 1]: log is finite */
     double u2 = rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    /* libm-free log and cos: the initial weights are the same on every machine (detmath.h) */
+    return sqrt(-2.0 * dm_log(u1)) * dm_cos2pi(u2);
 }

@@ -1221,18 +1221,6 @@ int sweep_main(int argc, char **argv)
         snprintf(who, sizeof who, "copysweep: rank %d on %s", sh.rank, sh.host);
         cs_set_process(sh.rank ? who : NULL, abort_all);
     }
-    /* the kernel path (COPYSWEEP_KERNEL): where a rank's CPU lacks the one asked for, the lowest such
-     * rank says so in one line and the sweep stops before any work */
-    char kernel_err[256] = "";
-    int bad = bm_path_select(getenv("COPYSWEEP_KERNEL"), kernel_err, sizeof kernel_err) != 0 ? sh.rank : sh.size;
-    int first_bad;
-    CS_MPI(MPI_Allreduce(&bad, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
-    if (first_bad < sh.size) {
-        if (sh.rank == first_bad && sh.size > 1) fprintf(stderr, "copysweep: rank %d on %s: %s\n", sh.rank, sh.host, kernel_err);
-        if (sh.rank == first_bad && sh.size == 1) fprintf(stderr, "copysweep: %s\n", kernel_err);
-        MPI_Finalize();
-        return CS_EXIT_USER;
-    }
     sh.threads = bm_setup_threads(0);
     ms.sh = &sh;
     /* fault injection for the tests: the loss of one update of one trial becomes NaN, a trial fails
@@ -1252,6 +1240,19 @@ int sweep_main(int argc, char **argv)
         if (sh.rank == 0) cli_print_command_help(cli_command("sweep"), stdout);
         MPI_Finalize();
         return 0;
+    }
+    /* the kernel path (COPYSWEEP_KERNEL): where a rank's CPU lacks the one asked for, the lowest such
+     * rank says so in one line and the sweep stops before any work (rc, from the same command line,
+     * is the same on every rank: all of them take part in the reduction or none) */
+    char kernel_err[256] = "";
+    int bad = rc == 0 && bm_path_select(getenv("COPYSWEEP_KERNEL"), kernel_err, sizeof kernel_err) != 0 ? sh.rank : sh.size;
+    int first_bad = sh.size;
+    if (rc == 0) CS_MPI(MPI_Allreduce(&bad, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (first_bad < sh.size) {
+        if (sh.rank == first_bad && sh.size > 1) fprintf(stderr, "copysweep: rank %d on %s: %s\n", sh.rank, sh.host, kernel_err);
+        if (sh.rank == first_bad && sh.size == 1) fprintf(stderr, "copysweep: %s\n", kernel_err);
+        MPI_Finalize();
+        return CS_EXIT_USER;
     }
     if (rc == 0 && sh.rank == 0) rc = master_prepare(&sh, &ms, &args, argc, argv, &status, err, sizeof err);
     CS_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));

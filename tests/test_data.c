@@ -1,7 +1,7 @@
 /* Data and metrics: the sequence layout of every task, disjoint splits (and that the overlap counter
  * would see an overlap), evaluation sets disjoint from training, identical data for the four models
  * of one (T, seed), and the chance arithmetic of SPEC on the metrics code. */
-#include <math.h>   /* fabs, log, sqrt */
+#include <math.h>   /* fabs, log, exp, cos, nextafter, sqrt */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* malloc, free */
 #include <string.h> /* memcmp, memcpy, memset */
@@ -10,6 +10,8 @@
 #include "settings_table.h" /* settings_default */
 #include "cells.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
+#include "detmath.h"   /* dm_log, dm_exp, dm_cos2pi */
+#include "rng.h"       /* Rng, RNG_KEY */
 #include "model.h"     /* Model, Workspace, model_batch */
 #include "task.h"      /* Dataset */
 #include "tasks.h"     /* task_find, task_kinds */
@@ -191,6 +193,32 @@ static void test_nonlinearities(void)
            "σ(±∞) = %g, %g; tanh(±∞) = %g, %g", (double)bm_sigmoid(inf), (double)bm_sigmoid(-inf),
            (double)bm_tanh(inf), (double)bm_tanh(-inf));
     free(sg), free(th);
+}
+
+/* x's distance to y in units of y's last place */
+static double ulps(double x, double y)
+{
+    return x == y ? 0 : fabs(x - y) / (nextafter(fabs(y), INFINITY) - fabs(y));
+}
+
+static void test_detmath(void)
+{
+    /* detmath's log, exp and cos(2πu) against libm: log over 1e-300 .. 1e300, exp over −700 .. 700,
+     * cos over [0, 1), and their exact points */
+    double worst_log = 0, worst_exp = 0, worst_cos = 0;
+    Rng r = rng_stream(RNG_KEY(RNG_TEST, 11));
+    for (int k = 0; k < 200000; k++) {
+        const double u = rng_uniform(&r), x = exp((u - 0.5) * 1380), y = (u - 0.5) * 1400;
+        worst_log = fmax(worst_log, ulps(dm_log(x), log(x)));
+        worst_exp = fmax(worst_exp, ulps(dm_exp(y), exp(y)));
+        worst_cos = fmax(worst_cos, fabs(dm_cos2pi(u) - cos(2 * M_PI * u)));
+    }
+    EXPECT(worst_log <= 4 && worst_exp <= 2 && worst_cos < 2e-15, "detmath: log %.1f ulp, exp %.1f ulp, cos %.2e", worst_log,
+           worst_exp, worst_cos);
+    EXPECT(dm_log(1) == 0 && dm_exp(0) == 1 && dm_cos2pi(0) == 1 && dm_cos2pi(0.5) == -1 && dm_cos2pi(0.25) == 0,
+           "detmath at its exact points: log 1 = %g, e^0 = %g, cos 0 = %g, cos π = %g, cos π/2 = %g", dm_log(1), dm_exp(0),
+           dm_cos2pi(0), dm_cos2pi(0.5), dm_cos2pi(0.25));
+    printf("  libm-free log, exp, cos 2πu against libm: %.1f ulp, %.1f ulp, %.1e\n", worst_log, worst_exp, worst_cos);
 }
 
 static void test_kernels(void)
@@ -470,6 +498,7 @@ int main(void)
     test_registry();
     test_nonlinearities();
     test_kernels();
+    test_detmath();
     bm_setup_threads(0);
     test_layout();
     test_splits();
