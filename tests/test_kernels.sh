@@ -81,7 +81,7 @@ for p in sys.argv[1:]:
 # --- 2. a sweep whose ranks run different paths equals one on a single path
 cat > mixed.ini <<'EOF'
 [settings]
-model = lstm, mlstm, gru, mgru, rnn
+model = mlstm, lstm, gru, mgru, rnn
 seed = 1, 2
 T = 6
 hidden = 12
@@ -109,16 +109,18 @@ import h5py
 print(' '.join(sorted({k.decode() for k in h5py.File('mixed.h5')['trials']['kernel']})))")
 [ "$(wc -w <<<"$ran")" -ge 2 ] || [ ${#paths[@]} = 1 ] && pass "its trials ran on: $ran" || fail "the mixed sweep ran on: $ran"
 
-# --- 3. checkpointed on one path, resumed on another: trial 1 is held after its first update, the
-# lone rank gets SIGTERM (checkpoint, exit 3), and the resume runs on the last path
+# --- 3. checkpointed on one path, resumed on another: trial 1 (the costliest with trial 0, so the
+# two start first, one per worker) is held after its first update; once another trial is done,
+# SIGUSR1 to mpirun checkpoints it (exit 3), and the resume runs on the last path
 first=${paths[0]} last=${paths[-1]}
-COPYSWEEP_FAULT=hold:1 COPYSWEEP_KERNEL=$first "$BIN" mixed.ini -o moved.h5 2> moved.log &
+COPYSWEEP_FAULT=hold:1 COPYSWEEP_KERNEL=$first $MPIRUN -n 3 "$BIN" mixed.ini -o moved.h5 2> moved.log &
 pid=$!
+for _ in $(seq 100); do mpirun_pid=$(pgrep -P $pid -x mpirun) && break; sleep 0.05; done
 for _ in $(seq 600); do grep -q ') done in' moved.log 2>/dev/null && break; sleep 0.05; done
-kill -TERM $pid
-wait $pid
+kill -USR1 "$mpirun_pid"
+wait_job $pid
 rc=$?
-[ $rc = 3 ] && grep -q 'checkpoint written' moved.log || fail "SIGTERM on $first: exit $rc: $(tail -3 moved.log)"
+[ $rc = 3 ] && grep -q 'checkpoint written' moved.log || fail "SIGUSR1 on $first: exit $rc: $(tail -3 moved.log)"
 # the resume must start from that checkpoint (a trial that cannot load it fails), which it then removes
 ls moved.h5.ckpt/trial-*.ckpt > /dev/null 2>&1 || fail "no checkpoint of the held trial after SIGTERM"
 COPYSWEEP_KERNEL=$last "$BIN" mixed.ini -o moved.h5 > moved2.log 2>&1 || fail "resume on $last: $(tail -2 moved2.log)"
