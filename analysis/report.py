@@ -6,8 +6,11 @@ capacity, per-position bits, convergence in updates, the gradient's decay per st
 differences between models; then the accuracy tables (mean ± standard error over seeds), curves,
 per-position accuracy, gradient flow, stability, and where the sweep holds them, loss against
 updates (copy-delay), length generalization (eval-T), ntm-copy outputs as images, perplexity, the
-aids; then the set-up. Statistics follow SPEC "Statistics": paired comparisons with 95 %
-t-intervals, geometric means for quantities read on a log scale. Written as report/index.md and
+aids; then the set-up. Statistics follow SPEC "Statistics" and "Multiple comparisons": paired
+comparisons with 95 % t-intervals and p-values, "separated" only after Holm's correction over each
+named family (on the recalibrated bound where a cell reads at or below 0 raw, and never between two
+cells that carry nothing), geometric means for quantities read on a log scale; beside the accuracy
+the ceiling Fano's inequality sets from the bits carried. Written as report/index.md and
 report/index.html with PNG figures beside them, and the summary table as report/summary.csv.
 
 Usage: analysis/report.py RESULTS.h5 [-o report/]
@@ -42,7 +45,7 @@ import matplotlib.ticker  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
-from stats import geo_mean_se, interval, mean_se, paired, t975  # noqa: E402
+from stats import ALPHA, fano_ceiling, geo_mean_se, holm, interval, mean_se, paired, t975  # noqa: E402
 
 PALETTE = ["tab:blue", "tab:cyan", "tab:red", "tab:orange", "tab:green", "tab:olive", "tab:purple", "tab:pink",
            "tab:brown", "tab:gray"]
@@ -52,9 +55,51 @@ CAPACITY = 0.9  # a length is copied when the test symbol accuracy reaches this
 CHANCE_MARGIN = 0.02  # a mean accuracy within this of chance counts as chance
 BLOCKS = 20  # per-position bits are shown in at most this many blocks of consecutive positions
 Z95 = 1.959964  # the normal 97.5 % quantile: a single seed's interval from its test-set SE
+MISSING_ROWS = 20  # trials listed of an incomplete file's missing ones (the rest are counted)
 
 
 # ---- statistics ---------------------------------------------------------------------------------
+
+def correct(comparisons):
+    """Holm's correction over a family of paired comparisons (stats.paired dicts, SPEC "Multiple
+    comparisons"): each gets p_holm, raw (its own 95 % interval excludes 0) and separated (p_holm <
+    ALPHA and not idle: two cells that carry nothing are never separated). Returns the family's size."""
+    comparisons = [c for c in comparisons if c["n"]]
+    for c, adjusted in zip(comparisons, holm([c["p"] for c in comparisons])):
+        c.update(p_holm=adjusted, raw=c.get("raw", c["separated"]),
+                 separated=bool(adjusted < ALPHA and not c.get("idle")))
+    return sum(np.isfinite(c["p"]) for c in comparisons)
+
+
+def verdict(c):
+    """The separated column of a corrected comparison."""
+    return "separated" if c["separated"] else "no (neither carries memory)" if c.get("idle") else "no"
+
+
+def lower_bound(rows, metric):
+    """The lower end of the 95 % interval of a cell's metric over its seeds' rows (a single seed: its
+    own test-set interval, bits only)."""
+    v = rows[np.isfinite(rows[metric])]
+    if len(v) == 1 and metric.startswith("test_bits"):
+        return v[metric].iloc[0] - Z95 * v[metric + "_se"].iloc[0]
+    return interval(v[metric])[1]
+
+
+def bits_pair(x, y):
+    """The paired comparison (stats.paired) of two cells' rows in memory in bits, indexed by seed
+    (SPEC "Multiple comparisons"): on the recalibrated bound where either cell's raw mean is ≤ 0, and
+    idle where neither cell carries memory on the bound compared (the lower end of its 95 % interval is
+    not above 0)."""
+    cal = min(x["test_bits"].mean(), y["test_bits"].mean()) <= 0
+    metric = "test_bits_cal" if cal else "test_bits"
+    p = paired(*x[metric].align(y[metric], join="outer"))
+    p.update(metric=metric, idle=not (lower_bound(x, metric) > 0 or lower_bound(y, metric) > 0))
+    return p
+
+
+def flipped(c):
+    """A comparison A − B as B − A."""
+    return dict(c, diffs=[-d for d in c["diffs"]], mean=-c["mean"], lo=-c["hi"], hi=-c["lo"])
 
 def cell(values, expected, digits=4):
     """"mean ± SE (n=k)", with "of N" when seeds are missing; "missing" when none counts."""
@@ -230,6 +275,7 @@ class Report:
         self.counted = self.df[self.df["status"].isin(COUNTED)]
         self.has_bits = load.has_bits(self.df)
         self.by_trial = {}
+        self.families = {}
 
     # the per-trial frames, each read once and shared by the sections that use it
     @functools.cached_property
@@ -374,11 +420,13 @@ class Report:
         holds (model, its counted trials at T, each trial's rows of the per-trial FRAME in ORDER) for
         every model with counted trials there. The first axes gets the legend (LEGEND: its options); a
         lone axes gets HEADING as its title, several the figure. A figure whose panels all return
-        False from draw (nothing to show) is left out."""
+        False from draw (nothing to show), or of a length without counted trials, is left out."""
         for title, sub in self.groups() if groups is None else groups:
             for T in lengths(sub):
                 runs = [(m, g, self.runs(frame, g["trial"], order))
                         for m in self.models for g in [self.counted_of(sub, m, T)] if len(g)]
+                if not runs:  # no counted trial at this length (an incomplete file): no empty figure
+                    continue
                 fig, axs = plt.subplots(*layout, figsize=size, sharex=True, squeeze=False)
                 if all([draw(ax, panel, runs, sub) is False for ax, panel in zip(axs.flat, panels)]):
                     plt.close(fig)
@@ -447,8 +495,11 @@ class Report:
         missing = self.df[~self.df["status"].isin(COUNTED)]
         if len(missing):
             d.h(2, "Missing trials")
-            d.p(f"This file is incomplete: {len(missing)} of {len(self.df)} trials have no result yet or failed.")
-            self.trial_table(missing)
+            counts = missing["status"].value_counts()
+            d.p(f"This file is incomplete: {len(missing)} of {len(self.df)} trials have no result yet or failed ("
+                + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")" +
+                (f"; the first {MISSING_ROWS} of them:" if len(missing) > MISSING_ROWS else "."))
+            self.trial_table(missing.head(MISSING_ROWS))
 
     # ---- memory in bits: what the report opens with -------------------------------------------
 
@@ -471,10 +522,30 @@ class Report:
         g = self.counted_of(sub, m, T)
         mean, se, n = mean_se(g[metric])
         _, lo, hi, _ = interval(g[metric])
-        if n == 1 and metric == "test_bits":
-            one = g[np.isfinite(g[metric])].iloc[0]
-            lo, hi = one["test_bits"] - Z95 * one["test_bits_se"], one["test_bits"] + Z95 * one["test_bits_se"]
+        if n == 1 and metric.startswith("test_bits"):
+            lo = lower_bound(g, metric)
+            hi = 2 * mean - lo
         return mean, se, n, lo, hi
+
+    def model_family(self, title, sub, metric):
+        """Every paired comparison of two models at one length of the group in metric (bits compared by
+        bits_pair), in the order of the models and lengths, with Holm's correction over the family:
+        {(T, a, b): comparison}. Computed once per group and metric: the summary and the section
+        "Paired differences between models" quote the same family."""
+        if (title, metric) not in self.families:
+            pairs = {}
+            for T in lengths(sub):
+                cells = {m: self.counted_of(sub, m, T).set_index("seed") for m in self.models}
+                ms = [m for m in self.models if np.isfinite(cells[m][metric]).any()]
+                for i, a in enumerate(ms):
+                    for b in ms[i + 1:]:
+                        p = (bits_pair(cells[a], cells[b]) if metric == "test_bits" else
+                             paired(*cells[a][metric].align(cells[b][metric], join="outer")))
+                        if p["n"]:
+                            pairs[T, a, b] = p
+            correct(pairs.values())
+            self.families[title, metric] = pairs
+        return self.families[title, metric]
 
     def budget(self, sub):
         """One sentence: updates per trial (per length when they differ), what was trained, the seeds."""
@@ -527,20 +598,23 @@ class Report:
                 nothing.append(T)
                 continue
             ranked = sorted(cells, key=lambda m: -cells[m][0])
-            seeds = self.per_seed(sub, T, "test_bits")
+            family = self.model_family(title, sub, "test_bits")
             parts = []
             for i, m in enumerate(ranked):
                 mean, se, n = cells[m][:3]
                 parts.append(f"{self.names[m]} {mean:.2f}" + (f" ± {se:.2f}" if n > 1 else "") + " bits")
             comps = []
             for a, b in zip(ranked, ranked[1:]):
-                p = paired(*seeds[a].align(seeds[b], join="outer"))
-                if p["n"] >= 2:
-                    comps.append(f"{self.names[a]} − {self.names[b]} {p['mean']:+.2f} bits [{p['lo']:+.2f}, {p['hi']:+.2f}], "
+                p = family.get((T, a, b)) or (flipped(family[T, b, a]) if (T, b, a) in family else None)
+                if p and p["n"] >= 2:
+                    comps.append(f"{self.names[a]} − {self.names[b]} {p['mean']:+.2f} bits [{p['lo']:+.2f}, {p['hi']:+.2f}]"
+                                 + (" (recalibrated)" if p["metric"] == "test_bits_cal" else "") + ", "
                                  + ("separated" if p["separated"] else "not separated"))
+            K = sum(np.isfinite(c["p"]) for c in family.values())
             items.append(f"At T = {T} (ceiling {ceiling:.0f} bits) the models rank " + " > ".join(parts) +
-                         (". Paired differences of neighbours in this ranking, with 95 % t-intervals over seeds: " +
-                          "; ".join(comps) if comps else "") + ".")
+                         (". Paired differences of neighbours in this ranking, with 95 % t-intervals over seeds, "
+                          f"separated or not after Holm's correction over the {K} comparisons in bits of "
+                          "\"Paired differences between models\": " + "; ".join(comps) if comps else "") + ".")
         if not items:
             out.append("No model carries measurable memory at any length of this sweep: every (model, T) cell's 95 % "
                        "interval over seeds includes 0 bits.")
@@ -556,9 +630,10 @@ class Report:
         rho = []
         for m in self.models:
             g = self.counted_of(sub, m)
+            g = g[np.isfinite(g["rho_initial"]) & (g["rho_initial"] > 0)]
             r, _, n = geo_mean_se(g["rho_initial"])
-            if n:
-                lo, hi = min(Ts), max(Ts)
+            if n:  # the shortest and longest lengths the model has a ρ at
+                lo, hi = g["T"].min(), g["T"].max()
                 pw = [geo_mean_se(g[g["T"] == T]["rho_initial"] ** T)[0] for T in (lo, hi)]
                 rho.append(f"{self.names[m]} {r:.3f} (ρ^T {pw[0]:.1e} at T = {lo}" +
                            (f", {pw[1]:.1e} at T = {hi})" if hi != lo else ")"))
@@ -696,6 +771,9 @@ class Report:
                 for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
                     c = g[g["status"].isin(COUNTED)]
+                    if c.empty:
+                        row.append(cell(c["test_bits_cal"], len(g), 2))
+                        continue
                     flat = int(np.isinf(c["temperature"]).sum())  # beta = 0: the outputs carry nothing usable
                     temp = geo_cell(c["temperature"], len(g)).split(" (")[0] if flat < len(c) else ""
                     row.append(cell(c["test_bits_cal"], len(g), 2) + "; temperature " + temp +
@@ -831,29 +909,32 @@ class Report:
     # paired differences
     def paired_differences(self):
         self.section("Paired differences between models",
-                     "The four models of one (T, seed) train and are tested on identical sequences, so they are "
-                     "compared per seed: the difference A − B of each seed, their mean and its 95 % t-interval "
-                     "(df = n − 1). 'separated' when the interval excludes 0.")
+                     "The models of one (T, seed) train and are tested on identical sequences, so they are compared "
+                     "per seed: the difference A − B of each seed, their mean, its 95 % t-interval (df = n − 1) and "
+                     "the two-sided p of the paired t-test. Each metric's comparisons in a group are one family "
+                     "(SPEC \"Multiple comparisons\"): 'separated' when Holm's step-down correction over the whole "
+                     f"family keeps the difference at level {ALPHA} (the raw interval may exclude 0 where the "
+                     "corrected test does not). Bits are compared on the recalibrated bound wherever either cell's "
+                     "raw mean is at or below 0, and two cells that both carry nothing (neither 95 % interval lies "
+                     "above 0) are never called separated.")
         metrics = (["test_bits"] if self.has_bits else []) + ["test_acc"]
 
-        def rows(_, sub):
-            for T in lengths(sub):
-                for metric in metrics:
-                    seeds = self.per_seed(sub, T, metric)
-                    ms = [m for m in self.models if m in seeds and np.isfinite(seeds[m]).any()]
-                    for i, a in enumerate(ms):
-                        for b in ms[i + 1:]:
-                            p = paired(*seeds[a].align(seeds[b], join="outer"))
-                            if p["n"] == 0:
-                                continue
-                            dig = 2 if metric == "test_bits" else 4
-                            yield [T, f"{self.names[a]} − {self.names[b]}",
-                                   "bits" if metric == "test_bits" else "accuracy",
-                                   ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
-                                   f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
-                                   p["n"], "separated" if p["separated"] else "no"]
+        def rows(title, sub):
+            for metric in metrics:
+                family = self.model_family(title, sub, metric)
+                K = sum(np.isfinite(c["p"]) for c in family.values())
+                dig = 2 if metric == "test_bits" else 4
+                for (T, a, b), p in family.items():
+                    label = ("accuracy" if metric == "test_acc" else
+                             "bits, recalibrated" if p["metric"] == "test_bits_cal" else "bits")
+                    yield [T, f"{self.names[a]} − {self.names[b]}", f"{label} (family of {K})",
+                           ", ".join(signed(x, dig) for x in p["diffs"]), signed(p["mean"], dig),
+                           f"[{signed(p['lo'], dig)}, {signed(p['hi'], dig)}]" if p["n"] > 1 else "n/a",
+                           p["n"], f"{p['p']:.3g}" if p["n"] > 1 else "n/a",
+                           f"{p['p_holm']:.3g}" if p["n"] > 1 else "n/a", verdict(p)]
 
-        self.group_tables(["T", "A − B", "metric", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+        self.group_tables(["T", "A − B", "metric", "per seed", "mean", "95 % interval", "n", "p", "Holm p", "separated"],
+                          rows)
 
     # final test metrics
     def final_tables(self):
@@ -875,6 +956,33 @@ class Report:
                         row.append(f"{value:.4f}" if value is not None else "varies")
                     rows.append(row)
                 d.table(header, rows)
+                if metric == "test_acc" and self.has_bits and np.isfinite(sub["test_bits"]).any():
+                    self.fano_table(title, sub)
+
+    def fano_table(self, title, sub):
+        """Beside the accuracy: the most mean accuracy that the bits a cell carries allow (SPEC "Memory
+        against lag and load"), from its seed means."""
+        d = self.doc
+        d.p("The ceiling Fano's inequality puts on that accuracy: a model that holds B bits of the symbols of a "
+            "sequence, b = B / (scored outputs) per output of K classes, has mean accuracy P with h(P) + (1 − P)·log2(K − 1) "
+            "≥ log2 K − b. B is the larger of the raw and the recalibrated bound's seed means (both are lower bounds on what "
+            "the state holds, so a model may hold more): the ceiling says how far accuracy can rise on the bits "
+            "measured, and why accuracy cannot rank cells at long T. An accuracy above its ceiling (by the test set's "
+            "sampling noise, or with miscalibrated outputs) says the bound understates what the model holds.")
+        rows = []
+        for m in self.models:
+            row = [self.names[m]]
+            for T in lengths(sub):
+                c = self.counted_of(sub, m, T)
+                if c.empty:
+                    row.append("missing")
+                    continue
+                K = int(round(1 / c["chance_acc"].iloc[0]))
+                bits = max(mean_se(c["test_bits"])[0], mean_se(c["test_bits_cal"])[0])
+                per_output = bits * math.log2(K) / c["bits_ceiling"].iloc[0]
+                row.append(f"{c['test_acc'].mean():.4f} (ceiling {fano_ceiling(per_output, K):.4f})")
+            rows.append(row)
+        d.table(["model"] + [f"T = {T}" for T in lengths(sub)], rows)
 
     # curves
     def curve_figures(self):
@@ -1173,33 +1281,42 @@ class Report:
             return
         d = self.section("Factors: paired differences")
         d.p("Each axis other than model and T, one value against the baseline value (the one most trials have), "
-            "paired by (model, T, seed) with every other setting equal: the per-seed differences in test bits, their "
-            "mean, its 95 % t-interval (df = n − 1) and whether it excludes 0.")
+            "paired by (model, T, seed) with every other setting equal: the per-seed differences in test bits (on the "
+            "recalibrated bound where either side's raw mean is at or below 0), their mean, its 95 % t-interval "
+            "(df = n − 1) and the paired t-test's p. Each axis's rows are one family: 'separated' when Holm's "
+            f"correction over them keeps the difference at level {ALPHA}, and never where neither side carries memory.")
         c = self.counted
         for a in axes:
             rest = [x for x in self.other if x != a]
             counts = c[a].value_counts()
             base = sorted(counts.index[counts == counts.max()], key=lambda v: load.order(a, v))[0]
-            rows = []
+            family = []
             for v in sorted((v for v in c[a].unique() if v != base), key=lambda v: load.order(a, v)):
                 for keys, g in grouped(c, ["model", "T"] + rest):
-                    x = g[g[a] == v].set_index("seed")["test_bits"]
-                    y = g[g[a] == base].set_index("seed")["test_bits"]
+                    x, y = g[g[a] == v].set_index("seed"), g[g[a] == base].set_index("seed")
                     if x.empty or y.empty:
                         continue
-                    p = paired(*x.align(y, join="inner"))
-                    if p["n"] == 0:
-                        continue
-                    rows.append([f"{load.shown(a, v)} − {load.shown(a, base)}", self.names.get(keys[0], keys[0]), keys[1]] +
-                                [load.shown(r, k) for r, k in zip(rest, keys[2:])] +
-                                [", ".join(signed(x, 2) for x in p["diffs"]), signed(p["mean"], 2),
-                                 f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a", p["n"],
-                                 "separated" if p["separated"] else "no"])
-                    self.record(f"{a} {load.shown(a, v)} - {load.shown(a, base)}", keys[0], keys[1], "test_bits_paired",
-                                p["mean"], math.nan, p["n"], p["n"])
+                    common = x.index.intersection(y.index)
+                    p = bits_pair(x.loc[common], y.loc[common])
+                    if p["n"]:
+                        family.append((v, keys, p))
+            correct(p for _, _, p in family)
+            rows = []
+            for v, keys, p in family:
+                rows.append([f"{load.shown(a, v)} − {load.shown(a, base)}", self.names.get(keys[0], keys[0]), keys[1]] +
+                            [load.shown(r, k) for r, k in zip(rest, keys[2:])] +
+                            ["recalibrated" if p["metric"] == "test_bits_cal" else "raw",
+                             ", ".join(signed(x, 2) for x in p["diffs"]), signed(p["mean"], 2),
+                             f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a", p["n"],
+                             f"{p['p']:.3g}" if p["n"] > 1 else "n/a", f"{p['p_holm']:.3g}" if p["n"] > 1 else "n/a",
+                             verdict(p)])
+                self.record(f"{a} {load.shown(a, v)} - {load.shown(a, base)}", keys[0], keys[1], "test_bits_paired",
+                            p["mean"], math.nan, p["n"], p["n"])
             if rows:
                 d.h(3, f"{a}: each value against {load.shown(a, base)}")
-                d.table([a, "model", "T"] + rest + ["per seed", "mean", "95 % interval", "n", "separated"], rows)
+                d.p(f"A family of {len(rows)} comparisons.")
+                d.table([a, "model", "T"] + rest + ["bound", "per seed", "mean", "95 % interval", "n", "p", "Holm p",
+                                                    "separated"], rows)
 
     # a search: the rungs, each group's selected sample, against unsearched trials, the compute
     def search(self):
@@ -1249,24 +1366,35 @@ class Report:
         metric = "test_bits" if self.has_bits else "test_acc"
         for config, f in grouped(fixed, self.searched):
             label = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in zip(self.searched, config))
-            rows = []
+            family = []
             for values, g in grouped(chosen[chosen["status"].isin(COUNTED)], group):
-                x = g.set_index("seed")[metric]
-                y = f[in_groups(f, group, {tuple(values)})].set_index("seed")[metric]
-                p = paired(*x.align(y, join="inner"))
-                if p["n"] == 0:
-                    continue
+                x = g.set_index("seed")
+                y = f[in_groups(f, group, {tuple(values)})].set_index("seed")
+                common = x.index.intersection(y.index)
+                x, y = x.loc[common], y.loc[common]
+                p = bits_pair(x, y) if metric == "test_bits" else paired(*x[metric].align(y[metric], join="inner"))
+                if p["n"]:
+                    family.append((values, x, y, p))
+            correct(p for *_, p in family)
+            rows = []
+            for values, x, y, p in family:
+                used = p.get("metric", metric)
                 rows.append([self.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])] +
-                            [cell(y, len(y), 2), cell(x, len(x), 2), ", ".join(signed(v, 2) for v in p["diffs"]),
+                            [cell(y[used], len(y), 2), cell(x[used], len(x), 2), ", ".join(signed(v, 2) for v in p["diffs"]),
                              signed(p["mean"], 2), f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a",
-                             p["n"], "separated" if p["separated"] else "no"])
+                             p["n"], f"{p['p']:.3g}" if p["n"] > 1 else "n/a",
+                             f"{p['p_holm']:.3g}" if p["n"] > 1 else "n/a", verdict(p)])
                 self.record(f"search - {label}", values[0], values[1] if len(values) > 1 else math.nan,
                             f"{metric}_paired", p["mean"], math.nan, p["n"], p["n"])
             if rows:
                 d.h(3, f"The selected sample against {label}")
-                d.p(f"{metric} of the unsearched trials with {label} and of each group's selected sample, paired by seed: "
-                    "the per-seed differences (selected − fixed), their mean and 95 % t-interval (df = n − 1).")
-                d.table(group + [label, "selected", "per seed", "mean", "95 % interval", "n", "separated"], rows)
+                d.p(f"{metric} of the unsearched trials with {label} and of each group's selected sample (bits on the "
+                    "recalibrated bound where either side's raw mean is at or below 0), paired by seed: the per-seed "
+                    "differences (selected − fixed), their mean, 95 % t-interval (df = n − 1) and the paired t-test's "
+                    f"p; the {len(rows)} rows are one family, 'separated' when Holm's correction keeps the difference at "
+                    f"level {ALPHA}.")
+                d.table(group + [label, "selected", "per seed", "mean", "95 % interval", "n", "p", "Holm p", "separated"],
+                        rows)
         ran, budget = int(srch["epochs"].sum()), int(full.sum())
         est = float((srch["wall_s"] * full / srch["epochs"].clip(lower=1)).sum())
         d.p(f"Compute: the searched trials ran {ran:,} epochs of the {budget:,} that {len(srch)} trials at their full "

@@ -4,8 +4,10 @@ each cell of the three accuracy and loss tables and of the bits table in index.m
 or "(n=k of m)" or "missing") must equal the one computed here from /trials with numpy (SE = sample
 standard deviation / √n over the seeds that are done or diverged), and so must each model's capacity
 in bits; the summary paragraph must rank the models as /trials does, with the same numbers, the same
-paired differences (95 % t-intervals) and the same list of lengths where nothing is carried; every
-row of the paired-differences table must be recomputed; summary.csv must hold the same numbers; the
+paired differences (95 % t-intervals, on the recalibrated bound where either cell's raw mean is ≤ 0,
+separated after Holm's correction over the family of all pairs and lengths, never where neither cell
+carries memory) and the same list of lengths where nothing is carried; every row of the
+paired-differences table must be recomputed (p from Student's t in closed form, Holm the long way); summary.csv must hold the same numbers; the
 figures must be non-empty PNGs, as many as expected; missing trials must be listed. Sections are
 found by their titles; they must be numbered 1, 2, ... in order, and index.html must have the same
 headings, each with the id its title gives.
@@ -51,49 +53,115 @@ def t_interval(d):
     return m, m - h, m + h
 
 
+def t_p(d):
+    """The two-sided p of the paired t-test on the differences d, from the closed forms of Student's t
+    with 1 to 4 degrees of freedom (the fixtures have at most 5 seeds)."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    se = d.std(ddof=1) / math.sqrt(n)
+    if se == 0:
+        return float(d.mean() == 0)
+    t, df = abs(d.mean() / se), n - 1
+    if df == 1:
+        return 1 - 2 / math.pi * math.atan(t)
+    if df == 2:
+        return 1 - t / math.sqrt(t * t + 2)
+    if df == 3:
+        return 1 - 2 / math.pi * (math.atan(t / math.sqrt(3)) + math.sqrt(3) * t / (t * t + 3))
+    if df == 4:
+        return 1 - t * (t * t + 6) / (t * t + 4) ** 1.5
+    raise ValueError(f"{n} seeds: no closed form here")
+
+
+def holm_adjusted(ps):
+    """Holm's adjusted p-values, computed the long way: for each comparison, the largest over the ones
+    at or below it in the sorted order of (K − rank)·p, capped at 1."""
+    ranked = sorted(range(len(ps)), key=lambda i: ps[i])
+    out = {}
+    for pos, i in enumerate(ranked):
+        out[i] = min(1.0, max((len(ps) - r) * ps[ranked[r]] for r in range(pos + 1)))
+    return [out[i] for i in range(len(ps))]
+
+
+def lower_end(vals, ses):
+    """The lower end of a cell's 95 % interval over seeds (one seed: its test-set interval)."""
+    if len(vals) == 1:
+        return vals[0] - 1.959964 * ses[0]
+    return t_interval(vals)[1]
+
+
+def bits_family(cells, Ts):
+    """Every pair of models at every length in bits, as the report compares them: on the recalibrated
+    bound where either raw mean is ≤ 0, idle where neither cell's interval lies above 0; Holm over all
+    of them. cells[(m, T)] = {seed: (raw, raw_se, cal, cal_se)}. Returns {(T, a, b): row}."""
+    fam = {}
+    for T in Ts:
+        ms = [m for m in NAMES if cells.get((m, T))]
+        for i, a in enumerate(ms):
+            for b in ms[i + 1:]:
+                x, y = cells[(a, T)], cells[(b, T)]
+                cal = min(np.mean([v[0] for v in x.values()]), np.mean([v[0] for v in y.values()])) <= 0
+                k = 2 if cal else 0
+                common = sorted(set(x) & set(y))
+                d = [x[s][k] - y[s][k] for s in common]
+                if not d:
+                    continue
+                idle = not any(lower_end([c[s][k] for s in c], [c[s][k + 1] for s in c]) > 0 for c in (x, y))
+                fam[(T, a, b)] = dict(d=d, cal=cal, idle=idle, p=t_p(d) if len(d) > 1 else math.nan)
+    keys = [k for k in fam if np.isfinite(fam[k]["p"])]
+    for k, adj in zip(keys, holm_adjusted([fam[k]["p"] for k in keys])):
+        fam[k].update(p_holm=adj, separated=adj < 0.05 and not fam[k]["idle"])
+    return fam
+
+
 def check_bits(t, model, counted, md, problems, carrying):
     """The summary paragraph, the capacity column and the paired-differences table against /trials.
     Returns the number of checks made."""
     checked = 0
     Ts = sorted(set(t["T"]))
     seeds = sorted(set(t["seed"]))
-    bits = {(m, T): {s: t["test_bits"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted]
-                     for s in seeds} for m in NAMES for T in Ts}
-    bits = {k: {s: float(v[0]) for s, v in d.items() if len(v) and np.isfinite(v[0])} for k, d in bits.items()}
+    rows_of = {(m, T, s): t[(model == m) & (t["T"] == T) & (t["seed"] == s) & counted] for m in NAMES for T in Ts
+               for s in seeds}
+    cells = {(m, T): {s: (float(r["test_bits"][0]), float(r["test_bits_se"][0]), float(r["test_bits_cal"][0]),
+                          float(r["test_bits_cal_se"][0]))
+                      for s in seeds for r in [rows_of[(m, T, s)]] if len(r) and np.isfinite(r["test_bits"][0])}
+             for m in NAMES for T in Ts}
+    bits = {k: {s: v[0] for s, v in d.items()} for k, d in cells.items()}
+    family = bits_family(cells, Ts)
     summary = section(md, "Summary")
     nothing, ranked_Ts = [], []
     for T in Ts:
-        cells = {}
+        cell_stats = {}
         for m in NAMES:
             v = list(bits[(m, T)].values())
             if v:
                 mean, lo, _ = t_interval(v)
                 if len(v) == 1:
-                    row = t[(model == m) & (t["T"] == T) & counted][0]
-                    lo = row["test_bits"] - 1.959964 * row["test_bits_se"]
-                cells[m] = (mean, np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan, lo, len(v))
-        if not cells:
+                    lo = lower_end(v, [c[1] for c in cells[(m, T)].values()])
+                cell_stats[m] = (mean, np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan, lo, len(v))
+        if not cell_stats:
             continue
-        if not any(c[2] > 0 for c in cells.values()):
+        if not any(c[2] > 0 for c in cell_stats.values()):
             nothing.append(T)
             if f"At T = {T} (" in summary:
                 problems.append(f"summary ranks T = {T}, where no cell carries memory")
             continue
         ranked_Ts.append(T)
-        order = sorted(cells, key=lambda m: -cells[m][0])
-        want = " > ".join(f"{NAMES[m]} {cells[m][0]:.2f}" + (f" ± {cells[m][1]:.2f}" if cells[m][3] > 1 else "") + " bits"
-                          for m in order)
+        order = sorted(cell_stats, key=lambda m: -cell_stats[m][0])
+        want = " > ".join(f"{NAMES[m]} {cell_stats[m][0]:.2f}" + (f" ± {cell_stats[m][1]:.2f}" if cell_stats[m][3] > 1 else "")
+                          + " bits" for m in order)
         got = re.search(rf"At T = {T} \(ceiling \d+ bits\) the models rank (.*?)(\. Paired|\.$|\. [A-Z])", summary, re.M)
         checked += 1
         if not got or got.group(1) != want:
             problems.append(f"summary at T = {T}: '{got.group(1) if got else None}', recomputed '{want}'")
         for a, b in zip(order, order[1:]):
-            common = sorted(set(bits[(a, T)]) & set(bits[(b, T)]))
-            if len(common) < 2:
+            c = family.get((T, a, b)) or family.get((T, b, a))
+            if c is None or len(c["d"]) < 2:
                 continue
-            mean, lo, hi = t_interval([bits[(a, T)][s] - bits[(b, T)][s] for s in common])
-            sep = "separated" if lo > 0 or hi < 0 else "not separated"
-            text = f"{NAMES[a]} − {NAMES[b]} {mean:+.2f} bits [{lo:+.2f}, {hi:+.2f}], {sep}"
+            sign = 1 if (T, a, b) in family else -1
+            mean, lo, hi = t_interval([sign * x for x in c["d"]])
+            text = (f"{NAMES[a]} − {NAMES[b]} {mean:+.2f} bits [{lo:+.2f}, {hi:+.2f}]" + (" (recalibrated)" if c["cal"] else "")
+                    + (", separated" if c["separated"] else ", not separated"))
             checked += 1
             if text not in summary:
                 problems.append(f"summary at T = {T} lacks '{text}'")
@@ -117,26 +185,50 @@ def check_bits(t, model, counted, md, problems, carrying):
         checked += 1
         if rows.get(NAMES[m], {}).get("capacity") != want:
             problems.append(f"capacity {m}: report '{rows.get(NAMES[m], {}).get('capacity')}', recomputed '{want}'")
-    # the paired-differences table
+    # the paired-differences table: every row of bits against the family above (its size named in the
+    # metric column), of accuracy against its own family
     lines = [ln for ln in section(md, "Paired differences between models").splitlines()
              if ln.startswith("| ") and not ln.startswith("| T |")]
     accuracy = {(m, T): {s: float(t["test_acc"][(model == m) & (t["T"] == T) & (t["seed"] == s) & counted][0])
                          for s in seeds if ((model == m) & (t["T"] == T) & (t["seed"] == s) & counted).any()}
                 for m in NAMES for T in Ts}
+    acc_family = {}
+    for T in Ts:
+        ms = [m for m in NAMES if accuracy[(m, T)]]
+        for i, a in enumerate(ms):
+            for b in ms[i + 1:]:
+                common = sorted(set(accuracy[(a, T)]) & set(accuracy[(b, T)]))
+                d = [accuracy[(a, T)][s] - accuracy[(b, T)][s] for s in common]
+                if d:
+                    acc_family[(T, a, b)] = dict(d=d, cal=False, idle=False, p=t_p(d) if len(d) > 1 else math.nan)
+    keys = [k for k in acc_family if np.isfinite(acc_family[k]["p"])]
+    for k, adj in zip(keys, holm_adjusted([acc_family[k]["p"] for k in keys])):
+        acc_family[k].update(p_holm=adj, separated=adj < 0.05)
     names = {v: k for k, v in NAMES.items()}
+    sizes = {"bits": sum(np.isfinite(c["p"]) for c in family.values()),
+             "accuracy": sum(np.isfinite(c["p"]) for c in acc_family.values())}
+    seen = 0
     for ln in lines:
         c = [x.strip() for x in ln.strip("|").split("|")]
         T, (a, b), metric = int(c[0]), [names[x] for x in c[1].split(" − ")], c[2]
-        src, dig = (bits, 2) if metric == "bits" else (accuracy, 4)
-        common = sorted(set(src[(a, T)]) & set(src[(b, T)]))
-        d = [src[(a, T)][s] - src[(b, T)][s] for s in common]
-        mean, lo, hi = t_interval(d)
-        want = [", ".join(f"{x:+.{dig}f}" for x in d), f"{mean:+.{dig}f}",
-                f"[{lo:+.{dig}f}, {hi:+.{dig}f}]" if len(d) > 1 else "n/a", str(len(d)),
-                "separated" if len(d) > 1 and (lo > 0 or hi < 0) else "no"]
+        kind = "accuracy" if metric.startswith("accuracy") else "bits"
+        r = (acc_family if kind == "accuracy" else family).get((T, a, b))
+        if r is None:
+            problems.append(f"paired row {c[:3]}: no such comparison recomputed")
+            continue
+        dig = 2 if kind == "bits" else 4
+        mean, lo, hi = t_interval(r["d"])
+        label = kind + (", recalibrated" if r["cal"] else "")
+        want = [f"{label} (family of {sizes[kind]})", ", ".join(f"{x:+.{dig}f}" for x in r["d"]), f"{mean:+.{dig}f}",
+                f"[{lo:+.{dig}f}, {hi:+.{dig}f}]" if len(r["d"]) > 1 else "n/a", str(len(r["d"])),
+                f"{r['p']:.3g}" if len(r["d"]) > 1 else "n/a", f"{r['p_holm']:.3g}" if len(r["d"]) > 1 else "n/a",
+                "separated" if r.get("separated") else "no (neither carries memory)" if r["idle"] else "no"]
         checked += 1
-        if c[3:] != want:
-            problems.append(f"paired row {c[:3]}: {c[3:]}, recomputed {want}")
+        seen += 1
+        if c[2:] != want:
+            problems.append(f"paired row {c[:2]}: {c[2:]}, recomputed {want}")
+    if seen != len(family) + len(acc_family):
+        problems.append(f"the paired-differences table has {seen} rows, recomputed {len(family) + len(acc_family)}")
     return checked
 
 
