@@ -9,7 +9,10 @@ Every reader checks that the file is a copysweep results file of a supported for
 raises ResultsError with a one-line reason otherwise. Files of format version 1 and 2 load too; they
 lack what version 3 added (the test_bits, temperature and rho_* columns, val_bits in the curves, the
 per-position cross-entropy and bits), and has_bits(df) tells which kind a frame came from. Format 5
-added the kernel column (the kernel path each trial ran on) and dropped the blas attribute.
+added the kernel column (the kernel path each trial ran on) and dropped the blas attribute. Format 6
+added the train_data setting, the cell and multiplicative columns, load and lag (S symbols held for D
+steps), the gate statistics over the hold (hold_<gate>_mean and _sd), and in each eval row the bound
+recalibrated at that length (bits_cal, temperature) with its load and lag.
 
 While a sweep writes FILE, or after one was killed, the newest records are in its journal,
 FILE.ckpt/journal (format 4): every reader here applies them, so it sees each trial as soon as the
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "copysweep-results"
-SUPPORTED_VERSIONS = (1, 2, 3, 4, 5)
+SUPPORTED_VERSIONS = (1, 2, 3, 4, 5, 6)
 JOURNAL_VERSION = 4  # the first format with a journal beside the file
 BITS_VERSION = 3  # the first format with memory in bits, per-position cross-entropy and ρ
 FINAL = ("done", "diverged", "failed", "pruned")

@@ -118,6 +118,9 @@ typedef struct {
     double *pos_loss_sq;  /* (N) Σ of its square */
     unsigned char *seq_ok; /* (B) scratch of model_score: 1 while a sequence has no error */
     double *seq_info;      /* (B) scratch of model_score: a sequence's Σ_j (memoryless − CE_j) */
+    int hold_start, hold_end; /* the task's hold (TaskShape) */
+    double *hold;   /* (G + 1, 3) over the hold, every layer, unit and sequence: count, Σ and Σ² of each
+                       gate's activation, and (row G) of the multiplicative step's gain m_t */
     real *grad;     /* (n_params) this chunk's gradient */
     real *dW_y, *db_y; /* views onto grad */
     real *dE;          /* view onto grad [embedding] */

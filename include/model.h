@@ -48,13 +48,14 @@ void workspace_free(Workspace *w);
 
 /* What an evaluation keeps besides the Metrics, each pointer optional. Per step j of the scored
  * window (N): predictions right and made, and Σ and Σ² over the sequences of the loss of the target
- * at j (for bce: its K bits together). With logits, the outputs before the softmax (or sigmoids)
+ * at j (for bce: its K bits together), and the gate statistics of the hold. With logits, the outputs before the softmax (or sigmoids)
  * and the targets of sequence idx[i] go to row i of logits (B, N, K) and targets (B, N). */
 typedef struct {
     int64_t *pos_correct, *pos_total;
     double *pos_loss, *pos_loss_sq;
     real *logits;
     int16_t *targets;
+    double *hold; /* (G + 1, 3) added: Acts.hold of every chunk (gate statistics over the hold) */
 } Scores;
 
 /* Forward over the batch; metrics added to *out, and what sc asks for added (or, the

@@ -21,8 +21,9 @@
 #define RESULTS_FORMAT "copysweep-results"
 /* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ;
  * 4: the key column, store_id and journal_seq (a journal beside the file during a sweep);
- * 5: the kernel column (the kernel path of each trial), no blas attribute (no BLAS computes a result) */
-#define RESULTS_FORMAT_VERSION 5
+ * 5: the kernel column (the kernel path of each trial), no blas attribute (no BLAS computes a result);
+ * 6: the train-data setting, load and lag, gate statistics over the hold (hold_<gate>_mean, _sd) */
+#define RESULTS_FORMAT_VERSION 6
 
 typedef struct {
     int trial;              /* row of /trials and name of /trial/<n> */

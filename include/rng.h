@@ -14,7 +14,7 @@ typedef struct {
 
 /* The purposes that key streams; a new purpose gets a new number, never a reused one. */
 enum {
-    RNG_DATA = 1,    /* (RNG_DATA, task, T, K, seed, split, index, attempt): one sequence */
+    RNG_DATA = 1,    /* (RNG_DATA, task, T, K, seed, split, index, attempt[, draw]): one sequence */
     RNG_SPLIT = 2,   /* (RNG_SPLIT, task, T, K): hash of a sequence that decides its split */
     RNG_INIT = 3,    /* (RNG_INIT, seed, model): initial weights */
     RNG_SHUFFLE = 4, /* (RNG_SHUFFLE, seed, epoch): order of the training set in one epoch */

@@ -5,6 +5,7 @@
 
 enum { OPT_ADAM, OPT_SGD };
 enum { INIT_ORTHOGONAL, INIT_XAVIER };
+enum { DATA_FRESH, DATA_FIXED };
 
 #define SETTINGS_MAX_LIST 16
 #define SETTINGS_TEXT_MAX 256 /* the longest value as text, with its NUL */
@@ -34,6 +35,7 @@ typedef struct {
     int patience;    /* epochs without validation improvement before stopping, 0 = off */
     double target_acc; /* stop when validation symbol accuracy reaches this */
     int train_size, val_size, test_size;
+    int train_data;  /* DATA_*: the training sequences drawn anew every epoch, or the same ones */
     int init_u;      /* INIT_*: recurrent weights */
     double forget_bias; /* b_f of the LSTMs at start */
     int chrono;         /* chrono initialization with this T_max (Tallec & Ollivier 2018); 0 = off;

@@ -44,6 +44,11 @@ typedef struct {
     int bce;       /* 1: sigmoid outputs with per-bit binary cross-entropy */
     int n_out;     /* steps in the scored window [out_start, L) */
     int out_start;
+    int lag;       /* copy, copy-delay: steps each symbol is held, D = S + delay + 1 (SPEC "Memory against
+                      lag and load"); 0: the task holds no fixed load for a fixed lag */
+    int hold_start, hold_end; /* the hold [hold_start, hold_end): the steps between the last symbol shown
+                                 and the delimiter, or with no delay the input phase (SPEC "Gate
+                                 statistics"); empty where lag is 0 */
     int one_hot;   /* 1: every input is one symbol (fed as an id, not a vector) */
     int cw;        /* content bytes per sequence */
     const char *text; /* charlm: the text file (the Settings' string) */
@@ -56,6 +61,7 @@ typedef struct {
     int n;            /* sequences */
     uint8_t *content; /* (n, cw) what the sequences are made of (task-specific) */
     int distinct;     /* charlm: pieces of lines in this split; the n sequences cycle through them */
+    int draw;         /* which draw of the split the content is (dataset_redraw); 0: the first */
 } Dataset;
 
 /* What a task is: one source file fills this table (copy.c, temporal.c, ntmcopy.c, charlm.c) and
@@ -97,6 +103,11 @@ struct TaskOps {
  * split cannot be filled (d can be freed either way). */
 int dataset_init(Dataset *d, const TaskShape *shape, int seed, int split, int n, char *err, size_t errlen);
 void dataset_free(Dataset *d);
+/* Replace d's sequences by draw `draw` of the same split: n new sequences from the stream keyed
+ * (task, T, K, seed, split, index, attempt, draw), still disjoint from the other splits; draw 0 is
+ * the one dataset_init made. A task whose data is not drawn (charlm) keeps its sequences. Returns 0,
+ * or -1 with the reason in err. */
+int dataset_redraw(Dataset *d, int draw, char *err, size_t errlen);
 
 /* Input symbol id at step t (0 ≤ t < L) of a one-hot sequence with this content. */
 int task_input_symbol(const TaskShape *shape, const uint8_t *content, int t);

@@ -12,6 +12,7 @@ enum { STATUS_PENDING, STATUS_RUNNING, STATUS_DONE, STATUS_DIVERGED, STATUS_FAIL
 extern const char *const status_names[]; /* "pending", "running", "done", "diverged", "failed", "pruned" */
 
 #define CONV_COUNT 3
+#define TRIAL_MAX_GATES 4 /* the most gates per hidden unit of a cell (the LSTMs') */
 extern const double conv_thresholds[CONV_COUNT]; /* 0.5, 0.9, 0.99 validation symbol accuracy */
 
 /* The fields of one row of the per-epoch curves, declared once: X(C type, name, HDF5 type, meaning).
@@ -45,7 +46,10 @@ int curve_rows_unpack(Unpack *u, CurveRow *rows, int max);
 typedef struct {
     int T;
     Metrics test;     /* on the test split of that length */
+    double temperature; /* fitted on the validation split of that length; NaN: none */
+    Metrics test_cal; /* the test split at that temperature: the recalibrated bound */
     int N, K;         /* the scored window and the outputs per step */
+    int load, lag;    /* S symbols held for D steps at that length (TrialFacts) */
     double *ex_out;   /* (N, K) the outputs on the first test sequence: probabilities */
     int *ex_target;   /* (N) its targets (class or bits), -1 where a step is not scored */
 } EvalResult;
@@ -73,6 +77,11 @@ typedef struct {
     int flow_epochs[2];      /* the epochs of the two rows */
     double rho[2];           /* the decay per step of the two rows over the steps before the scored
                                 window (SPEC "The gradient's decay per step"); NaN: not measured */
+    /* Gate statistics (SPEC): over the hold of the test split at the selected weights, every layer,
+     * unit and sequence; index g < G the cell's gates in gate_letters order, index TRIAL_MAX_GATES
+     * the gain m_t of the multiplicative step. NaN where there is no hold, no such gate or no
+     * multiplicative step. */
+    double hold_mean[TRIAL_MAX_GATES + 1], hold_sd[TRIAL_MAX_GATES + 1];
     long data_shared;        /* validation and test sequences also in training (must be 0) */
     int n_eval;
     EvalResult *eval;        /* (n_eval) one per eval-T length, in its order */
@@ -84,6 +93,8 @@ void trial_result_free(TrialResult *res);
  * by the trial layer (trial_facts in train.h), so that the results layer computes nothing. */
 typedef struct {
     const char *model_long_name; /* "multiplicative LSTM" */
+    const char *cell;            /* the cell without the multiplicative step: "lstm" */
+    int mult;                    /* 1: the multiplicative step feeds the cell */
     int gates;                   /* G */
     const char *gate_letters;    /* "ifoc" */
     long long n_params;
@@ -91,6 +102,8 @@ typedef struct {
     int has_bits;                /* memory in bits applies to the task */
     int max_updates;             /* the training budget */
     double rho_linear;           /* the ρ the linearized cell predicts; NaN where it does not apply */
+    int load, lag;               /* copy, copy-delay: S symbols held for D steps (SPEC "Memory against lag
+                                    and load"); 0 for other tasks */
 } TrialFacts;
 
 #endif

@@ -16,6 +16,10 @@ static TaskShape copy_shape(const Settings *s, int S, int delay)
     sh.I = s->vocab + 2;
     sh.K = s->vocab;
     sh.n_out = S;
+    /* symbol j shown at step j − 1 is asked for at step S + delay + j */
+    sh.lag = S + delay + 1;
+    sh.hold_start = delay ? S : 0;
+    sh.hold_end = delay ? S + delay : S;
     return sh;
 }
 

@@ -289,10 +289,12 @@ static size_t acts_carve(Acts *a, const Model *m, const TaskShape *sh, int B, in
     CARVE(&cv, a->pos_loss_sq, N);
     CARVE(&cv, a->seq_ok, B);
     CARVE(&cv, a->seq_info, B);
+    CARVE(&cv, a->hold, 3 * (m->G + 1));
     CARVE(&cv, a->grad, m->n_params);
     if (base) {
         a->layers = m->layers;
         a->L = sh->L, a->N = (int)N, a->out_start = sh->out_start, a->B_max = B, a->bce = sh->bce;
+        a->hold_start = sh->hold_start, a->hold_end = sh->hold_end;
         for (int k = 0; k < m->layers; k++) model_layer_views(m, k, a->grad, &a->layer[k].g);
         a->dW_y = a->grad + (m->W_y - m->mem);
         a->db_y = a->grad + (m->b_y - m->mem);
@@ -673,6 +675,34 @@ static void dropout_masks(const Model *m, Acts *a, const int *idx, int B, double
     }
 }
 
+/* add v to a row (count, Σ, Σ²) of Acts.hold */
+static void hold_add(double *row, double v) { row[0] += 1, row[1] += v, row[2] += v * v; }
+
+/* Acts.hold of the chunk's B sequences after a forward pass: every gate activation and every gain
+ * m_t of the multiplicative step (one-hot: m_t[s_t], the active channel; dense: every channel) over
+ * the steps of the hold, in every layer. */
+static void hold_sums(const Model *m, Acts *a, int B)
+{
+    const int G = m->G, H = m->H;
+    double *s = a->hold;
+    memset(s, 0, 3 * (size_t)(G + 1) * sizeof *s);
+    for (int k = 0; k < m->layers; k++) {
+        const LayerActs *la = &a->layer[k];
+        const int I = m->layer[k].I;
+        for (int t = a->hold_start; t < a->hold_end; t++)
+            for (int b = 0; b < B; b++) {
+                const real *g = la->gates + ((size_t)t * B + b) * G * H;
+                for (int q = 0; q < G; q++)
+                    for (int u = 0; u < H; u++) hold_add(s + 3 * q, g[q * H + u]);
+                if (!m->layer[k].mult) continue;
+                if (la->msym)
+                    hold_add(s + 3 * G, la->msym[(size_t)t * B + b]);
+                else
+                    for (int i = 0; i < I; i++) hold_add(s + 3 * G, la->m[((size_t)t * B + b) * I + i]);
+            }
+    }
+}
+
 void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_key, Metrics *out, const Scores *sc,
                  real *grad, double *flow)
 {
@@ -705,6 +735,7 @@ void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_
                 }
             }
         model_score(m, a, rows, &chunk_metrics[c]);
+        if (sc && sc->hold) hold_sums(m, a, rows);
         if (grad) model_backward(m, a, rows, scale);
     }
 
@@ -718,6 +749,7 @@ void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_
             if (sc->pos_loss) sc->pos_loss[j] += a->pos_loss[j];
             if (sc->pos_loss_sq) sc->pos_loss_sq[j] += a->pos_loss_sq[j];
         }
+        for (int i = 0; sc && sc->hold && i < 3 * (m->G + 1); i++) sc->hold[i] += w->acts[c].hold[i];
     }
     if (!grad) return;
     /* grad[k] = Σ_c grad_c[k], c in order: threads split over k */

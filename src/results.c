@@ -18,6 +18,7 @@
 #include <time.h>     /* time, gmtime_r, strftime, clock_gettime */
 #include <unistd.h>   /* getpid, unlink, fsync, close, read, write, access, fork, pipe */
 
+#include "cells.h"     /* model_kinds: the gate letters of every cell */
 #include "check.h"     /* CS_ALLOC */
 #include "settings_table.h" /* settings_* */
 #include "version.h"   /* COPYSWEEP_VERSION */
@@ -125,6 +126,28 @@ static void col_str(Row *r, const char *name, const char *v, size_t len)
     if (t >= 0) H5C(r->w, H5Tclose(t));
 }
 
+/* Gate statistics over the hold (SPEC "Gate statistics"): hold_<x>_mean and hold_<x>_sd for every
+ * gate letter x of the registry's cells, and for m, the multiplicative step's gain; NaN where the
+ * trial's cell has no such gate. Every row has the same columns. */
+static void hold_columns(Row *r, const TrialRecord *rec)
+{
+    char letters[32] = "", name[32];
+    for (int k = 0; k < model_count; k++)
+        for (const char *g = model_kinds[k].ops->gates; *g; g++)
+            if (!strchr(letters, *g) && strlen(letters) + 2 < sizeof letters) strncat(letters, g, 1);
+    strcat(letters, "m");
+    const char *own = rec->facts.gate_letters;
+    for (const char *x = letters; *x; x++) {
+        const char *at = *x == 'm' ? NULL : strchr(own, *x);
+        const int slot = *x == 'm' ? TRIAL_MAX_GATES : at ? (int)(at - own) : -1;
+        const int have = rec->res && slot >= 0;
+        snprintf(name, sizeof name, "hold_%c_mean", *x);
+        col_f64(r, name, have ? rec->res->hold_mean[slot] : NAN);
+        snprintf(name, sizeof name, "hold_%c_sd", *x);
+        col_f64(r, name, have ? rec->res->hold_sd[slot] : NAN);
+    }
+}
+
 static void trial_row(Row *r, const TrialRecord *rec)
 {
     const TrialResult *res = rec->res;
@@ -148,6 +171,8 @@ static void trial_row(Row *r, const TrialRecord *rec)
     /* the model as the registry describes it, so that readers need no list of their own */
     const TrialFacts *f = &rec->facts;
     col_str(r, "model_long_name", f->model_long_name, STR_HOST);
+    col_str(r, "cell", f->cell, STR_SHORT);
+    col_int(r, "multiplicative", f->mult);
     col_int(r, "gates", f->gates);
     col_str(r, "gate_letters", f->gate_letters, STR_SHORT);
     col_i64(r, "n_params", f->n_params);
@@ -172,6 +197,9 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_f64(r, "rho_initial", res ? res->rho[0] : NAN);
     col_f64(r, "rho_final", res ? res->rho[1] : NAN);
     col_f64(r, "rho_linear", f->rho_linear);
+    col_int(r, "load", f->load);
+    col_int(r, "lag", f->lag);
+    hold_columns(r, rec);
     for (int k = 0; k < CONV_COUNT; k++) {
         snprintf(name, sizeof name, "conv_epoch_%d", (int)(conv_thresholds[k] * 100 + 0.5));
         col_int(r, name, res ? res->conv_epoch[k] : -1);
@@ -300,6 +328,8 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
         double loss, acc, seq_acc;
         int64_t sequences;
         double bits, bits_se, bits_ceiling;
+        double bits_cal, bits_cal_se, temperature;
+        int32_t load, lag;
     } EvalRow;
     EvalRow *rows = CS_CALLOC((size_t)res->n_eval * sizeof *rows + 1);
     for (int k = 0; k < res->n_eval; k++) {
@@ -307,7 +337,10 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
         const double nan = NAN;
         rows[k] = (EvalRow){res->eval[k].T, metrics_loss(m), metrics_acc(m), metrics_seq_acc(m), m->sequences,
                             has_bits ? metrics_bits(m) : nan, has_bits ? metrics_bits_se(m) : nan,
-                            has_bits ? metrics_bits_ceiling(m) : nan};
+                            has_bits ? metrics_bits_ceiling(m) : nan,
+                            has_bits ? metrics_bits(&res->eval[k].test_cal) : nan,
+                            has_bits ? metrics_bits_se(&res->eval[k].test_cal) : nan, res->eval[k].temperature,
+                            res->eval[k].load, res->eval[k].lag};
     }
     hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(EvalRow)));
     H5C(w, H5Tinsert(mem, "T", HOFFSET(EvalRow, T), H5T_NATIVE_INT32));
@@ -318,6 +351,11 @@ static void write_eval(Writer *w, hid_t g, const TrialResult *res, int has_bits)
     H5C(w, H5Tinsert(mem, "bits", HOFFSET(EvalRow, bits), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "bits_se", HOFFSET(EvalRow, bits_se), H5T_NATIVE_DOUBLE));
     H5C(w, H5Tinsert(mem, "bits_ceiling", HOFFSET(EvalRow, bits_ceiling), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "bits_cal", HOFFSET(EvalRow, bits_cal), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "bits_cal_se", HOFFSET(EvalRow, bits_cal_se), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "temperature", HOFFSET(EvalRow, temperature), H5T_NATIVE_DOUBLE));
+    H5C(w, H5Tinsert(mem, "load", HOFFSET(EvalRow, load), H5T_NATIVE_INT32));
+    H5C(w, H5Tinsert(mem, "lag", HOFFSET(EvalRow, lag), H5T_NATIVE_INT32));
     write_table(w, g, "eval", mem, rows, (hsize_t)res->n_eval);
     free(rows);
     hid_t ex = H5C(w, H5Gcreate2(g, "eval_examples", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));

@@ -26,6 +26,7 @@ static const char *task_at(int i, const char **about)
 }
 const char *const optimizer_names[] = {"adam", "sgd", NULL};
 static const char *const init_names[] = {"orthogonal", "xavier", NULL};
+static const char *const train_data_names[] = {"fresh", "fixed", NULL};
 
 #define OFF(field) offsetof(Settings, field)
 #define BIG 1e9
@@ -74,6 +75,10 @@ const SettingInfo settings_table[] = {
          "stop when the validation symbol accuracy reaches this"),
     INT("train-size", train_size, "6400", 1, 100000000,
         "training sequences (one epoch = train-size / batch updates)"),
+    CHOICE("train-data", train_data, "fresh", train_data_names,
+           "fresh: each epoch trains on train-size sequences drawn anew (epoch e from the stream keyed by e), so "
+           "that no sequence is seen twice but by chance; fixed: the same train-size sequences every epoch "
+           "(charlm's lines are always fixed)"),
     INT("val-size", val_size, "512", 1, 100000000, "validation sequences"),
     INT("test-size", test_size, "1024", 1, 100000000, "test sequences"),
     CHOICE("init-u", init_u, "orthogonal", init_names,

@@ -20,6 +20,7 @@
 
 #include "batchmath.h" /* bm_setup_threads, bm_path_select, bm_path_name */
 #include "cli.h"       /* Options, cli_parse */
+#include "estimate.h"  /* estimate_cost, estimate_wall */
 #include "halving.h"   /* Halving, halving_* */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
 #include "settings_table.h" /* settings_* */
@@ -76,15 +77,6 @@ static void checkpoint_path(const Shared *sh, long k, char *buf, size_t n)
     job_trial(&sh->job, k, &s);
     if (snprintf(buf, n, "%s/trial-%016llx.ckpt", sh->ckpt_dir, (unsigned long long)settings_key(&s)) >= (int)n)
         CS_FAIL("checkpoint path too long");
-}
-
-/* Estimated GFLOP of a trial at its full epoch budget: 6 FLOP per parameter and step for a
- * training sequence (2 forward, 4 backward), 2 for an evaluated one. */
-static double trial_cost(const Settings *s)
-{
-    const double p = (double)model_param_count(s), L = task_shape(s).L;
-    const double E = trial_epochs(s);
-    return 1e-9 * p * L * (6.0 * E * s->train_size + 2.0 * (E * s->val_size + s->test_size));
 }
 
 static void format_duration(double s, char *buf, size_t n)
@@ -587,6 +579,25 @@ static void master_summary(const Master *ms, double makespan, int workers)
                 r + 1, h->rungs[r], ms->rung_goes[r], ms->rung_stops[r], r + 1 == h->n_rungs ? "\n" : "");
 }
 
+/* The expected wall time of the trials to run, from the cost model calibrated on this rank. */
+static void print_estimate(const Shared *sh, const Master *ms, int workers)
+{
+    Settings *todo = CS_ALLOC((size_t)ms->n_todo * sizeof *todo);
+    for (long i = 0; i < ms->n_todo; i++) job_trial(&sh->job, ms->order[i], &todo[i]);
+    Estimate e;
+    if (estimate_wall(todo, ms->n_todo, workers, sh->threads, &e) == 0) {
+        char wall[32], total[32], longest[32];
+        format_duration(e.wall_s, wall, sizeof wall);
+        format_duration(e.total_s, total, sizeof total);
+        format_duration(e.longest_s, longest, sizeof longest);
+        fprintf(stderr, "copysweep: expected wall time %s on %d %s × %d threads (the cost model timed on this "
+                "machine in %.1f s, %d kinds of trial: %s of compute in all, the longest trial %s; early stopping "
+                "ends trials sooner)\n", wall, workers, workers > 1 ? "workers" : "rank", sh->threads, e.calib_s,
+                e.kinds, total, longest);
+    }
+    free(todo);
+}
+
 static int master_run(Shared *sh, Master *ms, const int *status, int progress)
 {
     const long n = sh->job.n_trials;
@@ -603,7 +614,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     for (long k = 0; k < n; k++) {
         Settings s;
         job_trial(&sh->job, k, &s);
-        ms->cost[k] = trial_cost(&s);
+        ms->cost[k] = estimate_cost(&s);
         /* done, diverged and pruned are final; failed, pending and running (from a stopped run) run again */
         ms->status[k] = status[k] == STATUS_RUNNING ? STATUS_PENDING : status[k];
         if (status[k] == STATUS_RUNNING && !ms->fatal &&
@@ -628,6 +639,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     fprintf(stderr, "copysweep: %s: %ld trials, %ld to run%s (%ld already finished in %s), %d %s × %d threads\n",
             sh->job.path, n, ms->n_todo, chose, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank",
             sh->threads);
+    if (ms->n_todo) print_estimate(sh, ms, workers);
     ms->t0 = ms->last_line = now_s();
     ms->started_at = time(NULL);
     master_record_progress(ms, 1);
@@ -803,7 +815,7 @@ static void print_list(const Job *job, const char *output, const unsigned char *
         long point;
         const Grid *g = job_grid_of(job, k, &point);
         job_trial(job, k, &s);
-        double c = trial_cost(&s);
+        double c = estimate_cost(&s);
         total += c, largest = c > largest ? c : largest;
         printf("%6ld", k);
         if (job->n_grids > 1) printf(" %12s", g->name);

@@ -46,14 +46,40 @@ int task_split_of(const TaskShape *sh, const uint8_t *content)
     return decile < 8 ? SPLIT_TRAIN : decile == 8 ? SPLIT_VAL : SPLIT_TEST;
 }
 
-static Rng data_stream(const TaskShape *sh, int seed, int split, int i, int attempt)
+/* Draw 0 is a split's one set of sequences; draw e > 0 (fresh training data: epoch e + 1) adds e to
+ * the key, so that draw 0 stays what it was before draws existed. */
+static Rng data_stream(const TaskShape *sh, int seed, int split, int i, int attempt, int draw)
 {
-    if (sh->ops->short_key)
-        return rng_stream(RNG_KEY(RNG_DATA, (uint64_t)sh->task, (uint64_t)sh->T, (uint64_t)sh->K, (uint64_t)seed,
-                                  (uint64_t)split, (uint64_t)i, (uint64_t)attempt));
-    return rng_stream(RNG_KEY(RNG_DATA, (uint64_t)sh->task, (uint64_t)sh->T, (uint64_t)sh->K, (uint64_t)seed,
-                              (uint64_t)split, (uint64_t)i, (uint64_t)attempt, (uint64_t)sh->len_min,
-                              (uint64_t)sh->len_max));
+    uint64_t key[11] = {RNG_DATA, (uint64_t)sh->task, (uint64_t)sh->T, (uint64_t)sh->K, (uint64_t)seed,
+                        (uint64_t)split, (uint64_t)i, (uint64_t)attempt};
+    int n = 8;
+    if (!sh->ops->short_key) key[n++] = (uint64_t)sh->len_min, key[n++] = (uint64_t)sh->len_max;
+    if (draw) key[n++] = (uint64_t)draw;
+    return rng_stream(rng_hash(key, n));
+}
+
+/* The n sequences of draw `draw` of d's split into d->content. */
+static int fill_drawn(Dataset *d, int draw, char *err, size_t errlen)
+{
+    const TaskShape *sh = &d->shape;
+    for (int i = 0; i < d->n; i++) {
+        uint8_t *c = d->content + (size_t)i * (size_t)sh->cw;
+        int attempt = 0;
+        do {
+            if (attempt == MAX_ATTEMPTS) {
+                snprintf(err, errlen, "%s at T %d has too few distinct sequences to draw a %s split disjoint "
+                         "from the others (expected a larger T or vocab)", sh->name, sh->T,
+                         split_names[d->split]);
+                return -1;
+            }
+            Rng r = data_stream(sh, d->seed, d->split, i, attempt, draw);
+            memset(c, 0, (size_t)sh->cw);
+            sh->ops->draw(sh, &r, c);
+            attempt++;
+        } while (task_split_of(sh, c) != d->split);
+    }
+    d->draw = draw;
+    return 0;
 }
 
 int dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n, char *err, size_t errlen)
@@ -63,25 +89,16 @@ int dataset_init(Dataset *d, const TaskShape *sh, int seed, int split, int n, ch
     d->seed = seed;
     d->n = n;
     d->distinct = 0;
+    d->draw = 0;
     d->content = CS_ALLOC((size_t)n * (size_t)sh->cw);
     if (sh->ops->fill_split) return sh->ops->fill_split(d, seed, split, n, err, errlen);
-    for (int i = 0; i < n; i++) {
-        uint8_t *c = d->content + (size_t)i * (size_t)sh->cw;
-        int attempt = 0;
-        do {
-            if (attempt == MAX_ATTEMPTS) {
-                snprintf(err, errlen, "%s at T %d has too few distinct sequences to draw a %s split disjoint "
-                         "from the others (expected a larger T or vocab)", sh->name, sh->T,
-                         split_names[split]);
-                return -1;
-            }
-            Rng r = data_stream(sh, seed, split, i, attempt);
-            memset(c, 0, (size_t)sh->cw);
-            sh->ops->draw(sh, &r, c);
-            attempt++;
-        } while (task_split_of(sh, c) != split);
-    }
-    return 0;
+    return fill_drawn(d, 0, err, errlen);
+}
+
+int dataset_redraw(Dataset *d, int draw, char *err, size_t errlen)
+{
+    if (!d->shape.ops->draw || draw == d->draw) return 0;
+    return fill_drawn(d, draw, err, errlen);
 }
 
 void dataset_free(Dataset *d)

@@ -178,6 +178,20 @@ static void shuffle_epoch(Trainer *tr, int epoch)
     }
 }
 
+/* The training sequences of epoch `epoch`: with fresh data draw epoch − 1 of the training split (of
+ * the curriculum's length while it trains there), else draw 0 throughout; either way none is a
+ * validation or test sequence. Returns 0, or BAD_DATA with the reason in err. */
+static int draw_epoch(Trainer *tr, int epoch, char *err, size_t errlen)
+{
+    const int draw = tr->s->train_data == DATA_FRESH ? epoch - 1 : 0;
+    Dataset *train = tr->staging ? &tr->stage[0] : &tr->data[SPLIT_TRAIN];
+    if (dataset_redraw(train, draw, err, errlen) != 0) return BAD_DATA;
+    const Dataset *val = tr->staging ? &tr->stage[1] : &tr->data[SPLIT_VAL];
+    if (dataset_count_shared(train, val) + dataset_count_shared(train, &tr->data[SPLIT_TEST]))
+        CS_FAIL("validation or test sequences occur in the training set");
+    return 0;
+}
+
 /* One update on sequences idx[0..B). Returns the gradient norm before clipping; NaN/inf if the
  * loss or gradient is not finite, in which case the weights are left as they were. */
 static double train_update(Trainer *tr, const int *idx, int B, Metrics *m, long fault_nan_update)
@@ -226,31 +240,69 @@ static void evaluate(Trainer *tr, int split, Metrics *m, const Scores *sc)
     evaluate_set(tr, &tr->ws, &tr->data[split], m, sc, NULL);
 }
 
-/* The selected model on the test split at another length. Returns 0, or BAD_DATA or -1
- * with the reason in err. */
+/* Buffers for the outputs of the n sequences of d: logits (n, N, K) and targets; 0, or -1 if the
+ * memory is not there (the recalibration is then left out). */
+static int outputs_alloc(Outputs *o, const Dataset *d, const Model *m, Scores *sc)
+{
+    *o = (Outputs){.n = d->n, .N = d->shape.n_out, .K = m->K, .bce = d->shape.bce};
+    real *logits = cs_try_calloc((size_t)o->n * o->N * o->K * sizeof *logits);
+    int16_t *targets = cs_try_calloc((size_t)o->n * o->N * sizeof *targets);
+    if (!logits || !targets) {
+        free(logits), free(targets);
+        return -1;
+    }
+    o->logits = sc->logits = logits, o->targets = sc->targets = targets;
+    return 0;
+}
+
+static void outputs_free(Outputs *o)
+{
+    free((void *)o->logits), free((void *)o->targets);
+    o->logits = NULL, o->targets = NULL;
+}
+
+/* The selected model on the test split at another length, and recalibrated there at the temperature
+ * that fits the validation split of that length. Returns 0, or BAD_DATA or -1 with the reason in err. */
 static int evaluate_at(Trainer *tr, EvalResult *e, char *err, size_t errlen)
 {
     const Settings *s = tr->s;
     TaskShape sh = task_shape_eval(s, e->T);
-    Dataset d;
+    Dataset d[2] = {0}; /* validation, test */
     Workspace ws;
     size_t need;
+    int rc = 0;
     if (workspace_init(&ws, tr->model, &sh, s->batch, s->chunk, 0, &need) != 0) {
         snprintf(err, errlen, "out of memory: evaluating at T=%d needs %.2f GiB", e->T, (double)need / (1u << 30));
         workspace_free(&ws);
         return -1;
     }
-    if (dataset_init(&d, &sh, s->seed, SPLIT_TEST, s->test_size, err, errlen) != 0) {
-        dataset_free(&d);
-        workspace_free(&ws);
-        return BAD_DATA;
+    if (dataset_init(&d[0], &sh, s->seed, SPLIT_VAL, s->val_size, err, errlen) != 0 ||
+        dataset_init(&d[1], &sh, s->seed, SPLIT_TEST, s->test_size, err, errlen) != 0) {
+        rc = BAD_DATA;
+        goto done;
     }
-    const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d);
-    evaluate_set(tr, &ws, &d, &e->test, NULL, e);
-    dataset_free(&d);
+    const long shared = dataset_count_shared(&tr->data[SPLIT_TRAIN], &d[0]) +
+                        dataset_count_shared(&tr->data[SPLIT_TRAIN], &d[1]);
+    if (shared) CS_FAIL("%ld validation or test sequences at T=%d occur in the training set", shared, e->T);
+    Scores val = {0}, test = {0};
+    Outputs vo = {0}, to = {0};
+    const int calibrate = task_has_bits(&sh) && outputs_alloc(&vo, &d[0], tr->model, &val) == 0 &&
+                          outputs_alloc(&to, &d[1], tr->model, &test) == 0;
+    if (calibrate) {
+        Metrics m;
+        evaluate_set(tr, &ws, &d[0], &m, &val, NULL);
+        const double beta = info_fit_beta(&vo);
+        evaluate_set(tr, &ws, &d[1], &e->test, &test, e);
+        info_score(&to, beta, &e->test_cal);
+        e->temperature = 1 / beta;
+    } else {
+        evaluate_set(tr, &ws, &d[1], &e->test, NULL, e);
+    }
+    outputs_free(&vo), outputs_free(&to);
+done:
+    dataset_free(&d[0]), dataset_free(&d[1]);
     workspace_free(&ws);
-    if (shared) CS_FAIL("%ld test sequences at T=%d occur in the training set", shared, e->T);
-    return 0;
+    return rc;
 }
 
 /* ‖∂L/∂h_t‖ for every t on the probe batch: the first `batch` validation sequences. */
@@ -439,6 +491,9 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
         fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f", r->eval[k].T, what,
                 metrics_acc(e), metrics_seq_acc(e), metrics_loss(e));
         if (task_has_bits(sh)) fprintf(out, ", %.2f ± %.2f bits", metrics_bits(e), metrics_bits_se(e));
+        if (r->eval[k].test_cal.sequences)
+            fprintf(out, " (recalibrated %.2f ± %.2f)", metrics_bits(&r->eval[k].test_cal),
+                    metrics_bits_se(&r->eval[k].test_cal));
         fputc('\n', out);
     }
     fprintf(out, "convergence (first epoch with validation accuracy ≥ 0.5 / 0.9 / 0.99):");
@@ -448,6 +503,15 @@ static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialRes
         else
             fprintf(out, " %d (%.1f s)", r->conv_epoch[k], r->conv_wall[k]);
         fprintf(out, k + 1 < CONV_COUNT ? " /" : "\n");
+    }
+    if (sh->hold_end > sh->hold_start) {
+        fprintf(out, "gates over the hold (steps %d..%d of the test sequences), mean ± sd:", sh->hold_start + 1,
+                sh->hold_end);
+        const char *letters = tr->model->ops->gates;
+        for (int g = 0; letters[g]; g++) fprintf(out, " %c %.3f ± %.3f", letters[g], r->hold_mean[g], r->hold_sd[g]);
+        if (tr->model->mult)
+            fprintf(out, " m %.3f ± %.3f", r->hold_mean[TRIAL_MAX_GATES], r->hold_sd[TRIAL_MAX_GATES]);
+        fputc('\n', out);
     }
     const double linear = model_linear_decay(tr->s);
     fprintf(out, "gradient decay per step back in time, ρ: %.4f with the initial weights, %.4f with the final ", r->rho[0],
@@ -471,6 +535,7 @@ static void result_init(TrialResult *res, const Settings *s)
     res->per_position_bits = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_bits);
     res->per_position_bits_se = CS_CALLOC((size_t)sh.n_out * sizeof *res->per_position_bits_se);
     res->temperature = res->rho[0] = res->rho[1] = NAN;
+    for (int g = 0; g <= TRIAL_MAX_GATES; g++) res->hold_mean[g] = res->hold_sd[g] = NAN;
     res->grad_flow = CS_CALLOC((size_t)2 * sh.L * sizeof *res->grad_flow);
     res->best_val_acc = -1;
     for (int k = 0; k < CONV_COUNT; k++) res->conv_epoch[k] = -1, res->conv_wall[k] = -1;
@@ -479,7 +544,8 @@ static void result_init(TrialResult *res, const Settings *s)
     for (int k = 0; k < res->n_eval; k++) {
         EvalResult *e = &res->eval[k];
         TaskShape esh = task_shape_eval(s, s->eval_T.v[k]);
-        e->T = s->eval_T.v[k], e->N = esh.n_out, e->K = esh.K;
+        e->T = s->eval_T.v[k], e->N = esh.n_out, e->K = esh.K, e->temperature = NAN;
+        e->load = esh.lag ? esh.S : 0, e->lag = esh.lag;
         e->ex_out = CS_CALLOC((size_t)e->N * e->K * sizeof *e->ex_out);
         e->ex_target = CS_CALLOC((size_t)e->N * sizeof *e->ex_target);
     }
@@ -573,25 +639,16 @@ static void per_position(TrialResult *res, const TaskShape *sh, const int64_t *c
     }
 }
 
-/* Buffers for the outputs of the n sequences of d: logits (n, N, K) and targets; 0, or -1 if the
- * memory is not there (the recalibration is then left out). */
-static int outputs_alloc(Outputs *o, const Dataset *d, const Model *m, Scores *sc)
+/* Mean and standard deviation of each row (count, Σ, Σ²) of hold (Acts.hold) into the result. */
+static void hold_statistics(TrialResult *res, const double *hold, int G)
 {
-    *o = (Outputs){.n = d->n, .N = d->shape.n_out, .K = m->K, .bce = d->shape.bce};
-    real *logits = cs_try_calloc((size_t)o->n * o->N * o->K * sizeof *logits);
-    int16_t *targets = cs_try_calloc((size_t)o->n * o->N * sizeof *targets);
-    if (!logits || !targets) {
-        free(logits), free(targets);
-        return -1;
+    if (G > TRIAL_MAX_GATES) CS_FAIL("a cell of %d gates (TRIAL_MAX_GATES is %d)", G, TRIAL_MAX_GATES);
+    for (int g = 0; g <= G; g++) {
+        const double n = hold[3 * g], mean = hold[3 * g + 1] / n, var = (hold[3 * g + 2] - n * mean * mean) / (n - 1);
+        const int slot = g < G ? g : TRIAL_MAX_GATES;
+        res->hold_mean[slot] = n > 0 ? mean : NAN;
+        res->hold_sd[slot] = n > 1 ? sqrt(var > 0 ? var : 0) : NAN;
     }
-    o->logits = sc->logits = logits, o->targets = sc->targets = targets;
-    return 0;
-}
-
-static void outputs_free(Outputs *o)
-{
-    free((void *)o->logits), free((void *)o->targets);
-    o->logits = NULL, o->targets = NULL;
 }
 
 /* The test set, once, with the selected weights, with the bits recalibrated on the validation set's
@@ -611,7 +668,10 @@ static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
 
     int64_t *pos = CS_CALLOC((size_t)2 * N * sizeof *pos);
     double *loss = CS_CALLOC((size_t)2 * N * sizeof *loss);
-    Scores val = {0}, test = {.pos_correct = pos, .pos_total = pos + N, .pos_loss = loss, .pos_loss_sq = loss + N};
+    const int G = tr->model->G;
+    double hold[3 * (TRIAL_MAX_GATES + 1)] = {0};
+    Scores val = {0}, test = {.pos_correct = pos, .pos_total = pos + N, .pos_loss = loss, .pos_loss_sq = loss + N,
+                              .hold = hold};
     Outputs vo = {0}, to = {0};
     const int calibrate = task_has_bits(&tr->shape) &&
                           outputs_alloc(&vo, &tr->data[SPLIT_VAL], tr->model, &val) == 0 &&
@@ -630,6 +690,7 @@ static int finish(Trainer *tr, TrialResult *res, char *err, size_t errlen)
     outputs_free(&vo), outputs_free(&to);
     per_position(res, &tr->shape, pos, pos + N, loss, loss + N);
     free(pos), free(loss);
+    hold_statistics(res, hold, G);
     for (int k = 0; k < res->n_eval; k++) {
         const int rc = evaluate_at(tr, &res->eval[k], err, errlen);
         if (rc != 0) return rc;
@@ -687,9 +748,6 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         trainer_free(&tr);
         return;
     }
-    if (dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_VAL]) +
-        dataset_count_shared(&tr.data[SPLIT_TRAIN], &tr.data[SPLIT_TEST]))
-        CS_FAIL("validation or test sequences occur in the training set");
     if (ctx->log) print_header(&tr, ctx);
     res->status = STATUS_DONE;
     const int epochs = trial_epochs(s);
@@ -701,6 +759,10 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         const int epoch = tr.at.epoch + 1;
         const double t_epoch = now_s();
         int diverged = 0;
+        if ((rc = draw_epoch(&tr, epoch, err, sizeof err)) != 0) {
+            failed(res, rc, err);
+            break;
+        }
         shuffle_epoch(&tr, epoch);
         while (tr.at.update < updates && !diverged) {
             double norm = train_update(&tr, tr.order + (size_t)tr.at.update * s->batch, s->batch, &tr.at.train,
@@ -746,14 +808,46 @@ TrialFacts trial_facts(const Settings *s)
 {
     const ModelKind *kind = &model_kinds[s->model];
     const TaskShape sh = task_shape(s);
-    return (TrialFacts){.model_long_name = kind->long_name, .gates = kind->ops->G, .gate_letters = kind->ops->gates,
+    return (TrialFacts){.model_long_name = kind->long_name, .cell = kind->ops->name, .mult = kind->mult, .gates = kind->ops->G, .gate_letters = kind->ops->gates,
                         .n_params = (long long)model_param_count(s), .chance_acc = task_chance_acc(&sh),
                         .chance_loss = task_chance_loss(&sh), .has_bits = task_has_bits(&sh),
                         .max_updates = trial_epochs(s) * (s->train_size / s->batch),
-                        .rho_linear = model_linear_decay(s)};
+                        .rho_linear = model_linear_decay(s), .load = sh.lag ? sh.S : 0, .lag = sh.lag};
 }
 
 /* ---- benchmark ---------------------------------------------------------------------------- */
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double train_calibrate(const Settings *s, int threads, int max_steps, double max_s)
+{
+    Settings at = *s; /* the shape of one update, without the trial's data sets */
+    at.train_size = at.val_size = at.test_size = s->batch;
+    at.eval_T.n = 0, at.curriculum = 0;
+    Model model;
+    Trainer tr;
+    char err[512];
+    double per = NAN;
+    if (trainer_init(&tr, &at, &model, err, sizeof err) == 0) {
+        model_init_weights(&model, &at);
+        Metrics m = {0};
+        train_update(&tr, tr.seq, at.batch, &m, 0); /* warm-up */
+        const double t0 = cpu_s();
+        int steps = 0;
+        do
+            train_update(&tr, tr.seq, at.batch, &m, 0);
+        while (++steps < max_steps && (steps < 2 || cpu_s() - t0 < max_s));
+        per = (cpu_s() - t0) / steps / (threads > 0 ? threads : 1);
+    }
+    trainer_free(&tr);
+    model_free(&model);
+    return per;
+}
 
 static int cmp_double(const void *a, const void *b)
 {

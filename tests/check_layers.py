@@ -16,7 +16,7 @@ LAYERS = [
     ("settings table, measures, optimizer", "settings_table info optim"),
     ("model", "model"),
     ("trial record", "trial"),
-    ("trial", "train"),
+    ("trial", "train estimate"),
     ("files", "results jobfile"),
     ("successive halving", "halving"),
     ("results store", "store"),

@@ -117,6 +117,61 @@ static void test_same_data_for_all_models(void)
     printf("  the four models draw identical train/validation/test sequences for one (T, seed)\n");
 }
 
+static int content_width; /* for cmp_content */
+static int cmp_content(const void *a, const void *b) { return memcmp(a, b, (size_t)content_width); }
+
+/* Fresh training data (train-data = fresh): epoch e trains on draw e − 1 of the training split. The
+ * bound: at T = 20 (8^20 sequences) no sequence occurs twice in 60 draws of 1,280 (a repeat has
+ * probability about 3e-9), every draw is disjoint from validation and test, draw 0 is what
+ * dataset_init made, and a draw is the same whenever it is made again (a resumed trial). Where the
+ * split holds few sequences (T = 4, K = 4) draws still differ from one another and stay disjoint. */
+static void test_fresh_draws(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.T = 20;
+    TaskShape sh = task_shape(&s);
+    const int n = 1280, E = 60;
+    Dataset train, val, test;
+    dataset_init(&train, &sh, 7, SPLIT_TRAIN, n, NULL, 0);
+    dataset_init(&val, &sh, 7, SPLIT_VAL, 512, NULL, 0);
+    dataset_init(&test, &sh, 7, SPLIT_TEST, 512, NULL, 0);
+    uint8_t *first = malloc((size_t)n * sh.cw), *all = malloc((size_t)E * n * sh.cw);
+    memcpy(first, train.content, (size_t)n * sh.cw);
+    long shared = 0;
+    for (int e = 0; e < E; e++) {
+        char err[256];
+        EXPECT(dataset_redraw(&train, e, err, sizeof err) == 0 && train.draw == e, "draw %d: %s", e, err);
+        memcpy(all + (size_t)e * n * sh.cw, train.content, (size_t)n * sh.cw);
+        shared += dataset_count_shared(&train, &val) + dataset_count_shared(&train, &test);
+    }
+    EXPECT(shared == 0, "%ld validation or test sequences in fresh training draws", shared);
+    EXPECT(memcmp(all, first, (size_t)n * sh.cw) == 0, "draw 0 differs from the dataset first made");
+    dataset_redraw(&train, 17, NULL, 0);
+    EXPECT(memcmp(train.content, all + (size_t)17 * n * sh.cw, (size_t)n * sh.cw) == 0, "draw 17 made twice differs");
+    content_width = sh.cw;
+    qsort(all, (size_t)E * n, (size_t)sh.cw, cmp_content);
+    long repeats = 0;
+    for (long i = 1; i < (long)E * n; i++) repeats += memcmp(all + i * sh.cw, all + (i - 1) * sh.cw, sh.cw) == 0;
+    EXPECT(repeats == 0, "%ld repeated sequences in %d fresh draws of %d at T = 20", repeats, E, n);
+    printf("  fresh training data: %d draws of %d sequences at T = 20, %ld repeats, none in validation or test\n", E, n,
+           repeats);
+    free(first), free(all);
+    dataset_free(&train), dataset_free(&val), dataset_free(&test);
+
+    s.T = 4, s.vocab = 4; /* 256 sequences, about 205 of them in the training split */
+    sh = task_shape(&s);
+    dataset_init(&train, &sh, 7, SPLIT_TRAIN, 100, NULL, 0);
+    dataset_init(&test, &sh, 7, SPLIT_TEST, 20, NULL, 0);
+    uint8_t *draw0 = malloc((size_t)100 * sh.cw);
+    memcpy(draw0, train.content, (size_t)100 * sh.cw);
+    dataset_redraw(&train, 1, NULL, 0);
+    EXPECT(memcmp(draw0, train.content, (size_t)100 * sh.cw) != 0, "draws 0 and 1 are equal at T = 4");
+    EXPECT(dataset_count_shared(&train, &test) == 0, "a fresh draw at T = 4 holds test sequences");
+    free(draw0);
+    dataset_free(&train), dataset_free(&test);
+}
+
 static void test_chance(void)
 {
     /* A memoryless model: W_y = 0, b_y = 0 gives uniform outputs, so the loss is exactly log K
@@ -503,6 +558,7 @@ int main(void)
     test_layout();
     test_splits();
     test_same_data_for_all_models();
+    test_fresh_draws();
     test_chance();
     test_copy_delay();
     test_temporal_order();

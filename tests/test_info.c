@@ -215,6 +215,73 @@ static void test_decay(void)
     printf("  ρ of synthetic profiles: %.6f (0.8), %.6f (0.8, underflowed start), %.6f (1.05)\n", rho, cut, grow);
 }
 
+/* Gate statistics over the hold (SPEC "Gate statistics"), hand-computed: a multiplicative LSTM with
+ * U = 0, b = 0, W_m = U_m = 0 and b_m[s] = 1 + s/10 has gate pre-activations W[g·H + u, s]·m_s at a
+ * step showing symbol s, whatever came before; its activations (σ for i, f, o, tanh for c) and gains
+ * m_s, summed over the input phase of every test sequence (copy with no delay: steps 0..T-1) from the
+ * sequences themselves, against model_batch's Scores.hold. And with a delay the hold is the blanks
+ * between the last symbol and the delimiter. */
+static void test_gate_statistics(void)
+{
+    Settings s;
+    settings_default(&s);
+    s.T = 5, s.vocab = 4, s.hidden = 3, s.model = model_find("mlstm");
+    TaskShape sh = task_shape(&s);
+    EXPECT(sh.hold_start == 0 && sh.hold_end == 5, "copy T = 5: hold [%d, %d), expected [0, 5)", sh.hold_start,
+           sh.hold_end);
+    const int n = 40, B = 16, H = s.hidden;
+    Dataset d;
+    dataset_init(&d, &sh, 3, SPLIT_TEST, n, NULL, 0);
+    Model m;
+    model_init(&m, s.model, &sh, H, 1, 0); /* every weight 0 */
+    const Layer *ly = &m.layer[0];
+    const int G = ly->G, I = ly->I;
+    for (int r = 0; r < G * H; r++)
+        for (int c = 0; c < I; c++) ly->p.W[(size_t)r * I + c] = (real)(0.3 * (c + 1) * ((r % 5) - 2) / (1 + r / H));
+    for (int c = 0; c < I; c++) ly->p.b_m[c] = (real)(1 + 0.1 * c);
+    Workspace w;
+    workspace_init(&w, &m, &sh, B, 8, 0, NULL);
+    double hold[3 * 5] = {0};
+    int idx[64];
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 0; i < n; i += B) {
+        Metrics met = {0};
+        Scores sc = {.hold = hold};
+        const Batch b = task_batch(&d, idx + i, n - i < B ? n - i : B);
+        model_batch(&m, &w, &b, 0, &met, &sc, NULL, NULL);
+    }
+    double want[3 * 5] = {0};
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < s.T; t++) {
+            const int sym = task_input_symbol(&sh, d.content + (size_t)i * sh.cw, t);
+            const double gain = 1 + 0.1 * sym;
+            for (int g = 0; g < G; g++)
+                for (int u = 0; u < H; u++) {
+                    const double pre = ly->p.W[(size_t)(g * H + u) * I + sym] * gain;
+                    const double v = g == 3 ? tanh(pre) : 1 / (1 + exp(-pre)); /* "ifoc" */
+                    want[3 * g] += 1, want[3 * g + 1] += v, want[3 * g + 2] += v * v;
+                }
+            want[3 * G] += 1, want[3 * G + 1] += gain, want[3 * G + 2] += gain * gain;
+        }
+    for (int k = 0; k < 3 * (G + 1); k++)
+        EXPECT(close_to(hold[k], want[k], 1e-5), "hold[%d] (gate %d, %s) %.8g, computed by hand %.8g", k, k / 3,
+               k % 3 == 0 ? "count" : k % 3 == 1 ? "sum" : "sum of squares", hold[k], want[k]);
+    printf("  gate statistics: %.0f values per gate over the input phase, f mean %.6f (by hand %.6f), m mean %.6f "
+           "(by hand %.6f)\n", hold[3], hold[4] / hold[3], want[4] / want[3], hold[3 * G + 1] / hold[3 * G],
+           want[3 * G + 1] / want[3 * G]);
+    workspace_free(&w);
+    model_free(&m);
+    dataset_free(&d);
+    s.delay = 7;
+    sh = task_shape(&s);
+    EXPECT(sh.hold_start == 5 && sh.hold_end == 12 && sh.lag == 13, "copy T = 5, delay 7: hold [%d, %d), lag %d; "
+           "expected [5, 12), 13", sh.hold_start, sh.hold_end, sh.lag);
+    s.task = task_find("copy-delay"), s.delay = 0, s.T = 100;
+    sh = task_shape(&s);
+    EXPECT(sh.hold_start == 10 && sh.hold_end == 109 && sh.lag == 110 && sh.S == 10, "copy-delay T = 100: hold [%d, "
+           "%d), lag %d, load %d; expected [10, 109), 110, 10", sh.hold_start, sh.hold_end, sh.lag, sh.S);
+}
+
 int main(void)
 {
     printf("memory in bits and the decay per step\n");
@@ -224,6 +291,7 @@ int main(void)
     test_temperature();
     test_no_information();
     test_decay();
+    test_gate_statistics();
     if (failures) {
         printf("test_info: %d FAILED\n", failures);
         return 1;

@@ -54,6 +54,30 @@ static int same_curves(const TrialResult *a, const TrialResult *b)
            memcmp(&a->test, &b->test, sizeof a->test) == 0;
 }
 
+/* train-data: fresh and fixed train on the same sequences in epoch 1 (draw 0 of the training split),
+ * so one epoch gives identical results; over three epochs fresh trains on new sequences and ends
+ * elsewhere. */
+static void test_fresh_data(void)
+{
+    TrialResult r[2][2];
+    for (int fixed = 0; fixed < 2; fixed++)
+        for (int three = 0; three < 2; three++) {
+            Settings s;
+            settings_default(&s);
+            s.model = model_find("gru"), s.T = 8, s.hidden = 16, s.epochs = three ? 3 : 1, s.patience = 0;
+            s.train_size = 256, s.val_size = 64, s.test_size = 64, s.train_data = fixed ? DATA_FIXED : DATA_FRESH;
+            TrainCtx ctx = {.log = NULL, .threads = bm_setup_threads(0)};
+            Model m;
+            train_trial(&s, &ctx, &m, &r[fixed][three]);
+            model_free(&m);
+        }
+    const int one = same_curves(&r[0][0], &r[1][0]), three = same_curves(&r[0][1], &r[1][1]);
+    printf("  fresh and fixed training data: identical after 1 epoch (%s), different after 3 (%s)\n", one ? "yes" : "no",
+           three ? "no" : "yes");
+    failures += !one || three;
+    for (int i = 0; i < 4; i++) trial_result_free(&r[i / 2][i % 2]);
+}
+
 static void test_determinism(void)
 {
     for (int run = 0; run < 3 * model_count; run++) {
@@ -228,6 +252,7 @@ int main(void)
     test_curriculum();
     test_resume();
     test_determinism();
+    test_fresh_data();
     test_learning();
     printf("training: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
