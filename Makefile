@@ -40,7 +40,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study lr-search install uninstall
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study long lr-search install uninstall
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -183,6 +183,11 @@ run: copysweep
 study: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/study.ini
 	$(PYTHON) analysis/report.py study.h5 -o study-report
+
+# the long-range study (jobs/long.ini, about 80 minutes on 2 cores) into long.h5, and its report in long-report/
+long: copysweep
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/long.ini
+	$(PYTHON) analysis/report.py long.h5 -o long-report
 
 # the learning-rate search beside the study (jobs/lr-search.ini, about 15 minutes on 2 cores)
 lr-search: copysweep

@@ -281,11 +281,17 @@ def _per_trial(path, dataset, frames_of, empty_columns):
     return _with_keys(rows, df)
 
 
+# the fields of a curve row (CURVE_FIELDS in include/trial.h): the columns of curves() where no trial
+# has a row yet; otherwise they come from the file
+CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_bits", "grad_norm", "grad_norm_max",
+                 "lr", "wall_s", "train_T", "stage_val_acc"]
+
+
 def curves(path, running=True):
     """Per-epoch curves: one row per (trial, epoch), with the trial's model, T, seed and other axes,
     of every trial with a final status and (running=True) the rows so far of trials that a sweep runs
     or ran without finishing; the column running tells which."""
-    rows = _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial", "epoch"])
+    rows = _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial"] + CURVE_COLUMNS)
     rows["running"] = False
     if not running:
         return rows
@@ -295,6 +301,8 @@ def curves(path, running=True):
         return rows
     df = trials(path)
     partial = _with_keys(pd.concat(partial, ignore_index=True), df)
+    if rows.empty:  # no trial finished yet: the running trials' rows name the curve's columns
+        return partial[rows.columns.tolist() + [c for c in partial.columns if c not in rows.columns]]
     return pd.concat([rows, partial[[c for c in rows.columns if c in partial.columns]]], ignore_index=True)
 
 

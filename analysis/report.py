@@ -261,7 +261,8 @@ class Report:
         self.axes = [a for a in load.axes(self.df) if a not in self.searched]
         self.seeds = sorted(self.df["seed"].unique())
         # group keys: every axis except model and T, which span the tables and figures
-        self.other = [a for a in self.axes if a not in ("model", "T")]
+        # (eval_T says where a model is also tested, not what was trained: never a group)
+        self.other = [a for a in self.axes if a not in ("model", "T", "eval_T")]
         # the models in the order the grid has them, named as the file names them
         self.models = list(dict.fromkeys(self.df["model"]))
         long = (self.df.drop_duplicates("model").set_index("model")["model_long_name"]
@@ -888,7 +889,8 @@ class Report:
                      "them the value the cell's transition linearized at h = 0 predicts (orthogonal U, |λ| = 1; n/a "
                      "with other initializations), ρ^T, and ‖∂L/∂h_0‖, the gradient that reaches the first symbol.")
         gf = self.grad_flow
-        first = gf[gf["t"] == 0].pivot_table(index="trial", columns="which", values="norm")
+        first = (gf[gf["t"] == 0].pivot_table(index="trial", columns="which", values="norm") if len(gf)
+                 else pd.DataFrame())
 
         def rows(title, sub):
             for m, T, g, n in self.model_lengths(sub):
@@ -986,10 +988,10 @@ class Report:
             return
         ev = load.evals(self.path)
         ev = ev[ev["trial"].isin(c["trial"])] if not ev.empty and "lag" in ev else pd.DataFrame()
-        rest = [a for a in self.other if a not in ("task", "T", "delay")]
+        rest = [a for a in self.other if a not in ("task", "T", "delay", "eval_T")]
         d = self.section("Memory against lag and load",
-                         "bits(S, D): the memory bound of S symbols held for D steps (SPEC "Memory against lag and "
-                         "load"): each symbol of copy is shown at step j and asked for at step j + D, D = T + delay + 1 "
+                         "bits(S, D): the memory bound of S symbols held for D steps (SPEC \"Memory against lag and "
+                         "load\"): each symbol of copy is shown at step j and asked for at step j + D, D = T + delay + 1 "
                          "with S = T symbols; copy-delay holds S = 10 symbols for D = T + 10. Test bits, mean ± SE over "
                          "seeds, of the trials trained at (S, D), on the recalibrated bound (temperature fitted on the "
                          "validation split) where the raw mean is at or below 0, marked *; cells marked (eval) come "
@@ -1011,7 +1013,7 @@ class Report:
             if title:
                 d.h(3, title)
             rows, best = [], {}
-            for m in self.models:
+            for m in [m for m in self.models if any(k[0] == m for k in cells)]:
                 row = [self.names[m]]
                 for S, D in points:
                     key = next((k for k in ((m, S, D, False), (m, S, D, True)) if k in cells), None)
@@ -1033,7 +1035,43 @@ class Report:
             d.p("capacity(D), bits (the load S that gave it):")
             d.table(["model"] + [f"D = {D}" for D in lags],
                     [[self.names[m]] + [f"{best[m, D][0]:.2f} (S = {best[m, D][1]})" if (m, D) in best else ""
-                                        for D in lags] for m in self.models])
+                                        for D in lags] for m in self.models if any(k[0] == m for k in best)])
+            if len(e):
+                self.holding(e, sub)
+
+    def holding(self, e, sub):
+        """Trained lag against tested lag (eval-T) per model: bits, on the recalibrated bound where the raw
+        mean is at or below 0."""
+        self.doc.p("Holding beyond the lag trained at: the selected model of each trained lag D (rows) tested at "
+                   "the other lags of eval-T (columns) with the same load, bits mean ± SE over seeds (* "
+                   "recalibrated on the validation split of the tested lag, where the raw mean is at or below 0).")
+        e = e.merge(sub[["trial", "lag", "load"]].rename(columns={"lag": "trained", "load": "trained_load"}),
+                    on="trial")
+        e = e[e["load"] == e["trained_load"]]
+        tested = sorted(set(e["lag"]) | set(e["trained"]))
+        for m in self.models:
+            g = e[e["model"] == m]
+            if g.empty:
+                continue
+            rows = []
+            for D in sorted(g["trained"].unique()):
+                row = [self.names[m], D]
+                for D2 in tested:
+                    if D2 == D:  # the trials themselves: those with eval rows, trained at D
+                        own = sub[sub["trial"].isin(g["trial"]) & (sub["lag"] == D)]
+                        v, cal = own["test_bits"], own["test_bits_cal"]
+                    else:
+                        x = g[(g["trained"] == D) & (g["lag"] == D2)]
+                        v, cal = x["bits"], x["bits_cal"]
+                    if not len(v):
+                        row.append("")
+                        continue
+                    starred = mean_se(v)[0] <= 0
+                    mean, se, n = mean_se(cal if starred else v)
+                    row.append(f"{mean:.2f}" + (f" ± {se:.2f}" if n > 1 else "") + ("*" if starred else "") +
+                               (" (trained)" if D2 == D else ""))
+                rows.append(row)
+            self.doc.table(["model", "trained D"] + [f"tested D = {D2}" for D2 in tested], rows)
 
     # paired differences
     def paired_differences(self):

@@ -6,8 +6,10 @@ the length-generalization tables equals the mean ± SE of /trial/<n>/eval; the s
 the right steps. With --charlm: every test-perplexity cell equals the mean ± SE of exp(test_loss).
 With --capacity: each model's capacity (the largest T whose seed-mean test accuracy is ≥ 0.9) is
 the one recomputed here, and the capacity figure exists. With --ablation: every cell of the aids
-table (chrono × curriculum) and every difference against the plain model is recomputed.
-Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm | --capacity | --ablation]
+table (chrono × curriculum) and every difference against the plain model is recomputed. With --lag
+(tests/jobs/lag.ini): bits(S, D), capacity(D), the holding table, the gate statistics and the
+final ρ of each cell against its multiplicative variant.
+Usage: check_tasks_report.py RESULTS.h5 REPORT_DIR [--charlm | --capacity | --ablation | --lag]
 """
 import os
 import sys
@@ -107,7 +109,124 @@ def ablation(results, report):
     return 0
 
 
+def table(md, title, level=2, after=None):
+    """The rows of the first table in a section (after the line starting with AFTER), as dicts."""
+    text = section(md, title, level)
+    if after:
+        text = text[text.index(after):]
+    lines = []
+    for ln in text.splitlines():
+        if ln.startswith("|"):
+            lines.append(ln)
+        elif lines:
+            break
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, [c.strip() for c in ln.strip("|").split("|")])) for ln in lines[2:]]
+
+
+def all_rows(md, title, level=2, after=None):
+    """The rows of every table in a section (after the line starting with AFTER), as dicts."""
+    out, lines = [], []
+    text = section(md, title, level)
+    for ln in (text[text.index(after):] if after else text).splitlines() + [""]:
+        if ln.startswith("|"):
+            lines.append(ln)
+            continue
+        if lines:
+            header = [c.strip() for c in lines[0].strip("|").split("|")]
+            out += [dict(zip(header, [c.strip() for c in x.strip("|").split("|")])) for x in lines[2:]]
+        lines = []
+    return out
+
+
+def mean_se(v, digits):
+    v = np.asarray(v, dtype=float)
+    return f"{v.mean():.{digits}f}" + (f" ± {v.std(ddof=1) / np.sqrt(len(v)):.{digits}f}" if len(v) > 1 else "")
+
+
+def bits_cell(raw, cal):
+    """The report's bits(S, D) text: the raw bound, or the recalibrated one (*) where the raw mean is ≤ 0."""
+    starred = np.mean(raw) <= 0
+    return mean_se(cal if starred else raw, 2) + ("*" if starred else "")
+
+
+def lag(results, report):
+    """tests/jobs/lag.ini: every cell of bits(S, D), capacity(D), the holding table, the gate statistics
+    and the final ρ ratios, recomputed from /trials and /trial/<n>/eval."""
+    md = open(os.path.join(report, "index.md")).read()
+    f = h5py.File(results, "r")
+    t = f["trials"][...]
+    names = {"LSTM": b"lstm", "multiplicative LSTM": b"mlstm"}
+    title = "Memory against lag and load"
+    checked = 0
+    rows = table(md, title)
+    assert len(rows) == 2, rows
+    for cells in rows:
+        mine = t[t["model"] == names[cells["model"]]]
+        best = {}
+        for S, D in sorted(set(zip(mine["load"], mine["lag"]))):
+            g = mine[(mine["load"] == S) & (mine["lag"] == D)]
+            want = bits_cell(g["test_bits"], g["test_bits_cal"]) + f" (n={len(g)})"
+            got = cells[f"S = {S}, D = {D}"]
+            assert got == want, f"{cells['model']} S={S} D={D}: report '{got}', recomputed '{want}'"
+            v = np.mean(g["test_bits_cal"] if np.mean(g["test_bits"]) <= 0 else g["test_bits"])
+            if v > best.get(D, (-np.inf, 0))[0]:
+                best[D] = (v, S)
+            checked += 1
+        cap = next(r for r in table(md, title, after="capacity(D), bits") if r["model"] == cells["model"])
+        for D, (v, S) in best.items():
+            assert cap[f"D = {D}"] == f"{v:.2f} (S = {S})", (cap, D, v, S)
+            checked += 1
+    assert checked == 2 * (3 + 2), checked  # (S, D) = (4, 15), (10, 15), (10, 22); D = 15, 22
+    # holding: trained D = 15 tested at D = 22, from the eval rows of copy-delay
+    hold = all_rows(md, title, after="Holding beyond")
+    for cells in hold:
+        trained = int(cells["trained D"])
+        ks = [r["trial"] for r in t if r["model"] == names[cells["model"]] and r["lag"] == trained
+              and r["task"] == b"copy-delay"]
+        for D2 in (15, 22):
+            got = cells[f"tested D = {D2}"]
+            if D2 == trained:
+                g = t[np.isin(t["trial"], ks)]
+                want = bits_cell(g["test_bits"], g["test_bits_cal"]) + " (trained)"
+            else:
+                e = [x for k in ks for x in f[f"trial/{k}/eval"][...] if x["lag"] == D2]
+                want = bits_cell([x["bits"] for x in e], [x["bits_cal"] for x in e])
+            assert got == want, f"holding {cells['model']} {trained} → {D2}: '{got}' vs '{want}'"
+            checked += 1
+    assert len(hold) == 4, hold
+    # gate statistics: mean ± SE over seeds of hold_<x>_mean, [mean of hold_<x>_sd]
+    ngate = 0
+    for cells in all_rows(md, "Gate statistics over the hold"):
+        header = list(cells)
+        g = t[(t["model"] == names[cells["model"]]) & (t["T"] == int(cells["T"]))]
+        for x in header[2:]:
+            if not np.isfinite(g[f"hold_{x}_mean"]).any():
+                assert cells[x] == "", (cells, x)
+                continue
+            want = mean_se(g[f"hold_{x}_mean"], 3) + f" [{np.mean(g[f'hold_{x}_sd']):.3f}]"
+            assert cells[x] == want, f"gate {x} of {cells['model']} T={cells['T']}: '{cells[x]}' vs '{want}'"
+            ngate += 1
+    assert ngate == 3 * (4 + 5), ngate  # 3 (T, task) rows per model: ifoc, and ifoc + m
+    # the final ρ: multiplicative / plain, the geometric mean of the per-seed ratios
+    nrho = 0
+    for cells in table(md, "The final decay: each cell against its multiplicative variant"):
+        T = int(cells["T"])
+        sel = t[(t["T"] == T) & (t["task"] == (b"copy" if T == 4 else b"copy-delay"))]
+        x = {r["seed"]: r["rho_final"] for r in sel if r["model"] == b"mlstm"}
+        y = {r["seed"]: r["rho_final"] for r in sel if r["model"] == b"lstm"}
+        ratio = np.exp(np.mean([np.log(x[k]) - np.log(y[k]) for k in sorted(x)]))
+        assert cells["ratio [95 %]"].startswith(f"{ratio:.4f} ["), (cells, ratio)
+        nrho += 1
+    assert nrho == 3, nrho
+    print(f"check_tasks_report: {checked} cells of bits(S, D), capacity(D) and holding, {ngate} gate statistics "
+          f"and {nrho} ratios of the final ρ equal their recomputation")
+    return 0
+
+
 def main(results, report, mode=None):
+    if mode == "--lag":
+        return lag(results, report)
     if mode == "--ablation":
         return ablation(results, report)
     if mode == "--charlm":

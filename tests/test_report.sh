@@ -158,6 +158,27 @@ else
     fail "a file with holes: $nans lines with nan, $empty figures of T = 9: $(grep -iwm3 nan holes/index.md)"
 fi
 
+# memory against lag and load (copy-delay at two lags tested at each other's, and a second load),
+# the gate statistics over the hold and the final ρ of each cell against its multiplicative variant
+sweep_and_check lag "a sweep over lags and loads" \
+    "bits(S, D), capacity(D), holding, gate statistics and final ρ ratios equal their recomputation" --lag
+
+# a sweep that has finished no trial yet (its first held after one update): the report has no
+# figure, no nan, and every trial missing (trial 6, the costliest, runs first on the one rank)
+COPYSWEEP_FAULT=hold:6 "$BIN" "$ROOT/jobs/smoke.ini" -o none.h5 2> none.log &
+pid=$!
+for _ in $(seq 600); do grep -q 'expected wall time' none.log && break; sleep 0.05; done
+sleep 0.5
+"$PYTHON" "$ROOT/analysis/report.py" none.h5 -o none > none-report.log 2>&1; rc=$?
+kill -TERM $pid
+wait $pid
+if [ $rc = 0 ] && [ "$(ls none | grep -c '\.png$')" = 0 ] && ! grep -qiw nan none/index.md &&
+    grep -q '16 of 16 trials have no result yet' none/index.md; then
+    pass "a file without any finished trial: its report has every trial missing, no figure, no nan"
+else
+    fail "a file without any finished trial: exit $rc: $(tail -2 none-report.log)"
+fi
+
 # the aids as axes: a table per model and T of plain, chrono, curriculum and both
 sweep_and_check aid "an ablation sweep" "ablation cells and differences equal their recomputation" --ablation
 
