@@ -590,10 +590,10 @@ static void print_estimate(const Shared *sh, const Master *ms, int workers)
         format_duration(e.wall_s, wall, sizeof wall);
         format_duration(e.total_s, total, sizeof total);
         format_duration(e.longest_s, longest, sizeof longest);
-        fprintf(stderr, "copysweep: expected wall time %s on %d %s × %d threads (the cost model timed on this "
-                "machine in %.1f s, %d kinds of trial: %s of compute in all, the longest trial %s; early stopping "
-                "ends trials sooner)\n", wall, workers, workers > 1 ? "workers" : "rank", sh->threads, e.calib_s,
-                e.kinds, total, longest);
+        fprintf(stderr, "copysweep: expected wall time %s on %d %s × %d thread%s (the cost model timed on this "
+                "machine in %.1f s, %d kind%s of trial: %s of compute in all, the longest trial %s; early stopping "
+                "ends trials sooner)\n", wall, workers, sh->size == 1 ? "rank" : workers == 1 ? "worker" : "workers", sh->threads,
+                sh->threads == 1 ? "" : "s", e.calib_s, e.kinds, e.kinds == 1 ? "" : "s", total, longest);
     }
     free(todo);
 }
@@ -636,9 +636,9 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     char chose[128] = "";
     if (ms->selecting) snprintf(chose, sizeof chose, " of the %ld chosen", chosen);
     if (again) snprintf(chose + strlen(chose), sizeof chose - strlen(chose), ", %ld of them again", again);
-    fprintf(stderr, "copysweep: %s: %ld trials, %ld to run%s (%ld already finished in %s), %d %s × %d threads\n",
-            sh->job.path, n, ms->n_todo, chose, skipped, ms->output, workers, sh->size > 1 ? "workers" : "rank",
-            sh->threads);
+    fprintf(stderr, "copysweep: %s: %ld trial%s, %ld to run%s (%ld already finished in %s), %d %s × %d thread%s\n",
+            sh->job.path, n, n == 1 ? "" : "s", ms->n_todo, chose, skipped, ms->output, workers,
+            sh->size == 1 ? "rank" : workers == 1 ? "worker" : "workers", sh->threads, sh->threads == 1 ? "" : "s");
     if (ms->n_todo) print_estimate(sh, ms, workers);
     ms->t0 = ms->last_line = now_s();
     ms->started_at = time(NULL);

@@ -231,4 +231,11 @@ else
     fail "make install: $(tail -3 "$work/install.log")"
 fi
 
+# every job file the project ships lists its trials (it parses, and every trial's settings are valid)
+bad=""
+for j in "$ROOT"/jobs/*.ini "$ROOT"/jobs/local/*.ini; do
+    (cd "$ROOT" && "$BIN" "$j" --list > /dev/null 2> "$work/list.err") || bad="$bad $(basename "$j"): $(head -1 "$work/list.err")"
+done
+[ -z "$bad" ] && pass "every job file in jobs/ lists its trials" || fail "job files that do not list:$bad"
+
 finish "command line"

@@ -27,6 +27,16 @@ for n in 1 2 4; do
     [ $rc = 0 ] || { fail "smoke.ini with $n ranks: exit $rc"; tail -5 "smoke$n.log"; }
     check "smoke.ini with $n ranks" "$PYTHON" "$ROOT/tests/check_results.py" "smoke$n.h5" --n 16 --status done
 done
+# before the first trial, the expected wall time from the cost model timed on this machine
+est=$(grep -m1 'expected wall time' smoke2.log)
+line=$(grep -n 'expected wall time' smoke2.log | cut -d: -f1)
+first=$(grep -n ') done in' smoke2.log | head -1 | cut -d: -f1)
+if [[ "$est" =~ expected\ wall\ time\ ([0-9]+m)?[0-9]+s\ on\ 1\ worker\ ×\ 1\ thread\ \(.*[0-9]\ kinds?\ of\ trial ]] &&
+    [ -n "$first" ] && [ "$line" -lt "$first" ]; then
+    pass "the sweep says its expected wall time before the first trial: ${est#copysweep: }"
+else
+    fail "the expected wall time: '$est' at line $line, the first trial at line $first"
+fi
 check "1 and 2 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke2.h5
 check "1 and 4 ranks give identical results" "$PYTHON" "$ROOT/tests/compare_results.py" smoke1.h5 smoke4.h5
 # a union of grids: the baseline is run once; 1 and 3 ranks agree; the trials are the grids' points
