@@ -78,11 +78,17 @@ def verdict(c):
 
 def lower_bound(rows, metric):
     """The lower end of the 95 % interval of a cell's metric over its seeds' rows (a single seed: its
-    own test-set interval, bits only)."""
+    own test-set interval, bits only). In bits, where every seed's own test-set interval lies above 0,
+    the least of those lower ends if it is higher: every model trained holds memory, however much
+    the seeds differ from one another (one seed that learned more widens the interval over seeds)."""
     v = rows[np.isfinite(rows[metric])]
-    if len(v) == 1 and metric.startswith("test_bits"):
-        return v[metric].iloc[0] - Z95 * v[metric + "_se"].iloc[0]
-    return interval(v[metric])[1]
+    if not metric.startswith("test_bits"):
+        return interval(v[metric])[1]
+    own = v[metric] - Z95 * v[metric + "_se"]
+    if len(v) == 1:
+        return own.iloc[0]
+    lo = interval(v[metric])[1]
+    return max(lo, own.min()) if len(own) and (own > 0).all() else lo
 
 
 def bits_pair(x, y):
@@ -591,7 +597,7 @@ class Report:
             if not cells:
                 continue
             ceiling = c[c["T"] == T]["bits_ceiling"].mean()
-            carrying = [m for m, v in cells.items() if v[3] > 0]
+            carrying = [m for m in cells if lower_bound(self.counted_of(sub, m, T), "test_bits") > 0]
             for m in cells:
                 if m not in carrying:
                     idle.setdefault(m, []).append(T)
@@ -617,16 +623,19 @@ class Report:
                           f"separated or not after Holm's correction over the {K} comparisons in bits of "
                           "\"Paired differences between models\": " + "; ".join(comps) if comps else "") + ".")
         if not items:
-            out.append("No model carries measurable memory at any length of this sweep: every (model, T) cell's 95 % "
-                       "interval over seeds includes 0 bits.")
+            out.append(f"No model carries measurable memory at any length of this {'group' if title else 'sweep'}: "
+                       "every (model, T) cell's 95 % interval over seeds includes 0 bits, and so does the test-set "
+                       "interval of some seed.")
         else:
             if nothing:
                 out.append(f"No model carries measurable memory at T = {', '.join(map(str, nothing))}: every cell's 95 % "
-                           "interval over seeds includes 0 bits (or lies below it).")
+                           "interval over seeds includes 0 bits (or lies below it), and so does the test-set interval "
+                           "of some seed.")
             partial = {m: [T for T in Ts_ if T not in nothing] for m, Ts_ in idle.items()}
             partial = {m: Ts_ for m, Ts_ in partial.items() if Ts_}
             if partial:
-                out.append("Carry nothing measurable (interval includes 0 bits): " +
+                out.append("Carry nothing measurable (the interval over seeds includes 0 bits, and so does some seed's "
+                           "own): " +
                            "; ".join(f"{self.names[m]} at T = {', '.join(map(str, Ts_))}" for m, Ts_ in partial.items()) + ".")
         rho = []
         for m in self.models:
@@ -696,7 +705,8 @@ class Report:
             "state carries of the symbols to copy, from the test cross-entropy CE_j at each copy position: 0 for a "
             "model that guesses, T·log2 K for one that copies without error. It compares lengths where accuracy "
             "cannot (accuracy falls towards 1/K even when a model remembers a fixed amount). Values are mean ± SE "
-            "over seeds; a cell carries memory when its 95 % t-interval over seeds excludes 0.")
+            "over seeds; a cell carries memory when its 95 % t-interval over seeds excludes 0, or when every seed's own "
+            "test-set interval (± 1.96 SE over test sequences) lies above 0.")
 
     # the headline figure
     def headline(self):

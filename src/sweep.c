@@ -35,7 +35,7 @@
 
 enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH, TAG_RUNG };
 
-#define POLL_NS 100000           /* the master's wait between polls: 0.1 ms */
+#define POLL_NS 100000           /* the wait between polls of a rank waiting for a message: 0.1 ms */
 #define PROGRESS_RECORD_S 5.0    /* the sweep's counts and ETA reach the journal at most this often */
 #define PLAIN_PROGRESS_S 300.0   /* without a terminal, a progress line at least this often */
 /* on a terminal the bar is redrawn on every event and twice a second otherwise */
@@ -724,6 +724,20 @@ static int worker_rung(void *arg, long k, uint64_t group, int rung, double value
     return goes;
 }
 
+/* The master's next message to this worker, without spinning: a worker may wait for seconds (the
+ * master's estimate of the wall time) or minutes (the end of a sweep), and a blocking receive polls
+ * at full speed on a core that another rank computes on, or on its hyperthread sibling. */
+static void worker_receive(long *k, MPI_Status *st)
+{
+    int flag;
+    for (;;) {
+        CS_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st));
+        if (flag) break;
+        nanosleep(&(struct timespec){0, POLL_NS}, NULL);
+    }
+    CS_MPI(MPI_Recv(k, 1, MPI_LONG, 0, st->MPI_TAG, MPI_COMM_WORLD, st));
+}
+
 static void worker_run(Shared *sh)
 {
     double asked = now_s();
@@ -732,7 +746,7 @@ static void worker_run(Shared *sh)
         long k;
         MPI_Status st;
         do /* a HALT that arrived after its trial ended is stale */
-            CS_MPI(MPI_Recv(&k, 1, MPI_LONG, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st));
+            worker_receive(&k, &st);
         while (st.MPI_TAG == TAG_HALT);
         if (st.MPI_TAG == TAG_STOP) return;
         const double start = now_s(), wait = start - asked;

@@ -761,7 +761,9 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         int diverged = 0;
         if ((rc = draw_epoch(&tr, epoch, err, sizeof err)) != 0) {
             failed(res, rc, err);
-            break;
+            res->wall_s = trial_wall(&tr);
+            trainer_free(&tr);
+            return;
         }
         shuffle_epoch(&tr, epoch);
         while (tr.at.update < updates && !diverged) {
@@ -808,7 +810,8 @@ TrialFacts trial_facts(const Settings *s)
 {
     const ModelKind *kind = &model_kinds[s->model];
     const TaskShape sh = task_shape(s);
-    return (TrialFacts){.model_long_name = kind->long_name, .cell = kind->ops->name, .mult = kind->mult, .gates = kind->ops->G, .gate_letters = kind->ops->gates,
+    return (TrialFacts){.model_long_name = kind->long_name, .cell = kind->ops->name, .mult = kind->mult,
+                        .gates = kind->ops->G, .gate_letters = kind->ops->gates,
                         .n_params = (long long)model_param_count(s), .chance_acc = task_chance_acc(&sh),
                         .chance_loss = task_chance_loss(&sh), .has_bits = task_has_bits(&sh),
                         .max_updates = trial_epochs(s) * (s->train_size / s->batch),

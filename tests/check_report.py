@@ -84,10 +84,13 @@ def holm_adjusted(ps):
 
 
 def lower_end(vals, ses):
-    """The lower end of a cell's 95 % interval over seeds (one seed: its test-set interval)."""
+    """The lower end of a cell's 95 % interval over seeds (one seed: its test-set interval); where
+    every seed's own test-set interval lies above 0, the least of their lower ends if it is higher."""
+    own = [v - 1.959964 * se for v, se in zip(vals, ses)]
     if len(vals) == 1:
-        return vals[0] - 1.959964 * ses[0]
-    return t_interval(vals)[1]
+        return own[0]
+    lo = t_interval(vals)[1]
+    return max(lo, min(own)) if all(x > 0 for x in own) else lo
 
 
 def bits_family(cells, Ts):
@@ -135,9 +138,8 @@ def check_bits(t, model, counted, md, problems, carrying):
         for m in NAMES:
             v = list(bits[(m, T)].values())
             if v:
-                mean, lo, _ = t_interval(v)
-                if len(v) == 1:
-                    lo = lower_end(v, [c[1] for c in cells[(m, T)].values()])
+                mean = np.mean(v)
+                lo = lower_end(v, [c[1] for c in cells[(m, T)].values()])
                 cell_stats[m] = (mean, np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan, lo, len(v))
         if not cell_stats:
             continue
