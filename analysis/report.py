@@ -342,9 +342,14 @@ class Report:
         for values, sub in sorted(groups, key=lambda g: tuple(load.order(a, v) for a, v in zip(self.other, g[0]))):
             yield ", ".join(f"{a} = {load.shown(a, v)}" for a, v in zip(self.other, values)), sub
 
+    def models_in(self, sub):
+        """The models that have trials in sub (a group of other axes), in the grid's order."""
+        present = set(sub["model"])
+        return [m for m in self.models if m in present]
+
     def model_lengths(self, sub):
         """(model, T, its counted trials, how many trials it has) for every model and length of sub."""
-        for m in self.models:
+        for m in self.models_in(sub):
             for T in lengths(sub):
                 yield m, T, self.counted_of(sub, m, T), int(((sub["model"] == m) & (sub["T"] == T)).sum())
 
@@ -759,7 +764,7 @@ class Report:
             d.h(3, "Test memory, bits" + (f" ({title})" if title else ""))
             header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ["capacity", "capacity per seed"]
             rows = []
-            for m in self.models:
+            for m in self.models_in(sub):
                 row = [self.names[m]]
                 means = {}
                 for T in lengths(sub):
@@ -777,7 +782,7 @@ class Report:
             d.table(header, rows)
             d.h(3, "Recalibrated on validation" + (f" ({title})" if title else ""))
             rows = []
-            for m in self.models:
+            for m in self.models_in(sub):
                 row = [self.names[m]]
                 for T in lengths(sub):
                     g = sub[(sub["model"] == m) & (sub["T"] == T)]
@@ -1127,7 +1132,7 @@ class Report:
                 d.h(3, label + (f" ({title})" if title else ""))
                 header = ["model"] + [f"T = {T}" for T in lengths(sub)] + ([baseline] if baseline else [])
                 rows = []
-                for m in self.models:
+                for m in self.models_in(sub):
                     row = [self.names[m]] + [self.metric_cell(title, sub, m, T, metric)[0] for T in lengths(sub)]
                     if baseline:
                         row.append(f"{value:.4f}" if value is not None else "varies")
@@ -1147,7 +1152,7 @@ class Report:
             "measured, and why accuracy cannot rank cells at long T. An accuracy above its ceiling (by the test set's "
             "sampling noise, or with miscalibrated outputs) says the bound understates what the model holds.")
         rows = []
-        for m in self.models:
+        for m in self.models_in(sub):
             row = [self.names[m]]
             for T in lengths(sub):
                 c = self.counted_of(sub, m, T)
@@ -1440,6 +1445,8 @@ class Report:
             rows = []
             for m in self.models:
                 for T in self.Ts:
+                    if not ((sub["model"] == m) & (sub["T"] == T)).any():  # not in the sweep at all
+                        continue
                     row, means = [self.names[m], T], []
                     for _, g in combos:
                         sel = g[(g["model"] == m) & (g["T"] == T)]
