@@ -925,7 +925,7 @@ class Report:
 
     # the final decay, each cell against its multiplicative variant
     def decay_pairs(self):
-        if not {"cell", "multiplicative"} <= set(self.df.columns):
+        if not {"cell", "multiplicative", "rho_final"} <= set(self.df.columns):
             return
         family = []
         for title, sub in self.groups():
@@ -996,7 +996,7 @@ class Report:
 
     # memory against lag and load
     def lag_load(self):
-        if "lag" not in self.df.columns:
+        if "lag" not in self.df.columns or not self.has_bits:
             return
         c = self.counted[(self.counted["lag"] > 0) & np.isfinite(self.counted["test_bits"])]
         if c.empty:
