@@ -184,7 +184,7 @@ study: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/study.ini
 	$(PYTHON) analysis/report.py study.h5 -o study-report
 
-# the long-range study (jobs/long.ini, about 80 minutes on 2 cores) into long.h5, and its report in long-report/
+# the long-range study (jobs/long.ini, 41 minutes on 2 cores with AVX-512) into long.h5, and its report in long-report/
 long: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/long.ini
 	$(PYTHON) analysis/report.py long.h5 -o long-report
