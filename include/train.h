@@ -50,10 +50,10 @@ int curriculum_next(int length, int T, double growth);
  * steps after `warmup`, printed to out with the settings that ran. */
 double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps);
 
-/* Seconds of one training update with these settings on this machine: the process's CPU time over
- * at least 2 and at most max_steps updates (stopping once max_s of it is spent) after one, divided
- * by its threads, so that other processes on the same cores do not count. NaN if the settings
- * cannot be trained (their data cannot be made, or the memory is not there). */
-double train_calibrate(const Settings *s, int threads, int max_steps, double max_s);
+/* Seconds of one training update with these settings on this machine, the wall time of at least 2
+ * and at most max_steps updates (stopping once max_s is spent) after one to warm up, with the
+ * threads this rank has. NaN if the settings cannot be trained (their data cannot be made, or the
+ * memory is not there). */
+double train_calibrate(const Settings *s, int max_steps, double max_s);
 
 #endif

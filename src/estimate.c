@@ -4,6 +4,7 @@
 #include <math.h>   /* isfinite */
 #include <stdlib.h> /* free */
 #include <time.h>   /* clock_gettime */
+#include <unistd.h> /* sysconf */
 
 #include "check.h" /* CS_ALLOC */
 #include "model.h" /* model_param_count */
@@ -39,14 +40,22 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Seconds per GFLOP of the trials of s[i]'s kind, timed at the kind's shortest trial; NaN if it
- * cannot be trained. */
-static double kind_rate(const Settings *s, long n, long i, int threads)
+/* Seconds per GFLOP of the trials of s[i]'s kind, timed at the kind's shortest trial by `copies`
+ * calibrations at once, as that many workers compute side by side (sharing cores, caches and memory
+ * bandwidth): the mean of their times. NaN if it cannot be trained. */
+static double kind_rate(const Settings *s, long n, long i, int copies)
 {
     const Settings *shortest = &s[i]; /* the quickest update to time */
     for (long j = i + 1; j < n; j++)
         if (same_kind(&s[i], &s[j]) && task_shape(&s[j]).L < task_shape(shortest).L) shortest = &s[j];
-    return train_calibrate(shortest, threads, 20, ESTIMATE_KIND_S) / update_cost(shortest);
+    double sum = 0;
+    int timed = 0;
+#pragma omp parallel for num_threads(copies) reduction(+ : sum, timed)
+    for (int c = 0; c < copies; c++) {
+        const double per = train_calibrate(shortest, 20, ESTIMATE_KIND_S);
+        if (isfinite(per)) sum += per, timed++;
+    }
+    return timed == copies ? sum / copies / update_cost(shortest) : NAN;
 }
 
 int estimate_wall(const Settings *s, long n, int workers, int threads, Estimate *e)
@@ -57,6 +66,10 @@ int estimate_wall(const Settings *s, long n, int workers, int threads, Estimate 
     double *rate = CS_ALLOC((size_t)(n ? n : 1) * sizeof *rate); /* each kind's seconds per GFLOP */
     double rate_sum = 0;
     long kinds = 0;
+    /* workers of one thread each are timed side by side, as many as there are cores for them; a
+     * worker of several threads alone (its own threads share the cores) */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const int copies = threads > 1 ? 1 : (int)(workers < cores ? workers : cores > 0 ? cores : 1);
     const double t0 = now_s();
     for (long i = 0; i < n; i++) {
         long k = 0;
@@ -64,7 +77,7 @@ int estimate_wall(const Settings *s, long n, int workers, int threads, Estimate 
         kind[i] = k;
         if (k < kinds) continue;
         reps[kinds++] = i;
-        rate[k] = now_s() - t0 < ESTIMATE_TOTAL_S ? kind_rate(s, n, i, threads) : NAN;
+        rate[k] = now_s() - t0 < ESTIMATE_TOTAL_S ? kind_rate(s, n, i, copies) : NAN;
         if (isfinite(rate[k])) rate_sum += rate[k], e->kinds++;
     }
     e->calib_s = now_s() - t0;

@@ -820,14 +820,7 @@ TrialFacts trial_facts(const Settings *s)
 
 /* ---- benchmark ---------------------------------------------------------------------------- */
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double train_calibrate(const Settings *s, int threads, int max_steps, double max_s)
+double train_calibrate(const Settings *s, int max_steps, double max_s)
 {
     Settings at = *s; /* the shape of one update, without the trial's data sets */
     at.train_size = at.val_size = at.test_size = s->batch;
@@ -840,12 +833,12 @@ double train_calibrate(const Settings *s, int threads, int max_steps, double max
         model_init_weights(&model, &at);
         Metrics m = {0};
         train_update(&tr, tr.seq, at.batch, &m, 0); /* warm-up */
-        const double t0 = cpu_s();
+        const double t0 = now_s();
         int steps = 0;
         do
             train_update(&tr, tr.seq, at.batch, &m, 0);
-        while (++steps < max_steps && (steps < 2 || cpu_s() - t0 < max_s));
-        per = (cpu_s() - t0) / steps / (threads > 0 ? threads : 1);
+        while (++steps < max_steps && (steps < 2 || now_s() - t0 < max_s));
+        per = (now_s() - t0) / steps;
     }
     trainer_free(&tr);
     model_free(&model);
