@@ -315,6 +315,8 @@ def main():
     if page.count("<img ") != a.figures or "<table>" not in page:
         problems.append("index.html lacks the figures or the tables")
     check_headings(md, page, problems)
+    if checked == 0:
+        problems.append("no table cell was checked: the check would pass on any report")
     return verdict(problems, "check_report: FAIL: ",
                    f"check_report: {checked} table cells equal their recomputation; {len(pngs)} PNG figures"
                    + (f"; {len(a.missing)} missing trials listed" if a.missing else ""))

@@ -44,6 +44,9 @@ def main():
         for s in a.status:
             status, _, trial = s.partition("@")
             rows = df if not trial else df[df["trial"] == int(trial)]
+            if rows.empty:
+                problems.append(f"expected {status}{'@' + trial if trial else ''}: there is no such trial")
+                continue
             bad = rows[rows["status"] != status]
             if len(bad):
                 problems.append(f"expected {status}: trial {list(bad['trial'])[:5]} is {list(bad['status'])[:5]}")

@@ -259,6 +259,7 @@ def main(results, report, mode=None):
                 checked += 1
             scored = int((f[f"trial/{trials[0]}/eval_examples/20/target"][...] >= 0).sum())
             assert scored == SCORED_AT_20[task], f"{task}: the example at T'=20 scores {scored} steps"
+    assert checked > 0, "no generalization cell was checked"
     print(f"check_tasks_report: {checked} generalization cells equal their recomputation; {len(figs)} figures")
     return 0
 

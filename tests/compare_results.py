@@ -49,7 +49,9 @@ def group_diffs(ga, gb):
     out = []
     for n in na:
         va, vb = ga[n][...], gb[n][...]
-        if va.dtype.names:
+        if va.dtype != vb.dtype:  # fields, their order or their types: compared both ways
+            out.append(f"{n} has other fields or types ({va.dtype} against {vb.dtype})")
+        elif va.dtype.names:
             out += [f"{n} {f}" for f in va.dtype.names if f != "wall_s" and not equal(va[f], vb[f])]
         elif not equal(va, vb):
             out.append(n)

@@ -59,22 +59,25 @@ out=$($BIN data --task copy-delay --T 20 --count 20)
 bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
     if (n != 40 || m != 10 || x[30] != 9) { print; next }
     for (i = 1; i <= 10; i++) if (x[i] != y[i]) { print; next } }' <<<"$out")
-[ -z "$bad" ] && pass "data --task copy-delay: 10 symbols, 19 blanks, delimiter, 10 blanks; the 10 symbols are the targets" \
-    || fail "copy-delay lines: $bad"
+[ "$(grep -c . <<<"$out")" = 20 ] && [ -z "$bad" ] \
+    && pass "data --task copy-delay: 20 lines of 10 symbols, 19 blanks, delimiter, 10 blanks; the 10 symbols are the targets" \
+    || fail "copy-delay lines ($(grep -c . <<<"$out") of 20): $bad"
 out=$($BIN data --task temporal-order --T 100 --count 200)
 bad=$(awk -F'\t' '{ n = split($1, x, " "); c = "";
     if (n < 100 || n > 110 || x[1] != "E" || x[n] != "B") { print; next }
     for (i = 2; i < n; i++) if (x[i] == "X" || x[i] == "Y") { c = c x[i]; if ((length(c) == 1 && (i < 11 || i > 21)) || (length(c) == 2 && (i < 51 || i > 61))) { print; next } }
     else if (x[i] !~ /^[abcd]$/) { print; next }
     if (c != $2) print }' <<<"$out")
-[ -z "$bad" ] && pass "data --task temporal-order: E, a..d, X/Y at 10..20 and 50..60, B; the class is the marks in order" \
-    || fail "temporal-order lines: $bad"
+[ "$(grep -c . <<<"$out")" = 200 ] && [ -z "$bad" ] \
+    && pass "data --task temporal-order: 200 lines of E, a..d, X/Y at 10..20 and 50..60, B; the class is the marks in order" \
+    || fail "temporal-order lines ($(grep -c . <<<"$out") of 200): $bad"
 out=$($BIN data --task ntm-copy --T 6 --count 50)
 bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
     if (n != 2 * m + 2 || x[1] != "0000000010" || x[m + 2] != "0000000001") { print; next }
     for (i = 1; i <= m; i++) if (x[i + 1] != y[i] "00") { print; next } }' <<<"$out")
-[ -z "$bad" ] && pass "data --task ntm-copy: start flag, n vectors, end flag, n blanks; the vectors are the targets" \
-    || fail "ntm-copy lines: $bad"
+[ "$(grep -c . <<<"$out")" = 50 ] && [ -z "$bad" ] \
+    && pass "data --task ntm-copy: 50 lines of a start flag, n vectors, end flag, n blanks; the vectors are the targets" \
+    || fail "ntm-copy lines ($(grep -c . <<<"$out") of 50): $bad"
 printf 'first line\r\n\nsecond, longer line of the text\n' > "$work/one.txt"
 for i in $(seq 300); do echo "line $i of the text"; done >> "$work/one.txt"
 echo "a text of one line" > "$work/short.txt" # its line hashes to one split: the others are empty

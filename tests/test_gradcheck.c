@@ -6,7 +6,8 @@
  * with sigmoid outputs and binary cross-entropy (ntm-copy); and stacks of two and three layers,
  * with and without dropout (its masks are fixed by their key, so the loss is a function of θ).
  * Central differences with a 4-point stencil (error O(h⁴)); fails if any relative error
- * |a − n| / max(|a|, |n|, 1e-5) exceeds 1e-6. */
+ * |a − n| / max(|a|, |n|, 1e-5) exceeds 1e-6, or is NaN. Two negative controls (one analytic element
+ * off by 1e-4, one NaN) must fail it. */
 #include <math.h>   /* fabs */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* free */
@@ -34,6 +35,7 @@ typedef struct {
     const Dataset *d;   /* the task cases */
     int B;
     uint64_t drop_key;  /* dropout masks of model_batch; 0: none */
+    int tamper;         /* negative controls: 1 adds 1e-4 to one analytic gradient element, 2 makes it NaN */
 } Case;
 
 /* mean loss over the scored outputs; with grad, also the analytic gradient */
@@ -63,6 +65,7 @@ static double check_case(const Case *c, const char *label)
     Model *m = c->m;
     real *grad = malloc(m->n_params * sizeof *grad);
     loss(c, grad);
+    if (c->tamper) grad[m->n_params / 2] = c->tamper == 1 ? grad[m->n_params / 2] + (real)1e-4 : (real)NAN;
     Tensor t[MODEL_MAX_TENSORS];
     int nt = model_tensors(m, t);
     double worst = 0;
@@ -84,6 +87,7 @@ static double check_case(const Case *c, const char *label)
             double num = (8 * (f[2] - f[1]) - (f[3] - f[0])) / (12 * STEP);
             double a = grad[i], den = fmax(fmax(fabs(a), fabs(num)), FLOOR);
             double rel = fabs(a - num) / den;
+            if (isnan(rel)) rel = INFINITY; /* a NaN on either side fails, it is never "not worse" */
             if (rel > tensor_worst) tensor_worst = rel;
             if (rel > worst) {
                 worst = rel;
@@ -94,7 +98,7 @@ static double check_case(const Case *c, const char *label)
         printf(" %s %.1e", t[k].name, tensor_worst);
     }
     printf("\n         max relative error %.2e over %zu parameters, at %s: %s\n", worst, m->n_params,
-           where, worst < TOL ? "ok" : "FAIL");
+           where, worst < TOL ? "ok" : c->tamper ? "fails, as a negative control must" : "FAIL");
     free(grad);
     return worst;
 }
@@ -210,6 +214,23 @@ int main(void)
     }
     s.layers = 1, s.chrono = 0, s.embed = 0;
     remove(text);
+
+    /* negative controls: a gradient off by 1e-4 in one element, and one NaN, must each fail the check */
+    for (int tamper = 1; tamper <= 2; tamper++) {
+        Model m;
+        make_model(&m, model_find("lstm"), &dense, &s, 99);
+        Workspace w;
+        workspace_init(&w, &m, &dense, B, B, 0, NULL);
+        fill_random_dense(&w, &dense, B, 1099, 0.8);
+        Case c = {.m = &m, .w = &w, .dense = 1, .B = B, .tamper = tamper};
+        const double worst = check_case(&c, tamper == 1 ? "control: off" : "control: NaN");
+        const int caught = worst >= TOL;
+        printf("  negative control (%s): %s\n", tamper == 1 ? "one element off by 1e-4" : "one element NaN",
+               caught ? "caught, as it must be" : "NOT caught");
+        failures += !caught;
+        workspace_free(&w);
+        model_free(&m);
+    }
     printf("gradient check: %s\n", failures ? "FAILED" : "passed");
     return failures ? 1 : 0;
 }

@@ -16,6 +16,24 @@ check "statistics against worked examples" "$PYTHON" "$ROOT/tests/check_stats.py
 check "report of the smoke sweep" "$PYTHON" "$ROOT/analysis/report.py" smoke.h5 -o rep
 # bits against T, and 2 lengths × (per-position bits, curves, per-position accuracy, gradient flow)
 check "tables, summary and figures of a complete file" "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 rep --figures 9
+# negative controls: a report with one bits cell changed in its last digit, or made nan, fails the check
+for bad in digit nan; do
+    rm -rf "bad-$bad" && cp -r rep "bad-$bad"
+    "$PYTHON" - "bad-$bad/index.md" $bad <<'EOF'
+import re, sys
+path, how = sys.argv[1], sys.argv[2]
+md = open(path).read()
+head = md.index("### Test memory, bits")
+m = re.compile(r"\| (-?\d+\.\d\d) ± ").search(md, head)
+new = "nan" if how == "nan" else f"{float(m.group(1)) + 0.01:.2f}"
+open(path, "w").write(md[:m.start(1)] + new + md[m.end(1):])
+EOF
+    if "$PYTHON" "$ROOT/tests/check_report.py" smoke.h5 "bad-$bad" --figures 9 > "bad-$bad.log" 2>&1; then
+        fail "a bits cell changed ($bad) passes check_report: $(tail -1 "bad-$bad.log")"
+    else
+        pass "negative control: a bits cell changed ($bad) fails check_report: $(grep -o 'FAIL.*' "bad-$bad.log" | head -c 160)"
+    fi
+done
 check "the report opens with the summary; its sections are numbered 1, 2, ... as rendered" "$PYTHON" -c "
 from report_md import headings
 h = [(n, t) for level, n, t in headings(open('rep/index.md').read()) if level == 2]

@@ -7,6 +7,7 @@ SPEC equations in PyTorch (float64, not nn.LSTM/nn.GRU: nn.GRU applies the reset
 and compares the loss and every gradient element: |c - t| <= 1e-6 * max(|c|, |t|) + 1e-15.
 Usage: xcheck.py FIXTURE.h5
 """
+import math
 import sys
 
 import h5py
@@ -89,9 +90,29 @@ def worst_rel(a, b):
     return float(np.max(np.abs(a - b) / (np.maximum(np.abs(a), np.abs(b)) + 1e-15 / TOL)))
 
 
+def verdict(errors):
+    """(the worst relative error, whether it fails): a NaN anywhere is the worst and fails (max() of a
+    list with a NaN depends on where the NaN is, and NaN > TOL is false)."""
+    values = list(errors.values())
+    worst = math.nan if any(math.isnan(v) for v in values) else max(values)
+    return worst, not worst <= TOL
+
+
+def controls():
+    """Negative controls: a gradient off in one element, and a NaN, must each fail the verdict."""
+    grads = np.linspace(-1, 1, 50)
+    off = grads.copy()
+    off[17] += 1e-4
+    caught = [verdict({"W": worst_rel(grads, off)})[1], verdict({"loss": 0.0, "W": math.nan, "U": 1e-12})[1],
+              verdict({"W": math.nan, "loss": 0.0})[1]]
+    print(f"  negative controls (one element off by 1e-4; a NaN after and before good errors): "
+          f"{'caught' if all(caught) else 'NOT caught'}")
+    return 0 if all(caught) else 1
+
+
 def main(path):
     torch.set_default_dtype(torch.float64)
-    failures = 0
+    failures, cases = controls(), 0
     with h5py.File(path, "r") as f:
         for case in f:
             g = f[case]
@@ -117,9 +138,10 @@ def main(path):
                     failures += 1
                     continue
                 errors[k] = worst_rel(c_grad, P[k].grad.numpy())
-            worst = max(errors.values())
-            status = "ok" if worst <= TOL else "FAIL"
-            failures += worst > TOL
+            worst, bad = verdict(errors)
+            status = "FAIL" if bad else "ok"
+            failures += bad
+            cases += 1
             detail = " ".join(f"{k} {v:.1e}" for k, v in errors.items())
             print(f"  {case:20s} loss {loss.item():.10f} (copysweep {float(g.attrs['loss']):.10f}); "
                   f"worst relative error {worst:.2e} {status}\n      {detail}")
@@ -130,7 +152,10 @@ def main(path):
                 if worst_rel(other, loss.item()) <= TOL:
                     print(f"  {case}: reset-before and reset-after GRU agree; the check cannot tell them apart")
                     failures += 1
-    print("pytorch cross-check:", "FAILED" if failures else "passed")
+    if cases == 0:
+        print(f"  {path} holds no case: nothing was compared")
+        failures += 1
+    print(f"pytorch cross-check: {cases} cases,", "FAILED" if failures else "passed")
     return 1 if failures else 0
 
 
