@@ -6,7 +6,7 @@ capacity, per-position bits, convergence in updates, the gradient's decay per st
 differences between models; then the accuracy tables (mean ± standard error over seeds), curves,
 per-position accuracy, gradient flow, stability, and where the sweep holds them, loss against
 updates (copy-delay), length generalization (eval-T), ntm-copy outputs as images, perplexity, the
-aids; then the set-up. Statistics follow SPEC "Statistics" and "Multiple comparisons": paired
+aids; then the set-up. Statistics follow docs/method.md "Statistics" and "Multiple comparisons": paired
 comparisons with 95 % t-intervals and p-values, "separated" only after Holm's correction over each
 named family (on the recalibrated bound where a cell reads at or below 0 raw, and never between two
 cells that carry nothing), geometric means for quantities read on a log scale; beside the accuracy
@@ -61,7 +61,7 @@ MISSING_ROWS = 20  # trials listed of an incomplete file's missing ones (the res
 # ---- statistics ---------------------------------------------------------------------------------
 
 def correct(comparisons):
-    """Holm's correction over a family of paired comparisons (stats.paired dicts, SPEC "Multiple
+    """Holm's correction over a family of paired comparisons (stats.paired dicts, docs/method.md "Multiple
     comparisons"): each gets p_holm, raw (its own 95 % interval excludes 0) and separated (p_holm <
     ALPHA and not idle: two cells that carry nothing are never separated). Returns the family's size."""
     comparisons = [c for c in comparisons if c["n"]]
@@ -93,7 +93,7 @@ def lower_bound(rows, metric):
 
 def bits_pair(x, y):
     """The paired comparison (stats.paired) of two cells' rows in memory in bits, indexed by seed
-    (SPEC "Multiple comparisons"): on the recalibrated bound where either cell's raw mean is ≤ 0, and
+    (docs/method.md "Multiple comparisons"): on the recalibrated bound where either cell's raw mean is ≤ 0, and
     idle where neither cell carries memory on the bound compared (the lower end of its 95 % interval is
     not above 0)."""
     cal = min(x["test_bits"].mean(), y["test_bits"].mean()) <= 0
@@ -117,7 +117,7 @@ def cell(values, expected, digits=4):
 
 
 def geo_cell(values, expected, fmt=".3g"):
-    """"g ×/÷ f (n=k)": the geometric mean and the factor 10^SE of the mean of log10 (SPEC
+    """"g ×/÷ f (n=k)": the geometric mean and the factor 10^SE of the mean of log10 (docs/method.md
     "Statistics"); "0 in k (underflow)" when the values are zeros (a gradient below float32's range),
     "missing" when there are none."""
     g, se, n = geo_mean_se(values)
@@ -706,7 +706,7 @@ class Report:
                 text = self.accuracy_summary(title, sub)
                 if text:
                     d.p(text)
-        d.p("Memory in bits (SPEC \"Memory in bits\") is the variational bound Σ_j (log K − CE_j) / ln 2 on what the "
+        d.p("Memory in bits (docs/method.md \"Memory in bits\") is the variational bound Σ_j (log K − CE_j) / ln 2 on what the "
             "state carries of the symbols to copy, from the test cross-entropy CE_j at each copy position: 0 for a "
             "model that guesses, T·log2 K for one that copies without error. It compares lengths where accuracy "
             "cannot (accuracy falls towards 1/K even when a model remembers a fixed amount). Values are mean ± SE "
@@ -899,7 +899,7 @@ class Report:
         self.section("The gradient's decay per step",
                      "ρ = exp(−slope) of the least-squares line through ln ‖∂L/∂h_t‖ against t over the steps "
                      "before the scored window (the symbols, delay and delimiter), on the probe batch: the factor by "
-                     "which the gradient shrinks per step back in time (SPEC \"The gradient's decay per step\"). "
+                     "which the gradient shrinks per step back in time (docs/method.md \"The gradient's decay per step\"). "
                      "Geometric means over seeds ×/÷ the SE factor, with the initial and the final weights; beside "
                      "them the value the cell's transition linearized at h = 0 predicts (orthogonal U, |λ| = 1; n/a "
                      "with other initializations), ρ^T, and ‖∂L/∂h_0‖, the gradient that reaches the first symbol.")
@@ -1005,7 +1005,7 @@ class Report:
         ev = ev[ev["trial"].isin(c["trial"])] if not ev.empty and "lag" in ev else pd.DataFrame()
         rest = [a for a in self.other if a not in ("task", "T", "delay", "eval_T")]
         d = self.section("Memory against lag and load",
-                         "bits(S, D): the memory bound of S symbols held for D steps (SPEC \"Memory against lag and "
+                         "bits(S, D): the memory bound of S symbols held for D steps (docs/method.md \"Memory against lag and "
                          "load\"): each symbol of copy is shown at step j and asked for at step j + D, D = T + delay + 1 "
                          "with S = T symbols; copy-delay holds S = 10 symbols for D = T + 10. Test bits, mean ± SE over "
                          "seeds, of the trials trained at (S, D), on the recalibrated bound (temperature fitted on the "
@@ -1094,7 +1094,7 @@ class Report:
                      "The models of one (T, seed) train and are tested on identical sequences, so they are compared "
                      "per seed: the difference A − B of each seed, their mean, its 95 % t-interval (df = n − 1) and "
                      "the two-sided p of the paired t-test. Each metric's comparisons in a group are one family "
-                     "(SPEC \"Multiple comparisons\"): 'separated' when Holm's step-down correction over the whole "
+                     "(docs/method.md \"Multiple comparisons\"): 'separated' when Holm's step-down correction over the whole "
                      f"family keeps the difference at level {ALPHA} (the raw interval may exclude 0 where the "
                      "corrected test does not). Bits are compared on the recalibrated bound wherever either cell's "
                      "raw mean is at or below 0, and two cells that both carry nothing (neither 95 % interval lies "
@@ -1142,7 +1142,7 @@ class Report:
                     self.fano_table(title, sub)
 
     def fano_table(self, title, sub):
-        """Beside the accuracy: the most mean accuracy that the bits a cell carries allow (SPEC "Memory
+        """Beside the accuracy: the most mean accuracy that the bits a cell carries allow (docs/method.md "Memory
         against lag and load"), from its seed means."""
         d = self.doc
         d.p("The ceiling Fano's inequality puts on that accuracy: a model that holds B bits of the symbols of a "

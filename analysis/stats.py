@@ -1,4 +1,4 @@
-"""Statistics of the report (SPEC "Statistics", "Multiple comparisons", "Memory against lag and load"):
+"""Statistics of the report (docs/method.md "Statistics", "Multiple comparisons", "Memory against lag and load"):
 mean ± standard error over seeds, geometric means for quantities read on a log scale, paired
 differences with a 95 % t-interval and the paired t-test's p-value, Holm's step-down correction over
 a family of comparisons, and the accuracy Fano's inequality allows a model that carries given bits.
@@ -136,7 +136,7 @@ def binary_entropy(p):
 
 def fano_ceiling(bits_per_symbol, K):
     """The highest mean symbol accuracy P of K equally likely symbols that carrying bits_per_symbol
-    (B/T) allows, by Fano's inequality h(P) + (1 − P)·log2(K − 1) ≥ log2 K − B/T (SPEC "Memory against
+    (B/T) allows, by Fano's inequality h(P) + (1 − P)·log2(K − 1) ≥ log2 K − B/T (docs/method.md "Memory against
     lag and load"): 1/K at 0 bits, 1 at log2 K. The left side falls from log2 K at P = 1/K to 0 at 1:
     bisection."""
     if math.isnan(bits_per_symbol):

@@ -1,5 +1,5 @@
 /* The shared cell interface: a model's layers and their parameter views, the activation buffer of
- * one batch chunk, and the table of functions each recurrent cell (lstm.c, gru.c) fills in.
+ * one batch chunk, and the table of functions each recurrent cell (lstm.c, gru.c, rnn.c) fills in.
  * Dimension letters, used in every shape comment:
  *   B  sequences in a batch chunk      L  time steps of a sequence
  *   I  input width of a layer (the task's for the first layer, H above it)
@@ -30,7 +30,7 @@ typedef struct {
 
 typedef struct CellOps CellOps;
 
-/* A named matrix of the SPEC equations inside a parameter-layout buffer. */
+/* A named matrix of the equations of docs/method.md inside a parameter-layout buffer. */
 typedef struct {
     char name[24]; /* "W_i", "U_m", "b_y"; with several layers "layer2/W_i" */
     size_t offset; /* in reals from the start of the buffer */
@@ -132,7 +132,7 @@ typedef struct {
 struct CellOps {
     const char *name;  /* "lstm", "gru" */
     int G;             /* gates per hidden unit */
-    const char *gates; /* SPEC letter of each gate, in stacking order: "ifoc", "zrh" */
+    const char *gates; /* letter of each gate in docs/method.md, in stacking order: "ifoc", "zrh" */
     int n_blocks;      /* the packed blocks of U: */
     int block[2][2];   /* first gate, gates: LSTM {0, 4}; GRU {0, 2}, {2, 1} */
     int uses_c;        /* 1: the cell has a cell state c_t (LayerActs.c, dc) */
@@ -149,7 +149,7 @@ struct CellOps {
     /* dU += Σ_t ∂pre_tᵀ · (what U multiplied at step t), over all L steps. */
     void (*grad_U)(const Layer *m, LayerActs *a, int B);
     /* The per-step decay of ‖∂L/∂h_t‖ that the transition linearized at h = 0 predicts with every
-     * bias 0 but the LSTM's forget bias and |λ(U)| = 1 (orthogonal U): SPEC "The gradient's decay
+     * bias 0 but the LSTM's forget bias and |λ(U)| = 1 (orthogonal U): docs/method.md "The gradient's decay
      * per step". */
     double (*linear_decay)(double forget_bias);
 };

@@ -11,7 +11,7 @@ typedef struct {
     const char *name;      /* "lstm": the value of the setting model */
     const char *long_name; /* "multiplicative LSTM": in headers, tables and figures */
     const CellOps *ops;
-    int mult;              /* 1: x̃_t = m_t ⊙ x_t feeds the cell (SPEC "multiplicative") */
+    int mult;              /* 1: x̃_t = m_t ⊙ x_t feeds the cell (docs/method.md "The cells") */
 } ModelKind;
 
 extern const ModelKind model_kinds[]; /* terminated by name == NULL */

@@ -1,4 +1,4 @@
-/* Memory in bits and the gradient's decay per step (SPEC "Memory in bits", "The gradient's decay
+/* Memory in bits and the gradient's decay per step (docs/method.md "Memory in bits", "The gradient's decay
  * per step"): the variational bound I(symbols; state) ≥ Σ_j (log K − CE_j) from a model's outputs,
  * the temperature that recalibrates it on the validation split, and ρ fitted to ‖∂L/∂h_t‖.
  * The running sums live in Metrics (metrics.h); this file works on stored outputs and profiles. */

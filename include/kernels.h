@@ -1,7 +1,7 @@
 /* The inner loops of batch math, once per kernel path (AVX-512, AVX2, generic), and the choice of
  * the path a process runs. Every path computes each element of a product as the same sequence of
  * fused multiply-adds, k in order, starting from 0, and then adds it to the element's start: the
- * paths differ only in how many elements they compute at once, so they give the same bits (SPEC
+ * paths differ only in how many elements they compute at once, so they give the same bits (docs/method.md
  * "Kernel paths"). batchmath.h builds the products on these loops. */
 #ifndef CS_KERNELS_H
 #define CS_KERNELS_H

@@ -1,4 +1,4 @@
-/* The standard LSTM cell of SPEC (gates i, f, o and candidate c̃, stacked in that order). */
+/* The standard LSTM cell of docs/method.md (gates i, f, o and candidate c̃, stacked in that order). */
 #ifndef CS_LSTM_H
 #define CS_LSTM_H
 

@@ -1,5 +1,5 @@
 /* Metrics on the scored (copy) steps only: loss in nats per symbol, symbol and sequence accuracy,
- * (SPEC "Metrics"), and memory in bits (SPEC "Memory in bits"); the chance baselines beside them
+ * (docs/method.md "Metrics"), and memory in bits (docs/method.md "Memory in bits"); the chance baselines beside them
  * are the task's (task_chance_acc). */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H

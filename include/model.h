@@ -27,7 +27,7 @@ double model_linear_decay(const Settings *s);
 void model_init_weights(Model *m, const Settings *s);
 /* Views of layer k onto any buffer with the parameter layout (gradients, optimizer moments). */
 void model_layer_views(const Model *m, int k, real *base, Params *views);
-/* The SPEC tensors in buffer order; returns how many. */
+/* The tensors of docs/method.md in buffer order; returns how many. */
 int model_tensors(const Model *m, Tensor *out);
 
 typedef struct {
@@ -35,6 +35,7 @@ typedef struct {
     int N, bce;     /* the task's scored steps; 1: K sigmoid bits per target (the loss's mean over K) */
     double dropout; /* p of the masks the chunks have room for; 0: none */
     Acts *acts;   /* (n_chunks) */
+    Metrics *chunk_metrics; /* (n_chunks) each chunk's metrics of a batch, added in chunk order */
     void *mem;    /* one buffer that every chunk's activations are carved from */
     size_t bytes; /* its size */
     Packs packs[MODEL_MAX_LAYERS]; /* the weights in the time steps' layouts, shared by the chunks */

@@ -1,4 +1,4 @@
-/* The multiplicative input step shared by mlstm and mgru (SPEC):
+/* The multiplicative input step shared by mlstm and mgru (docs/method.md):
  *   m_t = W_m x_t + U_m h_{t-1} + b_m,   x̃_t = m_t ⊙ x_t
  * x̃_t then replaces x_t in the cell's equations. With one-hot inputs x_t = e_s only m_t[s] reaches
  * anything, so only it is computed: x̃_t = m_t[s] e_s, exactly; dense inputs take the full products. */

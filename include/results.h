@@ -35,7 +35,7 @@ typedef struct {
     int status;             /* STATUS_* */
     const TrialResult *res; /* NULL if nothing was run yet; /trial/<n> is written once final */
     const real *weights;    /* the selected weights (parameter layout); NULL if there are none */
-    const Tensor *tensors;  /* (n_tensors) the SPEC tensors in weights */
+    const Tensor *tensors;  /* (n_tensors) the tensors of docs/method.md in weights */
     int n_tensors;
     const char *host;
     int rank;

@@ -1,4 +1,4 @@
-/* Task data (SPEC "Tasks" and "Splits"). A sequence is produced from a counter-based stream keyed
+/* Task data (docs/method.md "Tasks" and "Splits"). A sequence is produced from a counter-based stream keyed
  * by (task, T, K, seed, split, index), so every rank and thread count sees the same data and the four
  * models of one (T, seed) see identical sequences. Which split a sequence may belong to is a fixed
  * hash of its content, so train, validation and test are disjoint by construction (and checked).
@@ -44,10 +44,10 @@ typedef struct {
     int bce;       /* 1: sigmoid outputs with per-bit binary cross-entropy */
     int n_out;     /* steps in the scored window [out_start, L) */
     int out_start;
-    int lag;       /* copy, copy-delay: steps each symbol is held, D = S + delay + 1 (SPEC "Memory against
+    int lag;       /* copy, copy-delay: steps each symbol is held, D = S + delay + 1 (docs/method.md "Memory against
                       lag and load"); 0: the task holds no fixed load for a fixed lag */
     int hold_start, hold_end; /* the hold [hold_start, hold_end): the steps between the last symbol shown
-                                 and the delimiter, or with no delay the input phase (SPEC "Gate
+                                 and the delimiter, or with no delay the input phase (docs/method.md "Gate
                                  statistics"); empty where lag is 0 */
     int one_hot;   /* 1: every input is one symbol (fed as an id, not a vector) */
     int cw;        /* content bytes per sequence */
@@ -155,7 +155,7 @@ double task_chance_acc(const TaskShape *shape);
 double task_chance_loss(const TaskShape *shape);
 /* 1 if the targets are uniform and independent of everything the model saw before the scored window
  * (copy, copy-delay, ntm-copy, temporal-order), so that the memoryless loss less the test loss bounds
- * what the state carries (SPEC "Memory in bits"); 0 for a task of text (charlm). */
+ * what the state carries (docs/method.md "Memory in bits"); 0 for a task of text (charlm). */
 int task_has_bits(const TaskShape *shape);
 
 #endif

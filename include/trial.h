@@ -24,7 +24,7 @@ extern const double conv_thresholds[CONV_COUNT]; /* 0.5, 0.9, 0.99 validation sy
     X(double, train_acc, H5T_NATIVE_DOUBLE, "over the epoch's updates, before each update")                \
     X(double, val_loss, H5T_NATIVE_DOUBLE, "after the epoch")                                              \
     X(double, val_acc, H5T_NATIVE_DOUBLE, "after the epoch")                                               \
-    X(double, val_bits, H5T_NATIVE_DOUBLE, "memory in bits on the validation split (SPEC)")                \
+    X(double, val_bits, H5T_NATIVE_DOUBLE, "memory in bits on the validation split (docs/method.md)")                \
     X(double, grad_norm, H5T_NATIVE_DOUBLE, "mean ‖∇θ‖ before clipping over the epoch's updates")          \
     X(double, grad_norm_max, H5T_NATIVE_DOUBLE, "its largest value")                                       \
     X(double, lr, H5T_NATIVE_DOUBLE, "learning rate")                                                      \
@@ -76,8 +76,8 @@ typedef struct {
     double *grad_flow;       /* (2, L) ‖∂L/∂h_t‖ on the probe batch: initial and final weights */
     int flow_epochs[2];      /* the epochs of the two rows */
     double rho[2];           /* the decay per step of the two rows over the steps before the scored
-                                window (SPEC "The gradient's decay per step"); NaN: not measured */
-    /* Gate statistics (SPEC): over the hold of the test split at the selected weights, every layer,
+                                window (docs/method.md "The gradient's decay per step"); NaN: not measured */
+    /* Gate statistics (docs/method.md): over the hold of the test split at the selected weights, every layer,
      * unit and sequence; index g < G the cell's gates in gate_letters order, index TRIAL_MAX_GATES
      * the gain m_t of the multiplicative step. NaN where there is no hold, no such gate or no
      * multiplicative step. */
@@ -102,7 +102,7 @@ typedef struct {
     int has_bits;                /* memory in bits applies to the task */
     int max_updates;             /* the training budget */
     double rho_linear;           /* the ρ the linearized cell predicts; NaN where it does not apply */
-    int load, lag;               /* copy, copy-delay: S symbols held for D steps (SPEC "Memory against lag
+    int load, lag;               /* copy, copy-delay: S symbols held for D steps (docs/method.md "Memory against lag
                                     and load"); 0 for other tasks */
 } TrialFacts;
 

@@ -1,4 +1,4 @@
-/* Character-level language modelling (SPEC "Tasks"): the non-empty lines of a text file (the
+/* Character-level language modelling (docs/method.md "Tasks"): the non-empty lines of a text file (the
  * setting text), cut into pieces of at most T characters. The input is a start symbol, then the
  * characters; at each step the next character is the target, '\n' after the last. Classes: '\n',
  * the 95 printable ASCII characters, and one for any other byte. A content is n, then the n classes. */

@@ -1,4 +1,4 @@
-/* The copy task and copy-delay (SPEC "Tasks"): S symbols, blanks, a delimiter, then the S symbols
+/* The copy task and copy-delay (docs/method.md "Tasks"): S symbols, blanks, a delimiter, then the S symbols
  * are to be output. Symbols: blank 0, data 1..vocab, delimiter vocab+1; one-hot input of width
  * vocab+2. A content is s_1..s_S. */
 #include <math.h>  /* log, pow */

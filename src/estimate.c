@@ -3,10 +3,10 @@
 
 #include <math.h>   /* isfinite */
 #include <stdlib.h> /* free */
-#include <time.h>   /* clock_gettime */
 #include <unistd.h> /* sysconf */
 
 #include "check.h" /* CS_ALLOC */
+#include "clock.h" /* cs_now_s */
 #include "model.h" /* model_param_count */
 #include "task.h"  /* task_shape */
 #include "tasks.h" /* task_shape */
@@ -31,13 +31,6 @@ static int same_kind(const Settings *a, const Settings *b)
 static double update_cost(const Settings *s)
 {
     return 6e-9 * (double)model_param_count(s) * task_shape(s).L * s->batch;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Seconds per GFLOP of the trials of s[i]'s kind, timed at the kind's shortest trial by `copies`
@@ -70,17 +63,17 @@ int estimate_wall(const Settings *s, long n, int workers, int threads, Estimate 
      * worker of several threads alone (its own threads share the cores) */
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const int copies = threads > 1 ? 1 : (int)(workers < cores ? workers : cores > 0 ? cores : 1);
-    const double t0 = now_s();
+    const double t0 = cs_now_s();
     for (long i = 0; i < n; i++) {
         long k = 0;
         while (k < kinds && !same_kind(&s[i], &s[reps[k]])) k++;
         kind[i] = k;
         if (k < kinds) continue;
         reps[kinds++] = i;
-        rate[k] = now_s() - t0 < ESTIMATE_TOTAL_S ? kind_rate(s, n, i, copies) : NAN;
+        rate[k] = cs_now_s() - t0 < ESTIMATE_TOTAL_S ? kind_rate(s, n, i, copies) : NAN;
         if (isfinite(rate[k])) rate_sum += rate[k], e->kinds++;
     }
-    e->calib_s = now_s() - t0;
+    e->calib_s = cs_now_s() - t0;
     int rc = -1;
     if (e->kinds) {
         double *free_at = CS_CALLOC((size_t)(workers > 0 ? workers : 1) * sizeof *free_at);

@@ -1,4 +1,4 @@
-/* The standard GRU cell of SPEC: forward and backward of one time step, recurrent weight gradient.
+/* The standard GRU cell of docs/method.md: forward and backward of one time step, recurrent weight gradient.
  *   z_t = σ(W_z x_t + U_z h_{t-1} + b_z)      r_t = σ(W_r x_t + U_r h_{t-1} + b_r)
  *   ĥ_t = tanh(W_h x_t + U_h (r_t ⊙ h_{t-1}) + b_h)
  *   h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ ĥ_t

@@ -5,6 +5,7 @@
 #include <ini.h>     /* ini_parse_stream, ini_* options */
 #include <math.h>    /* floor, fmin, fmax */
 #include <stdbool.h> /* bool, for libinih's options */
+#include <stdarg.h> /* va_list */
 #include <stdio.h>   /* FILE, open_memstream */
 #include <stdlib.h>  /* free, strtod */
 #include <string.h>  /* strcmp, strchr, strerror */
@@ -49,7 +50,7 @@ typedef struct {
     int option_lines[5];            /* samples, sampler-seed, rungs, reduction, metric: where given */
 } Parser;
 
-static int fail(Parser *p, const char *fmt, const char *a, const char *b, const char *c);
+static int fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static char *trim(char *s)
 {
@@ -77,18 +78,16 @@ static void grid_header(Parser *p, const char *header)
 {
     char n[64];
     if (header_name(header, 5, n, sizeof n) != 0) {
-        fail(p, "cannot read this grid header (expected [grid NAME], NAME of 1 to 63 characters)%s%s%s", "", "", "");
+        fail(p, "cannot read this grid header (expected [grid NAME], NAME of 1 to 63 characters)");
         return;
     }
     for (int g = 0; g < p->n_grids; g++)
         if (strcmp(p->grids[g].name, n) == 0) {
-            char first[32];
-            snprintf(first, sizeof first, "%d", p->grids[g].line);
-            fail(p, "grid '%s' given twice (first at line %s)%s", n, first, "");
+            fail(p, "grid '%s' given twice (first at line %d)", n, p->grids[g].line);
             return;
         }
     if (p->n_grids == JOB_MAX_GRIDS) {
-        fail(p, "more than %s grids%s%s", "32", "", "");
+        fail(p, "more than %d grids", JOB_MAX_GRIDS);
         return;
     }
     Section *sec = &p->grids[p->n_grids++];
@@ -102,26 +101,28 @@ static void when_header(Parser *p, const char *header)
     char cond[256], err[256];
     char *eq;
     if (header_name(header, 5, cond, sizeof cond) != 0 || !(eq = strchr(cond, '='))) {
-        fail(p, "cannot read this header (expected [when KEY = VALUE])%s%s%s", "", "", "");
+        fail(p, "cannot read this header (expected [when KEY = VALUE])");
         return;
     }
     *eq = '\0';
     const char *key = trim(cond), *value = trim(eq + 1);
     const SettingInfo *info = settings_find(key);
     if (!info || !*value) {
-        fail(p, info ? "[when %s = ]: no value (expected [when KEY = VALUE])%.0s%s" :
-                       "[when %s = ...]: unknown setting '%s' (expected an axis of the job)%s", key, key, "");
+        if (info)
+            fail(p, "[when %s = ]: no value (expected [when KEY = VALUE])", key);
+        else
+            fail(p, "[when %s = ...]: unknown setting '%s' (expected an axis of the job)", key, key);
         return;
     }
     Settings scratch;
     settings_default(&scratch);
     if (settings_parse(&scratch, info, value, err, sizeof err) != 0) {
-        fail(p, "[when %s = ...]: %s%s", key, err, "");
+        fail(p, "[when %s = ...]: %s", key, err);
         return;
     }
     Job *job = p->job;
     if (job->n_whens == JOB_MAX_WHENS) {
-        fail(p, "more than %s [when] sections%s%s", "64", "", "");
+        fail(p, "more than %d [when] sections", JOB_MAX_WHENS);
         return;
     }
     When *w = &job->whens[job->n_whens++];
@@ -152,19 +153,25 @@ static char *read_line(char *buf, int size, void *stream)
     return p->failed ? NULL : buf;
 }
 
-static int fail(Parser *p, const char *fmt, const char *a, const char *b, const char *c)
+/* The error of the line being read, "PATH:LINE: " and the message; returns 0 (libinih: stop here). */
+static int fail(Parser *p, const char *fmt, ...)
 {
     int n = snprintf(p->err, p->errlen, "%s:%d: ", p->job->path, p->line);
-    if (n > 0 && (size_t)n < p->errlen) snprintf(p->err + n, p->errlen - (size_t)n, fmt, a, b, c);
+    if (n > 0 && (size_t)n < p->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
     p->failed = 1;
-    return 0; /* libinih: stop here */
+    return 0;
 }
 
 static int sweep_option(Parser *p, const char *name, const char *value)
 {
     Job *job = p->job;
     if (strcmp(name, "output") == 0) {
-        if (!*value) return fail(p, "key 'output': empty value (expected a file name)%s%s%s", "", "", "");
+        if (!*value) return fail(p, "key 'output': empty value (expected a file name)");
         snprintf(job->output, sizeof job->output, "%s", value);
         return 1;
     }
@@ -172,11 +179,11 @@ static int sweep_option(Parser *p, const char *name, const char *value)
         char *end;
         double v = strtod(value, &end);
         if (end == value || *end || !(v > 0) || v > 1e6)
-            return fail(p, "key 'checkpoint-minutes': '%s' is not allowed (expected a number > 0)%s%s", value, "", "");
+            return fail(p, "key 'checkpoint-minutes': '%s' is not allowed (expected a number > 0)", value);
         job->checkpoint_minutes = v;
         return 1;
     }
-    return fail(p, "unknown key '%s' in [sweep] (expected output or checkpoint-minutes)%s%s", name, "", "");
+    return fail(p, "unknown key '%s' in [sweep] (expected output or checkpoint-minutes)", name);
 }
 
 /* Split a comma-separated list in place into at most max trimmed items; -1 on an empty item. */
@@ -199,15 +206,15 @@ static int zip_line(Parser *p, Section *sec, char *value)
     char *names[JOB_MAX_AXES], whole[256];
     snprintf(whole, sizeof whole, "%s", value);
     int n = split_list(value, names, JOB_MAX_AXES);
-    if (n < 2) return fail(p, "key 'zip': '%s' is not a list of settings (expected zip = KEY, KEY, ...)%s%s", whole, "", "");
-    if (sec->n_zips == MAX_ZIPS) return fail(p, "more than %s zip lines in one section%s%s", "16", "", "");
+    if (n < 2) return fail(p, "key 'zip': '%s' is not a list of settings (expected zip = KEY, KEY, ...)", whole);
+    if (sec->n_zips == MAX_ZIPS) return fail(p, "more than %d zip lines in one section", MAX_ZIPS);
     Zip *z = &sec->zips[sec->n_zips];
     *z = (Zip){.n = n, .line = p->line};
     for (int i = 0; i < n; i++) {
         z->members[i] = settings_find(names[i]);
-        if (!z->members[i]) return fail(p, "key 'zip': unknown setting '%s' (expected settings that are axes)%s%s", names[i], "", "");
+        if (!z->members[i]) return fail(p, "key 'zip': unknown setting '%s' (expected settings that are axes)", names[i]);
         for (int j = 0; j < i; j++)
-            if (z->members[j] == z->members[i]) return fail(p, "key 'zip': '%s' named twice%s%s", names[i], "", "");
+            if (z->members[j] == z->members[i]) return fail(p, "key 'zip': '%s' named twice", names[i]);
     }
     sec->n_zips++;
     return 1;
@@ -222,7 +229,7 @@ static int setting_values(Parser *p, Axis *e, const SettingInfo *info, const cha
     char err[256];
     if (info->type == SET_LIST || info->type == SET_TEXT) { /* one value, commas and all */
         if (settings_parse(&scratch, info, value, err, sizeof err) != 0)
-            return fail(p, "key '%s': %s%s", name, err, "");
+            return fail(p, "key '%s': %s", name, err);
         *e = (Axis){.info = info, .n = 1, .line = p->line, .lead = -1, .values = CS_ALLOC(sizeof *e->values)};
         e->values[0] = strdup(value);
         return 1;
@@ -241,21 +248,21 @@ static int setting_values(Parser *p, Axis *e, const SettingInfo *info, const cha
             break;
         }
         if (settings_parse(&scratch, info, v, err, sizeof err) != 0) {
-            ok = fail(p, "key '%s': %s%s", name, err, "");
+            ok = fail(p, "key '%s': %s", name, err);
             break;
         }
         for (int i = 0; i < n && ok; i++)
-            if (strcmp(values[i], v) == 0) ok = fail(p, "key '%s': value '%s' listed twice%s", name, v, "");
+            if (strcmp(values[i], v) == 0) ok = fail(p, "key '%s': value '%s' listed twice", name, v);
         if (!ok) break;
         if (n == (int)(sizeof values / sizeof values[0])) {
-            ok = fail(p, "key '%s': more than 4096 values%s%s", name, "", "");
+            ok = fail(p, "key '%s': more than 4096 values", name);
             break;
         }
         values[n++] = v;
         if (!comma) break;
     }
     if (ok && n > 1 && !allow_list)
-        ok = fail(p, "key '%s': a list in a [when] section (expected one value: [when] sets single values)%s%s", name, "", "");
+        ok = fail(p, "key '%s': a list in a [when] section (expected one value: [when] sets single values)", name);
     if (ok) {
         *e = (Axis){.info = info, .n = n, .line = p->line, .lead = -1, .values = CS_ALLOC((size_t)n * sizeof *e->values)};
         for (int i = 0; i < n; i++) e->values[i] = strdup(values[i]);
@@ -271,14 +278,11 @@ static int setting(Parser *p, Section *sec, const char *name, char *value)
     snprintf(label, sizeof label, sec == &p->settings ? "settings" : "grid %s", sec->name);
     if (strcmp(name, "zip") == 0) return zip_line(p, sec, value);
     const SettingInfo *info = settings_find(name);
-    if (!info) return fail(p, "unknown key '%s' in [%s] (expected a setting of 'copysweep --help', or zip)%s", name, label, "");
+    if (!info) return fail(p, "unknown key '%s' in [%s] (expected a setting of 'copysweep --help', or zip)", name, label);
     if (info - settings_table >= JOB_MAX_SETTINGS) CS_FAIL("JOB_MAX_SETTINGS is too small");
     for (int i = 0; i < sec->n; i++)
-        if (sec->entries[i].info == info) {
-            char first[32];
-            snprintf(first, sizeof first, "%d", sec->entries[i].line);
-            return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
-        }
+        if (sec->entries[i].info == info)
+            return fail(p, "key '%s' given twice (first at line %d)", name, sec->entries[i].line);
     if (!setting_values(p, &sec->entries[sec->n], info, value, 1)) return 0;
     sec->n++;
     return 1;
@@ -289,14 +293,11 @@ static int when_setting(Parser *p, const char *name, char *value)
 {
     When *w = &p->job->whens[p->job->n_whens - 1];
     const SettingInfo *info = settings_find(name);
-    if (!info) return fail(p, "unknown key '%s' in [when %s = ...] (expected a setting of 'copysweep --help')%s", name, w->key->key, "");
-    if (info == w->key) return fail(p, "key '%s': [when %s = ...] cannot set the setting it tests%s", name, name, "");
+    if (!info) return fail(p, "unknown key '%s' in [when %s = ...] (expected a setting of 'copysweep --help')", name, w->key->key);
+    if (info == w->key) return fail(p, "key '%s': [when %s = ...] cannot set the setting it tests", name, name);
     for (int i = 0; i < w->n; i++)
-        if (w->infos[i] == info) {
-            char first[32];
-            snprintf(first, sizeof first, "%d", w->lines[i]);
-            return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
-        }
+        if (w->infos[i] == info)
+            return fail(p, "key '%s' given twice (first at line %d)", name, w->lines[i]);
     Axis e;
     if (!setting_values(p, &e, info, value, 0)) return 0;
     w->infos[w->n] = info, w->values[w->n] = e.values[0], w->lines[w->n] = p->line;
@@ -320,14 +321,11 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     Search *se = &p->job->search;
     const char *name = info->key;
     if (info->type == SET_LIST || info->type == SET_TEXT)
-        return fail(p, "key '%s' cannot be searched (expected a setting of one number or name)%s%s", name, "", "");
+        return fail(p, "key '%s' cannot be searched (expected a setting of one number or name)", name);
     for (int i = 0; i < se->n_keys; i++)
-        if (se->keys[i].info == info) {
-            char first[32];
-            snprintf(first, sizeof first, "%d", se->keys[i].line);
-            return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
-        }
-    if (se->n_keys == JOB_MAX_AXES) return fail(p, "more than %s searched settings%s%s", "32", "", "");
+        if (se->keys[i].info == info)
+            return fail(p, "key '%s' given twice (first at line %d)", name, se->keys[i].line);
+    if (se->n_keys == JOB_MAX_AXES) return fail(p, "more than %d searched settings", JOB_MAX_AXES);
     SearchKey *k = &se->keys[se->n_keys];
     *k = (SearchKey){.info = info, .line = p->line};
     char *rest = value + strcspn(value, " \t");
@@ -338,7 +336,7 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     char err[256];
     if (strcmp(value, "choice") == 0) {
         Axis e;
-        if (!*rest) return fail(p, "key '%s': choice of nothing (expected choice V1, V2, ...)%s%s", name, "", "");
+        if (!*rest) return fail(p, "key '%s': choice of nothing (expected choice V1, V2, ...)", name);
         if (!setting_values(p, &e, info, rest, 1)) return 0;
         k->dist = DIST_CHOICE, k->n_choices = e.n, k->choices = e.values;
         se->n_keys++;
@@ -346,10 +344,10 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     }
     const int log_scale = strcmp(value, "log-uniform") == 0;
     if (!log_scale && strcmp(value, "uniform") != 0)
-        return fail(p, "key '%s': unknown distribution '%s' (expected uniform A B, log-uniform A B or choice V1, V2, ...)%s",
-                    name, value, "");
+        return fail(p, "key '%s': unknown distribution '%s' (expected uniform A B, log-uniform A B or choice V1, V2, ...)",
+                    name, value);
     if (info->type == SET_CHOICE)
-        return fail(p, "key '%s': %s of names (expected choice V1, V2, ... for this setting)%s", name, value, "");
+        return fail(p, "key '%s': %s of names (expected choice V1, V2, ... for this setting)", name, value);
     char *b = rest + strcspn(rest, " \t");
     if (*b) *b++ = '\0';
     b = trim(b);
@@ -357,11 +355,11 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     if (!*rest || !*b || strpbrk(b, " \t") || number(rest, -1e300, 1e300, 0, &lo) != 0 || number(b, -1e300, 1e300, 0, &hi) != 0)
         return fail(p, "key '%s': '%s' is not a range of numbers (expected %s A B)", name, rest, value);
     if (settings_parse(&scratch, info, rest, err, sizeof err) != 0 || settings_parse(&scratch, info, b, err, sizeof err) != 0)
-        return fail(p, "key '%s': %s%s", name, err, "");
+        return fail(p, "key '%s': %s", name, err);
     k->lo = lo, k->hi = hi;
     if (!(k->lo < k->hi)) return fail(p, "key '%s': empty or inverted range %s .. %s (expected A < B)", name, rest, b);
     if (log_scale && !(k->lo > 0))
-        return fail(p, "key '%s': log-uniform range from %s (expected A > 0: the range of a logarithm)%s", name, rest, "");
+        return fail(p, "key '%s': log-uniform range from %s (expected A > 0: the range of a logarithm)", name, rest);
     k->dist = log_scale ? DIST_LOG_UNIFORM : DIST_UNIFORM;
     se->n_keys++;
     return 1;
@@ -373,11 +371,8 @@ static int once(Parser *p, const char *name)
     static const char *const keys[] = {"samples", "sampler-seed", "rungs", "reduction", "metric"};
     for (int i = 0; i < 5; i++) {
         if (strcmp(name, keys[i]) != 0) continue;
-        if (p->option_lines[i]) {
-            char first[32];
-            snprintf(first, sizeof first, "%d", p->option_lines[i]);
-            return fail(p, "key '%s' given twice (first at line %s)%s", name, first, "");
-        }
+        if (p->option_lines[i])
+            return fail(p, "key '%s' given twice (first at line %d)", name, p->option_lines[i]);
         p->option_lines[i] = p->line;
     }
     return 1;
@@ -390,18 +385,18 @@ static int search_option(Parser *p, const char *name, char *value)
     double v;
     if (strcmp(name, "samples") == 0) {
         if (number(value, 1, 100000, 1, &v) != 0)
-            return fail(p, "key 'samples': '%s' is not allowed (expected an integer from 1 to 100000)%s%s", value, "", "");
+            return fail(p, "key 'samples': '%s' is not allowed (expected an integer from 1 to 100000)", value);
         se->samples = (int)v, p->samples_line = p->line;
         return 1;
     }
     if (strcmp(name, "sampler-seed") == 0) {
         if (number(value, 0, 9007199254740992.0, 1, &v) != 0)
-            return fail(p, "key 'sampler-seed': '%s' is not allowed (expected an integer ≥ 0)%s%s", value, "", "");
+            return fail(p, "key 'sampler-seed': '%s' is not allowed (expected an integer ≥ 0)", value);
         se->seed = (uint64_t)v;
         return 1;
     }
     const SettingInfo *info = settings_find(name);
-    if (!info) return fail(p, "unknown key '%s' in [search] (expected samples, sampler-seed or a setting)%s%s", name, "", "");
+    if (!info) return fail(p, "unknown key '%s' in [search] (expected samples, sampler-seed or a setting)", name);
     return search_key(p, info, value);
 }
 
@@ -415,31 +410,31 @@ static int halving_option(Parser *p, const char *name, char *value)
         snprintf(whole, sizeof whole, "%s", value);
         int n = split_list(value, items, JOB_MAX_RUNGS + 1);
         if (n < 1 || n > JOB_MAX_RUNGS)
-            return fail(p, "key 'rungs': '%s' is not a list of 1 to 16 epochs (expected rungs = E1, E2, ...)%s%s", whole, "", "");
+            return fail(p, "key 'rungs': '%s' is not a list of 1 to 16 epochs (expected rungs = E1, E2, ...)", whole);
         for (int i = 0; i < n; i++) {
             if (number(items[i], 1, 1000000, 1, &v) != 0)
-                return fail(p, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)%s%s", items[i], "", "");
+                return fail(p, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)", items[i]);
             h->rungs[i] = (int)v;
             if (i && h->rungs[i] <= h->rungs[i - 1])
-                return fail(p, "key 'rungs': %s after %s (expected increasing epochs)%s", items[i], items[i - 1], "");
+                return fail(p, "key 'rungs': %s after %s (expected increasing epochs)", items[i], items[i - 1]);
         }
         h->n_rungs = n, h->rungs_line = p->line;
         return 1;
     }
     if (strcmp(name, "reduction") == 0) {
         if (number(value, 1, 1e6, 0, &v) != 0 || !(v > 1))
-            return fail(p, "key 'reduction': '%s' is not allowed (expected a number > 1, such as 3)%s%s", value, "", "");
+            return fail(p, "key 'reduction': '%s' is not allowed (expected a number > 1, such as 3)", value);
         h->reduction = v;
         return 1;
     }
     if (strcmp(name, "metric") == 0) {
         if (strcmp(value, "val-bits") == 0) h->metric = METRIC_VAL_BITS;
         else if (strcmp(value, "val-acc") == 0) h->metric = METRIC_VAL_ACC;
-        else return fail(p, "key 'metric': '%s' is not allowed (expected val-bits or val-acc)%s%s", value, "", "");
+        else return fail(p, "key 'metric': '%s' is not allowed (expected val-bits or val-acc)", value);
         p->metric_line = p->line;
         return 1;
     }
-    return fail(p, "unknown key '%s' in [halving] (expected rungs, reduction or metric)%s%s", name, "", "");
+    return fail(p, "unknown key '%s' in [halving] (expected rungs, reduction or metric)", name);
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -455,10 +450,10 @@ static int handler(void *user, const char *section, const char *name, const char
         return setting(p, &p->grids[p->n_grids - 1], name, trim(v));
     if (strncmp(section, "when", 4) == 0 && (section[4] == ' ' || section[4] == '\t') && p->job->n_whens)
         return when_setting(p, name, trim(v));
-    if (!*section) return fail(p, "key '%s' outside a section (expected it under [settings] or [sweep])%s%s", name, "", "");
+    if (!*section) return fail(p, "key '%s' outside a section (expected it under [settings] or [sweep])", name);
     p->line = p->section_line; /* blame the header, not the first key under it */
     return fail(p, "unknown section [%s] (expected [settings], [grid NAME], [when KEY = VALUE], [search], [halving] "
-                "or [sweep])%s%s", section, "", "");
+                "or [sweep])", section);
 }
 
 /* ---- the grids ------------------------------------------------------------------------------- */

@@ -321,6 +321,7 @@ int workspace_init(Workspace *w, const Model *m, const TaskShape *sh, int batch,
     w->mem = cs_try_calloc(per_chunk * (size_t)w->n_chunks);
     if (!w->mem) return -1;
     w->acts = CS_CALLOC((size_t)w->n_chunks * sizeof *w->acts);
+    w->chunk_metrics = CS_CALLOC((size_t)w->n_chunks * sizeof *w->chunk_metrics);
     for (int c = 0; c < w->n_chunks; c++) {
         Acts *a = &w->acts[c];
         acts_carve(a, m, sh, w->chunk, drop, (char *)w->mem + (size_t)c * per_chunk);
@@ -353,6 +354,7 @@ void workspace_free(Workspace *w)
 {
     free(w->mem);
     free(w->acts);
+    free(w->chunk_metrics);
     for (int k = 0; k < MODEL_MAX_LAYERS; k++) free(w->packs[k].mem);
     memset(w, 0, sizeof *w);
 }
@@ -498,7 +500,7 @@ static double score_bits(real *p, int K, int y, int *hits)
 BM_BODY void model_score_body(const Model *m, Acts *a, int B, Metrics *out)
 {
     const int K = m->K, N = a->N, per = a->bce ? K : 1; /* predictions per target */
-    /* the memoryless loss of one target: log K, or K·log 2 for K bits (SPEC "Memory in bits") */
+    /* the memoryless loss of one target: log K, or K·log 2 for K bits (docs/method.md "Memory in bits") */
     const double memoryless = a->bce ? K * M_LN2 : log(K);
     Metrics s = {0};
     memset(a->pos_correct, 0, (size_t)N * sizeof *a->pos_correct);
@@ -710,8 +712,8 @@ void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_
     if (B > w->B_max) CS_FAIL("workspace for batch %d used with batch %d", w->B_max, B);
     const int n_chunks = (B + w->chunk - 1) / w->chunk, drop = dropout_key && w->dropout > 0;
     const int N = w->N, K = m->K;
-    Metrics chunk_metrics[n_chunks];
-    memset(chunk_metrics, 0, sizeof chunk_metrics);
+    Metrics *chunk_metrics = w->chunk_metrics; /* (n_chunks): on the heap, as many as a batch of 65,536 has */
+    memset(chunk_metrics, 0, (size_t)n_chunks * sizeof *chunk_metrics);
     model_prepare(m, w);
     /* the mean over the whole batch: every chunk scales by the same 1/(targets · outputs per target) */
     const real scale = (real)(1.0 / ((double)(b->targets ? b->targets : 1) * (w->bce ? K : 1)));

@@ -1,4 +1,4 @@
-/* The copy task of the Neural Turing Machine (Graves et al. 2014; SPEC "Tasks"): a start flag, n
+/* The copy task of the Neural Turing Machine (Graves et al. 2014; docs/method.md "Tasks"): a start flag, n
  * vectors of 8 random bits, an end flag, then the n vectors are to be output as 8 sigmoid bits. The
  * input is dense: 8 bits and the two flags. A content is n, then the n vectors as bytes. */
 #include <stdio.h> /* snprintf, fputc */

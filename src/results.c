@@ -126,7 +126,7 @@ static void col_str(Row *r, const char *name, const char *v, size_t len)
     if (t >= 0) H5C(r->w, H5Tclose(t));
 }
 
-/* Gate statistics over the hold (SPEC "Gate statistics"): hold_<x>_mean and hold_<x>_sd for every
+/* Gate statistics over the hold (docs/method.md "Gate statistics"): hold_<x>_mean and hold_<x>_sd for every
  * gate letter x of the registry's cells, and for m, the multiplicative step's gain; NaN where the
  * trial's cell has no such gate. Every row has the same columns. */
 static void hold_columns(Row *r, const TrialRecord *rec)
@@ -185,7 +185,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_f64(r, "test_loss", res ? metrics_loss(&res->test) : NAN);
     col_f64(r, "test_acc", res ? metrics_acc(&res->test) : NAN);
     col_f64(r, "test_seq_acc", res ? metrics_seq_acc(&res->test) : NAN);
-    /* memory in bits (SPEC "Memory in bits"); NaN for tasks the bound does not apply to */
+    /* memory in bits (docs/method.md "Memory in bits"); NaN for tasks the bound does not apply to */
     const int bits = res && f->has_bits;
     col_f64(r, "test_bits", bits ? metrics_bits(&res->test) : NAN);
     col_f64(r, "test_bits_se", bits ? metrics_bits_se(&res->test) : NAN);
@@ -193,7 +193,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_f64(r, "test_bits_cal", bits ? metrics_bits(&res->test_cal) : NAN);
     col_f64(r, "test_bits_cal_se", bits ? metrics_bits_se(&res->test_cal) : NAN);
     col_f64(r, "temperature", bits ? res->temperature : NAN);
-    /* the gradient's decay per step (SPEC "The gradient's decay per step") */
+    /* the gradient's decay per step (docs/method.md "The gradient's decay per step") */
     col_f64(r, "rho_initial", res ? res->rho[0] : NAN);
     col_f64(r, "rho_final", res ? res->rho[1] : NAN);
     col_f64(r, "rho_linear", f->rho_linear);

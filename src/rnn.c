@@ -1,4 +1,4 @@
-/* The plain tanh RNN cell of SPEC: forward and backward of one time step, recurrent weight gradient.
+/* The plain tanh RNN cell of docs/method.md: forward and backward of one time step, recurrent weight gradient.
  *   h_t = tanh(W x_t + U h_{t-1} + b)
  * gates_t holds h_t itself per row, (B, H): the cell's one "gate" is its new state. */
 #include "rnn.h"

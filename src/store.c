@@ -16,22 +16,16 @@
 #include <sys/random.h> /* getrandom */
 #include <sys/stat.h>   /* stat */
 #include <sys/wait.h>   /* waitpid */
-#include <time.h>       /* clock_gettime, time */
+#include <time.h>       /* time */
 #include <unistd.h>     /* fork, getpid, unlink, _exit */
 
 #include "check.h"   /* CS_ALLOC, CS_EXIT_* */
+#include "clock.h"   /* cs_now_s */
 #include "jobfile.h" /* job_parse, job_describe */
 
 #define GROWTH 1.0       /* compact when the records not in the base reach this fraction of it */
 #define DUTY 20.0        /* ... or when the time since the last is this many times its duration */
 #define MIN_INTERVAL 30.0
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long long file_size(const char *path)
 {
@@ -55,7 +49,7 @@ uint64_t store_new_id(void)
 {
     uint64_t id = 0;
     if (getrandom(&id, sizeof id, 0) != sizeof id) /* no entropy source: time and process */
-        id = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32 ^ (uint64_t)(now_s() * 1e9);
+        id = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32 ^ (uint64_t)(cs_now_s() * 1e9);
     return id ? id : 1;
 }
 
@@ -139,7 +133,7 @@ static int compaction_due(Store *st, uint64_t *seq, long long *size)
     const long long fresh = *size - st->journal_in_base;
     if (st->child || fresh <= 0 || *seq <= st->base_seq) return 0;
     if (fresh >= GROWTH * st->base_bytes) return 1;
-    const double since = now_s() - st->last_compact_end;
+    const double since = cs_now_s() - st->last_compact_end;
     /* COPYSWEEP_COMPACT_S=0 (for tests): back to back */
     return since >= st->min_interval_s && (st->min_interval_s == 0 || since >= DUTY * st->last_compact_s);
 }
@@ -167,7 +161,7 @@ static void start_compaction(Store *st, uint64_t upto_seq, long long upto)
         }
         _exit(seq == upto_seq ? 0 : 1);
     }
-    st->child = pid, st->child_seq = upto_seq, st->child_upto = upto, st->child_t0 = now_s();
+    st->child = pid, st->child_seq = upto_seq, st->child_upto = upto, st->child_t0 = cs_now_s();
 }
 
 /* Collect the compaction child; block: wait for it. */
@@ -178,9 +172,9 @@ static void reap(Store *st, int block)
     pid_t r;
     while ((r = waitpid(st->child, &status, block ? 0 : WNOHANG)) < 0 && errno == EINTR) {}
     if (r == 0) return;
-    const double took = now_s() - st->child_t0;
+    const double took = cs_now_s() - st->child_t0;
     st->child = 0;
-    st->last_compact_end = now_s();
+    st->last_compact_end = cs_now_s();
     if (r > 0) {
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             st->base_seq = st->child_seq, st->journal_in_base = st->child_upto;
@@ -244,7 +238,7 @@ int store_create(Store *st, const char *path, const char *dir, const char *comma
     if (journal_create(&st->j, st->journal, st->store_id, 0, layout, err, errlen) != 0) return -1;
     st->journal_in_base = st->j.size;
     st->bytes_written += st->j.size;
-    st->last_compact_end = now_s();
+    st->last_compact_end = cs_now_s();
     return 0;
 }
 
@@ -295,7 +289,7 @@ int store_resume(Store *st, const char *path, const char *dir, ResultsIndex *ix,
     st->bytes_written = st->j.written;
     /* what the base already holds counts as compacted: at most the whole journal */
     st->journal_in_base = rc == 1 || st->j.last_seq <= st->base_seq ? st->j.size : 0;
-    st->last_compact_end = now_s();
+    st->last_compact_end = cs_now_s();
     return 0;
 }
 
@@ -349,7 +343,7 @@ static void item_free(StoreItem *it)
 /* Append a batch of records, sync once if any asks for it, then remove their checkpoints. */
 static void write_batch(Store *st, StoreItem *batch)
 {
-    const double t0 = now_s();
+    const double t0 = cs_now_s();
     int sync = 0, ok = 1;
     long finals = 0;
     for (StoreItem *it = batch; it && ok; it = it->next) {
@@ -358,7 +352,7 @@ static void write_batch(Store *st, StoreItem *batch)
         finals += it->type == JREC_FINAL;
     }
     if (ok && sync && fdatasync(st->j.fd) != 0) ok = 0;
-    const double took = now_s() - t0;
+    const double took = cs_now_s() - t0;
     pthread_mutex_lock(&st->mu);
     if (!ok && !st->error[0])
         snprintf(st->error, sizeof st->error, "cannot append to '%s': %s", st->journal, strerror(errno));
@@ -490,7 +484,7 @@ int store_fold(Store *st, char *err, size_t errlen)
         return -1;
     st->bytes_written += bytes, st->base_bytes = bytes, st->compactions++;
     st->journal_in_base = st->j.size;
-    st->last_compact_end = now_s();
+    st->last_compact_end = cs_now_s();
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "estimate.h"  /* estimate_cost, estimate_wall */
 #include "halving.h"   /* Halving, halving_* */
 #include "check.h"     /* CS_ALLOC, CS_EXIT_* */
+#include "clock.h"     /* cs_now_s */
 #include "settings_table.h" /* settings_* */
 #include "jobfile.h"   /* Job */
 #include "model.h"     /* Model, model_free, model_param_count */
@@ -56,8 +57,6 @@ static void mpi_check(int rc, const char *call, const char *file, int line)
     MPI_Abort(MPI_COMM_WORLD, CS_EXIT_FAILURE);
 }
 #define CS_MPI(call) mpi_check((call), #call, __FILE__, __LINE__)
-
-static double now_s(void) { return MPI_Wtime(); }
 
 /* What every rank knows. */
 typedef struct {
@@ -187,7 +186,7 @@ typedef struct {
 static void master_status_line(const Master *ms, char *buf, size_t n)
 {
     char el[32], eta[32];
-    double elapsed = now_s() - ms->t0;
+    double elapsed = cs_now_s() - ms->t0;
     format_duration(elapsed, el, sizeof el);
     if (ms->cost_done > 0)
         format_duration(fmax(0, ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done, eta, sizeof eta);
@@ -208,8 +207,8 @@ static void master_progress(Master *ms, const char *event)
     char line[512];
     master_status_line(ms, line, sizeof line);
     if (ms->tty) {
-        if (!event && now_s() - ms->last_line < 0.5) return; /* redraw twice a second at most */
-        ms->last_line = now_s();
+        if (!event && cs_now_s() - ms->last_line < 0.5) return; /* redraw twice a second at most */
+        ms->last_line = cs_now_s();
         const int width = 24;
         int filled = ms->cost_todo > 0 ? (int)(width * ms->cost_done / ms->cost_todo + 0.5) : width;
         char bar[32];
@@ -217,9 +216,9 @@ static void master_progress(Master *ms, const char *event)
         bar[width] = '\0';
         if (event) fprintf(stderr, "\r\033[K%s\n", event);
         fprintf(stderr, "\r\033[K[%s] %s", bar, line);
-    } else if (event || now_s() - ms->last_line >= PLAIN_PROGRESS_S) {
+    } else if (event || cs_now_s() - ms->last_line >= PLAIN_PROGRESS_S) {
         fprintf(stderr, "%s%s%s\n", event ? event : "", event ? "; " : "", line);
-        ms->last_line = now_s();
+        ms->last_line = cs_now_s();
     }
     fflush(stderr);
 }
@@ -238,9 +237,9 @@ static void master_store_failed(Master *ms, const char *err)
 static void master_record_progress(Master *ms, int force)
 {
     if (!ms->n_todo) return; /* a run with nothing to do leaves the file as it was */
-    if (!force && now_s() - ms->last_progress < PROGRESS_RECORD_S) return;
-    ms->last_progress = now_s();
-    const double elapsed = now_s() - ms->t0;
+    if (!force && cs_now_s() - ms->last_progress < PROGRESS_RECORD_S) return;
+    ms->last_progress = cs_now_s();
+    const double elapsed = cs_now_s() - ms->t0;
     JournalProgress p = {.time = (double)time(NULL), .elapsed_s = elapsed,
                          .eta_s = ms->cost_done > 0 ? (ms->cost_todo - ms->cost_done) * elapsed / ms->cost_done : -1,
                          .finished = ms->finished, .total = ms->n, .running = ms->running};
@@ -349,7 +348,7 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
     }
     int recorded = 0;
     if (!ms->fatal) {
-        const double t = now_s();
+        const double t = cs_now_s();
         char ckpt[PATH_MAX];
         checkpoint_path(ms->sh, k, ckpt, sizeof ckpt);
         if (o->status == STATUS_PENDING)
@@ -357,7 +356,7 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
         else
             recorded = store_final(&ms->store, k, ms->key[k], o->status, rank, o->img, o->n_img, ckpt, err, sizeof err) == 0;
         o->img = NULL; /* the store's now */
-        if (o->status != STATUS_PENDING) ms->record_s[ms->finished - 1] = now_s() - t;
+        if (o->status != STATUS_PENDING) ms->record_s[ms->finished - 1] = cs_now_s() - t;
         if (!recorded) master_store_failed(ms, err);
     }
     free(o->img);
@@ -411,13 +410,13 @@ static void master_serial(Master *ms)
         TrialResult res;
         Model model;
         EpochSink sink = {.k = k, .deliver = serial_epochs, .ask = master_rung, .arg = ms};
-        const double t = now_s();
+        const double t = cs_now_s();
         run_trial(ms->sh, k, stop_requested_serial, &sink, &res, &model);
         Outcome o;
         outcome_of(ms->sh, k, &res, &model, &o);
         trial_result_free(&res);
         model_free(&model);
-        master_record(ms, k, &o, 0, -1, now_s() - t);
+        master_record(ms, k, &o, 0, -1, cs_now_s() - t);
         store_poll(&ms->store);
     }
 }
@@ -428,7 +427,7 @@ static int master_answer(Master *ms, int rank)
     if (!ms->halting && !stop_signal && ms->next < ms->n_todo) {
         long k = ms->order[ms->next++];
         CS_MPI(MPI_Send(&k, 1, MPI_LONG, rank, TAG_TRIAL, MPI_COMM_WORLD));
-        double took = now_s() - ms->seen;
+        double took = cs_now_s() - ms->seen;
         master_dispatch(ms, k, rank);
         ms->dispatch_sum += took, ms->dispatches++;
         ms->dispatch_max = took > ms->dispatch_max ? took : ms->dispatch_max;
@@ -514,7 +513,7 @@ static void master_parallel(Master *ms)
             nanosleep(&(struct timespec){0, POLL_NS}, NULL);
             continue;
         }
-        ms->seen = now_s();
+        ms->seen = cs_now_s();
         if (st.MPI_TAG == TAG_READY) {
             CS_MPI(MPI_Recv(NULL, 0, MPI_BYTE, st.MPI_SOURCE, TAG_READY, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
             stopped += master_answer(ms, st.MPI_SOURCE);
@@ -640,7 +639,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
             sh->job.path, n, n == 1 ? "" : "s", ms->n_todo, chose, skipped, ms->output, workers,
             sh->size == 1 ? "rank" : workers == 1 ? "worker" : "workers", sh->threads, sh->threads == 1 ? "" : "s");
     if (ms->n_todo) print_estimate(sh, ms, workers);
-    ms->t0 = ms->last_line = now_s();
+    ms->t0 = ms->last_line = cs_now_s();
     ms->started_at = time(NULL);
     master_record_progress(ms, 1);
     if (sh->size == 1)
@@ -649,7 +648,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         master_parallel(ms);
     if (ms->tty) fputs("\r\033[K", stderr);
 
-    const double makespan = now_s() - ms->t0;
+    const double makespan = cs_now_s() - ms->t0;
     master_summary(ms, makespan, workers);
     long left = 0; /* of the chosen trials */
     for (long k = 0; k < n; k++) left += ms->selected[k] && ms->status[k] < STATUS_DONE;
@@ -661,7 +660,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
     strftime(run.started, sizeof run.started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ms->started_at, &tm));
     /* the journal into the results file, with this run's row in /runs (a run that ran nothing leaves
      * the file as it was) */
-    const double t = now_s();
+    const double t = cs_now_s();
     if (store_close(&ms->store, !ms->fatal && ms->n_todo ? &run : NULL, err, sizeof err) != 0) {
         fprintf(stderr, "copysweep: %s (every record is still in the journal: run the same command to finish "
                 "the file)\n", err);
@@ -672,7 +671,7 @@ static int master_run(Shared *sh, Master *ms, const int *status, int progress)
         const long f = st->n_sync, head = f < 100 ? f : 100;
         fprintf(stderr, "copysweep: results file %.1f MB; %.1f MB written for it in this run (journal and %ld "
                 "compactions); the last compaction took %.2f s after the trials", 1e-6 * (double)st->base_bytes,
-                1e-6 * (double)st->bytes_written, st->compactions, now_s() - t);
+                1e-6 * (double)st->bytes_written, st->compactions, cs_now_s() - t);
         if (f)
             fprintf(stderr, "; the journal's writer thread, append and sync per finished trial: first %ld mean %.3f ms, "
                     "last %ld mean %.3f ms", head, mean_ms(st->sync_s, 0, head), head, mean_ms(st->sync_s, f - head, f));
@@ -740,7 +739,7 @@ static void worker_receive(long *k, MPI_Status *st)
 
 static void worker_run(Shared *sh)
 {
-    double asked = now_s();
+    double asked = cs_now_s();
     CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_READY, MPI_COMM_WORLD));
     for (;;) {
         long k;
@@ -749,7 +748,7 @@ static void worker_run(Shared *sh)
             worker_receive(&k, &st);
         while (st.MPI_TAG == TAG_HALT);
         if (st.MPI_TAG == TAG_STOP) return;
-        const double start = now_s(), wait = start - asked;
+        const double start = cs_now_s(), wait = start - asked;
         TrialResult res;
         Model model;
         EpochSink sink = {.k = k, .deliver = send_epochs, .ask = worker_rung};
@@ -762,10 +761,10 @@ static void worker_run(Shared *sh)
         pack_init(&p);
         pack_i64(&p, k);
         pack_f64(&p, wait);
-        pack_f64(&p, now_s() - start); /* this rank's own time on the trial */
+        pack_f64(&p, cs_now_s() - start); /* this rank's own time on the trial */
         outcome_pack(&p, &o);
         free(o.img);
-        asked = now_s();
+        asked = cs_now_s();
         CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
         pack_free(&p);
     }

@@ -1,4 +1,4 @@
-/* The tasks of SPEC, through their TaskOps: shapes, splits, datasets and batches. */
+/* The tasks of docs/method.md, through their TaskOps: shapes, splits, datasets and batches. */
 #include "task.h"
 
 #include <math.h>   /* log */

@@ -1,4 +1,4 @@
-/* The temporal-order task (Hochreiter & Schmidhuber 1997; SPEC "Tasks"): a sequence of T..1.1·T
+/* The temporal-order task (Hochreiter & Schmidhuber 1997; docs/method.md "Tasks"): a sequence of T..1.1·T
  * symbols a b c d, two of which are X or Y; the class (XX, XY, YX, YY) is the target at the last
  * step. Symbols a b c d X Y E B are the ids 0..7. A content is the sequence, padded with TO_PAD. */
 #include <stdio.h>  /* snprintf, fputc, fprintf */

@@ -4,12 +4,13 @@
 #include <math.h>   /* isfinite, isnan, ceil, exp, NAN */
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
-#include <time.h>   /* clock_gettime, nanosleep */
+#include <time.h>   /* nanosleep */
 #include <sys/resource.h> /* getrusage */
 #include <unistd.h>       /* access */
 
 #include "batchmath.h"  /* bm_path_name */
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
+#include "clock.h"      /* cs_now_s */
 #include "settings_table.h" /* settings_* */
 #include "cells.h"      /* model_kinds */
 #include "checkpoint.h" /* checkpoint_read, checkpoint_write */
@@ -53,14 +54,7 @@ typedef struct {
     double t_start; /* when this run of the trial started */
 } Trainer;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double trial_wall(const Trainer *tr) { return tr->at.wall_before + now_s() - tr->t_start; }
+static double trial_wall(const Trainer *tr) { return tr->at.wall_before + cs_now_s() - tr->t_start; }
 
 /* A step of the trial failed with the reason in err: BAD_DATA if its settings cannot make the data
  * (a user error), else -1 (the machine). */
@@ -82,7 +76,7 @@ static int trainer_init(Trainer *tr, const Settings *s, Model *model, char *err,
     tr->s = s;
     tr->model = model;
     tr->shape = task_shape(s);
-    tr->t_start = now_s();
+    tr->t_start = cs_now_s();
     tr->at.stage_T = s->curriculum ? s->curriculum : s->T;
     const int sizes[SPLIT_COUNT] = {s->train_size, s->val_size, s->test_size};
     int most = 0;
@@ -707,11 +701,11 @@ static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, 
         nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
         stop = ctx->should_stop(ctx->stop_arg);
     }
-    int due = ctx->checkpoint && ctx->checkpoint_every_s > 0 && now_s() - *last >= ctx->checkpoint_every_s;
+    int due = ctx->checkpoint && ctx->checkpoint_every_s > 0 && cs_now_s() - *last >= ctx->checkpoint_every_s;
     if (!stop && !due) return 0;
     char err[512] = "";
     int saved = ctx->checkpoint && save_checkpoint(tr, res, ctx->checkpoint, err, sizeof err) == 0;
-    *last = now_s();
+    *last = cs_now_s();
     if (ctx->checkpoint && !saved) fprintf(stderr, "copysweep: warning: %s\n", err);
     if (!stop) return 0;
     res->status = STATUS_PENDING;
@@ -754,10 +748,10 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
     snprintf(res->stop_reason, sizeof res->stop_reason, "epoch budget of %d used", epochs);
 
     const int updates = s->train_size / s->batch; /* the last partial batch is dropped */
-    double last_checkpoint = now_s();
+    double last_checkpoint = cs_now_s();
     for (int stop = 0; !stop && tr.at.epoch < epochs;) {
         const int epoch = tr.at.epoch + 1;
-        const double t_epoch = now_s();
+        const double t_epoch = cs_now_s();
         int diverged = 0;
         if ((rc = draw_epoch(&tr, epoch, err, sizeof err)) != 0) {
             failed(res, rc, err);
@@ -790,7 +784,7 @@ void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResu
         if (ctx->log) {
             const CurveRow *row = &res->curves[res->epochs - 1];
             fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f", epoch, row->train_loss,
-                    row->train_acc, row->val_loss, row->val_acc, row->grad_norm, now_s() - t_epoch);
+                    row->train_acc, row->val_loss, row->val_acc, row->grad_norm, cs_now_s() - t_epoch);
             if (s->curriculum) fprintf(ctx->log, "  trained at T=%d", row->train_T);
             if (!isnan(row->stage_val_acc)) fprintf(ctx->log, " (validation accuracy there %.4f)", row->stage_val_acc);
             fputc('\n', ctx->log);
@@ -833,12 +827,12 @@ double train_calibrate(const Settings *s, int max_steps, double max_s)
         model_init_weights(&model, &at);
         Metrics m = {0};
         train_update(&tr, tr.seq, at.batch, &m, 0); /* warm-up */
-        const double t0 = now_s();
+        const double t0 = cs_now_s();
         int steps = 0;
         do
             train_update(&tr, tr.seq, at.batch, &m, 0);
-        while (++steps < max_steps && (steps < 2 || now_s() - t0 < max_s));
-        per = (now_s() - t0) / steps;
+        while (++steps < max_steps && (steps < 2 || cs_now_s() - t0 < max_s));
+        per = (cs_now_s() - t0) / steps;
     }
     trainer_free(&tr);
     model_free(&model);
@@ -863,9 +857,9 @@ double train_bench(const Settings *s, const TrainCtx *ctx, int warmup, int steps
     shuffle_epoch(&tr, 1);
     for (int i = 0; i < warmup + steps; i++) {
         Metrics m = {0};
-        const double t = now_s();
+        const double t = cs_now_s();
         train_update(&tr, tr.order + (size_t)(i % updates) * s->batch, s->batch, &m, 0);
-        if (i >= warmup) ms[i - warmup] = 1e3 * (now_s() - t);
+        if (i >= warmup) ms[i - warmup] = 1e3 * (cs_now_s() - t);
     }
     qsort(ms, (size_t)steps, sizeof *ms, cmp_double);
     double median = steps % 2 ? ms[steps / 2] : 0.5 * (ms[steps / 2 - 1] + ms[steps / 2]);

@@ -3,7 +3,7 @@
 stdin and answers each with the median milliseconds of one training step (forward, backward,
 clipping, Adam) on stdout, as a user runs it: nn.LSTM, nn.GRU and nn.RNN for the standard cells (nn.GRU
 puts the reset gate after U_h: a slightly different cell, the same cost), a plain Python loop of the
-SPEC equations for the multiplicative ones (PyTorch has no such module).
+the equations of docs/method.md for the multiplicative ones (PyTorch has no such module).
 """
 import statistics
 import sys
@@ -16,7 +16,7 @@ cache = {}
 
 
 def spec_loop(x, W, U, b, Wm, Um, bm, kind):
-    """The multiplicative cells of SPEC step by step: m_t = W_m x_t + U_m h + b_m, x̃_t = m_t ⊙ x_t,
+    """The multiplicative cells of docs/method.md step by step: m_t = W_m x_t + U_m h + b_m, x̃_t = m_t ⊙ x_t,
     then the LSTM, GRU or tanh RNN on x̃_t."""
     L, Bn, _ = x.shape
     H = U.shape[1]

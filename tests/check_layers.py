@@ -10,7 +10,7 @@ import sys
 
 # lowest first; a module may include its own layer and those below
 LAYERS = [
-    ("base", "real check detmath rng pack version settings journal"),
+    ("base", "real check clock detmath rng pack version settings journal"),
     ("kernels and records", "kernels batchmath metrics checkpoint"),
     ("cells and tasks", "cell lstm gru rnn mult cells task copy temporal ntmcopy charlm tasks"),
     ("settings table, measures, optimizer", "settings_table info optim"),

@@ -96,7 +96,7 @@ def ablation(results, report):
         sel = t[(t["model"] == names[cells["model"]]) & (t["T"] == int(cells["T"])) &
                 (t["curriculum"] == int(cells["curriculum"]))]
         x, y = sel[sel["chrono"] == 20][0], sel[sel["chrono"] == 0][0]
-        # on the recalibrated bound where either side's raw bits are at or below 0 (SPEC "Multiple comparisons")
+        # on the recalibrated bound where either side's raw bits are at or below 0 (docs/method.md "Multiple comparisons")
         cal = min(x["test_bits"], y["test_bits"]) <= 0
         col = "test_bits_cal" if cal else "test_bits"
         diff = x[col] - y[col]

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SHAPES = {  # SPEC shapes, from (I, H, K)
+SHAPES = {  # the shapes of docs/method.md, from (I, H, K)
     "W": lambda I, H, K: (H, I), "U": lambda I, H, K: (H, H), "b": lambda I, H, K: (H,),
     "W_m": lambda I, H, K: (I, I), "U_m": lambda I, H, K: (I, H), "b_m": lambda I, H, K: (I,),
     "W_y": lambda I, H, K: (K, H), "b_y": lambda I, H, K: (K,),

@@ -54,7 +54,7 @@ bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
 $BIN data --T 4 --delay 2 --vocab 4 --split validation --count 1 | grep -qP '^[1-4] [1-4] [1-4] [1-4] 0 0 5 0 0 0 0\t[1-4] [1-4] [1-4] [1-4]$' \
     && pass "data with --delay 2 --vocab 4" || fail "data with delay"
 
-# --- the other tasks, as SPEC lays them out
+# --- the other tasks, as docs/method.md lays them out
 out=$($BIN data --task copy-delay --T 20 --count 20)
 bad=$(awk -F'\t' '{ n = split($1, x, " "); m = split($2, y, " ");
     if (n != 40 || m != 10 || x[30] != 9) { print; next }

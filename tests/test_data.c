@@ -1,6 +1,6 @@
 /* Data and metrics: the sequence layout of every task, disjoint splits (and that the overlap counter
- * would see an overlap), evaluation sets disjoint from training, identical data for the four models
- * of one (T, seed), and the chance arithmetic of SPEC on the metrics code. */
+ * would see an overlap), evaluation sets disjoint from training, identical data for every model
+ * of one (T, seed), and the chance arithmetic of docs/method.md on the metrics code. */
 #include <math.h>   /* fabs, log, exp, cos, nextafter, sqrt */
 #include <stdio.h>  /* printf */
 #include <stdlib.h> /* malloc, free */
@@ -114,7 +114,7 @@ static void test_same_data_for_all_models(void)
     EXPECT(memcmp(other.content, ref[SPLIT_TRAIN].content, (size_t)300 * s.T) != 0, "seeds give equal data");
     dataset_free(&other);
     for (int k = 0; k < SPLIT_COUNT; k++) dataset_free(&ref[k]);
-    printf("  the four models draw identical train/validation/test sequences for one (T, seed)\n");
+    printf("  every registered model draws identical train/validation/test sequences for one (T, seed)\n");
 }
 
 static int content_width; /* for cmp_content */
@@ -211,7 +211,7 @@ static void test_chance(void)
     int64_t sum = 0;
     for (int j = 0; j < sh.n_out; j++) sum += pos[j];
     EXPECT(sum == met.correct, "per-position counts sum to %lld, not %lld", (long long)sum, (long long)met.correct);
-    /* what counting the input phase would report: the SPEC trap, ≈ 0.5 + 0.5/K */
+    /* what counting the input phase would report: the trap docs/method.md "Metrics" names, ≈ 0.5 + 0.5/K */
     double trap = (double)(met.correct + (int64_t)n * (sh.L - sh.n_out - 1)) / ((double)n * (sh.L - 1));
     printf("  chance: loss %.6f (log K %.6f), symbol accuracy %.4f (1/K %.4f), sequence accuracy %.4f;\n"
            "          counting the blanks of the input phase would report %.4f (0.5 + 0.5/K = %.4f)\n",
@@ -393,7 +393,7 @@ static void test_ntm_copy(void)
             const int t = sh.out_start + j;
             bad |= (y[(size_t)j * n + b] >= 0) != (t >= len + 2 && t <= 2 * len + 1);
         }
-        EXPECT(!bad, "ntm-copy sequence %d (n = %d) is not laid out as SPEC says", b, len);
+        EXPECT(!bad, "ntm-copy sequence %d (n = %d) is not laid out as docs/method.md says", b, len);
         seen[len <= 5 ? len : 0]++, vectors += len;
     }
     EXPECT(targets == vectors && seen[1] && seen[5], "ntm-copy: %lld targets for %lld vectors", (long long)targets,

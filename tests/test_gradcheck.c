@@ -1,4 +1,4 @@
-/* Finite-difference check of every parameter gradient of the four models, in double.
+/* Finite-difference check of every parameter gradient of every registered model, in double.
  * Case 1: dense random inputs (every entry of W_m gets a gradient), one chunk: the dense path.
  * Then every task's own inputs through model_batch with the batch cut into two chunks: the one-hot
  * path (symbol ids, only m_t[s] computed) and the chunked reduction (copy, copy-delay), steps

@@ -1,4 +1,4 @@
-/* Memory in bits and the decay ρ (SPEC "Memory in bits", "The gradient's decay per step"): the bound
+/* Memory in bits and the decay ρ (docs/method.md "Memory in bits", "The gradient's decay per step"): the bound
  * on hand-computed outputs, its standard error against a direct computation from per-sequence
  * losses of a real model's outputs, the model's running sums against the stored outputs, the
  * validation temperature, and ρ on synthetic exponential profiles. Exits 1 on the first failure. */
@@ -215,7 +215,7 @@ static void test_decay(void)
     printf("  ρ of synthetic profiles: %.6f (0.8), %.6f (0.8, underflowed start), %.6f (1.05)\n", rho, cut, grow);
 }
 
-/* Gate statistics over the hold (SPEC "Gate statistics"), hand-computed: a multiplicative LSTM with
+/* Gate statistics over the hold (docs/method.md "Gate statistics"), hand-computed: a multiplicative LSTM with
  * U = 0, b = 0, W_m = U_m = 0 and b_m[s] = 1 + s/10 has gate pre-activations W[g·H + u, s]·m_s at a
  * step showing symbol s, whatever came before; its activations (σ for i, f, o, tanh for c) and gains
  * m_s, summed over the input phase of every test sequence (copy with no delay: steps 0..T-1) from the

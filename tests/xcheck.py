@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Cross-check of copysweep's hand-written forward and backward passes against PyTorch autograd.
 
-Reads the fixture written by build/tests/xcheck_dump_f64 (weights under their SPEC names, inputs,
+Reads the fixture written by build/tests/xcheck_dump_f64 (weights under their names in docs/method.md, inputs,
 targets, and the loss and gradients copysweep computed in double), recomputes the loss from the
-SPEC equations in PyTorch (float64, not nn.LSTM/nn.GRU: nn.GRU applies the reset gate after U_h)
+the equations of docs/method.md in PyTorch (float64, not nn.LSTM/nn.GRU: nn.GRU applies the reset gate after U_h)
 and compares the loss and every gradient element: |c - t| <= 1e-6 * max(|c|, |t|) + 1e-15.
 Usage: xcheck.py FIXTURE.h5
 """
@@ -23,7 +23,7 @@ def attr(g, name):
 
 
 def layer(gates, mult, P, xs, reset_after):
-    """h_1..h_L of one layer of the SPEC equations of the cell with these gates (ifoc: LSTM, zrh: GRU,
+    """h_1..h_L of one layer of the equations of docs/method.md of the cell with these gates (ifoc: LSTM, zrh: GRU,
     h: tanh RNN) over the inputs xs (L, B, I)."""
     L, B, _ = xs.shape
     H = P["U_" + gates[0]].shape[0]
@@ -58,7 +58,7 @@ def layer(gates, mult, P, xs, reset_after):
 
 
 def forward(gates, mult, P, x, y, out_start, bce, reset_after=False, masks=None):
-    """Mean loss over the scored outputs (y >= 0), from the SPEC equations: cross-entropy of the
+    """Mean loss over the scored outputs (y >= 0), from the equations of docs/method.md: cross-entropy of the
     softmax, or with bce the binary cross-entropy of the sigmoid at each bit of y. With parameters
     named layer1/..., layer2/..., the layers are stacked, each reading the h_t of the one below;
     masks (dropout, 0 or 1/(1-p)) multiply the input of layer k >= 2 and of the output layer. With
@@ -134,7 +134,7 @@ def main(path):
             for k in sorted(P):
                 c_grad = g["grads"][k][...]
                 if c_grad.shape != tuple(P[k].shape):
-                    print(f"  {case}: {k} has shape {c_grad.shape}, SPEC reference {tuple(P[k].shape)}")
+                    print(f"  {case}: {k} has shape {c_grad.shape}, reference {tuple(P[k].shape)}")
                     failures += 1
                     continue
                 errors[k] = worst_rel(c_grad, P[k].grad.numpy())

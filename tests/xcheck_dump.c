@@ -1,7 +1,7 @@
 /* Writes the fixture of the PyTorch cross-check (tests/xcheck.py): for each model, dense random
  * inputs in one chunk, and each task's batches through model_batch in two chunks: the inputs,
- * targets (-1 where a step is not scored; bit patterns for ntm-copy), weights under their SPEC
- * names, and the loss and gradients computed here in double. Usage: xcheck_dump_f64 FILE.h5 */
+ * targets (-1 where a step is not scored; bit patterns for ntm-copy), weights under their
+ * names in docs/method.md, and the loss and gradients computed here in double. Usage: xcheck_dump_f64 FILE.h5 */
 #include <hdf5.h>   /* H5F*, H5G*, H5D* */
 #include <stdio.h>  /* fprintf */
 #include <stdlib.h> /* malloc, free */
