@@ -39,6 +39,8 @@ typedef struct {
     const SettingInfo *info; /* NULL: the samples of [search] */
     int n;                   /* values, ≥ 2 (≥ 1 for the samples) */
     char **values;           /* as written (trimmed), each validated; NULL for the samples */
+    Settings *typed;         /* (n) in a grid: value i parsed over the defaults, carried to a point by
+                                settings_copy; NULL in a section and for the samples */
     int line;
     int lead;                /* -1: a dimension of its own; else the earlier axis it is zipped with */
 } Axis;
@@ -58,6 +60,8 @@ typedef struct {
 typedef struct {
     const SettingInfo *key;
     char value[256];              /* formatted as settings_format writes it */
+    Settings match;               /* the defaults with KEY = VALUE: compared with settings_same */
+    Settings set;                 /* the defaults with the section's settings: copied where it applies */
     int line;
     int n;
     const SettingInfo *infos[JOB_MAX_SETTINGS];
@@ -82,6 +86,7 @@ typedef struct {
     int n_keys;
     SearchKey keys[JOB_MAX_AXES];
     char **values;       /* (samples × n_keys) sample i's value of key j, as text that parses back */
+    Settings *typed;     /* (samples) the defaults with sample i's values */
     int line;            /* of the [search] header */
 } Search;
 

@@ -40,6 +40,10 @@ const SettingInfo *settings_find(const char *key);
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen);
 /* Checks that involve several settings; on failure returns the key to blame and writes err. */
 const char *settings_validate(const Settings *s, char *err, size_t errlen);
+/* dst's value of the setting becomes src's (a parsed value carried without parsing it again). */
+void settings_copy(Settings *dst, const Settings *src, const SettingInfo *info);
+/* Whether a and b hold the same value of the setting: exactly when their settings_format texts agree. */
+int settings_same(const Settings *a, const Settings *b, const SettingInfo *info);
 /* The value as text that parses back to the same value. */
 void settings_format(const Settings *s, const SettingInfo *info, char *buf, size_t n);
 int settings_get_int(const Settings *s, const SettingInfo *info);

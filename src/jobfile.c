@@ -52,6 +52,14 @@ typedef struct {
 
 static int fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A value validated before: it parses. */
+static void parse_or_die(Settings *s, const SettingInfo *info, const char *text)
+{
+    char err[256];
+    if (settings_parse(s, info, text, err, sizeof err) != 0)
+        CS_FAIL("validated value '%s' of '%s' no longer parses", text, info->key);
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t') s++;
@@ -126,7 +134,8 @@ static void when_header(Parser *p, const char *header)
         return;
     }
     When *w = &job->whens[job->n_whens++];
-    w->key = info, w->line = p->line;
+    w->key = info, w->line = p->line, w->match = scratch;
+    settings_default(&w->set);
     settings_format(&scratch, info, w->value, sizeof w->value);
 }
 
@@ -301,6 +310,7 @@ static int when_setting(Parser *p, const char *name, char *value)
     Axis e;
     if (!setting_values(p, &e, info, value, 0)) return 0;
     w->infos[w->n] = info, w->values[w->n] = e.values[0], w->lines[w->n] = p->line;
+    parse_or_die(&w->set, info, e.values[0]);
     w->n++;
     free(e.values);
     return 1;
@@ -471,13 +481,6 @@ const Grid *job_grid_of(const Job *job, long k, long *point)
     CS_FAIL("trial %ld is not in the job's grids", k);
 }
 
-static void parse_or_die(Settings *s, const SettingInfo *info, const char *text)
-{
-    char err[256];
-    if (settings_parse(s, info, text, err, sizeof err) != 0)
-        CS_FAIL("validated value '%s' of '%s' no longer parses", text, info->key);
-}
-
 /* The index into each axis's values at point k (zipped axes share their lead's). */
 static void point_index(const Grid *g, long k, int *idx)
 {
@@ -499,11 +502,11 @@ static void point_axes(const Job *job, const Grid *g, long k, Settings *s)
     for (int a = 0; a < g->n_axes; a++) {
         const Axis *ax = &g->axes[a];
         if (ax->info) {
-            parse_or_die(s, ax->info, ax->values[idx[a]]);
+            settings_copy(s, &ax->typed[idx[a]], ax->info);
             continue;
         }
         const Search *se = &job->search;
-        for (int j = 0; j < se->n_keys; j++) parse_or_die(s, se->keys[j].info, se->values[(size_t)idx[a] * se->n_keys + j]);
+        for (int j = 0; j < se->n_keys; j++) settings_copy(s, &se->typed[idx[a]], se->keys[j].info);
     }
 }
 
@@ -514,11 +517,9 @@ static void apply_whens(const Job *job, Settings *s, unsigned char *matched)
     const Settings before = *s;
     for (int w = 0; w < job->n_whens; w++) {
         const When *wh = &job->whens[w];
-        char v[256];
-        settings_format(&before, wh->key, v, sizeof v);
-        const int match = strcmp(v, wh->value) == 0;
+        const int match = settings_same(&before, &wh->match, wh->key);
         if (matched) matched[w] = (unsigned char)match;
-        for (int i = 0; match && i < wh->n; i++) parse_or_die(s, wh->infos[i], wh->values[i]);
+        for (int i = 0; match && i < wh->n; i++) settings_copy(s, &wh->set, wh->infos[i]);
     }
 }
 
@@ -572,7 +573,14 @@ static void apply(Grid *g, const Axis *e)
     *a = *e;
     a->lead = -1;
     a->values = CS_ALLOC((size_t)e->n * sizeof *a->values);
-    for (int i = 0; i < e->n; i++) a->values[i] = strdup(e->values[i]);
+    a->typed = CS_ALLOC((size_t)e->n * sizeof *a->typed);
+    settings_default(&a->typed[0]);
+    for (int i = 0; i < e->n; i++) {
+        a->values[i] = strdup(e->values[i]);
+        if (!a->values[i]) CS_FAIL("out of memory");
+        a->typed[i] = a->typed[0];
+        parse_or_die(&a->typed[i], e->info, e->values[i]); /* once, here: a point copies the parsed value */
+    }
 }
 
 static int axis_of(const Grid *g, const SettingInfo *info)
@@ -831,6 +839,11 @@ static int check_search(Parser *p, char *err, size_t errlen)
             se->values[(size_t)i * se->n_keys + j] = strdup(v);
             if (!se->values[(size_t)i * se->n_keys + j]) CS_FAIL("out of memory");
         }
+    se->typed = se->samples ? CS_ALLOC((size_t)se->samples * sizeof *se->typed) : NULL;
+    for (int i = 0; i < se->samples; i++) {
+        settings_default(&se->typed[i]);
+        for (int j = 0; j < se->n_keys; j++) parse_or_die(&se->typed[i], se->keys[j].info, se->values[(size_t)i * se->n_keys + j]);
+    }
     return 0;
 }
 
@@ -949,6 +962,7 @@ void job_free(Job *job)
             for (int i = 0; job->grids[g].axes[a].values && i < job->grids[g].axes[a].n; i++)
                 free(job->grids[g].axes[a].values[i]);
             free(job->grids[g].axes[a].values);
+            free(job->grids[g].axes[a].typed);
         }
     for (int w = 0; w < job->n_whens; w++)
         for (int i = 0; i < job->whens[w].n; i++) free(job->whens[w].values[i]);
@@ -959,6 +973,7 @@ void job_free(Job *job)
     }
     for (long i = 0; se->values && i < (long)se->samples * se->n_keys; i++) free(se->values[i]);
     free(se->values);
+    free(se->typed);
     free(job->points);
     free(job->text);
     memset(job, 0, sizeof *job);

@@ -127,6 +127,33 @@ double settings_get_real(const Settings *s, const SettingInfo *info)
     return *(const double *)((const char *)s + info->offset);
 }
 
+/* The bytes of the setting's field. */
+static size_t field_size(const SettingInfo *info)
+{
+    switch (info->type) {
+    case SET_REAL: return sizeof(double);
+    case SET_LIST: return sizeof(IntList);
+    case SET_TEXT: return SETTINGS_TEXT_MAX;
+    default: return sizeof(int);
+    }
+}
+
+void settings_copy(Settings *dst, const Settings *src, const SettingInfo *info)
+{
+    memcpy((char *)dst + info->offset, (const char *)src + info->offset, field_size(info));
+}
+
+int settings_same(const Settings *a, const Settings *b, const SettingInfo *info)
+{
+    if (info->type == SET_TEXT) return strcmp((const char *)a + info->offset, (const char *)b + info->offset) == 0;
+    if (info->type == SET_LIST) {
+        const IntList *x = settings_get_list(a, info), *y = settings_get_list(b, info);
+        return x->n == y->n && memcmp(x->v, y->v, (size_t)x->n * sizeof x->v[0]) == 0;
+    }
+    /* the bits of a double: -0 and 0 print differently, and so differ here too */
+    return memcmp((const char *)a + info->offset, (const char *)b + info->offset, field_size(info)) == 0;
+}
+
 void settings_default(Settings *s)
 {
     char err[256];
