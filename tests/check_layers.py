@@ -19,8 +19,10 @@ LAYERS = [
     ("trial", "train estimate"),
     ("files", "results jobfile"),
     ("successive halving", "halving"),
-    ("results store", "store"),
     ("command line", "cli"),
+    ("plan and progress", "plan progress"),
+    ("results store", "store"),
+    ("the sweep's results file", "sweepfile"),
     ("sweep", "sweep"),
     ("main", "main"),
 ]
