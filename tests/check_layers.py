@@ -17,7 +17,7 @@ LAYERS = [
     ("model", "model"),
     ("trial record", "trial"),
     ("trial", "train estimate"),
-    ("files", "results jobfile"),
+    ("files", "results results_impl results_write results_edit results_merge results_read jobfile"),
     ("successive halving", "halving"),
     ("command line", "cli"),
     ("plan and progress", "plan progress"),
