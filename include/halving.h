@@ -11,8 +11,23 @@
 
 #include <stdint.h> /* uint64_t */
 
-#include "jobfile.h" /* HalvingSpec */
 #include "trial.h"   /* CurveRow */
+
+#define HALVING_MAX_RUNGS 16
+
+typedef enum { METRIC_VAL_BITS, METRIC_VAL_ACC } HalvingMetric;
+
+typedef struct {
+    int n_rungs;          /* 0: no [halving] */
+    int rungs[HALVING_MAX_RUNGS]; /* epochs, increasing */
+    double reduction;     /* η: a trial goes on past a rung if it is in the top 1/η of its group there */
+    HalvingMetric metric;
+    int line, rungs_line, metric_line;
+} HalvingSpec;
+
+/* A key of [halving] (rungs, reduction or metric) with its value into h (line: where, for h's
+ * *_line fields). 0, or -1 with "key 'K': ..." (without a place) in err. */
+int halving_option(HalvingSpec *h, const char *name, char *value, int line, char *err, size_t errlen);
 
 typedef struct Halving Halving;
 

@@ -2,16 +2,17 @@
 #include "halving.h"
 
 #include <math.h>   /* floor, isnan */
-#include <stdlib.h> /* free */
-#include <string.h> /* memset */
+#include <stdio.h>  /* snprintf */
+#include <stdlib.h> /* free, strtod */
+#include <string.h> /* memset, strcmp, strchr */
 
 #include "check.h" /* CS_ALLOC, CS_CALLOC */
 
 typedef struct {
     uint64_t group;
     int used;
-    long n[JOB_MAX_RUNGS], cap[JOB_MAX_RUNGS];
-    double *values[JOB_MAX_RUNGS];
+    long n[HALVING_MAX_RUNGS], cap[HALVING_MAX_RUNGS];
+    double *values[HALVING_MAX_RUNGS];
 } Entry;
 
 struct Halving {
@@ -33,7 +34,7 @@ void halving_free(Halving *h)
 {
     if (!h) return;
     for (size_t i = 0; i < h->cap; i++)
-        for (int r = 0; r < JOB_MAX_RUNGS; r++) free(h->table[i].values[r]);
+        for (int r = 0; r < HALVING_MAX_RUNGS; r++) free(h->table[i].values[r]);
     free(h->table);
     free(h);
 }
@@ -101,4 +102,74 @@ long halving_count(const Halving *h, uint64_t group, int rung)
 {
     const Entry *e = find((Halving *)h, group, 0);
     return e ? e->n[rung] : 0;
+}
+
+/* A number of [halving]: 0, or -1 if text is not one in [lo, hi] (an integer if asked). */
+static int number(const char *text, double lo, double hi, int integer, double *v)
+{
+    char *end;
+    *v = strtod(text, &end);
+    return end == text || *end || !(*v >= lo && *v <= hi) || (integer && *v != floor(*v)) ? -1 : 0;
+}
+
+/* rungs = E1, E2, ...: 1 to HALVING_MAX_RUNGS increasing epochs. */
+static int parse_rungs(HalvingSpec *h, const char *value, char *err, size_t errlen)
+{
+    char list[1024];
+    snprintf(list, sizeof list, "%s", value);
+    int n = 0;
+    for (char *item = list, *comma; item; item = comma ? comma + 1 : NULL) {
+        comma = strchr(item, ',');
+        if (comma) *comma = '\0';
+        while (*item == ' ' || *item == '\t') item++;
+        for (char *e = item + strlen(item); e > item && (e[-1] == ' ' || e[-1] == '\t'); ) *--e = '\0';
+        double v;
+        if (!*item || n == HALVING_MAX_RUNGS) {
+            snprintf(err, errlen, "key 'rungs': '%s' is not a list of 1 to %d epochs (expected rungs = E1, E2, ...)",
+                     value, HALVING_MAX_RUNGS);
+            return -1;
+        }
+        if (number(item, 1, 1000000, 1, &v) != 0) {
+            snprintf(err, errlen, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)", item);
+            return -1;
+        }
+        h->rungs[n] = (int)v;
+        if (n && h->rungs[n] <= h->rungs[n - 1]) {
+            snprintf(err, errlen, "key 'rungs': %d after %d (expected increasing epochs)", h->rungs[n], h->rungs[n - 1]);
+            return -1;
+        }
+        n++;
+    }
+    h->n_rungs = n;
+    return 0;
+}
+
+int halving_option(HalvingSpec *h, const char *name, char *value, int line, char *err, size_t errlen)
+{
+    double v;
+    if (strcmp(name, "rungs") == 0) {
+        if (parse_rungs(h, value, err, errlen) != 0) return -1;
+        h->rungs_line = line;
+        return 0;
+    }
+    if (strcmp(name, "reduction") == 0) {
+        if (number(value, 1, 1e6, 0, &v) != 0 || !(v > 1)) {
+            snprintf(err, errlen, "key 'reduction': '%s' is not allowed (expected a number > 1, such as 3)", value);
+            return -1;
+        }
+        h->reduction = v;
+        return 0;
+    }
+    if (strcmp(name, "metric") == 0) {
+        if (strcmp(value, "val-bits") == 0) h->metric = METRIC_VAL_BITS;
+        else if (strcmp(value, "val-acc") == 0) h->metric = METRIC_VAL_ACC;
+        else {
+            snprintf(err, errlen, "key 'metric': '%s' is not allowed (expected val-bits or val-acc)", value);
+            return -1;
+        }
+        h->metric_line = line;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown key '%s' in [halving] (expected rungs, reduction or metric)", name);
+    return -1;
 }

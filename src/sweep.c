@@ -149,7 +149,7 @@ typedef struct {
     int halting, fatal, show_epochs;
     double seen;          /* when the message being answered was seen */
     time_t started_at;
-    long rung_stops[JOB_MAX_RUNGS], rung_goes[JOB_MAX_RUNGS]; /* this run's decisions */
+    long rung_stops[HALVING_MAX_RUNGS], rung_goes[HALVING_MAX_RUNGS]; /* this run's decisions */
 } Master;
 
 /* A journal write failed: the sweep stops (what is recorded stays; the same command resumes). */
