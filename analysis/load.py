@@ -281,7 +281,7 @@ def _per_trial(path, dataset, frames_of, empty_columns):
     return _with_keys(rows, df)
 
 
-# the fields of a curve row (CURVE_FIELDS in include/trial.h): the columns of curves() where no trial
+# the fields of a curve row (CURVE_FIELDS in include/trial_record.h): the columns of curves() where no trial
 # has a row yet; otherwise they come from the file
 CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_bits", "grad_norm", "grad_norm_max",
                  "lr", "wall_s", "train_T", "stage_val_acc"]

@@ -49,7 +49,7 @@ typedef struct {
 /* A stack of layers and the output layer y_t = W_y h_t + b_y on the top layer, all parameters in
  * one buffer: layer 0, layer 1, ..., W_y, b_y, and with an embedding E. */
 typedef struct {
-    int kind; /* index in the registry of models (cells.h) */
+    int kind; /* index in the registry of models (model_kinds.h) */
     const CellOps *ops;
     int mult;
     int layers;

@@ -11,7 +11,7 @@
 
 #include <stdint.h> /* uint64_t */
 
-#include "trial.h"   /* CurveRow */
+#include "trial_record.h"   /* CurveRow */
 
 #define HALVING_MAX_RUNGS 16
 

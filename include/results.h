@@ -16,7 +16,7 @@
 
 #include "cell.h"     /* Tensor, real */
 #include "settings.h" /* Settings */
-#include "trial.h"    /* TrialResult, TrialFacts, STATUS_* */
+#include "trial_record.h"    /* TrialResult, TrialFacts, STATUS_* */
 
 #define RESULTS_FORMAT "copysweep-results"
 /* 2: chance columns, eval-T and /trial/<n>/eval; 3: memory in bits, per-position loss, ρ;

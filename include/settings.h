@@ -15,8 +15,8 @@ typedef struct {
 } IntList;
 
 typedef struct {
-    int model;       /* index in the registry of models (cells.h) */
-    int task;        /* index in the registry of tasks (tasks.h) */
+    int model;       /* index in the registry of models (model_kinds.h) */
+    int task;        /* index in the registry of tasks (task_kinds.h) */
     int T;           /* symbols to copy */
     int delay;       /* blanks between the symbols and the delimiter */
     int vocab;       /* K data symbols */

@@ -1,7 +1,7 @@
 /* The table that describes the settings of a trial (settings.h). The same table drives the
  * command-line options (--hidden 128), the job file keys (hidden = 128), --help, the header a trial
  * prints, and the columns and attributes a trial writes to HDF5, so a setting is added in one place.
- * It takes the names of models and tasks from their registries (cells.h, tasks.h). */
+ * It takes the names of models and tasks from their registries (model_kinds.h, task_kinds.h). */
 #ifndef CS_SETTINGS_TABLE_H
 #define CS_SETTINGS_TABLE_H
 

@@ -19,7 +19,7 @@
 
 #include "journal.h" /* Journal, JournalProgress */
 #include "results.h" /* TrialRecord, RunRecord, ResultsIndex */
-#include "trial.h"   /* CurveRow */
+#include "trial_record.h"   /* CurveRow */
 
 typedef struct StoreItem StoreItem;
 

@@ -30,7 +30,7 @@ typedef struct TaskOps TaskOps;
  *   charlm:           a start symbol, then the characters of a piece of a line; at each step the
  *                     next character is the target, '\n' after the last */
 typedef struct {
-    int task;      /* index in the registry of tasks (tasks.h): keys the data streams */
+    int task;      /* index in the registry of tasks (task_kinds.h): keys the data streams */
     const char *name; /* its name in the registry */
     const TaskOps *ops;
     int T;         /* the length setting: copy T; copy-delay delay; temporal-order base length;
@@ -65,7 +65,7 @@ typedef struct {
 } Dataset;
 
 /* What a task is: one source file fills this table (copy.c, temporal.c, ntmcopy.c, charlm.c) and
- * one line of tasks.c names it. task.c does the rest (splits, batches, printing) through it. A
+ * one line of task_kinds.c names it. task.c does the rest (splits, batches, printing) through it. A
  * content is the cw bytes from which a sequence is built. */
 struct TaskOps {
     const char *about;  /* one line for --help: "10 symbols after T steps" */

@@ -9,7 +9,7 @@
 #include "cell.h"     /* Model */
 #include "pack.h"     /* Pack, Unpack */
 #include "settings.h" /* Settings */
-#include "trial.h"    /* TrialResult, TrialFacts */
+#include "trial_record.h"    /* TrialResult, TrialFacts */
 
 typedef struct {
     FILE *log; /* header, epoch lines and summary go here; NULL: silent */

@@ -9,7 +9,7 @@
 #include "clock.h" /* cs_now_s */
 #include "model.h" /* model_param_count */
 #include "task.h"  /* task_shape */
-#include "tasks.h" /* task_shape */
+#include "task_kinds.h" /* task_shape */
 #include "train.h" /* trial_epochs, train_calibrate */
 
 double estimate_cost(const Settings *s)

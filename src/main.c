@@ -6,7 +6,7 @@
 #include <unistd.h> /* gethostname, access */
 
 #include "batchmath.h" /* bm_setup_threads, bm_path_select, bm_path_name */
-#include "cells.h"     /* model_kinds */
+#include "model_kinds.h"     /* model_kinds */
 #include "check.h"     /* cs_user_error */
 #include "cli.h"       /* Options, cli_* */
 #include "model.h"     /* Model, model_free */
@@ -16,7 +16,7 @@
 #include "store.h"     /* store_print_status, store_merge, store_new_id */
 #include "sweep.h"     /* sweep_main */
 #include "task.h"      /* Dataset, task_print */
-#include "tasks.h"     /* task_shape */
+#include "task_kinds.h"     /* task_shape */
 #include "train.h"     /* train_trial, train_bench */
 
 /* The command line as one string, for the results file. */

@@ -9,10 +9,10 @@
 #include "batchmath.h" /* bm_* */
 #include "check.h"     /* CS_ALLOC, CS_FAIL */
 #include "detmath.h"   /* dm_log */
-#include "cells.h"     /* model_kinds */
+#include "model_kinds.h"     /* model_kinds */
 #include "mult.h"      /* mult_* */
 #include "rng.h"       /* Rng, RNG_KEY */
-#include "tasks.h"     /* task_shape */
+#include "task_kinds.h"     /* task_shape */
 
 /* ---- parameter layout -------------------------------------------------------------------- */
 

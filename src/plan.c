@@ -10,7 +10,7 @@
 #include "model.h"          /* model_param_count */
 #include "settings_table.h" /* settings_* */
 #include "task.h"           /* task_has_bits */
-#include "tasks.h"          /* task_shape */
+#include "task_kinds.h"          /* task_shape */
 #include "train.h"          /* trial_epochs, trial_facts */
 
 void plan_resolve(const Job *job, long k, PlanTrial *t)

@@ -5,7 +5,7 @@
 #include <stdio.h> /* fprintf, snprintf */
 
 #include "clock.h" /* cs_now_s */
-#include "trial.h" /* STATUS_* */
+#include "trial_record.h" /* STATUS_* */
 
 #define PLAIN_PROGRESS_S 300.0 /* without a terminal, a progress line at least this often */
 

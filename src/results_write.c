@@ -15,7 +15,7 @@
 #include <time.h>     /* time, gmtime_r, strftime */
 #include <unistd.h>   /* getpid, unlink, fsync, close */
 
-#include "cells.h"          /* model_kinds: the gate letters of every cell */
+#include "model_kinds.h"          /* model_kinds: the gate letters of every cell */
 #include "check.h"          /* CS_ALLOC */
 #include "results_impl.h"   /* Writer, H5C, Quiet */
 #include "settings_table.h" /* settings_* */

@@ -8,9 +8,9 @@
 #include <string.h> /* strcmp, strerror */
 #include <unistd.h> /* access */
 
-#include "cells.h" /* model_kinds */
+#include "model_kinds.h" /* model_kinds */
 #include "pack.h"  /* pack_hash_more */
-#include "tasks.h" /* task_kinds */
+#include "task_kinds.h" /* task_kinds */
 
 static const char *model_at(int i, const char **about)
 {

@@ -28,7 +28,7 @@
 #include "progress.h"  /* Progress, progress_* */
 #include "sweepfile.h" /* SweepFile, sweepfile_* */
 #include "task.h"      /* task_has_bits */
-#include "tasks.h"     /* task_shape */
+#include "task_kinds.h"     /* task_shape */
 #include "train.h"     /* train_trial, TrialResult */
 
 enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH, TAG_RUNG };

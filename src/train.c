@@ -12,14 +12,14 @@
 #include "check.h"      /* CS_ALLOC, CS_FAIL */
 #include "clock.h"      /* cs_now_s */
 #include "settings_table.h" /* settings_* */
-#include "cells.h"      /* model_kinds */
+#include "model_kinds.h"      /* model_kinds */
 #include "checkpoint.h" /* checkpoint_read, checkpoint_write */
 #include "info.h"       /* info_score, info_fit_beta, info_decay */
 #include "model.h"      /* model_*, workspace_* */
 #include "optim.h"      /* Optimizer */
 #include "rng.h"        /* Rng, RNG_KEY */
 #include "task.h"       /* Dataset */
-#include "tasks.h"      /* task_kinds */
+#include "task_kinds.h"      /* task_kinds */
 
 
 /* Where a trial stands; with the weights, best weights and optimizer moments this is everything a

@@ -12,10 +12,10 @@ import sys
 LAYERS = [
     ("base", "real check clock detmath rng pack version settings journal"),
     ("kernels and records", "kernels batchmath metrics checkpoint"),
-    ("cells and tasks", "cell lstm gru rnn mult cells task copy temporal ntmcopy charlm tasks"),
+    ("cells and tasks", "cell lstm gru rnn mult model_kinds task copy temporal ntmcopy charlm task_kinds"),
     ("settings table, measures, optimizer", "settings_table info optim"),
     ("model", "model"),
-    ("trial record", "trial"),
+    ("trial record", "trial_record"),
     ("trial", "train estimate"),
     ("successive halving", "halving"),
     ("the grid of a job", "jobgrid"),

@@ -8,13 +8,13 @@
 #include <unistd.h> /* getpid */
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "detmath.h"   /* dm_log, dm_exp, dm_cos2pi */
 #include "rng.h"       /* Rng, RNG_KEY */
 #include "model.h"     /* Model, Workspace, model_batch */
 #include "task.h"      /* Dataset */
-#include "tasks.h"     /* task_find, task_kinds */
+#include "task_kinds.h"     /* task_find, task_kinds */
 #include "expect.h"  /* EXPECT, failures */
 
 

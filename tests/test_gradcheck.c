@@ -15,13 +15,13 @@
 #include <unistd.h> /* getpid */
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "fixtures.h"  /* fill_random_dense */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "rng.h"       /* Rng */
 #include "task.h"      /* Dataset */
-#include "tasks.h"     /* task_find, task_kinds */
+#include "task_kinds.h"     /* task_find, task_kinds */
 
 #define TOL 1e-6
 #define STEP 1e-3

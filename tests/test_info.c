@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "info.h"
 #include "model.h"
 #include "task.h"
-#include "tasks.h" /* task_find */
+#include "task_kinds.h" /* task_find */
 #include "expect.h"  /* EXPECT, failures */
 
 

@@ -12,7 +12,7 @@
 #include <unistd.h> /* getpid */
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, model_free */
 #include "train.h"     /* train_trial */

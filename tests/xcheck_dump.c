@@ -8,14 +8,14 @@
 #include <string.h> /* memcpy, strcmp */
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "fixtures.h"  /* fill_random_dense */
 #include "batchmath.h" /* bm_setup_threads */
 #include "model.h"     /* Model, Workspace, model_* */
 #include "results.h"   /* results_write_tensors */
 #include "rng.h"       /* Rng */
 #include "task.h"      /* Dataset, task_fill */
-#include "tasks.h"     /* task_find, task_kinds */
+#include "task_kinds.h"     /* task_find, task_kinds */
 
 static int failed;
 static hid_t ok(hid_t r, const char *what)

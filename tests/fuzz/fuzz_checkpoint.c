@@ -11,7 +11,7 @@
 #include <unistd.h> /* getpid */
 
 #include "settings_table.h" /* settings_default */
-#include "cells.h"     /* model_kinds, model_find */
+#include "model_kinds.h"     /* model_kinds, model_find */
 #include "checkpoint.h" /* checkpoint_* */
 #include "model.h"      /* model_free */
 #include "train.h"      /* train_trial */

@@ -1,8 +1,8 @@
 /* The registry of tasks: every task a user can name, as its TaskOps (in its own source file). Adding
- * a task is its source file and a line in tasks.c; nothing else compares task names or kinds. A
+ * a task is its source file and a line in task_kinds.c; nothing else compares task names or kinds. A
  * task's kind is its index in the registry, which keys its data streams: new entries go at the end. */
-#ifndef CS_TASKS_H
-#define CS_TASKS_H
+#ifndef CS_TASK_KINDS_H
+#define CS_TASK_KINDS_H
 
 #include "task.h" /* TaskOps */
 

@@ -1,5 +1,5 @@
-/* The registry of tasks (tasks.h). */
-#include "tasks.h"
+/* The registry of tasks (task_kinds.h). */
+#include "task_kinds.h"
 
 #include <string.h> /* strcmp */
 

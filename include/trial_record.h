@@ -1,8 +1,8 @@
 /* The record of one trial, as the trial layer (train.h) fills it and the results layer (results.h)
  * writes it: its status, per-epoch curves, test metrics, and the facts of its settings that a
  * results file states beside them. */
-#ifndef CS_TRIAL_H
-#define CS_TRIAL_H
+#ifndef CS_TRIAL_RECORD_H
+#define CS_TRIAL_RECORD_H
 
 #include "metrics.h" /* Metrics */
 #include "pack.h"    /* Pack, Unpack */

@@ -1,9 +1,9 @@
 /* The registry of models: every model a user can name, as a cell (its CellOps, in its own source
  * file) with or without the multiplicative step. Adding a cell is its source file and a line here
- * in cells.c; nothing else compares model names or kinds. A model's kind is its index in the
+ * in model_kinds.c; nothing else compares model names or kinds. A model's kind is its index in the
  * registry, which keys its random streams: new entries go at the end. */
-#ifndef CS_CELLS_H
-#define CS_CELLS_H
+#ifndef CS_MODEL_KINDS_H
+#define CS_MODEL_KINDS_H
 
 #include "cell.h" /* CellOps */
 

@@ -1,5 +1,5 @@
-/* The trial record (trial.h). */
-#include "trial.h"
+/* The trial record (trial_record.h). */
+#include "trial_record.h"
 
 #include <stdlib.h> /* free */
 #include <string.h> /* memset */

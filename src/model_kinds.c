@@ -1,5 +1,5 @@
-/* The registry of models (cells.h). */
-#include "cells.h"
+/* The registry of models (model_kinds.h). */
+#include "model_kinds.h"
 
 #include <string.h> /* strcmp */
 
