@@ -40,7 +40,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study long lr-search install uninstall
+.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study long lr-search install uninstall docs
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -120,6 +120,10 @@ build/blis/.unpacked:
 build/tests/bench_gemm_blis: tests/bench_gemm.c build/blis/.unpacked | build/tests
 	gcc -O2 -std=c11 -D_GNU_SOURCE -I$(BLIS)/include/$(MULTIARCH)/blis-serial -o $@ $< \
 	    -L$(BLIS)/lib/$(MULTIARCH)/blis-serial -Wl,-rpath,$(abspath $(BLIS))/lib/$(MULTIARCH)/blis-serial -lblis
+
+# the reference text of README.md and docs/usage.md (settings, exit statuses) from the program's help
+docs: copysweep
+	$(PYTHON) tests/gen_reference.py ./copysweep
 
 # tables and figures of a results file (default: the main job's) in report/
 RESULTS ?= quick.h5

@@ -47,18 +47,19 @@ const SettingInfo settings_table[] = {
     INT("T", T, "100", 1, 100000,
         "copy: symbols to copy; copy-delay: the delay; temporal-order: shortest length; ntm-copy: most vectors; "
         "charlm: longest piece of a line"),
-    INT("delay", delay, "0", 0, 100000, "blanks between the symbols and the delimiter"),
-    INT("vocab", vocab, "8", 2, 250, "K, number of data symbols"),
-    INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights and the training order"),
+    INT("delay", delay, "0", 0, 100000, "copy: blanks between the symbols and the delimiter"),
+    INT("vocab", vocab, "8", 2, 250, "copy, copy-delay: K, number of data symbols"),
+    INT("seed", seed, "1", 0, 2147483647, "keys the data, the initial weights, the training order and the dropout masks"),
     INT("hidden", hidden, "128", 1, 8192, "H, hidden units"),
-    INT("layers", layers, "1", 1, 4, "stacked recurrent layers of the same cell"),
+    INT("layers", layers, "1", 1, 4, "stacked recurrent layers of the same cell; layer k reads h_t of layer k-1"),
     REAL("dropout", dropout, "0", 0, 0, 0.95,
-         "dropout probability on the input of every layer above the first and of the output layer, in training"),
+         "(inverted) dropout probability on the input of every layer above the first and of the output layer, "
+         "in training only"),
     INT("batch", batch, "32", 1, 65536, "sequences per update"),
     INT("chunk", chunk, "16", 1, 65536,
         "sequences per parallel work item; fixes the summation order, so results depend on it and "
         "never on the thread count"),
-    CHOICE("optimizer", optimizer, "adam", optimizer_names, "adam or sgd (with momentum)"),
+    CHOICE("optimizer", optimizer, "adam", optimizer_names, "adam (beta 0.9, 0.999, eps 1e-8) or sgd (with momentum)"),
     REAL("lr", lr, "0.001", 0, 1, BIG, "learning rate"),
     REAL("momentum", momentum, "0.9", 0, 0, 1, "momentum of sgd"),
     REAL("clip", clip, "1", 0, 0, BIG, "clip the global gradient norm to this, 0 = no clipping"),
@@ -66,7 +67,7 @@ const SettingInfo settings_table[] = {
     {.key = "epochs", .type = SET_INT, .offset = OFF(epochs), .def = "30", .min = 1, .max = 1000000,
      .auto_text = "auto", .column = "max_epochs",
      .help = "maximum epochs; auto = budget / (updates per epoch x L), rounded, at least 1: the same training "
-             "cost at every sequence length L"},
+             "cost at every sequence length L (auto is stored as -1; the max_updates column holds each trial's budget)"},
     INT("budget", budget, "0", 0, 2000000000,
         "with epochs = auto: the training budget of a trial in updates x L (time steps of updates); 0 = none"),
     INT("patience", patience, "10", 0, 1000000,
@@ -87,12 +88,14 @@ const SettingInfo settings_table[] = {
     {.key = "chrono", .type = SET_INT, .offset = OFF(chrono), .def = "0", .min = 0, .max = 10000000,
      .auto_text = "auto",
      .help = "chrono initialization with this T_max: LSTM b_f ~ log U[1, T_max - 1], b_i = -b_f; GRU b_z = "
-             "-log U[1, T_max - 1]; auto = the trial's sequence length L; 0 = off (forget-bias and zero biases)"},
+             "-log U[1, T_max - 1]; auto = the trial's sequence length L, so that one value serves a grid over T "
+             "(stored as -1; not with charlm); 0 = off (forget-bias and zero biases)"},
     REAL("mult-init", mult_init, "0.01", 0, 0, 100,
          "W_m and U_m start uniform in (-a, a) and b_m at 1, so that x~_t starts near x_t"),
     INT("embed", embed, "0", 0, 4096,
         "D: feed the input symbols as learned dense vectors E[s] of width D (E starts N(0, 1/D)) instead of "
-        "one-hot; 0 = one-hot"),
+        "one-hot, and the multiplicative step acts on all D channels; 0 = one-hot; not with ntm-copy, whose "
+        "inputs are bit vectors"),
     INT("curriculum", curriculum, "0", 0, 100000,
         "curriculum over T: train at this length first, then at longer ones up to T; 0 = off"),
     REAL("curriculum-growth", curriculum_growth, "2", 1, 1, 100,
@@ -100,9 +103,10 @@ const SettingInfo settings_table[] = {
     REAL("curriculum-unlock", curriculum_unlock, "0.9", 0, 1, 1,
          "validation accuracy at the current length that unlocks the next"),
     {.key = "eval-T", .type = SET_LIST, .offset = OFF(eval_T), .def = "none", .min = 1, .max = 100000,
-     .help = "other lengths T the selected model is tested at (list: '200 500'), none = only T"},
+     .help = "other lengths T the selected model is tested at (list: '200 500'), none = only T; one value of the "
+             "setting, never an axis"},
     {.key = "text", .type = SET_TEXT, .offset = OFF(text), .def = "none",
-     .help = "charlm: the text file whose lines are the sequences"},
+     .help = "charlm: the text file whose lines are the sequences (relative to the current folder)"},
     {.key = NULL},
 };
 

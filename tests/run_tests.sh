@@ -32,6 +32,7 @@ sanitized_skip() { # NAME
     summary+=("skip  $1 (in make test; SANITIZED=1)")
 }
 run "layers: every include to the same or a lower layer, no circle" "$PYTHON" tests/check_layers.py
+run "docs: the reference text in README.md and docs/usage.md is the program's help" tests/test_docs.sh
 if [ -z "${SANITIZED:-}" ]; then
     run "gradient check, double, ASan+UBSan" build/tests/test_gradcheck_f64
     run "PyTorch cross-check, double" \
