@@ -1,60 +1,27 @@
-/* The training loop of one trial, its checkpoints, and the packing of its results. */
+/* The training loop of one trial: data, updates, epochs, model selection, the test; its checkpoints
+ * are in train_checkpoint.c and its log in train_log.c. */
 #include "train.h"
 
-#include <math.h>   /* isfinite, isnan, ceil, exp, NAN */
+#include "train_impl.h"
+
+#include <math.h>   /* isfinite, isnan, ceil, NAN */
 #include <stdlib.h> /* free, qsort */
 #include <string.h> /* memcpy, memset */
 #include <time.h>   /* nanosleep */
 #include <sys/resource.h> /* getrusage */
 #include <unistd.h>       /* access */
 
-#include "batchmath.h"  /* bm_path_name */
-#include "check.h"      /* CS_ALLOC, CS_FAIL */
-#include "clock.h"      /* cs_now_s */
-#include "settings_table.h" /* settings_* */
-#include "model_kinds.h"      /* model_kinds */
-#include "checkpoint.h" /* checkpoint_read, checkpoint_write */
-#include "info.h"       /* info_score, info_fit_beta, info_decay */
-#include "model.h"      /* model_*, workspace_* */
-#include "optim.h"      /* Optimizer */
-#include "rng.h"        /* Rng, RNG_KEY */
-#include "task.h"       /* Dataset */
-#include "task_kinds.h"      /* task_kinds */
+#include "batchmath.h"   /* bm_path_name */
+#include "check.h"       /* CS_ALLOC, CS_FAIL */
+#include "clock.h"       /* cs_now_s */
+#include "info.h"        /* info_score, info_fit_beta, info_decay */
+#include "model.h"       /* model_*, workspace_* */
+#include "model_kinds.h" /* model_kinds */
+#include "optim.h"       /* Optimizer */
+#include "rng.h"         /* Rng, RNG_KEY */
+#include "task.h"        /* Dataset */
+#include "task_kinds.h"  /* task_shape */
 
-
-/* Where a trial stands; with the weights, best weights and optimizer moments this is everything a
- * checkpoint holds. */
-typedef struct {
-    int epoch;           /* epochs completed */
-    int update;          /* updates done in epoch + 1 */
-    Metrics train;       /* epoch + 1: training metrics so far */
-    double norm_sum, norm_max;
-    int since_best;      /* epochs since the best validation accuracy (at T) */
-    double wall_before;  /* seconds spent in earlier runs of this trial */
-    int stage_T;         /* the length trained at: T, or the curriculum's current length */
-} Progress;
-
-typedef struct {
-    const Settings *s;
-    Model *model;
-    TaskShape shape;
-    Dataset data[SPLIT_COUNT];
-    Workspace ws;
-    /* the curriculum's current length (while at.stage_T < T): its training and validation sets */
-    TaskShape stage_shape;
-    Dataset stage[2];
-    Workspace stage_ws;
-    int staging;
-    Optimizer opt;
-    real *grad;  /* (n_params) */
-    real *best;  /* (n_params) weights of the best validation epoch */
-    int *order;  /* (train_size) this epoch's order of the training set */
-    int *seq;    /* (largest split) 0, 1, 2, ... */
-    Progress at;
-    double t_start; /* when this run of the trial started */
-} Trainer;
-
-static double trial_wall(const Trainer *tr) { return tr->at.wall_before + cs_now_s() - tr->t_start; }
 
 /* A step of the trial failed with the reason in err: BAD_DATA if its settings cannot make the data
  * (a user error), else -1 (the machine). */
@@ -308,215 +275,7 @@ static void probe_flow(Trainer *tr, double *flow)
     model_batch(tr->model, &tr->ws, &b, 0, &m, NULL, tr->grad, flow);
 }
 
-/* ---- checkpoints -------------------------------------------------------------------------- */
-
-static void settings_text(const Settings *s, char **text)
-{
-    size_t len;
-    FILE *mem = open_memstream(text, &len);
-    if (!mem) CS_FAIL("open_memstream failed");
-    settings_write_ini(s, mem);
-    fclose(mem);
-}
-
-static void pack_metrics(Pack *p, const Metrics *m)
-{
-    pack_f64(p, m->loss);
-    pack_i64(p, m->symbols), pack_i64(p, m->correct), pack_i64(p, m->sequences), pack_i64(p, m->seq_correct);
-    pack_f64(p, m->info), pack_f64(p, m->info_sq), pack_f64(p, m->info_max);
-}
-
-static void unpack_metrics(Unpack *u, Metrics *m)
-{
-    m->loss = unpack_f64(u);
-    m->symbols = unpack_i64(u), m->correct = unpack_i64(u);
-    m->sequences = unpack_i64(u), m->seq_correct = unpack_i64(u);
-    m->info = unpack_f64(u), m->info_sq = unpack_f64(u), m->info_max = unpack_f64(u);
-}
-
-static void pack_progress_scalars(Pack *p, const TrialResult *r)
-{
-    pack_i64(p, r->best_epoch);
-    pack_f64(p, r->best_val_acc);
-    for (int k = 0; k < CONV_COUNT; k++) pack_i64(p, r->conv_epoch[k]), pack_f64(p, r->conv_wall[k]);
-}
-
-static void unpack_progress_scalars(Unpack *u, TrialResult *r, int max_epochs)
-{
-    r->best_epoch = (int)unpack_int(u, 0, max_epochs);
-    r->best_val_acc = unpack_f64(u);
-    for (int k = 0; k < CONV_COUNT; k++) {
-        r->conv_epoch[k] = (int)unpack_int(u, -1, max_epochs);
-        r->conv_wall[k] = unpack_f64(u);
-    }
-}
-
-static int save_checkpoint(const Trainer *tr, const TrialResult *res, const char *path, char *err,
-                           size_t errlen)
-{
-    const size_t n = tr->model->n_params, bytes = n * sizeof(real);
-    char *text;
-    settings_text(tr->s, &text);
-    Pack p;
-    pack_init(&p);
-    pack_str(&p, text);
-    pack_i64(&p, (int64_t)sizeof(real));
-    pack_i64(&p, (int64_t)n);
-    pack_i64(&p, tr->at.epoch), pack_i64(&p, tr->at.update);
-    pack_metrics(&p, &tr->at.train);
-    pack_f64(&p, tr->at.norm_sum), pack_f64(&p, tr->at.norm_max);
-    pack_i64(&p, tr->at.since_best);
-    pack_i64(&p, tr->at.stage_T);
-    pack_f64(&p, trial_wall(tr));
-    pack_i64(&p, tr->opt.step);
-    pack_bytes(&p, tr->model->mem, bytes);
-    pack_bytes(&p, tr->best, bytes);
-    pack_bytes(&p, tr->opt.m, bytes);
-    if (tr->opt.v) pack_bytes(&p, tr->opt.v, bytes);
-    pack_progress_scalars(&p, res);
-    curve_rows_pack(&p, res->curves, res->epochs);
-    pack_bytes(&p, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow); /* row 0 */
-    int rc = checkpoint_write(path, &p, err, errlen);
-    pack_free(&p);
-    free(text);
-    return rc;
-}
-
-static int load_checkpoint(Trainer *tr, TrialResult *res, const char *path, char *err, size_t errlen)
-{
-    Pack body;
-    if (checkpoint_read(path, &body, err, errlen) != 0) return -1;
-    const size_t n = tr->model->n_params, bytes = n * sizeof(real);
-    const int E = trial_epochs(tr->s), updates = tr->s->train_size / tr->s->batch;
-    char *want, text[8192];
-    settings_text(tr->s, &want);
-    Unpack u = unpack_start(body.buf, body.len);
-    unpack_str(&u, text, sizeof text);
-    int same = !u.bad && strcmp(text, want) == 0;
-    free(want);
-    if (!same || unpack_i64(&u) != (int64_t)sizeof(real) || unpack_i64(&u) != (int64_t)n) {
-        snprintf(err, errlen, "checkpoint '%s' belongs to other settings", path);
-        pack_free(&body);
-        return -1;
-    }
-    tr->at.epoch = (int)unpack_int(&u, 0, E);
-    tr->at.update = (int)unpack_int(&u, 0, updates);
-    unpack_metrics(&u, &tr->at.train);
-    tr->at.norm_sum = unpack_f64(&u), tr->at.norm_max = unpack_f64(&u);
-    tr->at.since_best = (int)unpack_int(&u, 0, E);
-    tr->at.stage_T = (int)unpack_int(&u, tr->s->curriculum ? tr->s->curriculum : tr->s->T, tr->s->T);
-    tr->at.wall_before = unpack_f64(&u);
-    tr->opt.step = (long)unpack_int(&u, 0, (int64_t)E * updates);
-    unpack_bytes(&u, tr->model->mem, bytes);
-    unpack_bytes(&u, tr->best, bytes);
-    unpack_bytes(&u, tr->opt.m, bytes);
-    if (tr->opt.v) unpack_bytes(&u, tr->opt.v, bytes);
-    unpack_progress_scalars(&u, res, E);
-    res->epochs = curve_rows_unpack(&u, res->curves, E);
-    unpack_bytes(&u, res->grad_flow, (size_t)res->L * sizeof *res->grad_flow);
-    int bad = u.bad || u.pos != body.len || res->epochs != tr->at.epoch;
-    pack_free(&body);
-    if (bad) {
-        snprintf(err, errlen, "checkpoint '%s' is inconsistent", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- the trial ---------------------------------------------------------------------------- */
-
-static void print_header(const Trainer *tr, const TrainCtx *ctx)
-{
-    FILE *out = ctx->log;
-    const Settings *s = tr->s;
-    const Model *m = tr->model;
-    fprintf(out, "model %s (%s), %zu parameters, %d threads, %s math\n", model_kinds[s->model].name,
-            model_kinds[s->model].long_name, m->n_params, ctx->threads, CS_REAL_NAME);
-    fprintf(out, "settings:");
-    char buf[SETTINGS_TEXT_MAX];
-    for (const SettingInfo *info = settings_table; info->key; info++) {
-        settings_format(s, info, buf, sizeof buf);
-        fprintf(out, " %s=%s", info->key, buf);
-    }
-    fprintf(out, "\ndata: %s, L=%d steps, %d scored; train %d, validation %d, test %d sequences\n",
-            task_kinds[s->task].name, tr->shape.L, tr->shape.n_out, s->train_size, s->val_size,
-            s->test_size);
-    if (tr->shape.ops->uses_text)
-        fprintf(out, "text: %s, cut into pieces of at most %d characters: %d train, %d validation, %d test "
-                "(a split with fewer pieces than sequences repeats them)\n", s->text, s->T,
-                tr->data[SPLIT_TRAIN].distinct, tr->data[SPLIT_VAL].distinct, tr->data[SPLIT_TEST].distinct);
-    fprintf(out, "kernel: %s\n", bm_path_name());
-    if (tr->at.epoch || tr->at.update)
-        fprintf(out, "resumed from checkpoint: %d epochs and %d updates done\n", tr->at.epoch, tr->at.update);
-    fprintf(out, "%5s %10s %9s %10s %9s %10s %8s\n", "epoch", "train_loss", "train_acc", "val_loss",
-            "val_acc", "grad_norm", "seconds");
-    fflush(out);
-}
-
-static void print_summary(const Trainer *tr, const TrainCtx *ctx, const TrialResult *r)
-{
-    FILE *out = ctx->log;
-    const TaskShape *sh = &tr->shape;
-    const char *what = sh->ops->unit;
-    const char *chance = sh->bce ? "1/2" : "1/K", *memoryless = sh->bce ? "log 2" : "log K";
-    fprintf(out, "stopped: %s\n", r->stop_reason);
-    fprintf(out, "selected: epoch %d (validation %s accuracy %.4f%s)\n", r->best_epoch, what, r->best_val_acc,
-            sh->ops->uses_text ? ", the lowest validation loss" : "");
-    fprintf(out, "test (%lld sequences, selected model):\n", (long long)r->test.sequences);
-    fprintf(out, "  %s accuracy   %.4f   (chance %s = %.4f)\n", what, metrics_acc(&r->test), chance,
-            task_chance_acc(sh));
-    fprintf(out, "  sequence accuracy %.4f\n", metrics_seq_acc(&r->test));
-    fprintf(out, "  loss              %.4f nats per %s %s (memoryless %s = %.4f)\n", metrics_loss(&r->test),
-            sh->ops->scored, what, memoryless,
-            task_chance_loss(sh));
-    if (sh->ops->uses_text)
-        fprintf(out, "  perplexity        %.4f (uniform over the %d classes: %d)\n", exp(metrics_loss(&r->test)), sh->K,
-                sh->K);
-    if (task_has_bits(sh)) {
-        const double bits = metrics_bits(&r->test), ceiling = metrics_bits_ceiling(&r->test);
-        fprintf(out, "  memory            %.2f ± %.2f bits (± SE over test sequences) of a ceiling of %.2f: %.1f %%\n",
-                bits, metrics_bits_se(&r->test), ceiling, 100 * bits / ceiling);
-        if (r->test_cal.sequences)
-            fprintf(out, "  recalibrated      %.2f ± %.2f bits at temperature %.4g (fitted on the validation split)\n",
-                    metrics_bits(&r->test_cal), metrics_bits_se(&r->test_cal), r->temperature);
-    }
-    for (int k = 0; k < r->n_eval; k++) {
-        const Metrics *e = &r->eval[k].test;
-        fprintf(out, "  at T=%-6d        %s accuracy %.4f, sequence accuracy %.4f, loss %.4f", r->eval[k].T, what,
-                metrics_acc(e), metrics_seq_acc(e), metrics_loss(e));
-        if (task_has_bits(sh)) fprintf(out, ", %.2f ± %.2f bits", metrics_bits(e), metrics_bits_se(e));
-        if (r->eval[k].test_cal.sequences)
-            fprintf(out, " (recalibrated %.2f ± %.2f)", metrics_bits(&r->eval[k].test_cal),
-                    metrics_bits_se(&r->eval[k].test_cal));
-        fputc('\n', out);
-    }
-    fprintf(out, "convergence (first epoch with validation accuracy ≥ 0.5 / 0.9 / 0.99):");
-    for (int k = 0; k < CONV_COUNT; k++) {
-        if (r->conv_epoch[k] < 0)
-            fprintf(out, " never");
-        else
-            fprintf(out, " %d (%.1f s)", r->conv_epoch[k], r->conv_wall[k]);
-        fprintf(out, k + 1 < CONV_COUNT ? " /" : "\n");
-    }
-    if (sh->hold_end > sh->hold_start) {
-        fprintf(out, "gates over the hold (steps %d..%d of the test sequences), mean ± sd:", sh->hold_start + 1,
-                sh->hold_end);
-        const char *letters = tr->model->ops->gates;
-        for (int g = 0; letters[g]; g++) fprintf(out, " %c %.3f ± %.3f", letters[g], r->hold_mean[g], r->hold_sd[g]);
-        if (tr->model->mult)
-            fprintf(out, " m %.3f ± %.3f", r->hold_mean[TRIAL_MAX_GATES], r->hold_sd[TRIAL_MAX_GATES]);
-        fputc('\n', out);
-    }
-    const double linear = model_linear_decay(tr->s);
-    fprintf(out, "gradient decay per step back in time, ρ: %.4f with the initial weights, %.4f with the final ", r->rho[0],
-            r->rho[1]);
-    if (isnan(linear))
-        fprintf(out, "(no linearized prediction with these initial weights)\n");
-    else
-        fprintf(out, "(the linearized cell predicts %.4f)\n", linear);
-    fprintf(out, "wall time %.1f s\n", r->wall_s);
-    fflush(out);
-}
 
 static void result_init(TrialResult *res, const Settings *s)
 {
@@ -704,7 +463,7 @@ static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, 
     int due = ctx->checkpoint && ctx->checkpoint_every_s > 0 && cs_now_s() - *last >= ctx->checkpoint_every_s;
     if (!stop && !due) return 0;
     char err[512] = "";
-    int saved = ctx->checkpoint && save_checkpoint(tr, res, ctx->checkpoint, err, sizeof err) == 0;
+    int saved = ctx->checkpoint && train_checkpoint_save(tr, res, ctx->checkpoint, err, sizeof err) == 0;
     *last = cs_now_s();
     if (ctx->checkpoint && !saved) fprintf(stderr, "copysweep: warning: %s\n", err);
     if (!stop) return 0;
@@ -714,89 +473,95 @@ static int maybe_checkpoint(Trainer *tr, const TrainCtx *ctx, TrialResult *res, 
     return 1;
 }
 
+/* The trainer ready at its first update, or at the checkpoint's (resumed): data, model, weights,
+ * the curriculum's length. 0, or BAD_DATA or -1 with err. */
+static int train_start(Trainer *tr, const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res,
+                       int resumed, char *err, size_t errlen)
+{
+    int rc = trainer_init(tr, s, model, err, errlen);
+    if (rc != 0) return rc;
+    if (resumed) {
+        if (train_checkpoint_load(tr, res, ctx->checkpoint, err, errlen) != 0) return -1;
+    } else {
+        model_init_weights(model, s);
+        memcpy(tr->best, model->mem, model->n_params * sizeof *tr->best);
+        probe_flow(tr, res->grad_flow);
+    }
+    return stage_init(tr, err, errlen); /* the curriculum's length, fresh or from the checkpoint */
+}
+
+/* The rest of an epoch's updates; *diverged once a gradient norm is not finite. 1 if the trial
+ * stopped at a checkpoint (its rank was asked to stop), else 0. */
+static int run_updates(Trainer *tr, const TrainCtx *ctx, TrialResult *res, int resumed, double *last_checkpoint,
+                       int *diverged)
+{
+    const Settings *s = tr->s;
+    const int updates = s->train_size / s->batch; /* the last partial batch is dropped */
+    while (tr->at.update < updates && !*diverged) {
+        double norm = train_update(tr, tr->order + (size_t)tr->at.update * s->batch, s->batch, &tr->at.train,
+                                   ctx->fault_nan_update);
+        tr->at.update++;
+        *diverged = !isfinite(norm);
+        tr->at.norm_sum += norm;
+        tr->at.norm_max = norm > tr->at.norm_max ? norm : tr->at.norm_max;
+        const int hold = ctx->fault_hold && !resumed && tr->at.epoch == 0 && tr->at.update == 1;
+        if (!*diverged && maybe_checkpoint(tr, ctx, res, last_checkpoint, hold)) return 1;
+    }
+    return 0;
+}
+
+/* After an epoch's updates: its row, and whether the trial stops (converged, diverged, patience
+ * spent, or pruned by successive halving through ctx->on_epoch). */
+static int close_epoch(Trainer *tr, const TrainCtx *ctx, TrialResult *res, int epoch, int diverged)
+{
+    const int epochs = trial_epochs(tr->s);
+    int stop = end_epoch(tr, res, epoch, diverged);
+    if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs, stop || epoch == epochs) && !stop) {
+        stop = 1;
+        res->status = STATUS_PRUNED;
+        snprintf(res->stop_reason, sizeof res->stop_reason,
+                 "pruned at epoch %d: below the top of its group at this rung (successive halving)", epoch);
+    }
+    tr->at.epoch = epoch, tr->at.update = 0;
+    memset(&tr->at.train, 0, sizeof tr->at.train);
+    tr->at.norm_sum = tr->at.norm_max = 0;
+    return stop;
+}
+
 void train_trial(const Settings *s, const TrainCtx *ctx, Model *model, TrialResult *res)
 {
     Trainer tr;
     char err[256];
     result_init(res, s);
-    int rc = trainer_init(&tr, s, model, err, sizeof err);
+    const int resumed = ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0;
+    int rc = train_start(&tr, s, ctx, model, res, resumed, err, sizeof err);
     if (rc != 0) {
         failed(res, rc, err);
         trainer_free(&tr);
         return;
     }
-    const int resumed = ctx->checkpoint && access(ctx->checkpoint, F_OK) == 0;
-    if (resumed) {
-        if (load_checkpoint(&tr, res, ctx->checkpoint, err, sizeof err) != 0) {
-            failed(res, -1, err);
-            trainer_free(&tr);
-            return;
-        }
-    } else {
-        model_init_weights(model, s);
-        memcpy(tr.best, model->mem, model->n_params * sizeof *tr.best);
-        probe_flow(&tr, res->grad_flow);
-    }
-    if ((rc = stage_init(&tr, err, sizeof err)) != 0) { /* the curriculum's length, fresh or from the checkpoint */
-        failed(res, rc, err);
-        trainer_free(&tr);
-        return;
-    }
-    if (ctx->log) print_header(&tr, ctx);
+    if (ctx->log) train_log_header(&tr, ctx->log, ctx->threads);
     res->status = STATUS_DONE;
     const int epochs = trial_epochs(s);
     snprintf(res->stop_reason, sizeof res->stop_reason, "epoch budget of %d used", epochs);
-
-    const int updates = s->train_size / s->batch; /* the last partial batch is dropped */
     double last_checkpoint = cs_now_s();
     for (int stop = 0; !stop && tr.at.epoch < epochs;) {
         const int epoch = tr.at.epoch + 1;
         const double t_epoch = cs_now_s();
         int diverged = 0;
-        if ((rc = draw_epoch(&tr, epoch, err, sizeof err)) != 0) {
-            failed(res, rc, err);
-            res->wall_s = trial_wall(&tr);
+        if ((rc = draw_epoch(&tr, epoch, err, sizeof err)) != 0) failed(res, rc, err);
+        else shuffle_epoch(&tr, epoch);
+        if (rc != 0 || run_updates(&tr, ctx, res, resumed, &last_checkpoint, &diverged)) {
+            res->wall_s = trial_wall(&tr); /* failed, or stopped at a checkpoint */
             trainer_free(&tr);
             return;
         }
-        shuffle_epoch(&tr, epoch);
-        while (tr.at.update < updates && !diverged) {
-            double norm = train_update(&tr, tr.order + (size_t)tr.at.update * s->batch, s->batch, &tr.at.train,
-                                       ctx->fault_nan_update);
-            tr.at.update++;
-            diverged = !isfinite(norm);
-            tr.at.norm_sum += norm;
-            tr.at.norm_max = norm > tr.at.norm_max ? norm : tr.at.norm_max;
-            const int hold = ctx->fault_hold && !resumed && tr.at.epoch == 0 && tr.at.update == 1;
-            if (!diverged && maybe_checkpoint(&tr, ctx, res, &last_checkpoint, hold)) {
-                res->wall_s = trial_wall(&tr);
-                trainer_free(&tr);
-                return;
-            }
-        }
-        stop = end_epoch(&tr, res, epoch, diverged);
-        if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, res->curves, res->epochs, stop || epoch == epochs) && !stop) {
-            stop = 1;
-            res->status = STATUS_PRUNED;
-            snprintf(res->stop_reason, sizeof res->stop_reason,
-                     "pruned at epoch %d: below the top of its group at this rung (successive halving)", epoch);
-        }
-        if (ctx->log) {
-            const CurveRow *row = &res->curves[res->epochs - 1];
-            fprintf(ctx->log, "%5d %10.4f %9.4f %10.4f %9.4f %10.4g %8.2f", epoch, row->train_loss,
-                    row->train_acc, row->val_loss, row->val_acc, row->grad_norm, cs_now_s() - t_epoch);
-            if (s->curriculum) fprintf(ctx->log, "  trained at T=%d", row->train_T);
-            if (!isnan(row->stage_val_acc)) fprintf(ctx->log, " (validation accuracy there %.4f)", row->stage_val_acc);
-            fputc('\n', ctx->log);
-            fflush(ctx->log);
-        }
-        tr.at.epoch = epoch, tr.at.update = 0;
-        memset(&tr.at.train, 0, sizeof tr.at.train);
-        tr.at.norm_sum = tr.at.norm_max = 0;
+        stop = close_epoch(&tr, ctx, res, epoch, diverged);
+        if (ctx->log) train_log_epoch(ctx->log, s, res, cs_now_s() - t_epoch);
     }
     if ((rc = finish(&tr, res, err, sizeof err)) != 0) failed(res, rc, err);
     res->wall_s = trial_wall(&tr);
-    if (ctx->log) print_summary(&tr, ctx, res);
+    if (ctx->log) train_log_summary(&tr, ctx->log, res);
     trainer_free(&tr);
 }
 
