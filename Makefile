@@ -135,7 +135,8 @@ clean:
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the program, its man page (generated from its help),
 # copysweep-report (the report of a results file, under $(PYTHON)), the analysis modules (importable
-# with PYTHONPATH=PREFIX/share/copysweep/analysis), the sbatch scripts and the job files.
+# with PYTHONPATH=PREFIX/share/copysweep/analysis; the report's own, report_*.py and report_sections/,
+# beside report.py), the sbatch scripts and the job files.
 PREFIX ?= /usr/local
 SHARE = $(DESTDIR)$(PREFIX)/share/copysweep
 INSTALLED = $(DESTDIR)$(PREFIX)/bin/copysweep $(DESTDIR)$(PREFIX)/bin/copysweep-report \
@@ -145,10 +146,12 @@ build/copysweep.1: copysweep | build
 build:
 	mkdir -p build
 install: copysweep build/copysweep.1
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(SHARE)/analysis $(SHARE)/slurm $(SHARE)/jobs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(SHARE)/analysis \
+	    $(SHARE)/analysis/report_sections $(SHARE)/slurm $(SHARE)/jobs
 	install -m 755 copysweep $(DESTDIR)$(PREFIX)/bin/copysweep
 	install -m 644 build/copysweep.1 $(DESTDIR)$(PREFIX)/share/man/man1/copysweep.1
-	install -m 644 analysis/load.py analysis/stats.py $(SHARE)/analysis/
+	install -m 644 analysis/load.py analysis/stats.py analysis/report_data.py analysis/report_doc.py $(SHARE)/analysis/
+	install -m 644 analysis/report_sections/*.py $(SHARE)/analysis/report_sections/
 	install -m 755 analysis/report.py $(SHARE)/analysis/
 	install -m 755 slurm/sweep.sbatch slurm/array.sbatch $(SHARE)/slurm/
 	install -m 644 jobs/*.ini $(SHARE)/jobs/
