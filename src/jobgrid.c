@@ -192,6 +192,44 @@ static int varies(const Job *job, const Grid *g, const SettingInfo *info)
     return 0;
 }
 
+/* Point k of grid g (own: its [grid NAME] section, or NULL): no [when] sets one of its axes or
+ * searched settings, and its settings agree with each other (settings_validate), the message
+ * blaming the line that set the value. hits[w] counts the points where [when] w applies. 0, or -1
+ * with err. */
+static int check_point(const Job *job, const Grid *g, const Section *own, long k, long *hits, char *err, size_t errlen)
+{
+    Settings s;
+    unsigned char matched[JOB_MAX_WHENS];
+    char why[256];
+    point_axes(job, g, k, &s);
+    apply_whens(job, &s, matched);
+    for (int w = 0; w < job->n_whens; w++) {
+        if (!matched[w]) continue;
+        hits[w]++;
+        for (int i = 0; i < job->whens[w].n; i++)
+            if (varies(job, g, job->whens[w].infos[i])) {
+                snprintf(err, errlen, "%s:%d: key '%s': [when %s = %s] sets a setting that is %s%s%s (expected "
+                         "single values of other settings)", job->path, job->whens[w].lines[i], job->whens[w].infos[i]->key,
+                         job->whens[w].key->key, job->whens[w].value,
+                         axis_of(g, job->whens[w].infos[i]) >= 0 ? "an axis" : "searched",
+                         own ? " in grid " : "", own ? own->name : "");
+                return -1;
+            }
+    }
+    const char *key = settings_validate(&s, why, sizeof why);
+    if (!key) return 0;
+    const SettingInfo *info = settings_find(key);
+    int line = g->lines[info - settings_table];
+    for (int j = 0; g->searched && j < job->search.n_keys; j++) /* a drawn value: its [search] line */
+        if (job->search.keys[j].info == info) line = job->search.keys[j].line;
+    for (int w = 0; w < job->n_whens; w++) /* blame the [when] that set it, if one did */
+        for (int i = 0; matched[w] && i < job->whens[w].n; i++)
+            if (job->whens[w].infos[i] == info) line = job->whens[w].lines[i];
+    snprintf(err, errlen, "%s:%d: key '%s': %s%s%s", job->path, line ? line : own ? own->line : 1, key, why,
+             own ? " in grid " : "", own ? own->name : "");
+    return -1;
+}
+
 /* The grid of [settings] with own (a [grid NAME], or NULL) over it; hits[w] counts the points where
  * [when] w applies. 0, or -1 with err. */
 static int build_grid(Job *job, Grid *g, const Section *common, const Section *own, long *hits, char *err,
@@ -222,40 +260,8 @@ static int build_grid(Job *job, Grid *g, const Section *common, const Section *o
         g->n_points *= g->axes[a].n;
     }
     /* [when] sections that would set an axis, and settings that depend on each other, at every point */
-    for (long k = 0; k < g->n_points; k++) {
-        Settings s;
-        unsigned char matched[JOB_MAX_WHENS];
-        char why[256];
-        point_axes(job, g, k, &s);
-        apply_whens(job, &s, matched);
-        int line = 0;
-        for (int w = 0; w < job->n_whens; w++) {
-            if (!matched[w]) continue;
-            hits[w]++;
-            for (int i = 0; i < job->whens[w].n; i++)
-                if (varies(job, g, job->whens[w].infos[i])) {
-                    snprintf(err, errlen, "%s:%d: key '%s': [when %s = %s] sets a setting that is %s%s%s (expected "
-                             "single values of other settings)", job->path, job->whens[w].lines[i], job->whens[w].infos[i]->key,
-                             job->whens[w].key->key, job->whens[w].value,
-                             axis_of(g, job->whens[w].infos[i]) >= 0 ? "an axis" : "searched",
-                             own ? " in grid " : "", own ? own->name : "");
-                    return -1;
-                }
-        }
-        const char *key = settings_validate(&s, why, sizeof why);
-        if (key) {
-            const SettingInfo *info = settings_find(key);
-            line = g->lines[info - settings_table];
-            for (int j = 0; g->searched && j < job->search.n_keys; j++) /* a drawn value: its [search] line */
-                if (job->search.keys[j].info == info) line = job->search.keys[j].line;
-            for (int w = 0; w < job->n_whens; w++) /* blame the [when] that set it, if one did */
-                for (int i = 0; matched[w] && i < job->whens[w].n; i++)
-                    if (job->whens[w].infos[i] == info) line = job->whens[w].lines[i];
-            snprintf(err, errlen, "%s:%d: key '%s': %s%s%s", job->path, line ? line : own ? own->line : 1, key, why,
-                     own ? " in grid " : "", own ? own->name : "");
-            return -1;
-        }
-    }
+    for (long k = 0; k < g->n_points; k++)
+        if (check_point(job, g, own, k, hits, err, errlen) != 0) return -1;
     return 0;
 }
 

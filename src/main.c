@@ -101,6 +101,47 @@ static int run_bench(const Options *o)
     return 0;
 }
 
+/* copysweep help [COMMAND | man]. */
+static int run_help(int argc, char **argv)
+{
+    if (argc > 2 && strcmp(argv[2], "man") == 0) {
+        cli_print_man(stdout); /* the man page, from the same text as the help */
+        return 0;
+    }
+    const Command *about = argc > 2 ? cli_command(argv[2]) : NULL;
+    if (argc > 2 && !about)
+        cs_user_error("help: unknown command '%s' (expected sweep, status, merge, train, data, bench or man)", argv[2]);
+    if (about) cli_print_command_help(about, stdout);
+    else cli_print_usage(stdout);
+    return 0;
+}
+
+/* A command other than the sweep: its options parsed, then run. */
+static int run_command(const Command *cmd, int argc, char **argv)
+{
+    Options o;
+    char err[512];
+    int rc = cli_parse(cmd, NULL, argc - 2, argv + 2, &o, err, sizeof err);
+    if (rc < 0) cs_user_error("%s", err);
+    if (rc > 0) {
+        cli_print_command_help(cmd, stdout);
+        return 0;
+    }
+    switch (cli_command_id(cmd)) {
+    case CLI_TRAIN: select_kernel(); return run_train(argc, argv, &o);
+    case CLI_DATA: return run_data(&o);
+    case CLI_BENCH: select_kernel(); return run_bench(&o);
+    case CLI_STATUS: return store_print_status(o.files[0], stdout);
+    case CLI_MERGE: {
+        char command[4096];
+        join_args(argc, argv, command, sizeof command);
+        return store_merge(o.files, o.n_files, o.output, command);
+    }
+    case CLI_SWEEP: break;
+    }
+    CS_FAIL("command '%s' has no runner", argv[1]);
+}
+
 int main(int argc, char **argv)
 {
     /* libhdf5 closes what is still open at exit; after a write that failed (a full disk) that close
@@ -126,40 +167,8 @@ int main(int argc, char **argv)
         }
         cs_user_error("sweep: a job file is needed (expected 'copysweep JOB.ini [options]'; see 'copysweep help sweep')");
     }
-    if (strcmp(argv[1], "help") == 0 && argc > 2 && strcmp(argv[2], "man") == 0) {
-        cli_print_man(stdout); /* the man page, from the same text as the help */
-        return 0;
-    }
-    if (strcmp(argv[1], "help") == 0) {
-        const Command *about = argc > 2 ? cli_command(argv[2]) : NULL;
-        if (argc > 2 && !about)
-            cs_user_error("help: unknown command '%s' (expected sweep, status, merge, train, data, bench or man)", argv[2]);
-        if (about) cli_print_command_help(about, stdout);
-        else cli_print_usage(stdout);
-        return 0;
-    }
-    if (cmd) {
-        Options o;
-        char err[512];
-        int rc = cli_parse(cmd, NULL, argc - 2, argv + 2, &o, err, sizeof err);
-        if (rc < 0) cs_user_error("%s", err);
-        if (rc > 0) {
-            cli_print_command_help(cmd, stdout);
-            return 0;
-        }
-        switch (cli_command_id(cmd)) {
-        case CLI_TRAIN: select_kernel(); return run_train(argc, argv, &o);
-        case CLI_DATA: return run_data(&o);
-        case CLI_BENCH: select_kernel(); return run_bench(&o);
-        case CLI_STATUS: return store_print_status(o.files[0], stdout);
-        case CLI_MERGE: {
-            char command[4096];
-            join_args(argc, argv, command, sizeof command);
-            return store_merge(o.files, o.n_files, o.output, command);
-        }
-        case CLI_SWEEP: break;
-        }
-    }
+    if (strcmp(argv[1], "help") == 0) return run_help(argc, argv);
+    if (cmd) return run_command(cmd, argc, argv);
     /* anything else names a job file: the sweep */
     size_t len = strlen(argv[1]);
     if (access(argv[1], F_OK) == 0 || (len > 4 && strcmp(argv[1] + len - 4, ".ini") == 0))

@@ -705,6 +705,8 @@ static void hold_sums(const Model *m, Acts *a, int B)
     }
 }
 
+/* One batch (model.h): the chunks forward, scored and backward in parallel, then their sums in chunk
+ * order. Kept whole: it is the step's parallel kernel, and reads top to bottom as the order of the work. */
 void model_batch(const Model *m, Workspace *w, const Batch *b, uint64_t dropout_key, Metrics *out, const Scores *sc,
                  real *grad, double *flow)
 {

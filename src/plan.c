@@ -250,12 +250,11 @@ int plan_match(const Plan *p, const ResultsIndex *ix, const char *output, long *
     return missing ? -1 : 0;
 }
 
-void plan_list(const Plan *p, const char *output)
+/* The columns of --list: every setting that is an axis of some grid, in the order they first
+ * appear, the searched ones, then those that differ otherwise (set by a [when], or different between
+ * grids). Returns how many. */
+static int list_columns(const Job *job, const SettingInfo **cols)
 {
-    const Job *job = &p->job;
-    /* the columns: every setting that is an axis of some grid, in the order they first appear, the
-     * searched ones, then those that differ otherwise (set by a [when], or different between grids) */
-    const SettingInfo *cols[JOB_MAX_SETTINGS];
     int n_cols = 0;
     for (int g = 0; g < job->n_grids; g++)
         for (int a = 0; a < job->grids[g].n_axes; a++) {
@@ -278,6 +277,12 @@ void plan_list(const Plan *p, const char *output)
         }
         if (!have && differs) cols[n_cols++] = info;
     }
+    return n_cols;
+}
+
+/* The first line of --list: the trials, each grid's dimensions, the output. */
+static void list_grids(const Job *job, const char *output)
+{
     printf("%s: %ld trials", job->path, job->n_trials);
     for (int g = 0; g < job->n_grids; g++) {
         const Grid *gr = &job->grids[g];
@@ -293,6 +298,14 @@ void plan_list(const Plan *p, const char *output)
         }
     }
     printf("%s; results to %s\n", job->n_grids > 1 ? "; points that an earlier grid has run once" : "", output);
+}
+
+void plan_list(const Plan *p, const char *output)
+{
+    const Job *job = &p->job;
+    const SettingInfo *cols[JOB_MAX_SETTINGS];
+    const int n_cols = list_columns(job, cols);
+    list_grids(job, output);
     printf("%6s", "trial");
     if (job->n_grids > 1) printf(" %12s", "grid");
     if (job->search.samples) printf(" %7s", "sample");

@@ -296,6 +296,8 @@ static const char *check_length(const Settings *s, const char *key, int T, char 
     return ops->check_length && ops->check_length(s, T, err, errlen) ? key : NULL;
 }
 
+/* A list of checks, one per rule between settings, in the order a user meets them; long as a table
+ * is long. */
 const char *settings_validate(const Settings *s, char *err, size_t errlen)
 {
     const TaskKind *task = &task_kinds[s->task];

@@ -21,7 +21,8 @@
 
 #include "check.h"   /* CS_ALLOC, CS_EXIT_* */
 #include "clock.h"   /* cs_now_s */
-#include "jobfile.h" /* job_parse, job_describe */
+#include "jobfile.h"  /* job_parse, job_describe */
+#include "progress.h" /* progress_duration */
 
 #define GROWTH 1.0       /* compact when the records not in the base reach this fraction of it */
 #define DUTY 20.0        /* ... or when the time since the last is this many times its duration */
@@ -545,11 +546,38 @@ static int watch(void *arg, uint64_t seq, int type, const unsigned char *p, size
     return 0;
 }
 
-static void duration(double s, char *buf, size_t n)
+/* The running trials of the file, each with its last epoch (job: the file's job, to describe them). */
+static void print_running(FILE *out, const ResultsIndex *ix, const Watch *w, const Job *job)
 {
-    if (s < 60) snprintf(buf, n, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    for (long k = 0; k < ix->n; k++) {
+        if (ix->status[k] != STATUS_RUNNING) continue;
+        char what[512] = "";
+        if (job) job_describe(job, k, what, sizeof what);
+        fprintf(out, "  trial %ld%s%s%s running on rank %d", k, what[0] ? " (" : "", what, what[0] ? ")" : "", w->rank[k]);
+        const CurveRow *row = &w->last[k];
+        if (row->epoch > 0) {
+            fprintf(out, ": epoch %d, validation accuracy %.4f", row->epoch, row->val_acc);
+            if (row->val_bits == row->val_bits) fprintf(out, ", %.2f bits", row->val_bits);
+            fprintf(out, ", %.0f s in", row->wall_s);
+        } else {
+            fprintf(out, ": in its first epoch");
+        }
+        fputc('\n', out);
+    }
+}
+
+/* The sweep's last progress record, carried forward to now. */
+static void print_progress(FILE *out, const Watch *w)
+{
+    double ago = (double)time(NULL) - w->progress.time;
+    ago = ago > 0 ? ago : 0;
+    char el[32], eta[32] = "unknown";
+    progress_duration(w->progress.elapsed_s + ago, el, sizeof el);
+    if (w->progress.eta_s >= 0) progress_duration(w->progress.eta_s > ago ? w->progress.eta_s - ago : 0, eta, sizeof eta);
+    fprintf(out, "this run: %" PRId64 " trials finished, elapsed %s, ETA %s\n", w->progress.finished, el, eta);
+    if (ago > 600)
+        fprintf(out, "no progress recorded for %.0f minutes: if no sweep runs, it was stopped; run its command "
+                "again to resume\n", ago / 60);
 }
 
 int store_print_status(const char *path, FILE *out)
@@ -581,36 +609,10 @@ int store_print_status(const char *path, FILE *out)
     Job job;
     char why[256];
     const int parsed = job_parse(&job, path, ix.job, why, sizeof why) == 0, described = parsed && job.n_trials == ix.n;
-    for (long k = 0; k < ix.n; k++) {
-        if (ix.status[k] != STATUS_RUNNING) continue;
-        char what[512] = "";
-        if (described) job_describe(&job, k, what, sizeof what);
-        fprintf(out, "  trial %ld%s%s%s running on rank %d", k, what[0] ? " (" : "", what, what[0] ? ")" : "", w.rank[k]);
-        const CurveRow *row = &w.last[k];
-        if (row->epoch > 0) {
-            fprintf(out, ": epoch %d, validation accuracy %.4f", row->epoch, row->val_acc);
-            if (row->val_bits == row->val_bits) fprintf(out, ", %.2f bits", row->val_bits);
-            fprintf(out, ", %.0f s in", row->wall_s);
-        } else {
-            fprintf(out, ": in its first epoch");
-        }
-        fputc('\n', out);
-    }
+    print_running(out, &ix, &w, described ? &job : NULL);
     if (parsed) job_free(&job);
-    if (rc == 1) {
-        fprintf(out, "no sweep is writing it (no journal)\n");
-    } else if (w.have_progress) {
-        /* the sweep's last progress record, carried forward to now */
-        double ago = (double)time(NULL) - w.progress.time;
-        ago = ago > 0 ? ago : 0;
-        char el[32], eta[32] = "unknown";
-        duration(w.progress.elapsed_s + ago, el, sizeof el);
-        if (w.progress.eta_s >= 0) duration(w.progress.eta_s > ago ? w.progress.eta_s - ago : 0, eta, sizeof eta);
-        fprintf(out, "this run: %" PRId64 " trials finished, elapsed %s, ETA %s\n", w.progress.finished, el, eta);
-        if (ago > 600)
-            fprintf(out, "no progress recorded for %.0f minutes: if no sweep runs, it was stopped; run its command "
-                    "again to resume\n", ago / 60);
-    }
+    if (rc == 1) fprintf(out, "no sweep is writing it (no journal)\n");
+    else if (w.have_progress) print_progress(out, &w);
     free(w.rank), free(w.last);
     results_index_free(&ix);
     return 0;

@@ -40,6 +40,16 @@ enum { TAG_READY = 1, TAG_TRIAL, TAG_STOP, TAG_HALT, TAG_RESULT, TAG_EPOCH, TAG_
 static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig) { stop_signal = sig; }
 
+/* SIGTERM, SIGUSR1 and SIGINT ask this rank to stop: it checkpoints its trial after its update. */
+static void catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 static void mpi_check(int rc, const char *call, const char *file, int line)
 {
     if (rc == MPI_SUCCESS) return;
@@ -743,11 +753,7 @@ int sweep_main(int argc, char **argv)
         return CS_EXIT_FAILURE;
     }
     CS_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    catch_signals();
 
     static Shared sh;   /* large (paths, the plan): off the stack */
     static Master ms;

@@ -304,6 +304,24 @@ static void result_init(TrialResult *res, const Settings *s)
     }
 }
 
+/* The epoch's row against the trial so far: the first epochs past the convergence thresholds, and
+ * model selection (the best validation accuracy; for a task of text the lowest validation loss). */
+static void select_epoch(Trainer *tr, TrialResult *res, const CurveRow *row, int epoch)
+{
+    for (int k = 0; k < CONV_COUNT; k++)
+        if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
+            res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
+    const int better = tr->shape.ops->uses_text
+                           ? res->best_epoch == 0 || row->val_loss < res->curves[res->best_epoch - 1].val_loss
+                           : row->val_acc > res->best_val_acc;
+    if (better) {
+        res->best_val_acc = row->val_acc, res->best_epoch = epoch, tr->at.since_best = 0;
+        memcpy(tr->best, tr->model->mem, tr->model->n_params * sizeof *tr->best);
+    } else if (!tr->staging) { /* patience counts from the epoch the curriculum reaches T */
+        tr->at.since_best++;
+    }
+}
+
 /* After epoch `epoch`: its curve row, convergence, selection; returns 1 if training should stop. */
 static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
 {
@@ -334,19 +352,7 @@ static int end_epoch(Trainer *tr, TrialResult *res, int epoch, int diverged)
                  "diverged: loss or gradient not finite in epoch %d", epoch);
         return 1;
     }
-    for (int k = 0; k < CONV_COUNT; k++)
-        if (res->conv_epoch[k] < 0 && row->val_acc >= conv_thresholds[k])
-            res->conv_epoch[k] = epoch, res->conv_wall[k] = row->wall_s;
-    /* selection: the best validation accuracy; for a task of text the lowest validation loss (perplexity) */
-    const int better = tr->shape.ops->uses_text
-                           ? res->best_epoch == 0 || row->val_loss < res->curves[res->best_epoch - 1].val_loss
-                           : row->val_acc > res->best_val_acc;
-    if (better) {
-        res->best_val_acc = row->val_acc, res->best_epoch = epoch, tr->at.since_best = 0;
-        memcpy(tr->best, tr->model->mem, tr->model->n_params * sizeof *tr->best);
-    } else if (!tr->staging) { /* patience counts from the epoch the curriculum reaches T */
-        tr->at.since_best++;
-    }
+    select_epoch(tr, res, row, epoch);
     if (row->val_acc >= s->target_acc) {
         snprintf(res->stop_reason, sizeof res->stop_reason,
                  "validation accuracy %.4f reached the target %g at epoch %d", row->val_acc,

@@ -47,14 +47,11 @@ void train_log_epoch(FILE *out, const Settings *s, const TrialResult *res, doubl
     fflush(out);
 }
 
-void train_log_summary(const Trainer *tr, FILE *out, const TrialResult *r)
+/* The selected model's test: accuracy, loss, bits, and the other lengths of eval-T. */
+static void log_test(FILE *out, const TaskShape *sh, const TrialResult *r)
 {
-    const TaskShape *sh = &tr->shape;
     const char *what = sh->ops->unit;
     const char *chance = sh->bce ? "1/2" : "1/K", *memoryless = sh->bce ? "log 2" : "log K";
-    fprintf(out, "stopped: %s\n", r->stop_reason);
-    fprintf(out, "selected: epoch %d (validation %s accuracy %.4f%s)\n", r->best_epoch, what, r->best_val_acc,
-            sh->ops->uses_text ? ", the lowest validation loss" : "");
     fprintf(out, "test (%lld sequences, selected model):\n", (long long)r->test.sequences);
     fprintf(out, "  %s accuracy   %.4f   (chance %s = %.4f)\n", what, metrics_acc(&r->test), chance,
             task_chance_acc(sh));
@@ -83,6 +80,16 @@ void train_log_summary(const Trainer *tr, FILE *out, const TrialResult *r)
                     metrics_bits_se(&r->eval[k].test_cal));
         fputc('\n', out);
     }
+}
+
+void train_log_summary(const Trainer *tr, FILE *out, const TrialResult *r)
+{
+    const TaskShape *sh = &tr->shape;
+    const char *what = sh->ops->unit;
+    fprintf(out, "stopped: %s\n", r->stop_reason);
+    fprintf(out, "selected: epoch %d (validation %s accuracy %.4f%s)\n", r->best_epoch, what, r->best_val_acc,
+            sh->ops->uses_text ? ", the lowest validation loss" : "");
+    log_test(out, &tr->shape, r);
     fprintf(out, "convergence (first epoch with validation accuracy ≥ 0.5 / 0.9 / 0.99):");
     for (int k = 0; k < CONV_COUNT; k++) {
         if (r->conv_epoch[k] < 0)
