@@ -67,13 +67,14 @@ build/tests/%: tests/%.c $(LIB_OBJ_F32) | build/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 TEST_BINS := build/tests/test_gradcheck_f64 build/tests/xcheck_dump_f64 build/tests/test_data \
-             build/tests/test_info build/tests/test_train
+             build/tests/test_info build/tests/test_train build/tests/test_exec
 test: copysweep $(TEST_BINS)
 	PYTHON=$(PYTHON) tests/run_tests.sh
 
 # the same suite with the program and the float tests built with ASan and UBSan (memory errors and
 # undefined behaviour; leaks are valgrind's part: tests/test_valgrind.sh)
 test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test_info build/asan/tests/test_train \
+           build/asan/tests/test_exec \
            $(TEST_BINS)
 	PYTHON=$(PYTHON) COPYSWEEP=build/asan/copysweep TEST_BINS=build/asan/tests SANITIZED=1 \
 	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_tests.sh
@@ -84,7 +85,7 @@ test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test
 # leaves the input in build/fuzz/; every crash found is kept in tests/fuzz/regressions/ and rerun.
 # libhdf5 keeps memory of a corrupt file it gave up on: fuzz_results checks memory errors, not leaks.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := jobfile cli checkpoint results journal
+FUZZ_TARGETS := jobfile cli checkpoint results journal exec
 FUZZ_CC := clang
 FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LIB_OBJ_FUZZ := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/sweep.c,$(LIB_SRC)))

@@ -43,6 +43,7 @@ fi
 run "data, splits and metrics" "$bins/test_data"
 run "memory in bits, its SE and temperature; the decay per step" "$bins/test_info"
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
+run "exec trials: the command template, the metrics protocol, every outcome of a program" "$bins/test_exec"
 run "command line" tests/test_cli.sh
 run "kernel paths: the same bits on avx512, avx2 and generic; mixed ranks; resumed on another path" tests/test_kernels.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh

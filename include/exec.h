@@ -1,0 +1,102 @@
+/* A trial that runs a user's program instead of the built-in engine: its command line from a
+ * template, its metrics from a line protocol, and its outcome.
+ *
+ * The command is a template of words split at blanks ("..." keeps blanks in one word); {key} in a
+ * word is replaced by the trial's value of setting key, and each word stays one argv element
+ * whatever the value holds: no shell ever reads it, so a value cannot inject a command.
+ *
+ * The program appends one JSON object per line to the file named by COPYSWEEP_METRICS: an epoch row
+ * has an integer "epoch" ({"epoch": 3, "val_loss": 0.41}), the final record has none and holds
+ * every declared metric as a number. A line that is not a JSON object, is over EXEC_MAX_LINE bytes,
+ * or gives a declared metric (or "epoch") a value of the wrong type fails the trial with the file and
+ * the line named. */
+#ifndef CS_EXEC_H
+#define CS_EXEC_H
+
+#include <stddef.h> /* size_t */
+
+#define EXEC_MAX_WORDS 256
+#define EXEC_MAX_FIELDS 64
+#define EXEC_MAX_NAME 64
+#define EXEC_MAX_LINE (1 << 20) /* bytes of one metrics line */
+
+/* ---- the command template ------------------------------------------------------------------ */
+
+typedef struct {
+    int n;                       /* words */
+    char *words[EXEC_MAX_WORDS]; /* as written, placeholders and all */
+} ExecCommand;
+
+/* Split a command into words. 0, or -1 with err (empty, an unclosed quote or brace, too many
+ * words). */
+int exec_command_parse(ExecCommand *c, const char *text, char *err, size_t errlen);
+void exec_command_free(ExecCommand *c);
+/* The placeholders of the command in order of first appearance, each once: names[i] points into a
+ * static-free copy the caller frees with free(). Returns how many (at most max). */
+int exec_command_keys(const ExecCommand *c, char **names, int max);
+/* argv (malloc'ed, NULL-terminated; free with exec_argv_free) with each {key} replaced by
+ * value(arg, key), which returns NULL for a key it lacks. 0, or -1 with err naming the key. */
+int exec_command_argv(const ExecCommand *c, const char *(*value)(void *arg, const char *key), void *arg,
+                      char ***argv, char *err, size_t errlen);
+void exec_argv_free(char **argv);
+
+/* ---- the metrics protocol ------------------------------------------------------------------ */
+
+typedef struct {
+    int epoch;                                /* ≥ 0 for an epoch row; -1 for the final record */
+    int n;                                    /* numeric fields besides "epoch" */
+    char names[EXEC_MAX_FIELDS][EXEC_MAX_NAME];
+    double values[EXEC_MAX_FIELDS];
+} ExecRecord;
+
+/* One line of the metrics file (without its newline) into r; a final record must hold every name
+ * of declared[0..n_declared) as a number. 0, or -1 with the problem in err (one line, without a
+ * place: the caller adds file and line). */
+int exec_parse_record(const char *line, size_t len, const char *const *declared, int n_declared, ExecRecord *r,
+                      char *err, size_t errlen);
+/* The value of name in r, or NULL. */
+const double *exec_record_value(const ExecRecord *r, const char *name);
+
+/* ---- one run of the program ---------------------------------------------------------------- */
+
+enum { EXEC_DONE, EXEC_FAILED, EXEC_STOPPED, EXEC_PRUNED };
+
+typedef struct {
+    char *const *argv;          /* argv[0] is looked up on PATH */
+    char *const *env;           /* "NAME=VALUE" entries added to the environment; NULL-terminated */
+    const char *dir;            /* working directory; NULL: this one */
+    const char *stdout_path;    /* the program's stdout and stderr, appended to (kept whole) */
+    const char *stderr_path;
+    const char *metrics_path;   /* COPYSWEEP_METRICS: read as the program writes it */
+    const char *const *declared; /* the final metrics the job declares */
+    int n_declared;
+    double timeout_s;           /* 0: none */
+    int stop_signal;            /* sent to the program's process group to stop it (SIGTERM) */
+    double grace_s;             /* then this long before SIGKILL */
+    int (*should_stop)(void *arg); /* polled: 1 if the trial is to stop now (a signal, the master) */
+    void *stop_arg;
+    /* an epoch row as it arrives (rows already read before this run's start included): 0 stops
+     * the program (pruned by successive halving), 1 goes on */
+    int (*on_epoch)(void *arg, const ExecRecord *row);
+    void *epoch_arg;
+} ExecRun;
+
+typedef struct {
+    int status;                 /* EXEC_* */
+    int exit_code;              /* its exit status, or -1 if a signal ended it */
+    int signal;                 /* the signal that ended it, or 0 */
+    int timed_out;
+    char reason[1024];          /* one line: why it failed or stopped */
+    char stderr_tail[2048];     /* its last lines of stderr (failed trials) */
+    ExecRecord final;           /* the final record (status DONE) */
+    int epochs;                 /* epoch rows read */
+    double wall_s;
+} ExecOutcome;
+
+/* Run the program to its end (or its stop) and classify it: DONE after exit 0 with a final record;
+ * FAILED after a non-zero exit, a signal, the timeout, a bad metrics line (the program is stopped)
+ * or exit 0 without a final record; STOPPED if should_stop asked for it; PRUNED if on_epoch did.
+ * Returns 0, or -1 if the program could not be started at all (err says why; o is FAILED too). */
+int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen);
+
+#endif

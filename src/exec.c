@@ -1,0 +1,640 @@
+/* A trial that runs a user's program: the command template, the metrics line protocol (a small JSON
+ * reader for one flat object per line) and the run itself (fork and exec without a shell, the
+ * metrics read as they are written, the timeout, the stop and its grace period, the outcome). */
+#include "exec.h"
+
+#include <errno.h>    /* errno, EINTR */
+#include <fcntl.h>    /* open, O_* */
+#include <math.h>     /* floor, INFINITY, NAN */
+#include <signal.h>   /* kill, SIGKILL */
+#include <stdio.h>    /* snprintf */
+#include <stdlib.h>   /* free, strtod */
+#include <string.h>   /* memchr, memcpy, memmove, strcmp, strlen, strsignal */
+#include <sys/stat.h> /* fstat */
+#include <sys/wait.h> /* waitpid, WIF* */
+#include <time.h>     /* nanosleep */
+#include <unistd.h>   /* fork, execvpe, pipe2, read, pread, lseek, close, dup2, chdir, setpgid */
+
+#include "check.h" /* CS_ALLOC, CS_FAIL */
+#include "clock.h" /* cs_now_s */
+
+extern char **environ;
+
+#define POLL_NS 20000000L /* 20 ms between looks at the program and its metrics file */
+
+/* ---- the command template ------------------------------------------------------------------ */
+
+int exec_command_parse(ExecCommand *c, const char *text, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) break;
+        if (c->n == EXEC_MAX_WORDS) {
+            snprintf(err, errlen, "more than %d words", EXEC_MAX_WORDS);
+            exec_command_free(c);
+            return -1;
+        }
+        char *word = CS_ALLOC(strlen(p) + 1);
+        size_t len = 0;
+        int quoted = 0;
+        for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
+            if (*p == '"') quoted = !quoted;
+            else word[len++] = *p;
+        }
+        word[len] = '\0';
+        c->words[c->n++] = word;
+        if (quoted) {
+            snprintf(err, errlen, "a quote '\"' is not closed");
+            exec_command_free(c);
+            return -1;
+        }
+        for (const char *b = word; (b = strchr(b, '{')) != NULL; b++) {
+            if (b[1] == '{') { /* {{ is a literal brace */
+                b++;
+                continue;
+            }
+            const char *close = strchr(b, '}');
+            if (!close || close == b + 1) {
+                snprintf(err, errlen, "'%s': a placeholder is %s (expected {KEY})", word, close ? "empty" : "not closed");
+                exec_command_free(c);
+                return -1;
+            }
+        }
+    }
+    if (!c->n) {
+        snprintf(err, errlen, "the command is empty (expected a program and its arguments)");
+        return -1;
+    }
+    return 0;
+}
+
+void exec_command_free(ExecCommand *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->words[i]);
+    c->n = 0;
+}
+
+/* Calls f(arg, start, len) for each placeholder {KEY} of word (KEY = start[0..len)); a literal "{{"
+ * or "}}" is skipped. */
+static void each_key(const char *word, void (*f)(void *arg, const char *key, size_t len), void *arg)
+{
+    for (const char *b = word; (b = strchr(b, '{')) != NULL; b++) {
+        if (b[1] == '{') {
+            b++;
+            continue;
+        }
+        const char *close = strchr(b, '}');
+        if (close) f(arg, b + 1, (size_t)(close - b - 1));
+    }
+}
+
+typedef struct {
+    char **names;
+    int n, max;
+} KeyList;
+
+static void add_key(void *arg, const char *key, size_t len)
+{
+    KeyList *k = arg;
+    for (int i = 0; i < k->n; i++)
+        if (strlen(k->names[i]) == len && memcmp(k->names[i], key, len) == 0) return;
+    if (k->n == k->max) return;
+    char *name = CS_ALLOC(len + 1);
+    memcpy(name, key, len);
+    name[len] = '\0';
+    k->names[k->n++] = name;
+}
+
+int exec_command_keys(const ExecCommand *c, char **names, int max)
+{
+    KeyList k = {.names = names, .max = max};
+    for (int i = 0; i < c->n; i++) each_key(c->words[i], add_key, &k);
+    return k.n;
+}
+
+/* word with its placeholders replaced (malloc'ed), or NULL with err. */
+static char *substitute(const char *word, const char *(*value)(void *, const char *), void *arg, char *err,
+                        size_t errlen)
+{
+    size_t cap = strlen(word) + 1, len = 0;
+    char *out = CS_ALLOC(cap);
+    for (const char *p = word; *p;) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) { /* a literal brace */
+            out[len++] = *p;
+            p += 2;
+            continue;
+        }
+        if (*p != '{') {
+            out[len++] = *p++;
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        char key[EXEC_MAX_NAME];
+        snprintf(key, sizeof key, "%.*s", (int)(close - p - 1), p + 1);
+        const char *v = value(arg, key);
+        if (!v) {
+            snprintf(err, errlen, "placeholder {%s} names no setting of the trial", key);
+            free(out);
+            return NULL;
+        }
+        const size_t vl = strlen(v);
+        if (len + vl + strlen(close) + 1 > cap) {
+            cap = len + vl + strlen(close) + 1;
+            char *grown = realloc(out, cap);
+            if (!grown) CS_FAIL("out of memory");
+            out = grown;
+        }
+        memcpy(out + len, v, vl);
+        len += vl;
+        p = close + 1;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+int exec_command_argv(const ExecCommand *c, const char *(*value)(void *arg, const char *key), void *arg,
+                      char ***argv, char *err, size_t errlen)
+{
+    char **a = CS_CALLOC(((size_t)c->n + 1) * sizeof *a);
+    for (int i = 0; i < c->n; i++)
+        if (!(a[i] = substitute(c->words[i], value, arg, err, errlen))) {
+            exec_argv_free(a);
+            return -1;
+        }
+    *argv = a;
+    return 0;
+}
+
+void exec_argv_free(char **argv)
+{
+    for (int i = 0; argv && argv[i]; i++) free(argv[i]);
+    free(argv);
+}
+
+/* ---- the metrics protocol: one flat JSON object per line ------------------------------------ */
+
+typedef struct {
+    const char *p, *end;
+    const char *problem;
+} Json;
+
+static void ws(Json *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n')) j->p++;
+}
+
+static int fail_json(Json *j, const char *problem)
+{
+    if (!j->problem) j->problem = problem;
+    return -1;
+}
+
+/* A JSON string into buf (escapes decoded; a character beyond ASCII kept as its UTF-8 bytes, \u
+ * escapes beyond ASCII as '?'). */
+static int json_string(Json *j, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (j->p >= j->end || *j->p != '"') return fail_json(j, "a string is expected");
+    for (j->p++; j->p < j->end && *j->p != '"'; j->p++) {
+        char ch = *j->p;
+        if ((unsigned char)ch < 0x20) return fail_json(j, "a control character in a string");
+        if (ch == '\\') {
+            if (++j->p >= j->end) break;
+            static const char escapes[] = "\"\\/bfnrtu", decoded[] = "\"\\/\b\f\n\r\t";
+            const char *esc = *j->p ? strchr(escapes, *j->p) : NULL;
+            if (!esc) return fail_json(j, "a bad escape in a string");
+            if (*j->p == 'u') {
+                for (int k = 1; k <= 4; k++)
+                    if (j->p + k >= j->end || !strchr("0123456789abcdefABCDEF", j->p[k]) || !j->p[k])
+                        return fail_json(j, "a bad \\u escape in a string");
+                const long code = strtol((char[]){j->p[1], j->p[2], j->p[3], j->p[4], 0}, NULL, 16);
+                ch = code < 0x80 ? (char)code : '?';
+                j->p += 4;
+            } else {
+                ch = decoded[esc - escapes];
+            }
+        }
+        if (len + 1 < n) buf[len++] = ch;
+    }
+    if (j->p >= j->end) return fail_json(j, "a string is not closed");
+    j->p++;
+    buf[len] = '\0';
+    return 0;
+}
+
+/* A JSON number (or Python's NaN, Infinity, -Infinity) into *v. */
+static int json_number(Json *j, double *v)
+{
+    static const struct { const char *word; double v; } words[] = {{"NaN", NAN}, {"Infinity", INFINITY},
+                                                                  {"-Infinity", -INFINITY}};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        const size_t len = strlen(words[w].word);
+        if ((size_t)(j->end - j->p) >= len && memcmp(j->p, words[w].word, len) == 0) {
+            j->p += len, *v = words[w].v;
+            return 0;
+        }
+    }
+    const char *s = j->p;
+    if (s < j->end && *s == '-') s++;
+    if (s >= j->end || *s < '0' || *s > '9') return fail_json(j, "a value is not JSON");
+    if (*s == '0') s++;
+    else while (s < j->end && *s >= '0' && *s <= '9') s++;
+    if (s < j->end && *s == '.') {
+        if (++s >= j->end || *s < '0' || *s > '9') return fail_json(j, "a number is malformed");
+        while (s < j->end && *s >= '0' && *s <= '9') s++;
+    }
+    if (s < j->end && (*s == 'e' || *s == 'E')) {
+        if (++s < j->end && (*s == '+' || *s == '-')) s++;
+        if (s >= j->end || *s < '0' || *s > '9') return fail_json(j, "a number is malformed");
+        while (s < j->end && *s >= '0' && *s <= '9') s++;
+    }
+    char text[64];
+    if ((size_t)(s - j->p) >= sizeof text) return fail_json(j, "a number is too long");
+    memcpy(text, j->p, (size_t)(s - j->p));
+    text[s - j->p] = '\0';
+    *v = strtod(text, NULL);
+    j->p = s;
+    return 0;
+}
+
+enum { J_NUMBER, J_STRING, J_OTHER };
+
+/* Any JSON value; *kind says which; a number's value into *v. Nested values are read and dropped. */
+static int json_value(Json *j, int depth, int *kind, double *v)
+{
+    ws(j);
+    if (j->p >= j->end) return fail_json(j, "a value is missing");
+    if (depth > 32) return fail_json(j, "values nested too deep");
+    char scratch[EXEC_MAX_NAME];
+    const char c = *j->p;
+    *kind = J_OTHER;
+    if (c == '"') {
+        *kind = J_STRING;
+        return json_string(j, scratch, sizeof scratch);
+    }
+    if (c == '{' || c == '[') {
+        const char close = c == '{' ? '}' : ']';
+        j->p++;
+        ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            int k;
+            double x;
+            if (c == '{') {
+                ws(j);
+                if (json_string(j, scratch, sizeof scratch) != 0) return -1;
+                ws(j);
+                if (j->p >= j->end || *j->p != ':') return fail_json(j, "':' is expected after a key");
+                j->p++;
+            }
+            if (json_value(j, depth + 1, &k, &x) != 0) return -1;
+            ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (j->p < j->end && *j->p == close) {
+                j->p++;
+                return 0;
+            }
+            return fail_json(j, "',' or a closing bracket is expected");
+        }
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int w = 0; w < 3; w++) {
+        const size_t len = strlen(words[w]);
+        if ((size_t)(j->end - j->p) >= len && memcmp(j->p, words[w], len) == 0) {
+            j->p += len;
+            return 0;
+        }
+    }
+    *kind = J_NUMBER;
+    return json_number(j, v);
+}
+
+static const char *kind_name(int kind) { return kind == J_STRING ? "a string" : "not a number"; }
+
+/* Field name with value v (of kind) into r: "epoch" an integer ≥ 0, a declared metric a number,
+ * other numbers kept, other values dropped. */
+static int add_field(ExecRecord *r, const char *name, int kind, double v, const char *const *declared,
+                     int n_declared, char *err, size_t errlen)
+{
+    if (strcmp(name, "epoch") == 0) {
+        if (kind != J_NUMBER || !(v >= 0 && v < 1e9 && v == floor(v))) {
+            snprintf(err, errlen, "\"epoch\" is %s (expected an integer ≥ 0)", kind == J_NUMBER ? "not a whole number ≥ 0"
+                     : kind_name(kind));
+            return -1;
+        }
+        r->epoch = (int)v;
+        return 0;
+    }
+    int is_declared = 0;
+    for (int i = 0; i < n_declared; i++) is_declared |= strcmp(declared[i], name) == 0;
+    if (kind != J_NUMBER) {
+        if (!is_declared) return 0;
+        snprintf(err, errlen, "\"%s\" is %s (expected a number)", name, kind_name(kind));
+        return -1;
+    }
+    if (exec_record_value(r, name)) {
+        snprintf(err, errlen, "\"%s\" is given twice", name);
+        return -1;
+    }
+    if (strlen(name) >= EXEC_MAX_NAME || !*name) {
+        snprintf(err, errlen, "a metric name of %zu bytes (expected 1 to %d)", strlen(name), EXEC_MAX_NAME - 1);
+        return -1;
+    }
+    if (r->n == EXEC_MAX_FIELDS) {
+        snprintf(err, errlen, "more than %d numbers", EXEC_MAX_FIELDS);
+        return -1;
+    }
+    memcpy(r->names[r->n], name, strlen(name) + 1); /* shorter than EXEC_MAX_NAME, checked above */
+    r->values[r->n++] = v;
+    return 0;
+}
+
+int exec_parse_record(const char *line, size_t len, const char *const *declared, int n_declared, ExecRecord *r,
+                      char *err, size_t errlen)
+{
+    Json j = {.p = line, .end = line + len};
+    r->epoch = -1, r->n = 0;
+    ws(&j);
+    if (j.p >= j.end || *j.p != '{') {
+        snprintf(err, errlen, "not a JSON object (expected one {...} per line)");
+        return -1;
+    }
+    j.p++;
+    ws(&j);
+    int first = 1;
+    while (j.p < j.end && *j.p != '}') {
+        char name[256];
+        int kind;
+        double v = 0;
+        if (!first) {
+            if (*j.p != ',') break;
+            j.p++;
+            ws(&j);
+        }
+        first = 0;
+        if (json_string(&j, name, sizeof name) != 0) break;
+        ws(&j);
+        if (j.p >= j.end || *j.p != ':') {
+            fail_json(&j, "':' is expected after a key");
+            break;
+        }
+        j.p++;
+        if (json_value(&j, 1, &kind, &v) != 0) break;
+        if (add_field(r, name, kind, v, declared, n_declared, err, errlen) != 0) return -1;
+        ws(&j);
+    }
+    if (!j.problem && (j.p >= j.end || *j.p != '}')) j.problem = "',' or '}' is expected";
+    if (!j.problem) {
+        j.p++;
+        ws(&j);
+        if (j.p != j.end) j.problem = "text after the object";
+    }
+    if (j.problem) {
+        snprintf(err, errlen, "not JSON: %s at byte %ld (expected one {...} per line)", j.problem, (long)(j.p - line) + 1);
+        return -1;
+    }
+    for (int i = 0; r->epoch < 0 && i < n_declared; i++)
+        if (!exec_record_value(r, declared[i])) {
+            snprintf(err, errlen, "the final record (a line without \"epoch\") lacks the declared metric \"%s\"",
+                     declared[i]);
+            return -1;
+        }
+    return 0;
+}
+
+const double *exec_record_value(const ExecRecord *r, const char *name)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->names[i], name) == 0) return &r->values[i];
+    return NULL;
+}
+
+/* ---- one run of the program ---------------------------------------------------------------- */
+
+/* The environment of the program: this process's, with env's entries added or replacing the same
+ * names (malloc'ed array; the strings are borrowed). */
+static char **program_environment(char *const *env)
+{
+    size_t n_old = 0, n_add = 0;
+    while (environ[n_old]) n_old++;
+    while (env && env[n_add]) n_add++;
+    char **out = CS_ALLOC((n_old + n_add + 1) * sizeof *out);
+    size_t n = 0;
+    for (size_t i = 0; i < n_old; i++) {
+        const size_t name = strcspn(environ[i], "=");
+        int replaced = 0;
+        for (size_t k = 0; k < n_add && !replaced; k++)
+            replaced = strncmp(env[k], environ[i], name + 1) == 0;
+        if (!replaced) out[n++] = environ[i];
+    }
+    for (size_t k = 0; k < n_add; k++) out[n++] = env[k];
+    out[n] = NULL;
+    return out;
+}
+
+/* Start the program in a process group of its own, stdout and stderr appended to their files. The
+ * child does only what is safe after fork in a threaded process; a failed exec reports its errno
+ * through a pipe. The pid, or -1 with err. */
+static pid_t start(const ExecRun *r, char *err, size_t errlen)
+{
+    char **envp = program_environment(r->env);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
+    const pid_t pid = fork();
+    if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(report[0]);
+        setpgid(0, 0);
+        const int out = open(r->stdout_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        const int errfd = open(r->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int e = out < 0 || errfd < 0 ? errno : 0;
+        if (!e && (dup2(out, 1) < 0 || dup2(errfd, 2) < 0)) e = errno;
+        if (!e && r->dir && chdir(r->dir) != 0) e = errno;
+        const int devnull = open("/dev/null", O_RDONLY);
+        if (!e && devnull >= 0) dup2(devnull, 0);
+        if (!e) execvpe(r->argv[0], r->argv, envp);
+        e = e ? e : errno;
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: the group exists before any signal is sent to it */
+    close(report[1]);
+    int e = 0;
+    ssize_t got;
+    while ((got = read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {}
+    close(report[0]);
+    free(envp);
+    if (got == (ssize_t)sizeof e) {
+        waitpid(pid, NULL, 0);
+        snprintf(err, errlen, "cannot run '%s': %s", r->argv[0], strerror(e));
+        return -1;
+    }
+    return pid;
+}
+
+/* What a run knows of its program while it runs. */
+typedef struct {
+    const ExecRun *r;
+    ExecOutcome *o;
+    int fd;           /* the metrics file, once it exists; -1 before */
+    char *buf;        /* (EXEC_MAX_LINE + 1) the unfinished line */
+    size_t len;
+    long line;        /* lines read */
+    int ending;       /* EXEC_* the run ends with, once decided (-1: not yet) */
+    double stop_at;   /* when the stop signal went to the program; 0: not sent */
+} Watch;
+
+/* The run ends with status and reason (the first decision stands); the program is asked to stop. */
+static void end_with(Watch *w, pid_t pid, int status, const char *reason)
+{
+    if (w->ending >= 0) return;
+    w->ending = status;
+    if (reason) snprintf(w->o->reason, sizeof w->o->reason, "%s", reason);
+    kill(-pid, w->r->stop_signal);
+    w->stop_at = cs_now_s();
+}
+
+/* One complete line of the metrics file. */
+static void take_line(Watch *w, pid_t pid, const char *line, size_t len)
+{
+    w->line++;
+    if (w->ending >= 0 && w->ending != EXEC_PRUNED && w->ending != EXEC_STOPPED) return;
+    ExecRecord rec;
+    char why[512], reason[1024];
+    if (exec_parse_record(line, len, w->r->declared, w->r->n_declared, &rec, why, sizeof why) != 0) {
+        snprintf(reason, sizeof reason, "%s:%ld: %s", w->r->metrics_path, w->line, why);
+        w->ending = -1; /* a bad line outranks a stop */
+        end_with(w, pid, EXEC_FAILED, reason);
+        return;
+    }
+    if (rec.epoch < 0) {
+        w->o->final = rec;
+        return;
+    }
+    w->o->epochs++;
+    if (w->r->on_epoch && !w->r->on_epoch(w->r->epoch_arg, &rec) && w->ending < 0)
+        end_with(w, pid, EXEC_PRUNED, "pruned at a rung of successive halving");
+}
+
+/* The lines written since the last look (at the end, also a last line without its newline). */
+static void read_metrics(Watch *w, pid_t pid, int at_end)
+{
+    if (w->fd < 0) w->fd = open(w->r->metrics_path, O_RDONLY | O_CLOEXEC);
+    if (w->fd < 0) return;
+    for (;;) {
+        const ssize_t got = read(w->fd, w->buf + w->len, EXEC_MAX_LINE + 1 - w->len);
+        if (got <= 0) break;
+        w->len += (size_t)got;
+        char *start = w->buf, *nl;
+        while ((nl = memchr(start, '\n', w->len - (size_t)(start - w->buf))) != NULL) {
+            take_line(w, pid, start, (size_t)(nl - start));
+            start = nl + 1;
+        }
+        w->len -= (size_t)(start - w->buf);
+        memmove(w->buf, start, w->len);
+        if (w->len > EXEC_MAX_LINE) {
+            char reason[1024];
+            snprintf(reason, sizeof reason, "%s:%ld: a line of more than %d bytes (expected one JSON object per "
+                     "line)", w->r->metrics_path, w->line + 1, EXEC_MAX_LINE);
+            w->ending = -1;
+            end_with(w, pid, EXEC_FAILED, reason);
+            w->len = 0;
+            lseek(w->fd, 0, SEEK_END);
+        }
+    }
+    if (at_end && w->len) {
+        take_line(w, pid, w->buf, w->len);
+        w->len = 0;
+    }
+}
+
+/* The last lines of the program's stderr, at most sizeof tail - 1 bytes from a line's start. */
+static void stderr_tail(const char *path, char *tail, size_t n)
+{
+    tail[0] = '\0';
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    const off_t from = fstat(fd, &st) == 0 && st.st_size > (off_t)n - 1 ? st.st_size - (off_t)n + 1 : 0;
+    const ssize_t got = pread(fd, tail, n - 1, from);
+    close(fd);
+    if (got <= 0) return;
+    tail[got] = '\0';
+    char *start = tail;
+    if (from > 0 && (start = strchr(tail, '\n')) != NULL) start++; /* from a line's start */
+    else if (from > 0) start = tail;
+    memmove(tail, start, strlen(start) + 1);
+}
+
+/* Why the program ended as it did, for a run that ends FAILED (or DONE). */
+static void classify(Watch *w, int wstatus)
+{
+    ExecOutcome *o = w->o;
+    o->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    o->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    if (w->ending >= 0) {
+        o->status = w->ending;
+        return;
+    }
+    if (o->signal) {
+        o->status = EXEC_FAILED;
+        snprintf(o->reason, sizeof o->reason, "killed by signal %d (%s)", o->signal, strsignal(o->signal));
+    } else if (o->exit_code != 0) {
+        o->status = EXEC_FAILED;
+        snprintf(o->reason, sizeof o->reason, "exited with status %d", o->exit_code);
+    } else if (o->final.epoch != -1) {
+        o->status = EXEC_FAILED;
+        snprintf(o->reason, sizeof o->reason, "exited with status 0 without a final record (a line without "
+                 "\"epoch\" in %s)", w->r->metrics_path);
+    } else {
+        o->status = EXEC_DONE;
+    }
+}
+
+int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->final.epoch = -2; /* none yet */
+    const double t0 = cs_now_s();
+    const pid_t pid = start(r, err, errlen);
+    if (pid < 0) {
+        o->status = EXEC_FAILED, o->exit_code = 127;
+        snprintf(o->reason, sizeof o->reason, "%s", err);
+        return -1;
+    }
+    Watch w = {.r = r, .o = o, .fd = -1, .buf = CS_ALLOC(EXEC_MAX_LINE + 1), .ending = -1};
+    int wstatus = 0;
+    for (;;) {
+        const pid_t done = waitpid(pid, &wstatus, WNOHANG);
+        if (done < 0 && errno != EINTR) CS_FAIL("waitpid: %s", strerror(errno));
+        read_metrics(&w, pid, done == pid);
+        if (done == pid) break;
+        const double now = cs_now_s();
+        if (w.ending < 0 && r->should_stop && r->should_stop(r->stop_arg))
+            end_with(&w, pid, EXEC_STOPPED, "stopped: the sweep was asked to stop; its checkpoint folder is kept");
+        if (w.ending < 0 && r->timeout_s > 0 && now - t0 > r->timeout_s) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "exceeded its timeout of %.4g minutes", r->timeout_s / 60);
+            o->timed_out = 1;
+            end_with(&w, pid, EXEC_FAILED, reason);
+        }
+        if (w.stop_at > 0 && now - w.stop_at > r->grace_s) kill(-pid, SIGKILL);
+        nanosleep(&(struct timespec){0, POLL_NS}, NULL);
+    }
+    kill(-pid, SIGKILL); /* what the program left behind in its group */
+    if (w.fd >= 0) close(w.fd);
+    free(w.buf);
+    classify(&w, wstatus);
+    if (o->final.epoch == -2) o->final.epoch = -1, o->final.n = 0;
+    if (o->status == EXEC_FAILED) stderr_tail(r->stderr_path, o->stderr_tail, sizeof o->stderr_tail);
+    o->wall_s = cs_now_s() - t0;
+    return 0;
+}
