@@ -7,9 +7,10 @@
  *
  * The program appends one JSON object per line to the file named by COPYSWEEP_METRICS: an epoch row
  * has an integer "epoch" ({"epoch": 3, "val_loss": 0.41}), the final record has none and holds
- * every declared metric as a number. A line that is not a JSON object, is over EXEC_MAX_LINE bytes,
- * or gives a declared metric (or "epoch") a value of the wrong type fails the trial with the file and
- * the line named. */
+ * every declared metric as a number; other numbers are kept (up to EXEC_MAX_FIELDS, names under
+ * EXEC_MAX_NAME bytes) and other values dropped. A line that is not a JSON object, is over
+ * EXEC_MAX_LINE bytes, or gives a declared metric (or "epoch") a value of the wrong type fails the
+ * trial with the file and the line named. */
 #ifndef CS_EXEC_H
 #define CS_EXEC_H
 
@@ -31,8 +32,8 @@ typedef struct {
  * words). */
 int exec_command_parse(ExecCommand *c, const char *text, char *err, size_t errlen);
 void exec_command_free(ExecCommand *c);
-/* The placeholders of the command in order of first appearance, each once: names[i] points into a
- * static-free copy the caller frees with free(). Returns how many (at most max). */
+/* The placeholders of the command in order of first appearance, each once, into names (each
+ * malloc'ed: the caller frees them). Returns how many (at most max). */
 int exec_command_keys(const ExecCommand *c, char **names, int max);
 /* argv (malloc'ed, NULL-terminated; free with exec_argv_free) with each {key} replaced by
  * value(arg, key), which returns NULL for a key it lacks. 0, or -1 with err naming the key. */
@@ -45,6 +46,7 @@ void exec_argv_free(char **argv);
 typedef struct {
     int epoch;                                /* ≥ 0 for an epoch row; -1 for the final record */
     int n;                                    /* numeric fields besides "epoch" */
+    int n_declared;                           /* of them, declared metrics */
     char names[EXEC_MAX_FIELDS][EXEC_MAX_NAME];
     double values[EXEC_MAX_FIELDS];
 } ExecRecord;

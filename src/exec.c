@@ -6,14 +6,15 @@
 #include <errno.h>    /* errno, EINTR */
 #include <fcntl.h>    /* open, O_* */
 #include <math.h>     /* floor, INFINITY, NAN */
-#include <signal.h>   /* kill, SIGKILL */
+#include <signal.h>   /* kill, sigaction, sigprocmask, SIGKILL */
+#include <linux/close_range.h> /* CLOSE_RANGE_CLOEXEC */
 #include <stdio.h>    /* snprintf */
-#include <stdlib.h>   /* free, strtod */
+#include <stdlib.h>   /* free, getenv, strtod */
 #include <string.h>   /* memchr, memcpy, memmove, strcmp, strlen, strsignal */
 #include <sys/stat.h> /* fstat */
-#include <sys/wait.h> /* waitpid, WIF* */
+#include <sys/wait.h> /* waitid, waitpid, WIF* */
 #include <time.h>     /* nanosleep */
-#include <unistd.h>   /* fork, execvpe, pipe2, read, pread, lseek, close, dup2, chdir, setpgid */
+#include <unistd.h>   /* fork, execve, pipe2, read, pread, lseek, close, close_range, dup2, chdir, setpgid, access */
 
 #include "check.h" /* CS_ALLOC, CS_FAIL */
 #include "clock.h" /* cs_now_s */
@@ -55,12 +56,15 @@ int exec_command_parse(ExecCommand *c, const char *text, char *err, size_t errle
                 b++;
                 continue;
             }
-            const char *close = strchr(b, '}');
-            if (!close || close == b + 1) {
-                snprintf(err, errlen, "'%s': a placeholder is %s (expected {KEY})", word, close ? "empty" : "not closed");
+            const char *close = strchr(b, '}'), *inner = strchr(b + 1, '{');
+            const char *bad = !close ? "not closed" : close == b + 1 ? "empty" : inner && inner < close ? "holds a '{'"
+                              : close - b - 1 >= EXEC_MAX_NAME ? "longer than 63 bytes" : NULL;
+            if (bad) {
+                snprintf(err, errlen, "'%s': a placeholder is %s (expected {KEY})", word, bad);
                 exec_command_free(c);
                 return -1;
             }
+            b = close;
         }
     }
     if (!c->n) {
@@ -86,7 +90,9 @@ static void each_key(const char *word, void (*f)(void *arg, const char *key, siz
             continue;
         }
         const char *close = strchr(b, '}');
-        if (close) f(arg, b + 1, (size_t)(close - b - 1));
+        if (!close) return;
+        f(arg, b + 1, (size_t)(close - b - 1));
+        b = close;
     }
 }
 
@@ -216,7 +222,7 @@ static int json_string(Json *j, char *buf, size_t n)
                 ch = decoded[esc - escapes];
             }
         }
-        if (len + 1 < n) buf[len++] = ch;
+        if (len + 1 < n) buf[len++] = (unsigned char)ch < 0x20 ? '?' : ch; /* messages stay one line */
     }
     if (j->p >= j->end) return fail_json(j, "a string is not closed");
     j->p++;
@@ -344,14 +350,15 @@ static int add_field(ExecRecord *r, const char *name, int kind, double v, const 
         snprintf(err, errlen, "\"%s\" is given twice", name);
         return -1;
     }
-    if (strlen(name) >= EXEC_MAX_NAME || !*name) {
-        snprintf(err, errlen, "a metric name of %zu bytes (expected 1 to %d)", strlen(name), EXEC_MAX_NAME - 1);
+    /* a number the job did not declare is kept if it fits (a name of 1 to 63 bytes, 64 numbers) */
+    const int room = EXEC_MAX_FIELDS - r->n - (is_declared ? 0 : n_declared - r->n_declared);
+    const int fits = *name && strlen(name) < EXEC_MAX_NAME && room > 0;
+    if (!fits && !is_declared) return 0;
+    if (!fits) {
+        snprintf(err, errlen, "more than %d numbers before the declared metric \"%s\"", EXEC_MAX_FIELDS, name);
         return -1;
     }
-    if (r->n == EXEC_MAX_FIELDS) {
-        snprintf(err, errlen, "more than %d numbers", EXEC_MAX_FIELDS);
-        return -1;
-    }
+    r->n_declared += is_declared;
     memcpy(r->names[r->n], name, strlen(name) + 1); /* shorter than EXEC_MAX_NAME, checked above */
     r->values[r->n++] = v;
     return 0;
@@ -361,7 +368,7 @@ int exec_parse_record(const char *line, size_t len, const char *const *declared,
                       char *err, size_t errlen)
 {
     Json j = {.p = line, .end = line + len};
-    r->epoch = -1, r->n = 0;
+    r->epoch = -1, r->n = r->n_declared = 0;
     ws(&j);
     if (j.p >= j.end || *j.p != '{') {
         snprintf(err, errlen, "not a JSON object (expected one {...} per line)");
@@ -440,27 +447,54 @@ static char **program_environment(char *const *env)
     return out;
 }
 
+/* The file argv0 runs: itself if it names a path, else the first executable of that name on the
+ * PATH of env (or of this process). 0, or -1 with err. */
+static int find_program(const char *argv0, char *const *env, char *path, size_t n, char *err, size_t errlen)
+{
+    if (strchr(argv0, '/')) {
+        snprintf(path, n, "%s", argv0);
+        return 0;
+    }
+    const char *dirs = getenv("PATH");
+    for (int i = 0; env && env[i]; i++)
+        if (strncmp(env[i], "PATH=", 5) == 0) dirs = env[i] + 5;
+    for (const char *d = dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; d && *d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+        const int len = (int)strcspn(d, ":");
+        if (snprintf(path, n, "%.*s%s%s", len, d, len ? "/" : "", argv0) < (int)n && access(path, X_OK) == 0) return 0;
+    }
+    snprintf(err, errlen, "cannot run '%s': not found on the PATH", argv0);
+    return -1;
+}
+
 /* Start the program in a process group of its own, stdout and stderr appended to their files. The
- * child does only what is safe after fork in a threaded process; a failed exec reports its errno
+ * child calls only what is async-signal-safe (it forks a threaded process): it resets the signal
+ * mask and dispositions, marks every inherited descriptor close-on-exec, and reports a failed exec
  * through a pipe. The pid, or -1 with err. */
 static pid_t start(const ExecRun *r, char *err, size_t errlen)
 {
+    char program[4096];
+    if (find_program(r->argv[0], r->env, program, sizeof program, err, errlen) != 0) return -1;
     char **envp = program_environment(r->env);
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
     const pid_t pid = fork();
     if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
     if (pid == 0) {
-        close(report[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP: refused, harmless */
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* MPI's and libhdf5's descriptors stay with us */
         setpgid(0, 0);
-        const int out = open(r->stdout_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        const int errfd = open(r->stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        const int out = open(r->stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        const int errfd = open(r->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int e = out < 0 || errfd < 0 ? errno : 0;
         if (!e && (dup2(out, 1) < 0 || dup2(errfd, 2) < 0)) e = errno;
         if (!e && r->dir && chdir(r->dir) != 0) e = errno;
-        const int devnull = open("/dev/null", O_RDONLY);
+        const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (!e && devnull >= 0) dup2(devnull, 0);
-        if (!e) execvpe(r->argv[0], r->argv, envp);
+        if (!e) execve(program, r->argv, envp);
         e = e ? e : errno;
         (void)!write(report[1], &e, sizeof e);
         _exit(127);
@@ -474,7 +508,7 @@ static pid_t start(const ExecRun *r, char *err, size_t errlen)
     free(envp);
     if (got == (ssize_t)sizeof e) {
         waitpid(pid, NULL, 0);
-        snprintf(err, errlen, "cannot run '%s': %s", r->argv[0], strerror(e));
+        snprintf(err, errlen, "cannot run '%s': %s", program, strerror(e));
         return -1;
     }
     return pid;
@@ -489,6 +523,7 @@ typedef struct {
     size_t len;
     long line;        /* lines read */
     int ending;       /* EXEC_* the run ends with, once decided (-1: not yet) */
+    int prune;        /* on_epoch asked to stop the program: decided after the lines read with it */
     double stop_at;   /* when the stop signal went to the program; 0: not sent */
 } Watch;
 
@@ -520,8 +555,7 @@ static void take_line(Watch *w, pid_t pid, const char *line, size_t len)
         return;
     }
     w->o->epochs++;
-    if (w->r->on_epoch && !w->r->on_epoch(w->r->epoch_arg, &rec) && w->ending < 0)
-        end_with(w, pid, EXEC_PRUNED, "pruned at a rung of successive halving");
+    if (w->r->on_epoch && !w->r->on_epoch(w->r->epoch_arg, &rec)) w->prune = 1;
 }
 
 /* The lines written since the last look (at the end, also a last line without its newline). */
@@ -554,6 +588,10 @@ static void read_metrics(Watch *w, pid_t pid, int at_end)
         take_line(w, pid, w->buf, w->len);
         w->len = 0;
     }
+    /* a program that has ended, or has written its final record, is not pruned: it finished */
+    if (w->prune && !at_end && w->o->final.epoch != -1 && w->ending < 0)
+        end_with(w, pid, EXEC_PRUNED, "pruned at a rung of successive halving");
+    w->prune = 0;
 }
 
 /* The last lines of the program's stderr, at most sizeof tail - 1 bytes from a line's start. */
@@ -606,17 +644,21 @@ int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen)
     const double t0 = cs_now_s();
     const pid_t pid = start(r, err, errlen);
     if (pid < 0) {
-        o->status = EXEC_FAILED, o->exit_code = 127;
+        o->status = EXEC_FAILED, o->exit_code = 127, o->final.epoch = -1;
         snprintf(o->reason, sizeof o->reason, "%s", err);
+        o->wall_s = cs_now_s() - t0;
         return -1;
     }
     Watch w = {.r = r, .o = o, .fd = -1, .buf = CS_ALLOC(EXEC_MAX_LINE + 1), .ending = -1};
-    int wstatus = 0;
     for (;;) {
-        const pid_t done = waitpid(pid, &wstatus, WNOHANG);
-        if (done < 0 && errno != EINTR) CS_FAIL("waitpid: %s", strerror(errno));
-        read_metrics(&w, pid, done == pid);
-        if (done == pid) break;
+        /* WNOWAIT: an ended program stays a zombie, so that its group id cannot be taken by another
+         * process before the group's last members are killed below */
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno != EINTR)
+            CS_FAIL("waitid: %s", strerror(errno));
+        const int ended = info.si_pid == pid;
+        read_metrics(&w, pid, ended);
+        if (ended) break;
         const double now = cs_now_s();
         if (w.ending < 0 && r->should_stop && r->should_stop(r->stop_arg))
             end_with(&w, pid, EXEC_STOPPED, "stopped: the sweep was asked to stop; its checkpoint folder is kept");
@@ -630,6 +672,8 @@ int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen)
         nanosleep(&(struct timespec){0, POLL_NS}, NULL);
     }
     kill(-pid, SIGKILL); /* what the program left behind in its group */
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
     if (w.fd >= 0) close(w.fd);
     free(w.buf);
     classify(&w, wstatus);

@@ -541,7 +541,7 @@ static int master_finish(Master *ms, double makespan, int workers)
 {
     const Shared *sh = ms->sh;
     progress_summary(&ms->pr, makespan, workers);
-    print_rungs(ms);
+    if (ms->pr.finished) print_rungs(ms);
     long left = 0; /* of the chosen trials */
     for (long k = 0; k < ms->n; k++) left += ms->plan->selected[k] && ms->status[k] < STATUS_DONE;
     int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : 0;

@@ -49,6 +49,7 @@ static void test_template(void)
     EXPECT(exec_command_parse(&c, "prog {lr", err, sizeof err) != 0 && strstr(err, "not closed"), "'%s'", err);
     EXPECT(exec_command_parse(&c, "prog \"open", err, sizeof err) != 0 && strstr(err, "quote"), "'%s'", err);
     EXPECT(exec_command_parse(&c, "prog {}", err, sizeof err) != 0 && strstr(err, "empty"), "'%s'", err);
+    EXPECT(exec_command_parse(&c, "prog {a{b}", err, sizeof err) != 0 && strstr(err, "holds a '{'"), "'%s'", err);
 }
 
 /* ---- the protocol ------------------------------------------------------------------------- */
@@ -69,6 +70,12 @@ static void test_protocol(void)
     EXPECT(parse("{\"val_loss\": 1e-3, \"test_acc\": NaN, \"n\": -2}", &r, err, sizeof err) == 0, "%s", err);
     EXPECT(r.epoch == -1 && r.n == 3 && *exec_record_value(&r, "val_loss") == 1e-3, "final: %d numbers", r.n);
     EXPECT(*exec_record_value(&r, "test_acc") != *exec_record_value(&r, "test_acc"), "NaN kept");
+    char many[8192];
+    int len = snprintf(many, sizeof many, "{\"x%0100d\": 1", 0); /* a name too long: dropped */
+    for (int i = 0; i < 80; i++) len += snprintf(many + len, sizeof many - (size_t)len, ", \"m%d\": %d", i, i);
+    snprintf(many + len, sizeof many - (size_t)len, ", \"val_loss\": 2, \"test_acc\": 3}");
+    EXPECT(parse(many, &r, err, sizeof err) == 0 && r.n == EXEC_MAX_FIELDS && *exec_record_value(&r, "test_acc") == 3 &&
+           !exec_record_value(&r, "m62"), "80 extra numbers: %d kept (%s)", r.n, err);
     static const struct { const char *line, *says; } bad[] = {
         {"not json", "not a JSON object"},
         {"{\"epoch\": 1,}", "not JSON"},
@@ -80,6 +87,7 @@ static void test_protocol(void)
         {"{\"epoch\": 1, \"a\": 1, \"a\": 2}", "twice"},
         {"{\"epoch\": 01}", "not JSON"},
         {"{\"s\": \"\\q\"}", "escape"},
+        {"{\"epoch\": 1, \"a\\nb\": 1, \"a\\nb\": 2}", "\"a?b\" is given twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
@@ -115,7 +123,7 @@ static void run(const char *const *words, Control *c, double timeout_s, int keep
     if (!keep) remove(path_metrics), remove(path_out), remove(path_err);
     char *argv[32];
     int n = 0;
-    argv[n++] = "/usr/bin/python3";
+    argv[n++] = getenv("PYTHON") ? getenv("PYTHON") : "python3"; /* run_tests.sh's, else the PATH's */
     argv[n++] = "tests/exec_prog.py";
     for (int i = 0; words[i]; i++) argv[n++] = (char *)words[i];
     argv[n] = NULL;
@@ -144,7 +152,7 @@ static void test_outcomes(void)
     EXPECT(o.status == EXEC_FAILED && strstr(o.stderr_tail, "could not convert"), "a bad --lr: status %d, '%s'", o.status,
            o.stderr_tail);
     FILE *f = fopen(path_echo, "r");
-    char echo[1024] = "";
+    char echo[8192] = "";
     if (f) (void)!fread(echo, 1, sizeof echo - 1, f), fclose(f);
     EXPECT(strstr(echo, "\"; rm -rf x\", \"$(touch y)\"") && strstr(echo, "\"COPYSWEEP_LR\": \"0.5\""),
            "the values arrive literally: %s", echo);
@@ -196,7 +204,7 @@ static void test_outcomes(void)
 
     /* pruned at its second epoch: it gets SIGTERM, checkpoints and exits */
     remove(state), c = (Control){.prune_at = 2};
-    run((const char *[]){"--epochs", "20", "--sleep", "0.1", NULL}, &c, 0, 0, &o);
+    run((const char *[]){"--epochs", "20", "--sleep", "0.3", NULL}, &c, 0, 0, &o);
     EXPECT(o.status == EXEC_PRUNED && o.epochs >= 2 && o.epochs < 20, "prune: status %d, %d epochs", o.status, o.epochs);
 
     const char *missing[] = {"/no/such/program", NULL};
