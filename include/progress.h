@@ -23,6 +23,8 @@ typedef struct {
 
 /* "3m05s", "1h02m", "?" for a negative or NaN time. */
 void progress_duration(double s, char *buf, size_t n);
+/* The mean of x[from..to) (seconds) in milliseconds; 0 for none. */
+double progress_mean_ms(const double *x, long from, long to);
 /* Seconds left by the cost model: the cost to do at the rate so far; -1 before any is done. */
 double progress_eta(const Progress *p, double elapsed);
 /* "N/M trials finished (this run: ...), R running, elapsed E, ETA X". */

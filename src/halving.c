@@ -3,10 +3,11 @@
 
 #include <math.h>   /* floor, isnan */
 #include <stdio.h>  /* snprintf */
-#include <stdlib.h> /* free, strtod */
-#include <string.h> /* memset, strcmp, strchr */
+#include <stdlib.h> /* free */
+#include <string.h> /* memset, strcmp, strdup */
 
-#include "check.h" /* CS_ALLOC, CS_CALLOC */
+#include "check.h" /* CS_ALLOC, CS_CALLOC, CS_FAIL */
+#include "text.h"  /* text_split_list, text_number */
 
 typedef struct {
     uint64_t group;
@@ -104,44 +105,34 @@ long halving_count(const Halving *h, uint64_t group, int rung)
     return e ? e->n[rung] : 0;
 }
 
-/* A number of [halving]: 0, or -1 if text is not one in [lo, hi] (an integer if asked). */
-static int number(const char *text, double lo, double hi, int integer, double *v)
-{
-    char *end;
-    *v = strtod(text, &end);
-    return end == text || *end || !(*v >= lo && *v <= hi) || (integer && *v != floor(*v)) ? -1 : 0;
-}
-
 /* rungs = E1, E2, ...: 1 to HALVING_MAX_RUNGS increasing epochs. */
 static int parse_rungs(HalvingSpec *h, const char *value, char *err, size_t errlen)
 {
-    char list[1024];
-    snprintf(list, sizeof list, "%s", value);
-    int n = 0;
-    for (char *item = list, *comma; item; item = comma ? comma + 1 : NULL) {
-        comma = strchr(item, ',');
-        if (comma) *comma = '\0';
-        while (*item == ' ' || *item == '\t') item++;
-        for (char *e = item + strlen(item); e > item && (e[-1] == ' ' || e[-1] == '\t'); ) *--e = '\0';
-        double v;
-        if (!*item || n == HALVING_MAX_RUNGS) {
-            snprintf(err, errlen, "key 'rungs': '%s' is not a list of 1 to %d epochs (expected rungs = E1, E2, ...)",
-                     value, HALVING_MAX_RUNGS);
-            return -1;
-        }
-        if (number(item, 1, 1000000, 1, &v) != 0) {
-            snprintf(err, errlen, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)", item);
-            return -1;
-        }
-        h->rungs[n] = (int)v;
-        if (n && h->rungs[n] <= h->rungs[n - 1]) {
-            snprintf(err, errlen, "key 'rungs': %d after %d (expected increasing epochs)", h->rungs[n], h->rungs[n - 1]);
-            return -1;
-        }
-        n++;
+    char *list = strdup(value), *items[HALVING_MAX_RUNGS + 1];
+    if (!list) CS_FAIL("out of memory");
+    const int n = text_split_list(list, items, HALVING_MAX_RUNGS + 1);
+    int rc = 0;
+    double v;
+    if (n < 1 || n > HALVING_MAX_RUNGS) {
+        snprintf(err, errlen, "key 'rungs': '%s' is not a list of 1 to %d epochs (expected rungs = E1, E2, ...)", value,
+                 HALVING_MAX_RUNGS);
+        rc = -1;
     }
-    h->n_rungs = n;
-    return 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (text_number(items[i], 1, 1000000, 1, &v) != 0) {
+            snprintf(err, errlen, "key 'rungs': '%s' is not an epoch (expected an integer ≥ 1)", items[i]);
+            rc = -1;
+            break;
+        }
+        h->rungs[i] = (int)v;
+        if (i && h->rungs[i] <= h->rungs[i - 1]) {
+            snprintf(err, errlen, "key 'rungs': %s after %s (expected increasing epochs)", items[i], items[i - 1]);
+            rc = -1;
+        }
+    }
+    if (rc == 0) h->n_rungs = n;
+    free(list);
+    return rc;
 }
 
 int halving_option(HalvingSpec *h, const char *name, char *value, int line, char *err, size_t errlen)
@@ -153,7 +144,7 @@ int halving_option(HalvingSpec *h, const char *name, char *value, int line, char
         return 0;
     }
     if (strcmp(name, "reduction") == 0) {
-        if (number(value, 1, 1e6, 0, &v) != 0 || !(v > 1)) {
+        if (text_number(value, 1, 1e6, 0, &v) != 0 || !(v > 1)) {
             snprintf(err, errlen, "key 'reduction': '%s' is not allowed (expected a number > 1, such as 3)", value);
             return -1;
         }

@@ -4,14 +4,14 @@
 
 #include <errno.h>   /* errno */
 #include <ini.h>     /* ini_parse_stream, ini_* options */
-#include <math.h>    /* floor */
 #include <stdbool.h> /* bool, for libinih's options */
 #include <stdarg.h>  /* va_list */
 #include <stdio.h>   /* FILE, snprintf */
-#include <stdlib.h>  /* free, strtod */
+#include <stdlib.h>  /* free, realloc */
 #include <string.h>  /* strcmp, strchr, strerror */
 
 #include "check.h" /* CS_ALLOC, CS_FAIL */
+#include "text.h"  /* text_trim, text_split_list, text_number */
 
 #define MAX_LINE 65536 /* longest job-file line */
 
@@ -34,14 +34,6 @@ typedef struct {
 
 static int fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t') s++;
-    char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
-    return s;
-}
-
 /* The text of a [WORD NAME] header between WORD and ']' (trimmed) into buf; 0, or -1 if malformed. */
 static int header_name(const char *header, size_t word, char *buf, size_t n)
 {
@@ -49,7 +41,7 @@ static int header_name(const char *header, size_t word, char *buf, size_t n)
     if (!close || (header[word] != ' ' && header[word] != '\t')) return -1;
     char name[512];
     snprintf(name, sizeof name, "%.*s", (int)(close - header - (long)word), header + word);
-    const char *t = trim(name);
+    const char *t = text_trim(name);
     if (!*t || strlen(t) >= n) return -1;
     snprintf(buf, n, "%s", t);
     return 0;
@@ -87,7 +79,7 @@ static void when_header(Parser *p, const char *header)
         return;
     }
     *eq = '\0';
-    const char *key = trim(cond), *value = trim(eq + 1);
+    const char *key = text_trim(cond), *value = text_trim(eq + 1);
     const SettingInfo *info = settings_find(key);
     if (!info || !*value) {
         if (info)
@@ -169,26 +161,12 @@ static int sweep_option(Parser *p, const char *name, const char *value)
     return fail(p, "unknown key '%s' in [sweep] (expected output or checkpoint-minutes)", name);
 }
 
-/* Split a comma-separated list in place into at most max trimmed items; -1 on an empty item. */
-static int split_list(char *text, char **items, int max)
-{
-    int n = 0;
-    for (char *tok = text, *comma;; tok = comma + 1) {
-        comma = strchr(tok, ',');
-        if (comma) *comma = '\0';
-        char *v = trim(tok);
-        if (!*v || n == max) return -1;
-        items[n++] = v;
-        if (!comma) return n;
-    }
-}
-
 /* `zip = A, B, ...` in sec: settings whose lists vary together. */
 static int zip_line(Parser *p, Section *sec, char *value)
 {
     char *names[JOB_MAX_AXES], whole[256];
     snprintf(whole, sizeof whole, "%s", value);
-    int n = split_list(value, names, JOB_MAX_AXES);
+    int n = text_split_list(value, names, JOB_MAX_AXES);
     if (n < 2) return fail(p, "key 'zip': '%s' is not a list of settings (expected zip = KEY, KEY, ...)", whole);
     if (sec->n_zips == JOB_MAX_ZIPS) return fail(p, "more than %d zip lines in one section", JOB_MAX_ZIPS);
     Zip *z = &sec->zips[sec->n_zips];
@@ -224,7 +202,7 @@ static int setting_values(Parser *p, Axis *e, const SettingInfo *info, const cha
     for (char *tok = copy, *comma;; tok = comma + 1) {
         comma = strchr(tok, ',');
         if (comma) *comma = '\0';
-        char *v = trim(tok);
+        char *v = text_trim(tok);
         if (!*v) {
             ok = fail(p, "key '%s': empty value%s (expected %s)", name, n || comma ? " in the list" : "",
                       info->type == SET_CHOICE ? "a name" : "a number");
@@ -290,15 +268,6 @@ static int when_setting(Parser *p, const char *name, char *value)
     return 1;
 }
 
-/* A number of [search] or [halving]: 0, or -1 if text is not one in [lo, hi]. */
-static int number(const char *text, double lo, double hi, int integer, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(text, &end);
-    return end == text || *end || errno || !(*v >= lo && *v <= hi) || (integer && *v != floor(*v)) ? -1 : 0;
-}
-
 /* `KEY = uniform A B`, `log-uniform A B` or `choice V1, V2, ...` in [search]. */
 static int search_key(Parser *p, const SettingInfo *info, char *value)
 {
@@ -314,7 +283,7 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     *k = (SearchKey){.info = info, .line = p->line};
     char *rest = value + strcspn(value, " \t");
     if (*rest) *rest++ = '\0';
-    rest = trim(rest);
+    rest = text_trim(rest);
     Settings scratch;
     settings_default(&scratch);
     char err[256];
@@ -334,9 +303,9 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
         return fail(p, "key '%s': %s of names (expected choice V1, V2, ... for this setting)", name, value);
     char *b = rest + strcspn(rest, " \t");
     if (*b) *b++ = '\0';
-    b = trim(b);
+    b = text_trim(b);
     double lo, hi;
-    if (!*rest || !*b || strpbrk(b, " \t") || number(rest, -1e300, 1e300, 0, &lo) != 0 || number(b, -1e300, 1e300, 0, &hi) != 0)
+    if (!*rest || !*b || strpbrk(b, " \t") || text_number(rest, -1e300, 1e300, 0, &lo) != 0 || text_number(b, -1e300, 1e300, 0, &hi) != 0)
         return fail(p, "key '%s': '%s' is not a range of numbers (expected %s A B)", name, rest, value);
     if (settings_parse(&scratch, info, rest, err, sizeof err) != 0 || settings_parse(&scratch, info, b, err, sizeof err) != 0)
         return fail(p, "key '%s': %s", name, err);
@@ -368,13 +337,13 @@ static int search_option(Parser *p, const char *name, char *value)
     Search *se = &p->job->search;
     double v;
     if (strcmp(name, "samples") == 0) {
-        if (number(value, 1, 100000, 1, &v) != 0)
+        if (text_number(value, 1, 100000, 1, &v) != 0)
             return fail(p, "key 'samples': '%s' is not allowed (expected an integer from 1 to 100000)", value);
         se->samples = (int)v, p->samples_line = p->line;
         return 1;
     }
     if (strcmp(name, "sampler-seed") == 0) {
-        if (number(value, 0, 9007199254740992.0, 1, &v) != 0)
+        if (text_number(value, 0, 9007199254740992.0, 1, &v) != 0)
             return fail(p, "key 'sampler-seed': '%s' is not allowed (expected an integer ≥ 0)", value);
         se->seed = (uint64_t)v;
         return 1;
@@ -398,14 +367,14 @@ static int handler(void *user, const char *section, const char *name, const char
     Parser *p = user;
     char v[MAX_LINE];
     snprintf(v, sizeof v, "%s", value);
-    if (strcmp(section, "sweep") == 0) return sweep_option(p, name, trim(v));
-    if (strcmp(section, "settings") == 0) return setting(p, &p->settings, name, trim(v));
-    if (strcmp(section, "search") == 0) return search_option(p, name, trim(v));
-    if (strcmp(section, "halving") == 0) return halving_key(p, name, trim(v));
+    if (strcmp(section, "sweep") == 0) return sweep_option(p, name, text_trim(v));
+    if (strcmp(section, "settings") == 0) return setting(p, &p->settings, name, text_trim(v));
+    if (strcmp(section, "search") == 0) return search_option(p, name, text_trim(v));
+    if (strcmp(section, "halving") == 0) return halving_key(p, name, text_trim(v));
     if (strncmp(section, "grid", 4) == 0 && (section[4] == ' ' || section[4] == '\t') && p->n_grids)
-        return setting(p, &p->grids[p->n_grids - 1], name, trim(v));
+        return setting(p, &p->grids[p->n_grids - 1], name, text_trim(v));
     if (strncmp(section, "when", 4) == 0 && (section[4] == ' ' || section[4] == '\t') && p->job->n_whens)
-        return when_setting(p, name, trim(v));
+        return when_setting(p, name, text_trim(v));
     if (!*section) return fail(p, "key '%s' outside a section (expected it under [settings] or [sweep])", name);
     p->line = p->section_line; /* blame the header, not the first key under it */
     return fail(p, "unknown section [%s] (expected [settings], [grid NAME], [when KEY = VALUE], [search], [halving] "

@@ -74,8 +74,7 @@ void progress_finished(Progress *p, int status, double cost, double compute, dou
     }
 }
 
-/* Mean of x[from..to) in milliseconds. */
-static double mean_ms(const double *x, long from, long to)
+double progress_mean_ms(const double *x, long from, long to)
 {
     double sum = 0;
     for (long i = from; i < to; i++) sum += x[i];
@@ -98,7 +97,7 @@ void progress_summary(const Progress *p, double makespan, int workers)
     double max_record = 0;
     for (long i = 0; i < f; i++) max_record = p->record_s[i] > max_record ? p->record_s[i] : max_record;
     fprintf(stderr, "copysweep: the master's time to record a trial: first %ld mean %.3f ms, last %ld mean %.3f ms, "
-            "max %.3f ms", head, mean_ms(p->record_s, 0, head), head, mean_ms(p->record_s, f - head, f),
+            "max %.3f ms", head, progress_mean_ms(p->record_s, 0, head), head, progress_mean_ms(p->record_s, f - head, f),
             1e3 * max_record);
     if (p->dispatches)
         fprintf(stderr, "; dispatch (message seen to trial sent) mean %.3f ms, max %.3f ms",

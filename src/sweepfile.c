@@ -12,7 +12,8 @@
 #include <unistd.h>   /* close, unlink, rmdir */
 
 #include "check.h" /* CS_ALLOC, CS_CALLOC, CS_FAIL */
-#include "clock.h" /* cs_now_s */
+#include "clock.h"    /* cs_now_s */
+#include "progress.h" /* progress_mean_ms */
 
 /* FILE.h5 -> FILE.shard-I-of-N.h5; -1 if that is too long. */
 static int shard_output(char *out, size_t n, int shard, int shards)
@@ -196,14 +197,6 @@ int sweepfile_open(SweepFile *f, Plan *p, const Options *a, char *err, size_t er
     return opened;
 }
 
-/* Mean of x[from..to) in milliseconds. */
-static double mean_ms(const double *x, long from, long to)
-{
-    double sum = 0;
-    for (long i = from; i < to; i++) sum += x[i];
-    return to > from ? 1e3 * sum / (double)(to - from) : 0;
-}
-
 int sweepfile_close(SweepFile *f, const RunRecord *run, int reported, int done)
 {
     const double t = cs_now_s();
@@ -220,7 +213,7 @@ int sweepfile_close(SweepFile *f, const RunRecord *run, int reported, int done)
                 1e-6 * (double)st->bytes_written, st->compactions, cs_now_s() - t);
         if (n)
             fprintf(stderr, "; the journal's writer thread, append and sync per finished trial: first %ld mean %.3f ms, "
-                    "last %ld mean %.3f ms", head, mean_ms(st->sync_s, 0, head), head, mean_ms(st->sync_s, n - head, n));
+                    "last %ld mean %.3f ms", head, progress_mean_ms(st->sync_s, 0, head), head, progress_mean_ms(st->sync_s, n - head, n));
         fputc('\n', stderr);
     }
     if (rc == 0 && done) {

@@ -10,7 +10,7 @@ import sys
 
 # lowest first; a module may include its own layer and those below
 LAYERS = [
-    ("base", "real check clock detmath rng pack version settings journal"),
+    ("base", "real check clock detmath rng pack version settings journal text"),
     ("kernels and records", "kernels batchmath metrics checkpoint"),
     ("cells and tasks", "cell lstm gru rnn mult model_kinds task copy temporal ntmcopy charlm task_kinds"),
     ("settings table, measures, optimizer", "settings_table info optim"),
