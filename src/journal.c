@@ -172,7 +172,7 @@ static int walk(int fd, const char *path, long long at, long long size, uint64_t
             /* the last record, cut short (its head says it reaches the end of the file, or the rest
              * is zeros, as a crash can leave), or a bad one with records after it */
             int torn = left < JOURNAL_HEAD_BYTES;
-            if (!torn && get_u32(head) == RECORD_MAGIC) torn = JOURNAL_HEAD_BYTES + (long long)len >= left;
+            if (!torn && get_u32(head) == RECORD_MAGIC) torn = len >= (uint64_t)(left - JOURNAL_HEAD_BYTES);
             else if (!torn) torn = all_zero(fd, at, size);
             if (torn) break;
             snprintf(err, errlen, "'%s' is damaged: a bad record at byte %lld (of %lld) with records after it; "
