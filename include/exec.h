@@ -101,4 +101,11 @@ typedef struct {
  * Returns 0, or -1 if the program could not be started at all (err says why; o is FAILED too). */
 int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen);
 
+/* The file argv0 runs: itself if it names a path, else the first executable of that name on the
+ * PATH of env (or of this process). 0, or -1 with err. */
+int exec_find_program(const char *argv0, char *const *env, char *path, size_t n, char *err, size_t errlen);
+/* Run argv (no shell) and keep the first line of its stdout in out. 0, or -1 with err if it cannot
+ * be run, fails, or runs past timeout_s (then it is killed). */
+int exec_capture(char *const *argv, char *out, size_t n, double timeout_s, char *err, size_t errlen);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* uint64_t */
 
+#include "exec_spec.h"      /* ExecSpec */
 #include "halving.h"        /* HalvingSpec */
 #include "settings_table.h" /* Settings, SettingInfo */
 
@@ -60,6 +61,8 @@ typedef struct {
     const SettingInfo *info;
     Dist dist;
     double lo, hi;       /* UNIFORM, LOG_UNIFORM: inclusive */
+    int integer;         /* UNIFORM, LOG_UNIFORM: integers are drawn (an integer setting, or a key of the job's
+                            own whose bounds are written as integers) */
     int n_choices;
     char **choices;      /* CHOICE */
     int line;
@@ -89,6 +92,9 @@ typedef struct {
     long n_trials;
     long *points;              /* (n_trials) trial k is point points[k] of the grids' points in order;
                                   NULL for a single grid without [when] or [search] (trial k is point k) */
+    ExecSpec *exec;            /* [exec]: each trial runs this program; NULL: the built-in engine */
+    KeyPool *pool;             /* with [exec]: the job's own keys, which its sections set (settings_table.h) */
+    char dir[PATH_MAX];        /* the job file's folder, absolute ({job_dir} in [exec] command) */
 } Job;
 
 #define JOB_MAX_ZIPS 16 /* zip lines per section */
@@ -119,6 +125,9 @@ void job_draw_samples(Job *job);
  * and job->points. 0, or -1 with "PATH:LINE: ..." in err. */
 int job_build(Job *job, const Section *common, const Section *grids, int n_grids, char *err, size_t errlen);
 void job_free(Job *job);
+/* The setting key names in this job: one of the table's, or of the job's own keys with [exec]; NULL
+ * if none. */
+const SettingInfo *job_key(const Job *job, const char *key);
 /* The settings of trial k, 0 ≤ k < n_trials. */
 void job_trial(const Job *job, long k, Settings *s);
 /* The grid trial k comes from, and in *point its index among that grid's points. */

@@ -15,6 +15,7 @@
 #include <stdint.h> /* uint64_t */
 
 #include "cell.h"     /* Tensor, real */
+#include "exec_spec.h" /* ExecSpec */
 #include "settings.h" /* Settings */
 #include "trial_record.h"    /* TrialResult, TrialFacts, STATUS_* */
 
@@ -41,7 +42,12 @@ typedef struct {
     int rank;
     int threads;
     const char *kernel;     /* the kernel path of the run that finished it (kernels.h); NULL: none yet */
+    const ExecSpec *exec;   /* a trial of an [exec] job: the row holds its own keys, its declared metrics and
+                               how its program ended, not the engine's columns; NULL: a built-in trial */
 } TrialRecord;
+
+/* Whether name is a column of /trials that an [exec] job's row has whatever its keys and metrics. */
+int results_exec_column_taken(const char *name);
 
 /* 0 if a file can be created at path (checked before any work), else -1 and the reason in err. */
 int results_check_writable(const char *path, char *err, size_t errlen);

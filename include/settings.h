@@ -9,10 +9,13 @@ enum { DATA_FRESH, DATA_FIXED };
 
 #define SETTINGS_MAX_LIST 16
 #define SETTINGS_TEXT_MAX 256 /* the longest value as text, with its NUL */
+#define SETTINGS_MAX_OWN 32   /* keys of an [exec] job's own */
 typedef struct {
     int n;
     int v[SETTINGS_MAX_LIST];
 } IntList;
+
+struct SettingInfo;
 
 typedef struct {
     int model;       /* index in the registry of models (model_kinds.h) */
@@ -47,6 +50,10 @@ typedef struct {
     int embed;          /* D: the input symbols as learned vectors E[s] of width D; 0 = one-hot */
     IntList eval_T;     /* lengths the selected model is also tested at */
     char text[SETTINGS_TEXT_MAX]; /* charlm: the text file, or "none" */
+    /* A trial of an [exec] job has the job's own keys instead (settings_table.h KeyPool): the
+     * fields above keep their defaults and are not its settings. */
+    const struct SettingInfo *own;          /* the job's keys (key == NULL ends them); NULL: a built-in trial */
+    const char *own_values[SETTINGS_MAX_OWN]; /* key i's value as written, kept by the job; NULL: not set */
 } Settings;
 
 #define SETTINGS_AUTO (-1) /* an integer setting given as its auto_text ("auto") */

@@ -54,6 +54,32 @@ typedef struct {
     int *ex_target;   /* (N) its targets (class or bits), -1 where a step is not scored */
 } EvalResult;
 
+#define TRIAL_MAX_FIELDS 64 /* numbers of one metrics record of an exec trial (exec.h EXEC_MAX_FIELDS) */
+#define TRIAL_NAME_MAX 64   /* bytes of a metric's name, with its NUL */
+#define TRIAL_PATH_MAX 1024
+
+/* What a trial of an [exec] job records besides its status, curves and time (exec_trial.h): how its
+ * program ended, every number of its final record, the numbers of its epoch rows that a curve row
+ * has no field of, and what ran where. */
+typedef struct {
+    int exit_code;           /* -1 if a signal ended it or it did not end by itself */
+    int signal;              /* the signal that ended it, 0 if none */
+    int timed_out;
+    char stderr_tail[1024];  /* its last lines of stderr */
+    int n_final;
+    char final_names[TRIAL_MAX_FIELDS][TRIAL_NAME_MAX];
+    double final_values[TRIAL_MAX_FIELDS];
+    int n_extra;             /* the other fields of its epoch rows */
+    char extra_names[TRIAL_MAX_FIELDS][TRIAL_NAME_MAX];
+    double *extra_values;    /* (epochs, n_extra) NaN where a row lacks one */
+    char command[4096];      /* the argv, each word quoted where needed */
+    char workdir[TRIAL_PATH_MAX];
+    char env_keys[2048];     /* the names of the variables it was given, space-separated */
+    char program[TRIAL_PATH_MAX]; /* the file taken for the program: the first argument that is a file, or argv[0] */
+    char version[256];       /* version-command's output, or fnv1a64:HASH of the program file */
+    char stdout_path[TRIAL_PATH_MAX], stderr_path[TRIAL_PATH_MAX], metrics_path[TRIAL_PATH_MAX];
+} ExecResult;
+
 typedef struct {
     int status;              /* DONE, DIVERGED, FAILED, PRUNED, or PENDING: stopped early, checkpoint written */
     int bad_input;           /* FAILED because its settings cannot make the data (not sent between ranks) */
@@ -85,6 +111,7 @@ typedef struct {
     long data_shared;        /* validation and test sequences also in training (must be 0) */
     int n_eval;
     EvalResult *eval;        /* (n_eval) one per eval-T length, in its order */
+    ExecResult *exec;        /* a trial of an [exec] job; NULL: a trial of the built-in engine */
 } TrialResult;
 
 void trial_result_free(TrialResult *res);

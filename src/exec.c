@@ -447,9 +447,7 @@ static char **program_environment(char *const *env)
     return out;
 }
 
-/* The file argv0 runs: itself if it names a path, else the first executable of that name on the
- * PATH of env (or of this process). 0, or -1 with err. */
-static int find_program(const char *argv0, char *const *env, char *path, size_t n, char *err, size_t errlen)
+int exec_find_program(const char *argv0, char *const *env, char *path, size_t n, char *err, size_t errlen)
 {
     if (strchr(argv0, '/')) {
         snprintf(path, n, "%s", argv0);
@@ -473,7 +471,7 @@ static int find_program(const char *argv0, char *const *env, char *path, size_t 
 static pid_t start(const ExecRun *r, char *err, size_t errlen)
 {
     char program[4096];
-    if (find_program(r->argv[0], r->env, program, sizeof program, err, errlen) != 0) return -1;
+    if (exec_find_program(r->argv[0], r->env, program, sizeof program, err, errlen) != 0) return -1;
     char **envp = program_environment(r->env);
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
@@ -680,5 +678,49 @@ int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen)
     if (o->final.epoch == -2) o->final.epoch = -1, o->final.n = 0;
     if (o->status == EXEC_FAILED) stderr_tail(r->stderr_path, o->stderr_tail, sizeof o->stderr_tail);
     o->wall_s = cs_now_s() - t0;
+    return 0;
+}
+
+int exec_capture(char *const *argv, char *out, size_t n, double timeout_s, char *err, size_t errlen)
+{
+    char program[4096];
+    int fds[2];
+    if (exec_find_program(argv[0], NULL, program, sizeof program, err, errlen) != 0) return -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
+    const pid_t pid = fork();
+    if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
+    if (pid == 0) { /* only what is async-signal-safe */
+        if (dup2(fds[1], 1) < 0) _exit(127);
+        execve(program, argv, environ);
+        _exit(127);
+    }
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    size_t len = 0;
+    const double end = cs_now_s() + timeout_s;
+    for (;;) {
+        char buf[4096];
+        const ssize_t got = read(fds[0], buf, sizeof buf);
+        if (got > 0) {
+            const size_t take = len + 1 < n ? (size_t)got < n - 1 - len ? (size_t)got : n - 1 - len : 0;
+            memcpy(out + len, buf, take);
+            len += take;
+            continue;
+        }
+        if (got == 0 || (errno != EAGAIN && errno != EINTR) || cs_now_s() > end) break;
+        struct timespec pause = {0, POLL_NS};
+        nanosleep(&pause, NULL);
+    }
+    close(fds[0]);
+    out[len] = '\0';
+    out[strcspn(out, "\n")] = '\0'; /* its first line */
+    int status = 0;
+    if (cs_now_s() > end) kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "'%s' %s", argv[0], cs_now_s() > end ? "did not end in time" : WIFEXITED(status) ?
+                 "ended with a non-zero status" : "was killed by a signal");
+        return -1;
+    }
     return 0;
 }

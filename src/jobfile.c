@@ -3,14 +3,17 @@
 #include "jobfile.h"
 
 #include <errno.h>   /* errno */
+#include <libgen.h>  /* dirname */
+#include <limits.h>  /* PATH_MAX */
 #include <ini.h>     /* ini_parse_stream, ini_* options */
 #include <stdbool.h> /* bool, for libinih's options */
 #include <stdarg.h>  /* va_list */
 #include <stdio.h>   /* FILE, snprintf */
-#include <stdlib.h>  /* free, realloc */
+#include <stdlib.h>  /* free, realloc, realpath */
 #include <string.h>  /* strcmp, strchr, strerror */
 
 #include "check.h" /* CS_ALLOC, CS_FAIL */
+#include "results.h" /* results_exec_column_taken */
 #include "text.h"  /* text_trim, text_split_list, text_number */
 
 #define MAX_LINE 65536 /* longest job-file line */
@@ -30,6 +33,7 @@ typedef struct {
     int samples_line;
     int metric_line;
     int option_lines[5];            /* samples, sampler-seed, rungs, reduction, metric: where given */
+    int exec_lines[6];              /* [exec]'s keys (exec_keys): where given */
 } Parser;
 
 static int fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -45,6 +49,16 @@ static int header_name(const char *header, size_t word, char *buf, size_t n)
     if (!*t || strlen(t) >= n) return -1;
     snprintf(buf, n, "%s", t);
     return 0;
+}
+
+/* The setting that key names: one of the table's, or with [exec] one of the job's own (added if new).
+ * NULL with the reason in why. */
+static const SettingInfo *find_key(Parser *p, const char *key, char *why, size_t n)
+{
+    if (p->job->pool) return settings_pool_key(p->job->pool, key, why, n);
+    const SettingInfo *info = settings_find(key);
+    if (!info) snprintf(why, n, "unknown setting '%s'", key);
+    return info;
 }
 
 /* A [grid NAME] header: a new grid section (libinih never calls the handler for an empty one). */
@@ -80,12 +94,13 @@ static void when_header(Parser *p, const char *header)
     }
     *eq = '\0';
     const char *key = text_trim(cond), *value = text_trim(eq + 1);
-    const SettingInfo *info = settings_find(key);
+    char why[256];
+    const SettingInfo *info = find_key(p, key, why, sizeof why);
     if (!info || !*value) {
         if (info)
             fail(p, "[when %s = ]: no value (expected [when KEY = VALUE])", key);
         else
-            fail(p, "[when %s = ...]: unknown setting '%s' (expected an axis of the job)", key, key);
+            fail(p, "[when %s = ...]: %s (expected an axis of the job)", key, why);
         return;
     }
     Settings scratch;
@@ -124,6 +139,7 @@ static char *read_line(char *buf, int size, void *stream)
         if (strncmp(head, "[when", 5) == 0 && head[5] != ']') when_header(p, head);
         if (strncmp(head, "[search]", 8) == 0) p->search_line = p->search_line ? p->search_line : p->line;
         if (strncmp(head, "[halving]", 9) == 0) p->halving_line = p->halving_line ? p->halving_line : p->line;
+        if (strncmp(head, "[exec]", 6) == 0 && p->job->exec && !p->job->exec->line) p->job->exec->line = p->line;
     }
     return p->failed ? NULL : buf;
 }
@@ -171,9 +187,10 @@ static int zip_line(Parser *p, Section *sec, char *value)
     if (sec->n_zips == JOB_MAX_ZIPS) return fail(p, "more than %d zip lines in one section", JOB_MAX_ZIPS);
     Zip *z = &sec->zips[sec->n_zips];
     *z = (Zip){.n = n, .line = p->line};
+    char why[256];
     for (int i = 0; i < n; i++) {
-        z->members[i] = settings_find(names[i]);
-        if (!z->members[i]) return fail(p, "key 'zip': unknown setting '%s' (expected settings that are axes)", names[i]);
+        z->members[i] = find_key(p, names[i], why, sizeof why);
+        if (!z->members[i]) return fail(p, "key 'zip': %s (expected settings that are axes)", why);
         for (int j = 0; j < i; j++)
             if (z->members[j] == z->members[i]) return fail(p, "key 'zip': '%s' named twice", names[i]);
     }
@@ -238,9 +255,11 @@ static int setting(Parser *p, Section *sec, const char *name, char *value)
     char label[80];
     snprintf(label, sizeof label, sec == &p->settings ? "settings" : "grid %s", sec->name);
     if (strcmp(name, "zip") == 0) return zip_line(p, sec, value);
-    const SettingInfo *info = settings_find(name);
+    char why[256];
+    const SettingInfo *info = find_key(p, name, why, sizeof why);
+    if (!info && p->job->pool) return fail(p, "key in [%s]: %s", label, why);
     if (!info) return fail(p, "unknown key '%s' in [%s] (expected a setting of 'copysweep --help', or zip)", name, label);
-    if (info - settings_table >= JOB_MAX_SETTINGS) CS_FAIL("JOB_MAX_SETTINGS is too small");
+    if (settings_index(info) >= JOB_MAX_SETTINGS) CS_FAIL("JOB_MAX_SETTINGS is too small");
     for (int i = 0; i < sec->n; i++)
         if (sec->entries[i].info == info)
             return fail(p, "key '%s' given twice (first at line %d)", name, sec->entries[i].line);
@@ -253,7 +272,9 @@ static int setting(Parser *p, Section *sec, const char *name, char *value)
 static int when_setting(Parser *p, const char *name, char *value)
 {
     When *w = &p->job->whens[p->job->n_whens - 1];
-    const SettingInfo *info = settings_find(name);
+    char why[256];
+    const SettingInfo *info = find_key(p, name, why, sizeof why);
+    if (!info && p->job->pool) return fail(p, "key in [when %s = ...]: %s", w->key->key, why);
     if (!info) return fail(p, "unknown key '%s' in [when %s = ...] (expected a setting of 'copysweep --help')", name, w->key->key);
     if (info == w->key) return fail(p, "key '%s': [when %s = ...] cannot set the setting it tests", name, name);
     for (int i = 0; i < w->n; i++)
@@ -310,6 +331,7 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     if (settings_parse(&scratch, info, rest, err, sizeof err) != 0 || settings_parse(&scratch, info, b, err, sizeof err) != 0)
         return fail(p, "key '%s': %s", name, err);
     k->lo = lo, k->hi = hi;
+    k->integer = info->type == SET_INT || (info->type == SET_OWN && !strpbrk(rest, ".eE") && !strpbrk(b, ".eE"));
     if (!(k->lo < k->hi)) return fail(p, "key '%s': empty or inverted range %s .. %s (expected A < B)", name, rest, b);
     if (log_scale && !(k->lo > 0))
         return fail(p, "key '%s': log-uniform range from %s (expected A > 0: the range of a logarithm)", name, rest);
@@ -348,7 +370,9 @@ static int search_option(Parser *p, const char *name, char *value)
         se->seed = (uint64_t)v;
         return 1;
     }
-    const SettingInfo *info = settings_find(name);
+    char why[256];
+    const SettingInfo *info = find_key(p, name, why, sizeof why);
+    if (!info && p->job->pool) return fail(p, "key in [search]: %s", why);
     if (!info) return fail(p, "unknown key '%s' in [search] (expected samples, sampler-seed or a setting)", name);
     return search_key(p, info, value);
 }
@@ -362,6 +386,21 @@ static int halving_key(Parser *p, const char *name, char *value)
     return 1;
 }
 
+/* A key of [exec]: each given once. */
+static int exec_key(Parser *p, const char *name, char *value)
+{
+    static const char *const keys[] = {"command", "metrics", "timeout-minutes", "stop-signal", "grace-seconds",
+                                       "version-command"};
+    for (int i = 0; i < 6; i++) {
+        if (strcmp(name, keys[i]) != 0) continue;
+        if (p->exec_lines[i]) return fail(p, "key '%s' given twice (first at line %d)", name, p->exec_lines[i]);
+        p->exec_lines[i] = p->line;
+    }
+    char why[512];
+    if (exec_option(p->job->exec, name, value, p->line, why, sizeof why) != 0) return fail(p, "%s", why);
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     Parser *p = user;
@@ -371,14 +410,15 @@ static int handler(void *user, const char *section, const char *name, const char
     if (strcmp(section, "settings") == 0) return setting(p, &p->settings, name, text_trim(v));
     if (strcmp(section, "search") == 0) return search_option(p, name, text_trim(v));
     if (strcmp(section, "halving") == 0) return halving_key(p, name, text_trim(v));
+    if (strcmp(section, "exec") == 0) return exec_key(p, name, text_trim(v));
     if (strncmp(section, "grid", 4) == 0 && (section[4] == ' ' || section[4] == '\t') && p->n_grids)
         return setting(p, &p->grids[p->n_grids - 1], name, text_trim(v));
     if (strncmp(section, "when", 4) == 0 && (section[4] == ' ' || section[4] == '\t') && p->job->n_whens)
         return when_setting(p, name, text_trim(v));
     if (!*section) return fail(p, "key '%s' outside a section (expected it under [settings] or [sweep])", name);
     p->line = p->section_line; /* blame the header, not the first key under it */
-    return fail(p, "unknown section [%s] (expected [settings], [grid NAME], [when KEY = VALUE], [search], [halving] "
-                "or [sweep])", section);
+    return fail(p, "unknown section [%s] (expected [settings], [grid NAME], [when KEY = VALUE], [search], [halving], "
+                "[exec] or [sweep])", section);
 }
 
 /* ---- the grids ------------------------------------------------------------------------------- */
@@ -422,6 +462,78 @@ static int check_search(Parser *p, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether the text has an [exec] section: then every key the job names is one of its own. */
+static int has_exec(const char *text)
+{
+    for (const char *at = text; at; at = strchr(at, '\n')) {
+        at += *at == '\n';
+        at += strspn(at, " \t");
+        if (strncmp(at, "[exec]", 6) == 0) return 1;
+    }
+    return 0;
+}
+
+/* [exec] as a whole: a command and metrics; each placeholder a key of the job that every trial has
+ * a value of; no key or metric that takes the name of another column of /trials. 0, or -1 with err. */
+static int check_exec(const Job *job, char *err, size_t errlen)
+{
+    const ExecSpec *e = job->exec;
+    char why[512], column[64];
+    if (exec_spec_check(e, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s:%d: %s", job->path, e->line, why);
+        return -1;
+    }
+    for (int i = 0; i < job->pool->n; i++) {
+        settings_column(&job->pool->infos[i], column, sizeof column);
+        if (results_exec_column_taken(column)) {
+            snprintf(err, errlen, "%s:%d: key '%s' would be the column '%s' of /trials, which copysweep writes itself "
+                     "(expected another name)", job->path, e->line, job->pool->names[i], column);
+            return -1;
+        }
+    }
+    for (int m = 0; m < e->n_metrics; m++)
+        if (results_exec_column_taken(e->metrics[m]) || job_key(job, e->metrics[m])) {
+            snprintf(err, errlen, "%s:%d: key 'metrics': '%s' is %s (expected another name)", job->path, e->metrics_line,
+                     e->metrics[m], job_key(job, e->metrics[m]) ? "also a key of the job" : "a column copysweep writes itself");
+            return -1;
+        }
+    char *keys[EXEC_MAX_WORDS];
+    const int n = exec_command_keys(&e->command, keys, EXEC_MAX_WORDS);
+    const SettingInfo *need[EXEC_MAX_WORDS];
+    int n_need = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(keys[i], EXEC_JOB_DIR) == 0) continue;
+        if (!(need[n_need++] = job_key(job, keys[i])) && !rc) {
+            snprintf(err, errlen, "%s:%d: key 'command': {%s} is not a key of this job (expected a key its sections set, "
+                     "or {%s})", job->path, e->command_line, keys[i], EXEC_JOB_DIR);
+            rc = -1;
+        }
+    }
+    for (int i = 0; i < n; i++) free(keys[i]);
+    for (long k = 0; rc == 0 && k < job->n_trials; k++) {
+        Settings s;
+        job_trial(job, k, &s);
+        for (int i = 0; i < n_need && rc == 0; i++)
+            if (!s.own_values[settings_index(need[i])]) {
+                char what[256];
+                job_describe(job, k, what, sizeof what);
+                snprintf(err, errlen, "%s:%d: key 'command': trial %ld (%s) has no value of '%s' (expected %s = VALUE in "
+                         "[settings] or in each grid)", job->path, e->command_line, k, what, need[i]->key, need[i]->key);
+                rc = -1;
+            }
+    }
+    return rc;
+}
+
+/* The folder of path, absolute if it can be resolved. */
+static void job_dir(const char *path, char *dir, size_t n)
+{
+    char copy[PATH_MAX], real[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *d = dirname(copy);
+    snprintf(dir, n, "%s", realpath(d, real) ? real : d);
+}
+
 static void section_free(Section *sec)
 {
     for (int i = 0; i < sec->n; i++) {
@@ -441,6 +553,12 @@ int job_parse(Job *job, const char *path, const char *text, char *err, size_t er
     job->checkpoint_minutes = 5;
     job->search.seed = 1;
     job->halving.reduction = 3, job->halving.metric = METRIC_VAL_BITS;
+    job_dir(path, job->dir, sizeof job->dir);
+    if (has_exec(text)) {
+        job->pool = settings_pool_new();
+        job->exec = CS_CALLOC(sizeof *job->exec);
+        exec_spec_init(job->exec);
+    }
     /* libinih's options: long lines, no continuation lines, ';' comments, stop at the first error */
     ini_use_stack = false, ini_allow_realloc = false, ini_max_line = MAX_LINE, ini_initial_alloc = MAX_LINE;
     ini_allow_multiline = false, ini_stop_on_first_error = true;
@@ -456,6 +574,7 @@ int job_parse(Job *job, const char *path, const char *text, char *err, size_t er
     }
     if (check_search(p, err, errlen) != 0) goto done;
     if (job_build(job, &p->settings, p->grids, p->n_grids, err, errlen) != 0) goto done;
+    if (job->exec && check_exec(job, err, errlen) != 0) goto done;
     rc = 0;
 done:
     section_free(&p->settings);

@@ -80,6 +80,14 @@ static void grid_point(const Job *job, const Grid *g, long k, Settings *s)
     apply_whens(job, s, NULL);
 }
 
+const SettingInfo *job_key(const Job *job, const char *key)
+{
+    if (!job->pool) return settings_find(key);
+    for (int i = 0; i < job->pool->n; i++)
+        if (strcmp(job->pool->names[i], key) == 0) return &job->pool->infos[i];
+    return NULL;
+}
+
 void job_trial(const Job *job, long k, Settings *s)
 {
     long point;
@@ -114,7 +122,7 @@ const Axis *section_entry(const Section *sec, const SettingInfo *info)
 /* Apply an entry to a grid: a single value to its base, a list as its next axis. */
 static void apply(Grid *g, const Axis *e)
 {
-    g->lines[e->info - settings_table] = e->line;
+    g->lines[settings_index(e->info)] = e->line;
     if (e->n == 1) {
         job_set_value(&g->base, e->info, e->values[0]);
         return;
@@ -218,8 +226,8 @@ static int check_point(const Job *job, const Grid *g, const Section *own, long k
     }
     const char *key = settings_validate(&s, why, sizeof why);
     if (!key) return 0;
-    const SettingInfo *info = settings_find(key);
-    int line = g->lines[info - settings_table];
+    const SettingInfo *info = settings_find(key); /* a built-in setting: a job's own keys are never refused */
+    int line = g->lines[settings_index(info)];
     for (int j = 0; g->searched && j < job->search.n_keys; j++) /* a drawn value: its [search] line */
         if (job->search.keys[j].info == info) line = job->search.keys[j].line;
     for (int w = 0; w < job->n_whens; w++) /* blame the [when] that set it, if one did */
@@ -236,6 +244,7 @@ static int build_grid(Job *job, Grid *g, const Section *common, const Section *o
                       size_t errlen)
 {
     settings_default(&g->base);
+    g->base.own = job->pool ? job->pool->infos : NULL; /* every point starts from the base */
     if (own) snprintf(g->name, sizeof g->name, "%s", own->name);
     for (int i = 0; i < common->n; i++)
         if (!section_entry(own, common->entries[i].info)) apply(g, &common->entries[i]);
@@ -336,7 +345,7 @@ static void draw(const Search *se, int i, int j, char *buf, size_t n)
     }
     const double u = rng_uniform(&r);
     double v;
-    if (k->info->type == SET_INT) {
+    if (k->integer) {
         if (k->dist == DIST_UNIFORM) v = k->lo + (double)rng_below(&r, (uint32_t)(k->hi - k->lo + 1));
         else v = floor(dm_exp(dm_log(k->lo) + u * (dm_log(k->hi + 1) - dm_log(k->lo))));
         snprintf(buf, n, "%.0f", fmin(fmax(v, k->lo), k->hi));
@@ -346,6 +355,10 @@ static void draw(const Search *se, int i, int j, char *buf, size_t n)
     v = k->dist == DIST_UNIFORM ? k->lo + u * (k->hi - k->lo) : dm_exp(dm_log(k->lo) + u * (dm_log(k->hi) - dm_log(k->lo)));
     snprintf(buf, n, "%.4g", v); /* four digits: the value a user reads is the value that runs */
     v = fmin(fmax(strtod(buf, NULL), k->lo), k->hi);
+    if (k->info->type == SET_OWN) { /* its text is its value */
+        snprintf(buf, n, "%.4g", v);
+        return;
+    }
     Settings s;
     settings_default(&s);
     snprintf(buf, n, "%.17g", v);
@@ -428,6 +441,9 @@ void job_free(Job *job)
     free(se->typed);
     free(job->points);
     free(job->text);
+    if (job->exec) exec_spec_free(job->exec);
+    free(job->exec);
+    settings_pool_free(job->pool);
     memset(job, 0, sizeof *job);
 }
 

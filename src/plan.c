@@ -19,7 +19,7 @@ void plan_resolve(const Job *job, long k, PlanTrial *t)
     t->key = settings_key(&t->s);
     t->sample = job_sample(job, k);
     t->group = t->sample >= 0 ? job_group(job, k) : t->key; /* unsearched: a group of its own */
-    t->cost = estimate_cost(&t->s);
+    t->cost = job->exec ? 1 : estimate_cost(&t->s); /* a program's cost is unknown: the trials' order */
 }
 
 int plan_load(Plan *p, const char *path, char *err, size_t errlen)
@@ -56,8 +56,9 @@ TrialRecord *plan_pending_records(const Plan *p)
     for (long k = 0; k < p->n; k++) {
         const PlanTrial *t = &p->trials[k];
         recs[k] = (TrialRecord){.trial = (int)k, .key = t->key, .sampled = p->job.search.samples > 0,
-                                .sample = t->sample, .s = &t->s, .facts = trial_facts(&t->s),
-                                .status = STATUS_PENDING, .host = ""};
+                                .sample = t->sample, .s = &t->s, .status = STATUS_PENDING, .host = "",
+                                .exec = p->job.exec};
+        if (!p->job.exec) recs[k].facts = trial_facts(&t->s);
     }
     return recs;
 }
@@ -84,10 +85,10 @@ static int select_trials(Plan *p, const Options *a, char *err, size_t errlen)
         snprintf(spec, sizeof spec, "%s", a->only[i]);
         char *eq = strchr(spec, '=');
         *eq = '\0';
-        const SettingInfo *info = settings_find(spec);
+        const SettingInfo *info = job_key(job, spec);
         if (!info) {
-            snprintf(err, errlen, "option '--only': '%s' is not a setting (expected KEY=VALUE with a key of "
-                     "'copysweep --help')", spec);
+            snprintf(err, errlen, "option '--only': '%s' is not a setting (expected KEY=VALUE with a key of %s)", spec,
+                     job->exec ? "the job" : "'copysweep --help'");
             return -1;
         }
         int n_want = 0;
@@ -172,7 +173,7 @@ static int check_halving(const Plan *p, char *err, size_t errlen)
     const Job *job = &p->job;
     const HalvingSpec *h = &job->halving;
     for (long k = 0; h->n_rungs && k < p->n; k++) {
-        if (p->trials[k].sample < 0) continue;
+        if (p->trials[k].sample < 0 || job->exec) continue; /* a program's epochs and metrics are its own */
         const Settings *s = &p->trials[k].s;
         const int epochs = trial_epochs(s), last = h->rungs[h->n_rungs - 1];
         if (last >= epochs) {
@@ -205,15 +206,16 @@ static void explain_missing(const Plan *p, const ResultsIndex *ix, const char *o
     char why[256];
     int told = 0;
     if (job_parse(&old, output, ix->job, why, sizeof why) == 0) {
-        for (const SettingInfo *info = settings_table; info->key && !told; info++) {
-            char v[SETTINGS_TEXT_MAX], w[SETTINGS_TEXT_MAX], now[SETTINGS_TEXT_MAX] = "";
+        for (const SettingInfo *info = old.pool ? old.pool->infos : settings_table; info->key && !told; info++) {
+            char v[SETTINGS_TEXT_MAX], w[SETTINGS_TEXT_MAX] = "", now[SETTINGS_TEXT_MAX] = "";
+            const SettingInfo *mine = job_key(&p->job, info->key); /* the same key of this job (its own keys) */
             for (long k = 0; k < old.n_trials && !told; k++) {
                 Settings s;
                 job_trial(&old, k, &s);
                 settings_format(&s, info, v, sizeof v);
                 int found = 0;
                 for (long j = 0; j < p->n && !found; j++) {
-                    settings_format(&p->trials[j].s, info, w, sizeof w);
+                    if (mine) settings_format(&p->trials[j].s, mine, w, sizeof w);
                     found = strcmp(v, w) == 0;
                     if (!now[0]) snprintf(now, sizeof now, "%s", w);
                 }
@@ -264,7 +266,8 @@ static int list_columns(const Job *job, const SettingInfo **cols)
             if (info && !have && n_cols < JOB_MAX_SETTINGS) cols[n_cols++] = info;
         }
     for (int j = 0; j < job->search.n_keys && n_cols < JOB_MAX_SETTINGS; j++) cols[n_cols++] = job->search.keys[j].info;
-    for (const SettingInfo *info = settings_table; info->key && n_cols < JOB_MAX_SETTINGS; info++) {
+    for (const SettingInfo *info = job->pool ? job->pool->infos : settings_table; info->key && n_cols < JOB_MAX_SETTINGS;
+         info++) {
         int have = 0, differs = 0;
         for (int c = 0; c < n_cols; c++) have |= cols[c] == info;
         for (int w = 0; w < job->n_whens; w++)
@@ -310,7 +313,7 @@ void plan_list(const Plan *p, const char *output)
     if (job->n_grids > 1) printf(" %12s", "grid");
     if (job->search.samples) printf(" %7s", "sample");
     for (int c = 0; c < n_cols; c++) printf(" %10s", cols[c]->key);
-    printf(" %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
+    printf(job->exec ? "\n" : " %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
     double total = 0, largest = 0;
     long chosen = 0;
     for (long k = 0; k < job->n_trials; k++) {
@@ -329,9 +332,15 @@ void plan_list(const Plan *p, const char *output)
             settings_format(s, cols[i], v, sizeof v);
             printf(" %10s", v);
         }
+        if (job->exec) {
+            printf("\n");
+            continue;
+        }
         printf(" %9zu %6d %8d %10.1f\n", model_param_count(s), task_shape(s).L, trial_epochs(s) * (s->train_size / s->batch), c);
     }
-    if (chosen < job->n_trials) printf("%ld of the %ld trials chosen by the options; ", chosen, job->n_trials);
+    if (chosen < job->n_trials) printf("%ld of the %ld trials chosen by the options%s", chosen, job->n_trials,
+                                       job->exec ? "\n" : "; ");
+    if (job->exec) return; /* what a program costs is its own */
     printf("total %.1f GFLOP at the full epoch budgets (early stopping ends trials sooner); "
            "the largest trial %.1f GFLOP\n", total, largest);
 }

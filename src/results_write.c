@@ -106,7 +106,7 @@ static void col_u64(Row *r, const char *name, uint64_t v) { col(r, name, H5T_NAT
 static void col_f64(Row *r, const char *name, double v) { col(r, name, H5T_NATIVE_DOUBLE, &v, 8); }
 static void col_str(Row *r, const char *name, const char *v, size_t len)
 {
-    char s[512] = {0}; /* the longest string column */
+    char s[1024] = {0}; /* the longest string column */
     if (len > sizeof s) CS_FAIL("string column '%s' of %zu bytes", name, len);
     strncpy(s, v, len - 1);
     hid_t t = r->type >= 0 ? rw_string_type(r->w, len) : -1;
@@ -211,18 +211,75 @@ static void trial_row(Row *r, const TrialRecord *rec)
     col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
 }
 
+/* ---- the row of an [exec] job's trial --------------------------------------------------------- */
+
+#define STR_TAIL 1024
+
+static const char *const exec_columns[] = {"trial", "key", "sample", "status", "epochs", "exit_code", "signal",
+                                           "timed_out", "wall_s", "host", "rank", "message", "stderr_tail", NULL};
+
+int results_exec_column_taken(const char *name)
+{
+    for (int i = 0; exec_columns[i]; i++)
+        if (strcmp(exec_columns[i], name) == 0) return 1;
+    return 0;
+}
+
+/* The value of the final record's number name, NaN if it has none. */
+static double final_value(const ExecResult *x, const char *name)
+{
+    for (int i = 0; x && i < x->n_final; i++)
+        if (strcmp(x->final_names[i], name) == 0) return x->final_values[i];
+    return NAN;
+}
+
+/* The row of an [exec] trial: its own keys as text, its declared metrics, how its program ended. */
+static void exec_row(Row *r, const TrialRecord *rec)
+{
+    const TrialResult *res = rec->res;
+    const ExecResult *x = res ? res->exec : NULL;
+    char name[64], text[SETTINGS_TEXT_MAX];
+    col_int(r, "trial", rec->trial);
+    col_u64(r, "key", rec->key);
+    if (rec->sampled) col_int(r, "sample", rec->sample);
+    for (const SettingInfo *info = settings_infos(rec->s); info->key; info++) {
+        settings_column(info, name, sizeof name);
+        settings_format(rec->s, info, text, sizeof text);
+        col_str(r, name, text, SETTINGS_TEXT_MAX);
+    }
+    col_str(r, "status", status_names[rec->status], STR_SHORT);
+    for (int m = 0; m < rec->exec->n_metrics; m++) col_f64(r, rec->exec->metrics[m], final_value(x, rec->exec->metrics[m]));
+    col_int(r, "epochs", res ? res->epochs : 0);
+    col_int(r, "exit_code", x ? x->exit_code : -1);
+    col_int(r, "signal", x ? x->signal : 0);
+    col_int(r, "timed_out", x ? x->timed_out : 0);
+    col_f64(r, "wall_s", res ? res->wall_s : NAN);
+    col_str(r, "host", rec->host ? rec->host : "", STR_HOST);
+    col_int(r, "rank", rec->rank);
+    col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
+    col_str(r, "stderr_tail", x ? x->stderr_tail : "", STR_TAIL);
+}
+
+static void any_row(Row *r, const TrialRecord *rec)
+{
+    if (rec->exec)
+        exec_row(r, rec);
+    else
+        trial_row(r, rec);
+}
+
 /* The compound type of a /trials row and the rows of recs[0..n) packed with it. */
 hid_t rw_trial_rows(Writer *w, const TrialRecord *recs, long n, unsigned char **rows)
 {
     Row sizing = {.w = w, .type = -1};
-    trial_row(&sizing, &recs[0]);
+    any_row(&sizing, &recs[0]);
     const size_t row_bytes = sizing.size;
     unsigned char *buf = CS_CALLOC((size_t)n * row_bytes);
     Row r = {.w = w, .type = H5C(w, H5Tcreate(H5T_COMPOUND, row_bytes)), .buf = buf};
-    trial_row(&r, &recs[0]);
+    any_row(&r, &recs[0]);
     for (long i = 1; i < n; i++) {
         Row v = {.w = w, .type = -1, .buf = buf + (size_t)i * row_bytes};
-        trial_row(&v, &recs[i]);
+        any_row(&v, &recs[i]);
     }
     *rows = buf;
     return r.type;
@@ -306,13 +363,48 @@ static void write_table(Writer *w, hid_t loc, const char *name, hid_t mem, const
     H5C(w, H5Tclose(mem));
 }
 
+/* The curve rows; an [exec] trial's with a field more for every other number its epoch rows hold. */
 static void write_curves(Writer *w, hid_t g, const TrialResult *res)
 {
-    hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, sizeof(CurveRow)));
+    const ExecResult *x = res->exec;
+    const int extra = x ? x->n_extra : 0;
+    const size_t row = sizeof(CurveRow) + (size_t)extra * sizeof(double);
+    hid_t mem = H5C(w, H5Tcreate(H5T_COMPOUND, row));
 #define CURVE_FIELD(ctype, name, h5type, meaning) H5C(w, H5Tinsert(mem, #name, HOFFSET(CurveRow, name), h5type));
     CURVE_FIELDS(CURVE_FIELD)
 #undef CURVE_FIELD
-    write_table(w, g, "curves", mem, res->curves, (hsize_t)res->epochs);
+    for (int j = 0; j < extra; j++)
+        H5C(w, H5Tinsert(mem, x->extra_names[j], sizeof(CurveRow) + (size_t)j * sizeof(double), H5T_NATIVE_DOUBLE));
+    unsigned char *rows = CS_CALLOC((size_t)res->epochs * row + 1);
+    for (int i = 0; i < res->epochs; i++) {
+        memcpy(rows + (size_t)i * row, &res->curves[i], sizeof(CurveRow));
+        if (extra)
+            memcpy(rows + (size_t)i * row + sizeof(CurveRow), x->extra_values + (size_t)i * extra,
+                   (size_t)extra * sizeof(double));
+    }
+    write_table(w, g, "curves", mem, rows, (hsize_t)res->epochs);
+    free(rows);
+}
+
+/* An [exec] trial's group: what ran where, every number of its final record (final_<name>), its curves. */
+static void write_exec_group(Writer *w, hid_t g, const TrialResult *res)
+{
+    const ExecResult *x = res->exec;
+    char name[TRIAL_NAME_MAX + 8];
+    if (!x) return;
+    attr_str(w, g, "command", x->command);
+    attr_str(w, g, "workdir", x->workdir);
+    attr_str(w, g, "env_keys", x->env_keys);
+    attr_str(w, g, "program", x->program);
+    attr_str(w, g, "program_version", x->version);
+    attr_str(w, g, "stdout", x->stdout_path);
+    attr_str(w, g, "stderr", x->stderr_path);
+    attr_str(w, g, "metrics_file", x->metrics_path);
+    for (int i = 0; i < x->n_final; i++) {
+        snprintf(name, sizeof name, "final_%s", x->final_names[i]);
+        attr_double(w, g, name, x->final_values[i]);
+    }
+    if (res->epochs) write_curves(w, g, res);
 }
 
 /* eval: one row per eval-T length; eval_examples/<T>/{output, target}: the first test sequence */
@@ -390,10 +482,10 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     if (H5Lexists(trials_group, name, H5P_DEFAULT) > 0) /* a trial run again replaces its group */
         H5C(w, H5Ldelete(trials_group, name, H5P_DEFAULT));
     hid_t g = H5C(w, H5Gcreate2(trials_group, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    for (const SettingInfo *info = settings_table; info->key; info++) {
+    for (const SettingInfo *info = settings_infos(rec->s); info->key; info++) {
         settings_column(info, name, sizeof name);
         settings_format(rec->s, info, text, sizeof text);
-        if (info->type == SET_CHOICE || info->type == SET_LIST || info->type == SET_TEXT)
+        if (info->type == SET_CHOICE || info->type == SET_LIST || info->type == SET_TEXT || info->type == SET_OWN)
             attr_str(w, g, name, text);
         else if (info->type == SET_INT)
             attr_int(w, g, name, settings_get_int(rec->s, info));
@@ -403,6 +495,7 @@ static void write_trial_group(Writer *w, hid_t trials_group, const TrialRecord *
     attr_str(w, g, "status", status_names[rec->status]);
     const TrialResult *res = rec->res;
     if (res) attr_str(w, g, "message", res->stop_reason);
+    if (res && rec->exec) write_exec_group(w, g, res);
     if (res && rec->weights) {
         write_curves(w, g, res);
         hsize_t n_out = (hsize_t)res->N, flow_dims[2] = {2, (hsize_t)res->L};

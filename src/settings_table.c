@@ -4,10 +4,12 @@
 #include <errno.h>  /* errno, ERANGE */
 #include <math.h>   /* isfinite, floor */
 #include <stdio.h>  /* snprintf, fprintf */
-#include <stdlib.h> /* strtol, strtod */
+#include <stddef.h> /* offsetof */
+#include <stdlib.h> /* strtol, strtod, calloc, realloc, free */
 #include <string.h> /* strcmp, strerror */
 #include <unistd.h> /* access */
 
+#include "check.h"       /* CS_FAIL */
 #include "model_kinds.h" /* model_kinds */
 #include "pack.h"  /* pack_hash_more */
 #include "task_kinds.h" /* task_kinds */
@@ -138,6 +140,7 @@ static size_t field_size(const SettingInfo *info)
     case SET_REAL: return sizeof(double);
     case SET_LIST: return sizeof(IntList);
     case SET_TEXT: return SETTINGS_TEXT_MAX;
+    case SET_OWN: return sizeof(const char *);
     default: return sizeof(int);
     }
 }
@@ -147,8 +150,16 @@ void settings_copy(Settings *dst, const Settings *src, const SettingInfo *info)
     memcpy((char *)dst + info->offset, (const char *)src + info->offset, field_size(info));
 }
 
+/* The value of a job's own key, "" if it is not set. */
+static const char *own_value(const Settings *s, const SettingInfo *info)
+{
+    const char *v = *(const char *const *)((const char *)s + info->offset);
+    return v ? v : "";
+}
+
 int settings_same(const Settings *a, const Settings *b, const SettingInfo *info)
 {
+    if (info->type == SET_OWN) return strcmp(own_value(a, info), own_value(b, info)) == 0;
     if (info->type == SET_TEXT) return strcmp((const char *)a + info->offset, (const char *)b + info->offset) == 0;
     if (info->type == SET_LIST) {
         const IntList *x = settings_get_list(a, info), *y = settings_get_list(b, info);
@@ -167,6 +178,68 @@ void settings_default(Settings *s)
             fprintf(stderr, "copysweep: bad default of '%s': %s\n", info->key, err);
             abort(); /* a programmer error in the table above */
         }
+}
+
+KeyPool *settings_pool_new(void)
+{
+    KeyPool *p = calloc(1, sizeof *p);
+    if (!p) CS_FAIL("no memory for a job's keys");
+    return p;
+}
+
+void settings_pool_free(KeyPool *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->n_texts; i++) free(p->texts[i]);
+    free(p->texts);
+    free(p);
+}
+
+/* A copy of text that lives as long as the pool. */
+static const char *pool_keep(KeyPool *p, const char *text)
+{
+    if (p->n_texts == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 64;
+        char **grown = realloc(p->texts, p->cap * sizeof *grown);
+        if (!grown) CS_FAIL("no memory for a job's values");
+        p->texts = grown;
+    }
+    char *copy = strdup(text);
+    if (!copy) CS_FAIL("no memory for a job's values");
+    return p->texts[p->n_texts++] = copy;
+}
+
+const SettingInfo *settings_pool_key(KeyPool *p, const char *key, char *err, size_t errlen)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->names[i], key) == 0) return &p->infos[i];
+    const size_t len = strlen(key);
+    int ok = len > 0 && len < sizeof p->names[0] && ((*key >= 'a' && *key <= 'z') || (*key >= 'A' && *key <= 'Z'));
+    for (const char *c = key; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+    if (!ok) {
+        snprintf(err, errlen, "'%s' is not a key name (expected a letter, then letters, digits, '-' or '_', at most %d "
+                 "bytes)", key, (int)sizeof p->names[0] - 1);
+        return NULL;
+    }
+    if (p->n == SETTINGS_MAX_OWN) {
+        snprintf(err, errlen, "'%s' is one key too many (expected at most %d keys in a job of [exec])", key,
+                 SETTINGS_MAX_OWN);
+        return NULL;
+    }
+    const int i = p->n++;
+    memcpy(p->names[i], key, len + 1);
+    p->infos[i] = (SettingInfo){.key = p->names[i], .type = SET_OWN, .def = "",
+                                .offset = offsetof(Settings, own_values) + (size_t)i * sizeof(const char *),
+                                .help = "a key of the job's own, passed to its program", .pool = p};
+    return &p->infos[i];
+}
+
+const SettingInfo *settings_infos(const Settings *s) { return s->own ? s->own : settings_table; }
+
+int settings_index(const SettingInfo *info)
+{
+    return (int)(info->pool ? info - info->pool->infos : info - settings_table);
 }
 
 const SettingInfo *settings_find(const char *key)
@@ -234,6 +307,14 @@ static const char *choice_name(const SettingInfo *info, int i)
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
 {
     char range[96];
+    if (info->type == SET_OWN) {
+        if (!*text || strlen(text) >= SETTINGS_TEXT_MAX) {
+            snprintf(err, errlen, "'%s' is not allowed (expected a value of 1 to %d bytes)", text, SETTINGS_TEXT_MAX - 1);
+            return -1;
+        }
+        *(const char **)((char *)s + info->offset) = pool_keep(info->pool, text);
+        return 0;
+    }
     if (info->type == SET_CHOICE) {
         for (int i = 0; choice_name(info, i); i++)
             if (strcmp(text, choice_name(info, i)) == 0) {
@@ -300,6 +381,7 @@ static const char *check_length(const Settings *s, const char *key, int T, char 
  * is long. */
 const char *settings_validate(const Settings *s, char *err, size_t errlen)
 {
+    if (s->own) return NULL; /* a job's own keys mean what its program makes of them */
     const TaskKind *task = &task_kinds[s->task];
     const char *bad = check_length(s, "T", s->T, err, errlen);
     if (bad) return bad;
@@ -387,6 +469,8 @@ void settings_format(const Settings *s, const SettingInfo *info, char *buf, size
         snprintf(buf, n, "%s", choice_name(info, settings_get_int(s, info)));
     } else if (info->type == SET_TEXT) {
         snprintf(buf, n, "%s", (const char *)s + info->offset);
+    } else if (info->type == SET_OWN) {
+        snprintf(buf, n, "%s", own_value(s, info));
     } else if (info->type == SET_LIST) {
         const IntList *list = settings_get_list(s, info);
         int len = snprintf(buf, n, "%s", list->n ? "" : "none");
@@ -431,12 +515,34 @@ void settings_column(const SettingInfo *info, char *buf, size_t n)
         if (*p == '-') *p = '_';
 }
 
+#define SETTINGS_MAX_INFOS 128 /* entries of settings_table, or of a pool */
+
+/* The settings that s has a value of (every one of the table; the own keys that are set), an [exec]
+ * trial's sorted by name; returns how many. */
+static int infos_of(const Settings *s, const SettingInfo **out)
+{
+    int n = 0;
+    for (const SettingInfo *info = settings_infos(s); info->key; info++)
+        if (info->type != SET_OWN || *own_value(s, info)) {
+            if (n == SETTINGS_MAX_INFOS) CS_FAIL("SETTINGS_MAX_INFOS is too small");
+            out[n++] = info;
+        }
+    for (int i = 1; s->own && i < n; i++) /* insertion sort: a few keys */
+        for (int j = i; j > 0 && strcmp(out[j - 1]->key, out[j]->key) > 0; j--) {
+            const SettingInfo *t = out[j];
+            out[j] = out[j - 1], out[j - 1] = t;
+        }
+    return n;
+}
+
 void settings_write_ini(const Settings *s, FILE *out)
 {
     char buf[SETTINGS_TEXT_MAX];
-    for (const SettingInfo *info = settings_table; info->key; info++) {
-        settings_format(s, info, buf, sizeof buf);
-        fprintf(out, "%s = %s\n", info->key, buf);
+    const SettingInfo *infos[SETTINGS_MAX_INFOS];
+    const int n = infos_of(s, infos);
+    for (int i = 0; i < n; i++) {
+        settings_format(s, infos[i], buf, sizeof buf);
+        fprintf(out, "%s = %s\n", infos[i]->key, buf);
     }
 }
 
@@ -445,7 +551,10 @@ uint64_t settings_key(const Settings *s)
     /* the FNV-1a hash of the "key = value\n" lines of settings_write_ini */
     char buf[SETTINGS_TEXT_MAX];
     uint64_t h = PACK_HASH_START;
-    for (const SettingInfo *info = settings_table; info->key; info++) {
+    const SettingInfo *infos[SETTINGS_MAX_INFOS];
+    const int n = infos_of(s, infos);
+    for (int i = 0; i < n; i++) {
+        const SettingInfo *info = infos[i];
         settings_format(s, info, buf, sizeof buf);
         h = pack_hash_more(h, info->key, strlen(info->key));
         h = pack_hash_more(h, " = ", 3);

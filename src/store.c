@@ -5,6 +5,7 @@
 #include <dirent.h>     /* opendir, readdir */
 #include <errno.h>      /* errno */
 #include <fcntl.h>      /* open */
+#include <ftw.h>        /* nftw */
 #include <pthread.h>    /* pthread_* */
 #include <inttypes.h>   /* PRIx64 */
 #include <libgen.h>     /* dirname, basename */
@@ -341,6 +342,18 @@ static void item_free(StoreItem *it)
     free(it->body), free(it->unlink_after), free(it);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* A checkpoint: a file, or the folder of an [exec] trial's program with all it holds. */
+static void remove_checkpoint(const char *path)
+{
+    if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM)) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Append a batch of records, sync once if any asks for it, then remove their checkpoints. */
 static void write_batch(Store *st, StoreItem *batch)
 {
@@ -371,7 +384,7 @@ static void write_batch(Store *st, StoreItem *batch)
     pthread_mutex_unlock(&st->mu);
     while (batch) {
         StoreItem *next = batch->next;
-        if (ok && batch->unlink_after) unlink(batch->unlink_after); /* recorded for good */
+        if (ok && batch->unlink_after) remove_checkpoint(batch->unlink_after); /* recorded for good */
         item_free(batch);
         batch = next;
     }
@@ -610,6 +623,9 @@ int store_print_status(const char *path, FILE *out)
     char why[256];
     const int parsed = job_parse(&job, path, ix.job, why, sizeof why) == 0, described = parsed && job.n_trials == ix.n;
     print_running(out, &ix, &w, described ? &job : NULL);
+    if (parsed && job.exec)
+        fprintf(out, "each trial's program output: %s.logs/trial-KEY.stdout, .stderr and .metrics.jsonl (KEY: the "
+                "trial's key in hex); a failed trial's last lines of stderr are in /trials stderr_tail\n", path);
     if (parsed) job_free(&job);
     if (rc == 1) fprintf(out, "no sweep is writing it (no journal)\n");
     else if (w.have_progress) print_progress(out, &w);

@@ -6,13 +6,14 @@
  * sweep file (sweepfile.h) where it goes, progress.h how the sweep is doing. */
 #include "sweep.h"
 
+#include <errno.h>    /* errno */
 #include <limits.h>   /* PATH_MAX */
 #include <math.h>     /* isnan */
 #include <mpi.h>      /* MPI_* */
 #include <signal.h>   /* sigaction, sig_atomic_t */
 #include <stdio.h>    /* fprintf, snprintf */
 #include <stdlib.h>   /* free, getenv, qsort_r */
-#include <string.h>   /* strlen */
+#include <string.h>   /* strlen, strerror */
 #include <time.h>     /* nanosleep, time, gmtime_r, strftime */
 #include <unistd.h>   /* isatty, gethostname */
 
@@ -21,6 +22,7 @@
 #include "cli.h"       /* Options, cli_parse */
 #include "clock.h"     /* cs_now_s */
 #include "estimate.h"  /* estimate_wall */
+#include "exec_trial.h" /* exec_trial */
 #include "halving.h"   /* halving_* */
 #include "model.h"     /* Model, model_free */
 #include "pack.h"      /* Pack, Unpack */
@@ -67,6 +69,8 @@ static void mpi_check(int rc, const char *call, const char *file, int line)
 typedef struct {
     Plan plan;
     char ckpt_dir[PATH_MAX];
+    char log_dir[PATH_MAX];         /* OUTPUT.logs: an [exec] trial's stdout, stderr and metrics files */
+    char version[256];              /* [exec] version-command's output on this rank; "" if none */
     int rank, size, threads;
     char host[256];
     long fault_trial, fault_update; /* COPYSWEEP_FAULT=nan:TRIAL:UPDATE, for the tests; -1 none */
@@ -136,6 +140,15 @@ static void run_trial(const Shared *sh, long k, const PlanTrial *t, int (*should
     if (job->halving.n_rungs && t->sample >= 0) sink->spec = &job->halving, sink->group = t->group;
     if (k == sh->fault_abort) CS_FAIL("fault injection: trial %ld fails its rank", k);
     checkpoint_path(sh, t, ckpt, sizeof ckpt);
+    if (job->exec) { /* a program of the user's: its checkpoint is a folder of its own */
+        model->mem = NULL;
+        ExecTrialCtx ctx = {.spec = job->exec, .job_dir = job->dir, .log_dir = sh->log_dir, .ckpt_dir = ckpt,
+                            .trial = k, .key = t->key, .threads = sh->threads,
+                            .version = sh->version[0] ? sh->version : NULL, .should_stop = should_stop,
+                            .on_epoch = on_epoch, .epoch_arg = sink};
+        exec_trial(&t->s, &ctx, res);
+        return;
+    }
     TrainCtx ctx = {.log = NULL, .threads = sh->threads, .should_stop = should_stop,
                     .checkpoint = ckpt, .checkpoint_every_s = 60.0 * job->checkpoint_minutes,
                     .fault_nan_update = k == sh->fault_trial ? sh->fault_update : 0, .fault_hold = k == sh->fault_hold,
@@ -209,6 +222,7 @@ typedef struct {
     int status, has_bits;
     double wall_s, acc, bits, bits_se;
     char reason[256];
+    char summary[256];    /* an [exec] trial's declared metrics, "name value, ..."; "" for a built-in one */
     unsigned char *img;
     size_t n_img;
 } Outcome;
@@ -220,12 +234,20 @@ static void outcome_of(const Shared *sh, long k, const PlanTrial *t, const Trial
     *o = (Outcome){.status = res->status, .has_bits = task_has_bits(&shape), .wall_s = res->wall_s,
                    .acc = metrics_acc(&res->test), .bits = metrics_bits(&res->test), .bits_se = metrics_bits_se(&res->test)};
     snprintf(o->reason, sizeof o->reason, "%s", res->stop_reason);
+    const ExecSpec *exec = sh->plan.job.exec;
+    for (int m = 0; res->exec && m < exec->n_metrics; m++) {
+        const size_t len = strlen(o->summary);
+        double v = NAN;
+        for (int i = 0; i < res->exec->n_final; i++)
+            if (strcmp(res->exec->final_names[i], exec->metrics[m]) == 0) v = res->exec->final_values[i];
+        snprintf(o->summary + len, sizeof o->summary - len, "%s%s %.4g", m ? ", " : "", exec->metrics[m], v);
+    }
     if (res->status == STATUS_PENDING) return;
     Tensor tensors[MODEL_MAX_TENSORS];
     TrialRecord rec = {.trial = (int)k, .key = t->key, .sampled = sh->plan.job.search.samples > 0,
-                       .sample = t->sample, .s = &t->s, .facts = trial_facts(&t->s),
-                       .status = res->status, .res = res, .host = sh->host, .rank = sh->rank, .threads = sh->threads,
-                       .kernel = bm_path_name()};
+                       .sample = t->sample, .s = &t->s, .status = res->status, .res = res, .host = sh->host,
+                       .rank = sh->rank, .threads = sh->threads, .kernel = exec ? NULL : bm_path_name(), .exec = exec};
+    if (!exec) rec.facts = trial_facts(&t->s);
     if (model && model->mem)
         rec.weights = model->mem, rec.tensors = tensors, rec.n_tensors = model_tensors(model, tensors);
     char err[1024];
@@ -238,6 +260,7 @@ static void outcome_pack(Pack *p, const Outcome *o)
     pack_i64(p, o->has_bits);
     pack_f64(p, o->wall_s), pack_f64(p, o->acc), pack_f64(p, o->bits), pack_f64(p, o->bits_se);
     pack_str(p, o->reason);
+    pack_str(p, o->summary);
     pack_i64(p, (int64_t)o->n_img);
     pack_bytes(p, o->img, o->n_img);
 }
@@ -248,6 +271,7 @@ static void outcome_unpack(Unpack *u, Outcome *o)
     o->has_bits = (int)unpack_int(u, 0, 1);
     o->wall_s = unpack_f64(u), o->acc = unpack_f64(u), o->bits = unpack_f64(u), o->bits_se = unpack_f64(u);
     unpack_str(u, o->reason, sizeof o->reason);
+    unpack_str(u, o->summary, sizeof o->summary);
     o->n_img = (size_t)unpack_int(u, 0, (int64_t)(u->len - u->pos));
     o->img = CS_ALLOC(o->n_img + 1);
     unpack_bytes(u, o->img, o->n_img);
@@ -267,6 +291,9 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
     } else {
         if (o->status == STATUS_FAILED)
             snprintf(event, sizeof event, "trial %ld (%s) failed on rank %d: %s", k, what, rank, o->reason);
+        else if (o->summary[0])
+            snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: %s", k, what, status_names[o->status],
+                     o->wall_s, rank, o->summary);
         else {
             int at = snprintf(event, sizeof event, "trial %ld (%s) %s in %.1f s on rank %d: test accuracy %.4f",
                               k, what, status_names[o->status], o->wall_s, rank, o->acc);
@@ -465,6 +492,7 @@ static void master_parallel(Master *ms)
 /* The expected wall time of the trials to run, from the cost model calibrated on this rank. */
 static void print_estimate(const Shared *sh, const Master *ms, int workers)
 {
+    if (ms->plan->job.exec) return; /* the cost model knows the engine, not a user's program */
     Settings *todo = CS_ALLOC((size_t)ms->n_todo * sizeof *todo);
     for (long i = 0; i < ms->n_todo; i++) todo[i] = ms->plan->trials[ms->order[i]].s;
     Estimate e;
@@ -743,6 +771,19 @@ static void share_job(Shared *sh)
     char err[PATH_MAX + 1024];
     if (sh->rank != 0 && plan_parse(&sh->plan, path, text, err, sizeof err) != 0)
         CS_FAIL("rank %d cannot parse the job the master parsed: %s", sh->rank, err);
+    const ExecSpec *exec = sh->plan.job.exec;
+    if (!exec) return;
+    if (sh->ckpt_dir[0] != '/') { /* absolute: a program may change its folder */
+        char cwd[PATH_MAX], rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s", sh->ckpt_dir);
+        if (!getcwd(cwd, sizeof cwd)) CS_FAIL("getcwd: %s", strerror(errno));
+        if (snprintf(sh->ckpt_dir, sizeof sh->ckpt_dir, "%s/%s", cwd, rel) >= (int)sizeof sh->ckpt_dir)
+            CS_FAIL("checkpoint folder path too long");
+    }
+    /* OUTPUT.logs beside OUTPUT.ckpt */
+    const size_t len = strlen(sh->ckpt_dir);
+    snprintf(sh->log_dir, sizeof sh->log_dir, "%.*s.logs", (int)(len > 5 ? len - 5 : len), sh->ckpt_dir);
+    if (exec->version.n) exec_trial_version(exec, sh->version, sizeof sh->version); /* once per rank */
 }
 
 int sweep_main(int argc, char **argv)

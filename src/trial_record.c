@@ -56,5 +56,7 @@ void trial_result_free(TrialResult *res)
     free(res->grad_flow);
     for (int k = 0; k < res->n_eval; k++) free(res->eval[k].ex_out), free(res->eval[k].ex_target);
     free(res->eval);
+    if (res->exec) free(res->exec->extra_values);
+    free(res->exec);
     memset(res, 0, sizeof *res);
 }

@@ -1,0 +1,280 @@
+/* One trial of an [exec] job (exec_trial.h). */
+#include "exec_trial.h"
+
+#include <errno.h>    /* errno, EEXIST */
+#include <fcntl.h>    /* open, O_* */
+#include <math.h>     /* NAN */
+#include <stdio.h>    /* snprintf */
+#include <stdlib.h>   /* free, getenv */
+#include <string.h>   /* strcmp, strlen, strchr, strerror */
+#include <sys/stat.h> /* mkdir, stat */
+#include <unistd.h>   /* getcwd, unlink, read, close */
+
+#include "check.h" /* CS_ALLOC, CS_FAIL */
+#include "clock.h" /* cs_now_s */
+#include "exec.h"  /* exec_* */
+#include "pack.h"  /* pack_hash_more */
+#include "settings_table.h" /* settings_infos, settings_index */
+
+#define EXEC_MAX_ENV (SETTINGS_MAX_OWN + 8)
+
+/* The value of placeholder key: {job_dir}, or the trial's value of the job's key. */
+typedef struct {
+    const Settings *s;
+    const char *job_dir;
+} Values;
+
+static const char *value_of(void *arg, const char *key)
+{
+    const Values *v = arg;
+    if (strcmp(key, EXEC_JOB_DIR) == 0) return v->job_dir;
+    for (const SettingInfo *info = settings_infos(v->s); info->key; info++)
+        if (strcmp(info->key, key) == 0) return v->s->own_values[settings_index(info)];
+    return NULL;
+}
+
+/* mkdir -p of a folder; 0, or -1 with err. */
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        const char c = *p;
+        if (c != '/' && c) continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot make the folder '%.512s': %s", buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (!c) return 0;
+    }
+}
+
+/* The argv as one line: each word in "..." where it holds a blank or a quote. */
+static void join_argv(char *const *argv, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; argv[i] && len < n; i++) {
+        const int quote = argv[i][strcspn(argv[i], " \t\"")] != '\0';
+        len += (size_t)snprintf(buf + len, n - len, "%s%s%s%s", i ? " " : "", quote ? "\"" : "", argv[i], quote ? "\"" : "");
+    }
+}
+
+/* The program: the first argument that names a file (the script an interpreter runs), else argv[0]
+ * found on the PATH; and the FNV-1a hash of its bytes. */
+static void program_hash(char *const *argv, ExecResult *x)
+{
+    struct stat st;
+    char err[256];
+    x->program[0] = '\0';
+    for (int i = 1; argv[i] && !x->program[0]; i++)
+        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) snprintf(x->program, sizeof x->program, "%s", argv[i]);
+    if (!x->program[0] && exec_find_program(argv[0], NULL, x->program, sizeof x->program, err, sizeof err) != 0) {
+        snprintf(x->version, sizeof x->version, "unknown (%.200s)", err);
+        return;
+    }
+    const int fd = open(x->program, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(x->version, sizeof x->version, "unknown (cannot read '%.120s': %s)", x->program, strerror(errno));
+        return;
+    }
+    uint64_t h = PACK_HASH_START;
+    char buf[65536];
+    ssize_t got;
+    while ((got = read(fd, buf, sizeof buf)) > 0) h = pack_hash_more(h, buf, (size_t)got);
+    close(fd);
+    snprintf(x->version, sizeof x->version, "fnv1a64:%016llx", (unsigned long long)h);
+}
+
+void exec_trial_version(const ExecSpec *spec, char *buf, size_t n)
+{
+    char err[512];
+    if (exec_capture(spec->version.words, buf, n, 60, err, sizeof err) != 0) snprintf(buf, n, "unknown (%s)", err);
+}
+
+/* "COPYSWEEP_<KEY>=value" for each key the trial has a value of, and the protocol's own. */
+static int environment(const Settings *s, const ExecTrialCtx *ctx, const ExecResult *x, char **env, char *names,
+                       size_t n_names)
+{
+    int n = 0;
+    size_t len = 0;
+    char buf[TRIAL_PATH_MAX + SETTINGS_TEXT_MAX];
+    for (const SettingInfo *info = settings_infos(s); info->key; info++) {
+        const char *v = s->own_values[settings_index(info)];
+        if (!v) continue;
+        int at = snprintf(buf, sizeof buf, "COPYSWEEP_");
+        for (const char *c = info->key; *c; c++)
+            buf[at++] = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? (char)(*c - 'a' + 'A') : *c;
+        snprintf(buf + at, sizeof buf - (size_t)at, "=%s", v);
+        env[n++] = strdup(buf);
+    }
+    snprintf(buf, sizeof buf, "COPYSWEEP_METRICS=%s", x->metrics_path);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "COPYSWEEP_CHECKPOINT_DIR=%s", ctx->ckpt_dir);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "COPYSWEEP_TRIAL=%ld", ctx->trial);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "COPYSWEEP_TRIAL_KEY=%016llx", (unsigned long long)ctx->key);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "COPYSWEEP_THREADS=%d", ctx->threads);
+    env[n++] = strdup(buf);
+    if (!getenv("OMP_NUM_THREADS")) { /* the libraries a program uses take no more cores than its rank has */
+        snprintf(buf, sizeof buf, "OMP_NUM_THREADS=%d", ctx->threads);
+        env[n++] = strdup(buf);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!env[i]) CS_FAIL("out of memory");
+        len += (size_t)snprintf(names + len, len < n_names ? n_names - len : 0, "%s%.*s", i ? " " : "",
+                                (int)strcspn(env[i], "="), env[i]);
+    }
+    env[n] = NULL;
+    return n;
+}
+
+/* The rows of a trial as they arrive: curve rows (the fields a CurveRow has) and the other numbers. */
+typedef struct {
+    const ExecTrialCtx *ctx;
+    double t0;
+    int n, cap;
+    CurveRow *rows;
+    ExecResult *x;   /* n_extra, extra_names, extra_values (cap × TRIAL_MAX_FIELDS while running) */
+} Rows;
+
+static void curve_field(CurveRow *c, const char *name, double v)
+{
+#define SET_FIELD(ctype, field, h5type, meaning) if (strcmp(name, #field) == 0) c->field = (ctype)v; else
+    CURVE_FIELDS(SET_FIELD) {}
+#undef SET_FIELD
+}
+
+static int is_curve_field(const char *name)
+{
+#define IS_FIELD(ctype, field, h5type, meaning) if (strcmp(name, #field) == 0) return 1;
+    CURVE_FIELDS(IS_FIELD)
+#undef IS_FIELD
+    return 0;
+}
+
+/* An epoch row: it replaces the rows from its epoch on (a program resumed from an earlier checkpoint
+ * writes them again), then the sweep hears of it. */
+static int take_row(void *arg, const ExecRecord *r)
+{
+    Rows *w = arg;
+    ExecResult *x = w->x;
+    while (w->n > 0 && w->rows[w->n - 1].epoch >= r->epoch) w->n--;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 16;
+        w->rows = realloc(w->rows, (size_t)w->cap * sizeof *w->rows);
+        x->extra_values = realloc(x->extra_values, (size_t)w->cap * TRIAL_MAX_FIELDS * sizeof *x->extra_values);
+        if (!w->rows || !x->extra_values) CS_FAIL("out of memory");
+    }
+    CurveRow *c = &w->rows[w->n];
+    double *extra = x->extra_values + (size_t)w->n * TRIAL_MAX_FIELDS;
+#define NAN_FIELD(ctype, field, h5type, meaning) c->field = (ctype)NAN;
+    CURVE_FIELDS(NAN_FIELD)
+#undef NAN_FIELD
+    c->epoch = r->epoch, c->train_T = 0, c->wall_s = cs_now_s() - w->t0;
+    for (int j = 0; j < TRIAL_MAX_FIELDS; j++) extra[j] = NAN;
+    for (int i = 0; i < r->n; i++) {
+        if (is_curve_field(r->names[i])) {
+            curve_field(c, r->names[i], r->values[i]);
+            continue;
+        }
+        int j = 0;
+        while (j < x->n_extra && strcmp(x->extra_names[j], r->names[i]) != 0) j++;
+        if (j == x->n_extra && x->n_extra < TRIAL_MAX_FIELDS)
+            snprintf(x->extra_names[x->n_extra++], TRIAL_NAME_MAX, "%s", r->names[i]);
+        if (j < x->n_extra) extra[j] = r->values[i];
+    }
+    w->n++;
+    const ExecTrialCtx *ctx = w->ctx;
+    return !(ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, w->rows, w->n, 0));
+}
+
+/* The extra values packed to (epochs, n_extra). */
+static void pack_extra(ExecResult *x, int epochs)
+{
+    for (int i = 0; i < epochs; i++)
+        for (int j = 0; j < x->n_extra; j++)
+            x->extra_values[(size_t)i * x->n_extra + j] = x->extra_values[(size_t)i * TRIAL_MAX_FIELDS + j];
+}
+
+/* The files of a trial: LOG_DIR/trial-KEY.{stdout,stderr,metrics.jsonl}, emptied for a fresh run. */
+static int log_files(const ExecTrialCtx *ctx, int fresh, ExecResult *x, char *err, size_t errlen)
+{
+    if (make_dir(ctx->log_dir, err, errlen) != 0) return -1;
+    char *paths[3] = {x->stdout_path, x->stderr_path, x->metrics_path};
+    const char *ext[3] = {"stdout", "stderr", "metrics.jsonl"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], TRIAL_PATH_MAX, "%s/trial-%016llx.%s", ctx->log_dir, (unsigned long long)ctx->key, ext[i]);
+        const int fd = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : O_APPEND), 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot write '%s': %s", paths[i], strerror(errno));
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+static void fail_trial(TrialResult *res, const char *why)
+{
+    res->status = STATUS_FAILED;
+    snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, why);
+}
+
+void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
+{
+    const ExecSpec *spec = ctx->spec;
+    memset(res, 0, sizeof *res);
+    ExecResult *x = res->exec = CS_CALLOC(sizeof *res->exec);
+    x->exit_code = -1;
+    char err[1024];
+    struct stat st;
+    const int fresh = stat(ctx->ckpt_dir, &st) != 0;
+    if (make_dir(ctx->ckpt_dir, err, sizeof err) != 0 || log_files(ctx, fresh, x, err, sizeof err) != 0) {
+        fail_trial(res, err);
+        return;
+    }
+    Values values = {.s = s, .job_dir = ctx->job_dir};
+    char **argv;
+    if (exec_command_argv(&spec->command, value_of, &values, &argv, err, sizeof err) != 0) {
+        fail_trial(res, err);
+        return;
+    }
+    char *env[EXEC_MAX_ENV + 1];
+    const int n_env = environment(s, ctx, x, env, x->env_keys, sizeof x->env_keys);
+    join_argv(argv, x->command, sizeof x->command);
+    if (!getcwd(x->workdir, sizeof x->workdir)) snprintf(x->workdir, sizeof x->workdir, "?");
+    program_hash(argv, x);
+    if (ctx->version) snprintf(x->version, sizeof x->version, "%s", ctx->version);
+    const char *declared[EXEC_MAX_FIELDS];
+    for (int m = 0; m < spec->n_metrics; m++) declared[m] = spec->metrics[m];
+    Rows rows = {.ctx = ctx, .t0 = cs_now_s(), .x = x};
+    ExecRun run = {.argv = argv, .env = env, .stdout_path = x->stdout_path, .stderr_path = x->stderr_path,
+                   .metrics_path = x->metrics_path, .declared = declared, .n_declared = spec->n_metrics,
+                   .timeout_s = spec->timeout_s, .stop_signal = spec->stop_signal, .grace_s = spec->grace_s,
+                   .should_stop = ctx->should_stop, .stop_arg = ctx->stop_arg, .on_epoch = take_row, .epoch_arg = &rows};
+    ExecOutcome o;
+    const int started = exec_run(&run, &o, err, sizeof err) == 0;
+    exec_argv_free(argv);
+    for (int i = 0; i < n_env; i++) free(env[i]);
+    res->status = o.status == EXEC_DONE ? STATUS_DONE : o.status == EXEC_STOPPED ? STATUS_PENDING
+                : o.status == EXEC_PRUNED ? STATUS_PRUNED : STATUS_FAILED;
+    snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, started ? o.reason : err);
+    res->wall_s = o.wall_s;
+    res->epochs = rows.n, res->curves = rows.rows;
+    res->best_epoch = -1;
+    x->exit_code = o.exit_code, x->signal = o.signal, x->timed_out = o.timed_out;
+    const size_t tail = strlen(o.stderr_tail), keep = sizeof x->stderr_tail - 1; /* its last lines */
+    snprintf(x->stderr_tail, sizeof x->stderr_tail, "%s", o.stderr_tail + (tail > keep ? tail - keep : 0));
+    if (o.status == EXEC_DONE)
+        for (int i = 0; i < o.final.n && i < TRIAL_MAX_FIELDS; i++) {
+            snprintf(x->final_names[i], TRIAL_NAME_MAX, "%s", o.final.names[i]);
+            x->final_values[i] = o.final.values[i];
+            x->n_final = i + 1;
+        }
+    pack_extra(x, rows.n);
+}
