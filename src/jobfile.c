@@ -222,7 +222,7 @@ static int setting_values(Parser *p, Axis *e, const SettingInfo *info, const cha
         char *v = text_trim(tok);
         if (!*v) {
             ok = fail(p, "key '%s': empty value%s (expected %s)", name, n || comma ? " in the list" : "",
-                      info->type == SET_CHOICE ? "a name" : "a number");
+                      info->type == SET_CHOICE ? "a name" : info->type == SET_OWN ? "a value" : "a number");
             break;
         }
         if (settings_parse(&scratch, info, v, err, sizeof err) != 0) {

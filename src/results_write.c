@@ -256,7 +256,7 @@ static void exec_row(Row *r, const TrialRecord *rec)
     col_f64(r, "wall_s", res ? res->wall_s : NAN);
     col_str(r, "host", rec->host ? rec->host : "", STR_HOST);
     col_int(r, "rank", rec->rank);
-    col_str(r, "message", res ? res->stop_reason : "", STR_MESSAGE);
+    col_str(r, "message", res ? res->stop_reason : "", sizeof res->stop_reason); /* it names a file and a line */
     col_str(r, "stderr_tail", x ? x->stderr_tail : "", STR_TAIL);
 }
 

@@ -49,6 +49,8 @@ run "kernel paths: the same bits on avx512, avx2 and generic; mixed ranks; resum
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
 run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
+run "sweeps of a program ([exec]): ranks, every outcome, no shell, SIGTERM and resume, halving, bad input" \
+    tests/test_exec_sweep.sh
 if [ -z "${SANITIZED:-}" ]; then
     run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
 else

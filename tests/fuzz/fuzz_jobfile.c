@@ -1,7 +1,7 @@
 /* libFuzzer target: the job-file reader. Any text either parses into a grid whose every trial has
  * valid settings that format and parse back, or is refused with "PATH:LINE: ..."; nothing crashes,
  * leaks or reads out of bounds. With FUZZ_SEED_DIR set, a job with grids, zip, [when], [search] and
- * [halving] is written there first, as the seed of the corpus. */
+ * [halving], and a job of [exec] with its own keys, are written there first, as seeds of the corpus. */
 #include <stdint.h> /* uint8_t */
 #include <stdio.h>  /* FILE, fopen, snprintf */
 #include <stdlib.h> /* malloc, free, abort */
@@ -23,6 +23,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
           "[when optimizer = sgd]\nclip = 2\n[search]\nsamples = 3\nsampler-seed = 7\nlr = log-uniform 0.001 0.1\n"
           "dropout = uniform 0 0.5\nvocab = choice 4, 6\n[halving]\nrungs = 1, 2\nreduction = 2\nmetric = val-acc\n", f);
     fclose(f);
+    snprintf(seed, sizeof seed, "%s/seed-exec.ini", dir);
+    if (!(f = fopen(seed, "w"))) abort();
+    fputs("[settings]\nwidth = 8, 16\nseed = 1, 2\nname = \"a b\"\nzip = width, seed\n[grid g]\n[grid h]\nwidth = 4\n"
+          "[when seed = 2]\nname = c\n[search]\nsamples = 2\nlr = log-uniform 1e-3 0.1\nlayers = uniform 1 3\n"
+          "[exec]\ncommand = prog --w {width} \"{name}\" {{lit}} {job_dir}/x --lr={lr} {layers}\nmetrics = acc, loss\n"
+          "timeout-minutes = 1.5\nstop-signal = SIGUSR1\ngrace-seconds = 2\nversion-command = prog --version\n", f);
+    fclose(f);
     return 0;
 }
 
@@ -40,8 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             job_trial(&job, k, &s);
             if (settings_validate(&s, why, sizeof why)) abort(); /* job_parse validated every trial */
             settings_default(&back);
-            for (const SettingInfo *info = settings_table; info->key; info++) {
+            for (const SettingInfo *info = settings_infos(&s); info->key; info++) {
                 settings_format(&s, info, value, sizeof value);
+                if (info->type == SET_OWN && !*value) continue; /* a key of the job's own that this trial has not */
                 if (settings_parse(&back, info, value, why, sizeof why) != 0) abort();
             }
         }
