@@ -215,7 +215,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
 
 #define STR_TAIL 1024
 
-static const char *const exec_columns[] = {"trial", "key", "sample", "status", "epochs", "exit_code", "signal",
+static const char *const exec_columns[] = {"trial", "key", "sample", "status", "epoch_rows", "exit_code", "signal",
                                            "timed_out", "wall_s", "host", "rank", "message", "stderr_tail", NULL};
 
 int results_exec_column_taken(const char *name)
@@ -249,7 +249,7 @@ static void exec_row(Row *r, const TrialRecord *rec)
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
     for (int m = 0; m < rec->exec->n_metrics; m++) col_f64(r, rec->exec->metrics[m], final_value(x, rec->exec->metrics[m]));
-    col_int(r, "epochs", res ? res->epochs : 0);
+    col_int(r, "epoch_rows", res ? res->epochs : 0); /* not "epochs": a program's key often is */
     col_int(r, "exit_code", x ? x->exit_code : -1);
     col_int(r, "signal", x ? x->signal : 0);
     col_int(r, "timed_out", x ? x->timed_out : 0);

@@ -126,7 +126,7 @@ command = $PROG --lr {lr} --epochs 5 --sleep 0.01
 metrics = val_loss
 JOB
 "$BIN" halving.ini -o halving.h5 2> halving.log || fail "halving: $(tail -2 halving.log)"
-got=$(col halving.h5 "sorted((d(r['status']), r['epochs']) for r in t)")
+got=$(col halving.h5 "sorted((d(r['status']), r['epoch_rows']) for r in t)")
 pruned=$(grep -o "[0-9]* pruned" halving.log | tail -1)
 case "$got" in
     *"('pruned', 2)"*) [[ "$got" != *"('pruned', 5)"* ]] && pass "halving prunes programs at the rung on their val_acc rows ($pruned): $got" \
@@ -157,5 +157,16 @@ printf '[settings]\nlr = 1\n[exec]\ncommand = no-such-program-here {lr}\nmetrics
 "$BIN" bad.ini -o missing.h5 2> missing.log
 col missing.h5 "d(t[0]['message'])" | grep -q "cannot run 'no-such-program-here': not found on the PATH" \
     && pass "a program not on the PATH: the trial failed, saying so" || fail "missing program: $(tail -2 missing.log)"
+
+# --- 6. the example: PyTorch's GRU on the copy task at T = 5 learns far above chance (1/8)
+if "$PYTHON" -c "import torch" 2> /dev/null; then
+    "$BIN" "$ROOT/jobs/examples/torch-copy.ini" -o torch.h5 --only cell=gru --only T=5 --only seed=1 2> torch.log
+    acc=$(col torch.h5 "[round(float(r['test_acc']), 3) for r in t if d(r['status']) == 'done']")
+    "$PYTHON" -c "import sys; a = eval(sys.argv[1]); sys.exit(not (len(a) == 1 and a[0] > 0.5))" "$acc" \
+        && pass "jobs/examples/torch-copy.ini: nn.GRU at T = 5 copies with test accuracy $acc (chance 0.125)" \
+        || fail "torch example: $acc; $(tail -3 torch.log)"
+else
+    fail "torch example: $PYTHON cannot import torch (python3-torch)"
+fi
 
 finish "exec sweeps"
