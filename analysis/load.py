@@ -14,6 +14,14 @@ added the train_data setting, the cell and multiplicative columns, load and lag 
 steps), the gate statistics over the hold (hold_<gate>_mean and _sd), and in each eval row the bound
 recalibrated at that length (bits_cal, temperature) with its load and lag.
 
+Exec trials (a job with [exec]: each trial runs the user's program) have a /trials of their own:
+trial, key, (sample,) the job's own keys as text columns, status, one float64 column per declared
+metric, then epoch_rows, exit_code, signal, timed_out, wall_s,
+host, rank, message and stderr_tail.
+exec_info(path) tells such a file from a built-in one and names its keys and metrics; trials()
+gives each key whose values are all numbers as a number (int where all are integers), and curves()
+joins the varying keys (and seed) to the curve rows as it joins a built-in file's axes.
+
 While a sweep writes FILE, or after one was killed, the newest records are in its journal,
 FILE.ckpt/journal (format 4): every reader here applies them, so it sees each trial as soon as the
 sweep recorded it: finished trials, statuses, and the curve rows of running trials (curves() marks
@@ -25,6 +33,7 @@ import io
 import math
 import mmap
 import os
+import re
 import struct
 import zlib
 
@@ -241,9 +250,55 @@ def _decode(df):
 
 
 def trials(path):
-    """/trials as a DataFrame: one row per grid point in grid order, strings as str."""
+    """/trials as a DataFrame: one row per grid point in grid order, strings as str. In an exec file
+    (exec_info) every own key whose values all read as numbers is numeric: int where every value is
+    an integer literal, else float; a key with an empty value (unset in some grid) stays text."""
     with open_results(path) as f:
-        return _decode(pd.DataFrame(f["trials"][...]))
+        df = _decode(pd.DataFrame(f["trials"][...]))
+        info = _exec_layout(f)
+    if info:
+        for k in info["keys"]:
+            df[k] = _numeric(df[k])
+    return df
+
+
+def _numeric(values):
+    """A text column as numbers where every value reads as one (int if all are integer literals)."""
+    text = values.str.strip()
+    if not len(text) or (text == "").any():
+        return values
+    if text.str.fullmatch(r"[+-]?\d+").all():
+        return text.astype(np.int64)
+    try:
+        return text.astype(float)
+    except ValueError:
+        return values
+
+
+EXEC_SECTION = re.compile(r"\s*\[exec\]\s*([;#].*)?$", re.IGNORECASE)
+
+
+def _exec_layout(f):
+    """exec_info of an open file (a Results); None for a built-in file."""
+    job = _text(f.attrs.get("job", "")) or ""
+    if not any(EXEC_SECTION.match(line) for line in job.splitlines()):
+        return None
+    dtype = f["trials"][...].dtype
+    names = dtype.names
+    start = names.index("sample") + 1 if "sample" in names else names.index("key") + 1
+    status = names.index("status")
+    end = status + 1  # the metrics: the float64 columns after status (epochs, an int, ends them)
+    while end < len(names) and dtype[names[end]].kind == "f":
+        end += 1
+    return dict(keys=list(names[start:status]), metrics=list(names[status + 1:end]), epochs="epoch_rows")
+
+
+def exec_info(path):
+    """For a file of exec trials (its job has [exec]): dict(keys=[the job's own keys, in /trials
+    order], metrics=[the declared metrics, the float64 columns after status], epochs=the column of the
+    epoch rows each trial recorded, epoch_rows); None for a file of built-in trials."""
+    with open_results(path) as f:
+        return _exec_layout(f)
 
 
 def has_bits(df):
@@ -251,34 +306,50 @@ def has_bits(df):
     return "test_bits" in df.columns
 
 
-def axes(df):
-    """The settings that vary across the file's trials, in /trials column order, seed excluded."""
-    return [c for c in SETTINGS if c in df.columns and c not in NOT_AXES and df[c].nunique() > 1]
+def axes(df, settings=SETTINGS):
+    """The settings that vary across the file's trials, seed excluded: of SETTINGS in their order,
+    or of the given settings (an exec file's own keys, exec_info)."""
+    return [c for c in settings if c in df.columns and c not in NOT_AXES and df[c].nunique() > 1]
 
 
-def constants(df):
-    """The settings that are the same for every trial, as {name: value}."""
-    return {c: df[c].iloc[0] for c in SETTINGS if c in df.columns and df[c].nunique() == 1}
+def constants(df, settings=SETTINGS):
+    """The settings (SETTINGS, or an exec file's own keys) that are the same for every trial, as
+    {name: value}."""
+    return {c: df[c].iloc[0] for c in settings if c in df.columns and df[c].nunique() == 1}
 
 
-def _with_keys(rows, df):
-    keys = ["trial", "model", "T", "seed"] + [a for a in axes(df) if a not in ("model", "T")]
+def _with_keys(rows, df, info=None):
+    """rows (one per trial and step) with the trial's model, T, seed and other axes; for an exec file
+    (info) its varying own keys and seed, where a column of rows of the same name (the curve's lr
+    beside a key lr) is renamed curve_<name>."""
+    if info is None:
+        keys = ["trial", "model", "T", "seed"] + [a for a in axes(df) if a not in ("model", "T")]
+        # the curve's lr beside an axis lr: the curve's is curve_lr
+        rows = rows.rename(columns={c: f"curve_{c}" for c in rows.columns if c in keys and c in CURVE_COLUMNS})
+    else:
+        keys = ["trial"] + [k for k in info["keys"] if k == "seed" or k in axes(df, info["keys"])]
+        # a key named like a column the rows need keeps key_<name>; any other field named like a key, curve_<name>
+        df = df.rename(columns={k: f"key_{k}" for k in keys if k in ("epoch", "running")})
+        keys = [f"key_{k}" if k in ("epoch", "running") else k for k in keys]
+        rows = rows.rename(columns={c: f"curve_{c}" for c in rows.columns if c in info["keys"] and c != "epoch"})
     return rows.merge(df[keys], on="trial", how="left")
 
 
 def _per_trial(path, dataset, frames_of, empty_columns):
     """One frame from every trial with a final status that has /trial/<n>/<dataset>: frames_of(k, h5
-    dataset) gives that trial's frames; the trial's model, T, seed and other axes are joined in."""
+    dataset) gives that trial's frames; the trial's model, T, seed and other axes (an exec file: its
+    varying own keys and seed) are joined in."""
     df = trials(path)
     frames = []
     with open_results(path) as f:
+        info = _exec_layout(f)
         for k in df.loc[df["status"].isin(FINAL), "trial"]:
             g = f[f"trial/{k}"]
             if dataset in g:
                 frames += frames_of(k, g[dataset])
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty_columns)
     rows = rows[["trial"] + [c for c in rows.columns if c != "trial"]]
-    return _with_keys(rows, df)
+    return _with_keys(rows, df, info)
 
 
 # the fields of a curve row (CURVE_FIELDS in include/trial_record.h): the columns of curves() where no trial
@@ -290,17 +361,22 @@ CURVE_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val
 def curves(path, running=True):
     """Per-epoch curves: one row per (trial, epoch), with the trial's model, T, seed and other axes,
     of every trial with a final status and (running=True) the rows so far of trials that a sweep runs
-    or ran without finishing; the column running tells which."""
+    or ran without finishing; the column running tells which. In an exec file the columns are the
+    standard fields (NaN where the program reported none) and every other number the program
+    reported per epoch (a running trial's rows, from the journal, have the standard fields only),
+    with the varying own keys and seed; a field named as an own key is curve_<name> (curve_lr), and a
+    key named epoch or running is key_<name>."""
     rows = _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial"] + CURVE_COLUMNS)
     rows["running"] = False
     if not running:
         return rows
     with open_results(path) as f:
         partial = [pd.DataFrame(r).assign(trial=k, running=True) for k, r in sorted(f.running.items())]
+        info = _exec_layout(f)
     if not partial:
         return rows
     df = trials(path)
-    partial = _with_keys(pd.concat(partial, ignore_index=True), df)
+    partial = _with_keys(pd.concat(partial, ignore_index=True), df, info)
     if rows.empty:  # no trial finished yet: the running trials' rows name the curve's columns
         return partial[rows.columns.tolist() + [c for c in partial.columns if c not in rows.columns]]
     return pd.concat([rows, partial[[c for c in rows.columns if c in partial.columns]]], ignore_index=True)

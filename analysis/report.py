@@ -23,7 +23,12 @@ running it lacks h5py, numpy, pandas or matplotlib.
 The report is made of sections, each one function in analysis/report_sections/ that receives the
 loaded file (report_data.ReportData) and the document (report_doc.Doc) and adds its headings, text,
 tables and figures, or nothing where the file does not need it; SECTIONS lists them in the report's
-order.
+order, each with the files it is for.
+
+A file of exec trials (a job with [exec]: every trial ran the user's program; load.exec_info) has
+none of the built-in columns: its report is the search (if any), the declared metrics by the keys
+that vary (mean ± SE over seeds, with failed and pruned counts), paired differences along each key,
+the per-epoch curves the program reported, the failed trials and the set-up.
 """
 import argparse
 import os
@@ -47,36 +52,58 @@ import load  # noqa: E402
 from report_data import COUNTED, ReportData  # noqa: E402
 from report_doc import Doc  # noqa: E402
 from report_sections import answer, dynamics, factors, figures, search_setup, tables, tasks  # noqa: E402
+from report_sections import exec_trials as exec_sections  # noqa: E402
 
-# the report's sections in order: a section is one function f(data, doc) and one line here
+# which files a section is for: the built-in sections read the built-in columns (model, T, bits, ...)
+# that a file of exec trials (a job with [exec]) lacks; the exec sections read its own keys and metrics
+def built_in(data):
+    return not data.exec
+
+
+def exec_trials(data):
+    return bool(data.exec)
+
+
+def every_file(data):
+    return True
+
+
+# the report's sections in order: a section is one function f(data, doc), one line here, and which
+# files it is for (a predicate of the ReportData)
 SECTIONS = [
-    ("title", answer.title),
-    ("summary", answer.answer),
-    ("overview", answer.overview),
-    ("search", search_setup.search),
-    ("bits against T", answer.headline),
-    ("bits", tables.bits_table),
-    ("lag and load", dynamics.lag_load),
-    ("bits by position", figures.position_bits),
-    ("convergence", tables.convergence),
-    ("decay", dynamics.decay),
-    ("decay pairs", dynamics.decay_pairs),
-    ("gates", dynamics.gates),
-    ("paired differences", tables.paired_differences),
-    ("final metrics", tables.final_tables),
-    ("curves", figures.curve_figures),
-    ("accuracy by position", figures.position_figures),
-    ("gradient flow", figures.flow_figures),
-    ("stability", figures.stability),
-    ("updates", figures.update_figures),
-    ("generalization", factors.generalization),
-    ("ntm images", tasks.ntm_images),
-    ("perplexity", tasks.perplexity),
-    ("capacity", factors.capacity),
-    ("ablation", factors.ablation),
-    ("factors", factors.factors),
-    ("cost", search_setup.cost),
-    ("setup", search_setup.setup),
+    ("title", answer.title, every_file),
+    ("summary", answer.answer, built_in),
+    ("overview", answer.overview, built_in),
+    ("exec overview", exec_sections.overview, exec_trials),
+    ("search", search_setup.search, every_file),
+    ("exec metrics", exec_sections.metrics, exec_trials),
+    ("exec paired differences", exec_sections.paired_differences, exec_trials),
+    ("exec curves", exec_sections.curves, exec_trials),
+    ("exec failed trials", exec_sections.failed, exec_trials),
+    ("bits against T", answer.headline, built_in),
+    ("bits", tables.bits_table, built_in),
+    ("lag and load", dynamics.lag_load, built_in),
+    ("bits by position", figures.position_bits, built_in),
+    ("convergence", tables.convergence, built_in),
+    ("decay", dynamics.decay, built_in),
+    ("decay pairs", dynamics.decay_pairs, built_in),
+    ("gates", dynamics.gates, built_in),
+    ("paired differences", tables.paired_differences, built_in),
+    ("final metrics", tables.final_tables, built_in),
+    ("curves", figures.curve_figures, built_in),
+    ("accuracy by position", figures.position_figures, built_in),
+    ("gradient flow", figures.flow_figures, built_in),
+    ("stability", figures.stability, built_in),
+    ("updates", figures.update_figures, built_in),
+    ("generalization", factors.generalization, built_in),
+    ("ntm images", tasks.ntm_images, built_in),
+    ("perplexity", tasks.perplexity, built_in),
+    ("capacity", factors.capacity, built_in),
+    ("ablation", factors.ablation, built_in),
+    ("factors", factors.factors, built_in),
+    ("cost", search_setup.cost, built_in),
+    ("setup", search_setup.setup, built_in),
+    ("exec setup", exec_sections.setup, exec_trials),
 ]
 
 
@@ -85,8 +112,9 @@ def write(data):
     beside the figures."""
     os.makedirs(data.outdir, exist_ok=True)
     d = Doc()
-    for _, section in SECTIONS:
-        section(data, d)
+    for _, section, applies in SECTIONS:
+        if applies(data):
+            section(data, d)
     with open(os.path.join(data.outdir, "index.md"), "w") as f:
         f.write(d.markdown())
     with open(os.path.join(data.outdir, "index.html"), "w") as f:

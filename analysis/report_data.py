@@ -79,7 +79,11 @@ def lengths(sub):
 
 
 def grouped(df, keys):
-    """(values as a tuple, sub-frame) for each combination of the keys, in order of appearance."""
+    """(values as a tuple, sub-frame) for each combination of the keys, in order of appearance (no keys:
+    one group, the whole frame)."""
+    if not keys:
+        yield (), df
+        return
     for values, g in df.groupby(keys if len(keys) > 1 else keys[0], sort=False):
         yield (values if isinstance(values, tuple) else (values,)), g
 
@@ -105,14 +109,31 @@ class ReportData:
         self.path, self.outdir = path, outdir
         self.df = load.trials(path)
         self.attrs = load.attributes(path)
+        # an exec file (load.exec_info): its own keys and declared metrics instead of the built-in columns
+        self.exec = load.exec_info(path)
+        self.keys = self.exec["keys"] if self.exec else load.SETTINGS
+        self.metrics = self.exec["metrics"] if self.exec else []
+        # the epochs each trial ran (an exec file: the epoch rows its program wrote)
+        self.epochs = self.exec["epochs"] if self.exec else "epochs"
+        # the replicate key: seed (an exec job may have none: then every trial is its own cell)
+        self.seed = "seed" if "seed" in self.df.columns else None
         # a job with [search]: the tables show each group at its selected sample (section "Search")
         self.everything = self.df
         self.spec = load.search(self.attrs.get("job", ""))
         self.searched = [k for k in self.spec["keys"] if k in self.df.columns] if "sample" in self.df.columns else []
         if self.searched:
             self.df = self.tuned()
-        self.axes = [a for a in load.axes(self.df) if a not in self.searched]
-        self.seeds = sorted(self.df["seed"].unique())
+        self.axes = [a for a in load.axes(self.df, self.keys) if a not in self.searched]
+        self.seeds = sorted(self.df[self.seed].unique()) if self.seed else []
+        self.figures = []
+        self.summary = []
+        self.counted = self.df[self.df["status"].isin(COUNTED)]
+        self.by_trial = {}
+        self.families = {}
+        if self.exec:  # no models, lengths or bits: the exec sections group by the varying keys
+            self.other, self.models, self.names, self.colors, self.Ts = list(self.axes), [], {}, {}, []
+            self.has_bits = False
+            return
         # group keys: every axis except model and T, which span the tables and figures
         # (eval_T says where a model is also tested, not what was trained: never a group)
         self.other = [a for a in self.axes if a not in ("model", "T", "eval_T")]
@@ -123,12 +144,7 @@ class ReportData:
         self.names = {m: long.get(m, m) for m in self.models}  # files before the long names: the names
         self.colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(self.models)}
         self.Ts = sorted(self.df["T"].unique())
-        self.figures = []
-        self.summary = []
-        self.counted = self.df[self.df["status"].isin(COUNTED)]
         self.has_bits = load.has_bits(self.df)
-        self.by_trial = {}
-        self.families = {}
 
     # the per-trial frames, each read once and shared by the sections that use it
     @functools.cached_property
@@ -145,14 +161,26 @@ class ReportData:
 
     def selection(self, rows):
         """Each trial's value for choosing among samples: the best validation value over its epochs, of
-        [halving]'s metric (else bits, or accuracy for a task without bits)."""
+        [halving]'s metric (else bits, or accuracy for a task without bits; an exec program that reports
+        no validation accuracy: the lowest validation loss, as its negative)."""
         col = (self.spec["metric"] if self.spec["rungs"] else
                "val_bits" if load.has_bits(self.everything) else "val_acc")
+        if self.exec and not self.spec["rungs"] and not np.isfinite(self.curves[col]).any():
+            return rows["trial"].map(-self.curves.groupby("trial")["val_loss"].min())
         return rows["trial"].map(self.curves.groupby("trial")[col].max())
+
+    def selection_name(self):
+        """What selection() ranks by, in words."""
+        if self.spec["rungs"]:
+            return f"[halving] metric {self.spec['metric']}"
+        if self.exec and not np.isfinite(self.curves["val_acc"]).any():
+            return "lowest validation loss"
+        return "validation value"
 
     def group_keys(self):
         """What makes a group of samples: every axis but the searched settings, and the seed."""
-        return [a for a in load.axes(self.everything) if a not in self.searched] + ["seed"]
+        return ([a for a in load.axes(self.everything, self.keys) if a not in self.searched] +
+                ([self.seed] if self.seed else []))
 
     def tuned(self):
         """The trials the tables show for a job with [search]: per group its counted searched trial with the
@@ -223,8 +251,9 @@ class ReportData:
 
     def trial_table(self, d, trials):
         """A table in the document d of trials with their axes, seed, status and message."""
-        d.table(["trial"] + self.axes + ["seed", "status", "message"],
-                [[r["trial"]] + [r[x] for x in self.axes] + [r["seed"], r["status"], r["message"]]
+        seed = [self.seed] if self.seed else []
+        d.table(["trial"] + self.axes + seed + ["status", "message"],
+                [[r["trial"]] + [r[x] for x in self.axes + seed] + [r["status"], r["message"]]
                  for _, r in trials.iterrows()])
 
     def baselines(self, sub):

@@ -1,7 +1,9 @@
 """The report's document writer and the formatting of its cells: Doc collects headings, paragraphs,
 tables, figures, lists and preformatted text, and renders them as Markdown and as HTML; cell,
-geo_cell and signed format a table cell, slug a file or anchor name."""
+geo_cell and signed format a table cell (exec_cell and exec_number in significant digits, for the
+metrics of an exec program, whose scale is the program's), slug a file or anchor name."""
 import html
+import math
 
 import numpy as np
 
@@ -34,6 +36,31 @@ def geo_cell(values, expected, fmt=".3g"):
 
 def signed(x, digits=2):
     return f"{x:+.{digits}f}" if np.isfinite(x) else "n/a"
+
+
+def exec_cell(values, expected):
+    """A cell of a metric of any scale (an exec program's): "mean ± SE (n=k)" (exec_number), with "of N"
+    when seeds are missing; "missing" when none counts."""
+    m, se, n = mean_se(values)
+    if n == 0:
+        return "missing"
+    text = exec_number(m, se)
+    return text + (f" (n={n})" if n == expected else f" (n={n} of {expected})")
+
+
+def exec_number(x, se=math.nan, sign=False, digits=4, scale=0.0):
+    """x, and " ± se" where se is finite, to DIGITS significant digits of the largest of the two and SCALE
+    (say, the mean of an interval's bounds), both with the same decimals (1e-3 to 1e6; beyond, x in
+    scientific notation and se to 2 digits); "n/a" for a missing x. sign: "+" before a positive x (a
+    difference)."""
+    if not np.isfinite(x):
+        return "n/a"
+    plus = "+" if sign else ""
+    mag = max(abs(x), abs(se) if np.isfinite(se) else 0.0, abs(scale))
+    if mag == 0 or 1e-3 <= mag < 1e6:
+        dec = max(0, digits - 1 - math.floor(math.log10(mag))) if mag else digits - 1
+        return f"{x:{plus}.{dec}f}" + (f" ± {se:.{dec}f}" if np.isfinite(se) else "")
+    return f"{x:{plus}.{digits - 1}e}" + (f" ± {se:.1e}" if np.isfinite(se) else "")
 
 
 def slug(text, sep="_"):

@@ -138,6 +138,7 @@ typedef struct {
     const ExecTrialCtx *ctx;
     double t0;
     int n, cap;
+    int pruned_at;   /* rows when the sweep pruned it (the rows after it are not the sweep's); -1: not */
     CurveRow *rows;
     ExecResult *x;   /* n_extra, extra_names, extra_values (cap × TRIAL_MAX_FIELDS while running) */
 } Rows;
@@ -190,7 +191,9 @@ static int take_row(void *arg, const ExecRecord *r)
     }
     w->n++;
     const ExecTrialCtx *ctx = w->ctx;
-    return !(ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, w->rows, w->n, 0));
+    if (w->pruned_at >= 0) return 0; /* rows it wrote before it stopped */
+    if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, w->rows, w->n, 0)) w->pruned_at = w->n;
+    return w->pruned_at < 0;
 }
 
 /* The extra values packed to (epochs, n_extra). */
@@ -252,7 +255,7 @@ void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
     if (ctx->version) snprintf(x->version, sizeof x->version, "%s", ctx->version);
     const char *declared[EXEC_MAX_FIELDS];
     for (int m = 0; m < spec->n_metrics; m++) declared[m] = spec->metrics[m];
-    Rows rows = {.ctx = ctx, .t0 = cs_now_s(), .x = x};
+    Rows rows = {.ctx = ctx, .t0 = cs_now_s(), .pruned_at = -1, .x = x};
     ExecRun run = {.argv = argv, .env = env, .stdout_path = x->stdout_path, .stderr_path = x->stderr_path,
                    .metrics_path = x->metrics_path, .declared = declared, .n_declared = spec->n_metrics,
                    .timeout_s = spec->timeout_s, .stop_signal = spec->stop_signal, .grace_s = spec->grace_s,
@@ -265,6 +268,7 @@ void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
                 : o.status == EXEC_PRUNED ? STATUS_PRUNED : STATUS_FAILED;
     snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, started ? o.reason : err);
     res->wall_s = o.wall_s;
+    if (o.status == EXEC_PRUNED && rows.pruned_at >= 0) rows.n = rows.pruned_at; /* it ends at its rung */
     res->epochs = rows.n, res->curves = rows.rows;
     res->best_epoch = -1;
     x->exit_code = o.exit_code, x->signal = o.signal, x->timed_out = o.timed_out;

@@ -569,8 +569,11 @@ static void print_running(FILE *out, const ResultsIndex *ix, const Watch *w, con
         fprintf(out, "  trial %ld%s%s%s running on rank %d", k, what[0] ? " (" : "", what, what[0] ? ")" : "", w->rank[k]);
         const CurveRow *row = &w->last[k];
         if (row->epoch > 0) {
-            fprintf(out, ": epoch %d, validation accuracy %.4f", row->epoch, row->val_acc);
+            fprintf(out, ": epoch %d", row->epoch); /* a program's rows may lack any of these */
+            if (row->val_acc == row->val_acc) fprintf(out, ", validation accuracy %.4f", row->val_acc);
             if (row->val_bits == row->val_bits) fprintf(out, ", %.2f bits", row->val_bits);
+            if (row->val_acc != row->val_acc && row->val_loss == row->val_loss)
+                fprintf(out, ", validation loss %.4g", row->val_loss);
             fprintf(out, ", %.0f s in", row->wall_s);
         } else {
             fprintf(out, ": in its first epoch");

@@ -209,8 +209,11 @@ static void master_epochs(void *arg, long k, const CurveRow *rows, int n)
     char what[256], line[512];
     job_describe(&ms->plan->job, k, what, sizeof what);
     const CurveRow *r = &rows[n - 1];
-    int at = snprintf(line, sizeof line, "trial %ld (%s) epoch %d on rank %d: validation accuracy %.4f", k, what,
-                      r->epoch, ms->rank_of[k], r->val_acc);
+    int at = r->val_acc == r->val_acc || r->val_loss != r->val_loss
+                 ? snprintf(line, sizeof line, "trial %ld (%s) epoch %d on rank %d: validation accuracy %.4f", k, what,
+                            r->epoch, ms->rank_of[k], r->val_acc)
+                 : snprintf(line, sizeof line, "trial %ld (%s) epoch %d on rank %d: validation loss %.4g", k, what,
+                            r->epoch, ms->rank_of[k], r->val_loss); /* a program that reports only its loss */
     if (r->val_bits == r->val_bits && at > 0 && (size_t)at < sizeof line)
         snprintf(line + at, sizeof line - (size_t)at, ", %.2f bits", r->val_bits);
     progress_show(&ms->pr, line);

@@ -53,6 +53,8 @@ run "sweeps of a program ([exec]): ranks, every outcome, no shell, SIGTERM and r
     tests/test_exec_sweep.sh
 if [ -z "${SANITIZED:-}" ]; then
     run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
+    run "analysis of a program's trials: metrics by key with mean ± SE, paired differences, curves" \
+        tests/test_report_exec.sh
 else
     sanitized_skip "the analysis tests"
 fi

@@ -1,10 +1,11 @@
 #!/bin/bash
-# Sweeps of a user's program ([exec]): the same results on one rank and three; every outcome of a
-# program (done, a non-zero exit, a signal, a timeout, each kind of bad metrics line) recorded with
-# its exit status, signal and stderr; a value that would be a shell command stays one argv element;
-# a sweep stopped by SIGTERM stops its programs, keeps their checkpoint folders and resumes to the
-# results of an uninterrupted run, then removes them; --only, --rerun and successive halving work on
-# a job's own keys; every bad [exec] gets one line naming file:line and exit status 2.
+# Sweeps of a user's program ([exec]): the same results on one rank, on three and from two shards
+# merged; every outcome of a program (done, a non-zero exit, a signal, a timeout, each kind of bad
+# metrics line) recorded with its exit status, signal and stderr; a value that would be a shell
+# command stays one argv element; a sweep stopped by SIGTERM stops its programs, keeps their
+# checkpoint folders and resumes to the results of an uninterrupted run, then removes them; --only,
+# --rerun and successive halving work on a job's own keys; every bad [exec] gets one line naming
+# file:line and exit status 2; the PyTorch example learns.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
@@ -106,7 +107,11 @@ check "stopped and resumed: the results of the uninterrupted run" "$PYTHON" "$RO
 [ ! -e cut.h5.ckpt ] && pass "the checkpoint folders are removed once the results are recorded" \
     || fail "left: $(ls -R cut.h5.ckpt | head)"
 
-# --- 4. --only and --rerun on a job's own keys; halving on a program's epoch rows
+# --- 4. shards merged, --only and --rerun on a job's own keys; halving on a program's epoch rows
+"$BIN" grid.ini -o sh.h5 --shard 1/2 2> shard1.log && "$BIN" grid.ini -o sh.h5 --shard 2/2 2> shard2.log \
+    && "$BIN" merge sh.shard-1-of-2.h5 sh.shard-2-of-2.h5 -o merged.h5 2> merge.log \
+    && check "two shards merged: the file of one run" "$PYTHON" "$ROOT/tests/compare_results.py" one.h5 merged.h5 \
+    || fail "shards: $(tail -2 shard1.log shard2.log merge.log)"
 "$BIN" grid.ini -o only.h5 --only lr=0.2 2> only.log && [ "$(col only.h5 "sorted(set(d(r['status']) + d(r['lr']) for r in t))")" = "['done0.2', 'pending0.1', 'pending0.4']" ] \
     && pass "--only lr=0.2 runs the trials with that value of the job's key" || fail "--only: $(tail -2 only.log)"
 "$BIN" outcomes.ini -o out.h5 --rerun status=failed --only mode=fail 2> rerun.log && grep -q "trial 1 (mode=fail) failed" rerun.log \

@@ -3,10 +3,11 @@ with the unsearched trials, the compute), the cost per update, and the set-up.""
 import math
 
 import numpy as np
+import pandas as pd
 
 import load
 from report_data import COUNTED, bits_pair, correct, grouped, in_groups, verdict
-from report_doc import cell, signed
+from report_doc import cell, exec_cell, exec_number, signed
 from stats import ALPHA, geo_mean_se, paired
 
 
@@ -17,25 +18,30 @@ def search(data, d):
     s, a = data.spec, data.everything
     srch = a[a["sample"] >= 0]
     keys = data.group_keys()
-    per_epoch = srch["train_size"] // srch["batch"]
-    full = (srch["max_updates"] // per_epoch).clip(lower=1)
     d.section("Search")
     ranges = ", ".join(f"{k} ({s['ranges'][k]})" for k in data.searched)
+    chooser = data.selection_name() if data.exec else ("[halving] metric" if s["rungs"] else "validation value")
     d.p(f"{s['samples']} samples of {ranges}, drawn from the "
-        f"stream of sampler-seed {s['seed']}: the same samples for every {', '.join(keys)}. {len(srch)} searched "
-        f"trials ({', '.join(f'{n} {st}' for st, n in srch['status'].value_counts().items())}). The other sections "
-        "show each group (" + ", ".join(keys) + ") at its selected sample: the counted trial with the best "
-        f"{'[halving] metric' if s['rungs'] else 'validation value'} over its epochs.")
+        f"stream of sampler-seed {s['seed']}: the same samples for every {', '.join(keys) or 'trial'}. {len(srch)} "
+        f"searched trials ({', '.join(f'{n} {st}' for st, n in srch['status'].value_counts().items())}). The other "
+        "sections show each group (" + (", ".join(keys) or "all trials") + ") at its selected sample: the counted "
+        f"trial with the best {chooser} over its epochs.")
     if s["rungs"]:
-        rungs(d, s, srch)
-    group = [k for k in keys if k != "seed"]
+        rungs(d, s, srch, data.epochs)
+    group = [k for k in keys if k != data.seed]
     chosen = data.df[data.df["sample"] >= 0]
     selected_samples(data, d, chosen, group)
     # against the unsearched trials of the same groups (a fixed setting), paired by seed
     fixed = a[(a["sample"] < 0) & a["status"].isin(COUNTED)]
     fixed = fixed[in_groups(fixed, keys, set(srch[keys].itertuples(index=False, name=None)))]
-    for config, f in grouped(fixed, data.searched):
-        against_fixed(data, d, config, f, chosen, group)
+    if data.seed:
+        for config, f in grouped(fixed, data.searched):
+            against_fixed(data, d, config, f, chosen, group)
+    if data.exec:
+        exec_compute(d, srch[data.epochs], srch, fixed)
+        return
+    per_epoch = srch["train_size"] // srch["batch"]
+    full = (srch["max_updates"] // per_epoch).clip(lower=1)
     ran, budget = int(srch["epochs"].sum()), int(full.sum())
     est = float((srch["wall_s"] * full / srch["epochs"].clip(lower=1)).sum())
     d.p(f"Compute: the searched trials ran {ran:,} epochs of the {budget:,} that {len(srch)} trials at their full "
@@ -45,48 +51,77 @@ def search(data, d):
         f"took {fixed['wall_s'].sum():.0f} s." if len(fixed) else "."))
 
 
-def rungs(d, s, srch):
+def exec_compute(d, epochs, srch, fixed):
+    """The compute of an exec job's search: the epochs its program ran (epochs, of each searched trial),
+    against every searched trial run as long as the longest (an exec file does not hold the program's
+    budget)."""
+    ran, longest = int(epochs.sum()), int(epochs.max()) if len(srch) else 0
+    budget = max(longest * len(srch), 1)
+    d.p(f"Compute: the searched trials ran {ran:,} epochs, {ran / budget:.1%} of the {budget:,} that {len(srch)} "
+        f"trials take if each runs as many as the longest ({longest}; the file does not hold the program's own "
+        f"budget), in {srch['wall_s'].sum():.1f} s of trial time" +
+        (f"; the {len(fixed)} unsearched trials of the same groups took {fixed['wall_s'].sum():.1f} s." if len(fixed)
+         else "."))
+
+
+def rungs(d, s, srch, epochs="epochs"):
     """The rungs of successive halving (s: the job's search) with the searched trials srch that reached
-    each and were pruned there."""
+    each and were pruned there (epochs: the column of the epochs each ran)."""
     d.p(f"Asynchronous successive halving (η = {s['reduction']:g}, metric {s['metric']}, the best value up to "
         "the rung): at a rung a trial goes on only if fewer than max(1, ⌊n/η⌋) of the n trials of its group "
         "recorded there so far did better; a group is the trials that differ only in the searched settings.")
     rows = []
     for r, e in enumerate(s["rungs"]):
-        reached = int((srch["epochs"] >= e).sum())
-        pruned = int(((srch["status"] == "pruned") & (srch["epochs"] == e)).sum())
+        reached = int((srch[epochs] >= e).sum())
+        # pruned at this rung: stopped before the next (an exec program, stopped by a signal, may have
+        # written an epoch row or more past the rung first; a built-in trial stops at the rung itself)
+        before = s["rungs"][r + 1] if r + 1 < len(s["rungs"]) else np.inf
+        pruned = int(((srch["status"] == "pruned") & (srch[epochs] >= e) & (srch[epochs] < before)).sum())
         rows.append([r + 1, e, reached, pruned, reached - pruned])
     d.table(["rung", "epoch", "trials that reached it", "pruned there", "went on"], rows)
 
 
 def selected_samples(data, d, chosen, group):
     """The table of each group's selected sample: its searched values per seed, their geometric mean, the
-    selection value and the test metrics."""
+    selection value and the test metrics (an exec file: its declared metrics)."""
     rows = []
     for values, g in grouped(chosen, group):
         c = g[g["status"].isin(COUNTED)]
         picks = "; ".join(", ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in c[k]) for k in data.searched)
-        geo = ", ".join(f"{geo_mean_se(c[k])[0]:.3g}" for k in data.searched) if len(c) else "n/a"
+        geo = ", ".join(f"{geo_mean_se(c[k])[0]:.3g}" if pd.api.types.is_numeric_dtype(c[k]) else "n/a"
+                        for k in data.searched) if len(c) else "n/a"
+        if data.exec:
+            row = [load.shown(k, v) for k, v in zip(group, values)]
+            row += [picks, geo, exec_cell(data.selection(c), len(g)) if len(c) else "n/a"]
+            row += [exec_cell(c[m], len(g)) for m in data.metrics]
+            rows.append(row)
+            continue
         row = [data.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])]
         row += [picks, geo, cell(data.selection(c), len(g), 2) if len(c) else "n/a",
                 cell(c["test_bits"], len(g), 2) if data.has_bits else cell(c["test_acc"], len(g)),
                 cell(c["test_acc"], len(g))]
         rows.append(row)
     d.h(3, "The selected sample of each group")
+    results = (data.metrics if data.exec else
+               ["test bits" if data.has_bits else "test accuracy", "test accuracy"])
     d.table(group + [f"{'; '.join(data.searched)} per seed", f"geometric mean of {', '.join(data.searched)}",
-                     "selection value",
-                     "test bits" if data.has_bits else "test accuracy", "test accuracy"], rows)
+                     "selection value"] + results, rows)
 
 
 def against_fixed(data, d, config, f, chosen, group):
     """Each group's selected sample (chosen) against its unsearched trials f with the searched settings
-    at config, paired by seed: one family, with Holm's correction."""
-    metric = "test_bits" if data.has_bits else "test_acc"
+    at config, paired by seed: one family per metric (test bits or accuracy; an exec file: each declared
+    metric), with Holm's correction."""
+    for metric in data.metrics if data.exec else ["test_bits" if data.has_bits else "test_acc"]:
+        against_fixed_metric(data, d, config, f, chosen, group, metric)
+
+
+def against_fixed_metric(data, d, config, f, chosen, group, metric):
     label = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in zip(data.searched, config))
     family = []
     for values, g in grouped(chosen[chosen["status"].isin(COUNTED)], group):
-        x = g.set_index("seed")
-        y = f[in_groups(f, group, {tuple(values)})].set_index("seed")
+        x = g.set_index(data.seed)
+        y = f[in_groups(f, group, {tuple(values)})].set_index(data.seed)
         common = x.index.intersection(y.index)
         x, y = x.loc[common], y.loc[common]
         p = bits_pair(x, y) if metric == "test_bits" else paired(*x[metric].align(y[metric], join="inner"))
@@ -96,17 +131,29 @@ def against_fixed(data, d, config, f, chosen, group):
     rows = []
     for values, x, y, p in family:
         used = p.get("metric", metric)
-        rows.append([data.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])] +
-                    [cell(y[used], len(y), 2), cell(x[used], len(x), 2), ", ".join(signed(v, 2) for v in p["diffs"]),
-                     signed(p["mean"], 2), f"[{signed(p['lo'], 2)}, {signed(p['hi'], 2)}]" if p["n"] > 1 else "n/a",
+        if data.exec:  # any scale: significant digits
+            first, cells = [load.shown(k, v) for k, v in zip(group, values)], exec_cell
+            scale = max(abs(p["mean"]) if p["n"] else 0, abs(p["hi"] - p["lo"]) / 2 if p["n"] > 1 else 0)
+            num = lambda v: exec_number(v, sign=True, scale=scale)  # noqa: E731
+        else:
+            first = [data.names.get(values[0], values[0])] + [load.shown(k, v) for k, v in zip(group[1:], values[1:])]
+            cells, num = (lambda v, n: cell(v, n, 2)), (lambda v: signed(v, 2))
+        rows.append(first +
+                    [cells(y[used], len(y)), cells(x[used], len(x)), ", ".join(num(v) for v in p["diffs"]),
+                     num(p["mean"]), f"[{num(p['lo'])}, {num(p['hi'])}]" if p["n"] > 1 else "n/a",
                      p["n"], f"{p['p']:.3g}" if p["n"] > 1 else "n/a",
                      f"{p['p_holm']:.3g}" if p["n"] > 1 else "n/a", verdict(p)])
-        data.record(f"search - {label}", values[0], values[1] if len(values) > 1 else math.nan,
-                    f"{metric}_paired", p["mean"], math.nan, p["n"], p["n"])
+        if data.exec:
+            data.record(f"search - {label}", ", ".join(f"{k} = {v}" for k, v in zip(group, values)), math.nan,
+                        f"{metric}_paired", p["mean"], math.nan, p["n"], p["n"])
+        else:
+            data.record(f"search - {label}", values[0], values[1] if len(values) > 1 else math.nan,
+                        f"{metric}_paired", p["mean"], math.nan, p["n"], p["n"])
     if rows:
-        d.h(3, f"The selected sample against {label}")
-        d.p(f"{metric} of the unsearched trials with {label} and of each group's selected sample (bits on the "
-            "recalibrated bound where either side's raw mean is at or below 0), paired by seed: the per-seed "
+        d.h(3, f"The selected sample against {label}" + (f": {metric}" if data.exec else ""))
+        d.p(f"{metric} of the unsearched trials with {label} and of each group's selected sample" +
+            ("" if data.exec else " (bits on the recalibrated bound where either side's raw mean is at or below 0)") +
+            ", paired by seed: the per-seed "
             "differences (selected − fixed), their mean, 95 % t-interval (df = n − 1) and the paired t-test's "
             f"p; the {len(rows)} rows are one family, 'separated' when Holm's correction keeps the difference at "
             f"level {ALPHA}.")
@@ -147,6 +194,11 @@ def setup(data, d):
              for i, v in params.items()])
     d.p("Settings identical for every trial:")
     d.table(["setting", "value"], [[k, v] for k, v in load.constants(data.df).items()])
+    runs_and_job(data, d)
+
+
+def runs_and_job(data, d):
+    """The runs of the sweep and the job file (the end of every set-up)."""
     runs = load.runs(data.path)
     counted = data.everything[data.everything["status"].isin(load.FINAL)]
     if len(runs):
