@@ -70,6 +70,7 @@ typedef struct {
     const char *stdout_path;    /* the program's stdout and stderr, appended to (kept whole) */
     const char *stderr_path;
     const char *metrics_path;   /* COPYSWEEP_METRICS: read as the program writes it */
+    long long metrics_from;     /* the byte of it to read from (what an earlier run wrote is before) */
     const char *const *declared; /* the final metrics the job declares */
     int n_declared;
     double timeout_s;           /* 0: none */
@@ -77,8 +78,8 @@ typedef struct {
     double grace_s;             /* then this long before SIGKILL */
     int (*should_stop)(void *arg); /* polled: 1 if the trial is to stop now (a signal, the master) */
     void *stop_arg;
-    /* an epoch row as it arrives (rows already read before this run's start included): 0 stops
-     * the program (pruned by successive halving), 1 goes on */
+    /* an epoch row as it arrives (from metrics_from on): 0 stops the program (pruned by successive
+     * halving), 1 goes on */
     int (*on_epoch)(void *arg, const ExecRecord *row);
     void *epoch_arg;
 } ExecRun;
@@ -104,8 +105,9 @@ int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen);
 /* The file argv0 runs: itself if it names a path, else the first executable of that name on the
  * PATH of env (or of this process). 0, or -1 with err. */
 int exec_find_program(const char *argv0, char *const *env, char *path, size_t n, char *err, size_t errlen);
-/* Run argv (no shell) and keep the first line of its stdout in out. 0, or -1 with err if it cannot
- * be run, fails, or runs past timeout_s (then it is killed). */
-int exec_capture(char *const *argv, char *out, size_t n, double timeout_s, char *err, size_t errlen);
+/* Run argv (no shell; NULL-terminated) in the folder dir (NULL: this one), as exec_run starts a
+ * program, and keep the first line of its stdout in out. 0, or -1 with err if it cannot be run,
+ * fails, or runs past timeout_s (then its process group is killed). */
+int exec_capture(char *const *argv, const char *dir, char *out, size_t n, double timeout_s, char *err, size_t errlen);
 
 #endif

@@ -5,8 +5,9 @@
  * in its environment, and COPYSWEEP_METRICS (the metrics file), COPYSWEEP_CHECKPOINT_DIR (its
  * folder, kept until its result is recorded), COPYSWEEP_TRIAL, COPYSWEEP_TRIAL_KEY and
  * COPYSWEEP_THREADS. Its stdout, stderr and metrics files are kept in the log folder. A trial whose
- * checkpoint folder exists runs again as a resume: its files are appended to and the rows already
- * written are read again; a fresh one starts them empty. */
+ * checkpoint folder exists runs again as a resume: its files are appended to, and the rows an
+ * earlier run wrote are the curve's first rows (their rungs are not decided again); a fresh one
+ * starts them empty. */
 #ifndef CS_EXEC_TRIAL_H
 #define CS_EXEC_TRIAL_H
 
@@ -35,7 +36,7 @@ typedef struct {
 /* Run the trial to its end, its stop or its failure; res->exec holds what the program did. A trial
  * that cannot be started is FAILED with the reason. */
 void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res);
-/* version-command's first line of output into buf, or "unknown (WHY)". */
-void exec_trial_version(const ExecSpec *spec, char *buf, size_t n);
+/* version-command's first line of output, run in job_dir, into buf; or "unknown (WHY)". */
+void exec_trial_version(const ExecSpec *spec, const char *job_dir, char *buf, size_t n);
 
 #endif

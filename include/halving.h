@@ -35,6 +35,9 @@ Halving *halving_new(const HalvingSpec *spec);
 void halving_free(Halving *h);
 /* The rung that epoch is, or -1. */
 int halving_rung(const HalvingSpec *spec, int epoch);
+/* A curve row's validation value of the metric (NaN: none; a diverged epoch, or a program that does
+ * not report it). */
+double halving_row_value(const HalvingSpec *spec, const CurveRow *row);
 /* The metric of rows[0..n): the best validation value so far (NaN rows count as worst). */
 double halving_metric(const HalvingSpec *spec, const CurveRow *rows, int n);
 /* Record a value at a rung of a group; with decide, 1 if the trial goes on, 0 if it stops. */

@@ -56,7 +56,7 @@ typedef struct {
 
 #define TRIAL_MAX_FIELDS 64 /* numbers of one metrics record of an exec trial (exec.h EXEC_MAX_FIELDS) */
 #define TRIAL_NAME_MAX 64   /* bytes of a metric's name, with its NUL */
-#define TRIAL_PATH_MAX 1024
+#define TRIAL_PATH_MAX 4096 /* PATH_MAX */
 
 /* What a trial of an [exec] job records besides its status, curves and time (exec_trial.h): how its
  * program ended, every number of its final record, the numbers of its epoch rows that a curve row
@@ -83,7 +83,7 @@ typedef struct {
 typedef struct {
     int status;              /* DONE, DIVERGED, FAILED, PRUNED, or PENDING: stopped early, checkpoint written */
     int bad_input;           /* FAILED because its settings cannot make the data (not sent between ranks) */
-    char stop_reason[256];
+    char stop_reason[1024];  /* why it stopped or failed (an exec trial's names a file and a line) */
     int epochs;              /* epochs run (rows of curves) */
     int best_epoch;          /* epoch of the selected weights; 0 = the initial weights */
     double best_val_acc;

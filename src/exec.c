@@ -11,6 +11,7 @@
 #include <stdio.h>    /* snprintf */
 #include <stdlib.h>   /* free, getenv, strtod */
 #include <string.h>   /* memchr, memcpy, memmove, strcmp, strlen, strsignal */
+#include <sys/prctl.h> /* prctl, PR_SET_PDEATHSIG */
 #include <sys/stat.h> /* fstat */
 #include <sys/wait.h> /* waitid, waitpid, WIF* */
 #include <time.h>     /* nanosleep */
@@ -464,6 +465,24 @@ int exec_find_program(const char *argv0, char *const *env, char *path, size_t n,
     return -1;
 }
 
+/* In a child between fork and execve (only what is async-signal-safe: the parent may be threaded):
+ * default dispositions, then no signal blocked; inherited descriptors closed at exec (MPI's and
+ * libhdf5's stay with the parent); a process group of its own; killed if the parent dies. */
+static void child_setup(pid_t parent)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL}; /* first: a signal that comes now is the program's */
+    for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP: refused, harmless */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    setpgid(0, 0);
+    /* a worker killed outright (its host lost, mpirun ending the job) takes its program along, so
+     * that no program outlives its trial; a parent gone already ends it here */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+}
+
 /* Start the program in a process group of its own, stdout and stderr appended to their files. The
  * child calls only what is async-signal-safe (it forks a threaded process): it resets the signal
  * mask and dispositions, marks every inherited descriptor close-on-exec, and reports a failed exec
@@ -475,16 +494,11 @@ static pid_t start(const ExecRun *r, char *err, size_t errlen)
     char **envp = program_environment(r->env);
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP: refused, harmless */
-        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* MPI's and libhdf5's descriptors stay with us */
-        setpgid(0, 0);
+        child_setup(parent);
         const int out = open(r->stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         const int errfd = open(r->stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int e = out < 0 || errfd < 0 ? errno : 0;
@@ -559,7 +573,8 @@ static void take_line(Watch *w, pid_t pid, const char *line, size_t len)
 /* The lines written since the last look (at the end, also a last line without its newline). */
 static void read_metrics(Watch *w, pid_t pid, int at_end)
 {
-    if (w->fd < 0) w->fd = open(w->r->metrics_path, O_RDONLY | O_CLOEXEC);
+    if (w->fd < 0 && (w->fd = open(w->r->metrics_path, O_RDONLY | O_CLOEXEC)) >= 0 && w->r->metrics_from > 0)
+        lseek(w->fd, w->r->metrics_from, SEEK_SET);
     if (w->fd < 0) return;
     for (;;) {
         const ssize_t got = read(w->fd, w->buf + w->len, EXEC_MAX_LINE + 1 - w->len);
@@ -582,10 +597,9 @@ static void read_metrics(Watch *w, pid_t pid, int at_end)
             lseek(w->fd, 0, SEEK_END);
         }
     }
-    if (at_end && w->len) {
+    if (at_end && w->len && w->ending < 0) /* a line cut short by a stop is not the program's last word */
         take_line(w, pid, w->buf, w->len);
-        w->len = 0;
-    }
+    if (at_end) w->len = 0;
     /* a program that has ended, or has written its final record, is not pruned: it finished */
     if (w->prune && !at_end && w->o->final.epoch != -1 && w->ending < 0)
         end_with(w, pid, EXEC_PRUNED, "pruned at a rung of successive halving");
@@ -616,8 +630,9 @@ static void classify(Watch *w, int wstatus)
     ExecOutcome *o = w->o;
     o->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
     o->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
-    if (w->ending >= 0) {
-        o->status = w->ending;
+    const int finished = !o->signal && o->exit_code == 0 && o->final.epoch == -1;
+    if (w->ending >= 0 && !(finished && (w->ending == EXEC_STOPPED || w->ending == EXEC_PRUNED))) {
+        o->status = w->ending; /* a program that finished while asked to stop is done */
         return;
     }
     if (o->signal) {
@@ -681,44 +696,50 @@ int exec_run(const ExecRun *r, ExecOutcome *o, char *err, size_t errlen)
     return 0;
 }
 
-int exec_capture(char *const *argv, char *out, size_t n, double timeout_s, char *err, size_t errlen)
+int exec_capture(char *const *argv, const char *dir, char *out, size_t n, double timeout_s, char *err, size_t errlen)
 {
     char program[4096];
     int fds[2];
     if (exec_find_program(argv[0], NULL, program, sizeof program, err, errlen) != 0) return -1;
     if (pipe2(fds, O_CLOEXEC) != 0) CS_FAIL("pipe2: %s", strerror(errno));
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) CS_FAIL("fork: %s", strerror(errno));
-    if (pid == 0) { /* only what is async-signal-safe */
-        if (dup2(fds[1], 1) < 0) _exit(127);
+    if (pid == 0) {
+        child_setup(parent);
+        const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (dup2(fds[1], 1) < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 2) < 0 || (dir && chdir(dir) != 0))
+            _exit(127);
         execve(program, argv, environ);
         _exit(127);
     }
+    setpgid(pid, pid);
     close(fds[1]);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     size_t len = 0;
     const double end = cs_now_s() + timeout_s;
+    int late = 0;
     for (;;) {
         char buf[4096];
         const ssize_t got = read(fds[0], buf, sizeof buf);
         if (got > 0) {
-            const size_t take = len + 1 < n ? (size_t)got < n - 1 - len ? (size_t)got : n - 1 - len : 0;
+            const size_t room = len + 1 < n ? n - 1 - len : 0, take = (size_t)got < room ? (size_t)got : room;
             memcpy(out + len, buf, take);
             len += take;
             continue;
         }
-        if (got == 0 || (errno != EAGAIN && errno != EINTR) || cs_now_s() > end) break;
-        struct timespec pause = {0, POLL_NS};
-        nanosleep(&pause, NULL);
+        if (got == 0 || (errno != EAGAIN && errno != EINTR)) break;
+        if ((late = cs_now_s() > end)) break;
+        nanosleep(&(struct timespec){0, POLL_NS}, NULL);
     }
     close(fds[0]);
     out[len] = '\0';
     out[strcspn(out, "\n")] = '\0'; /* its first line */
+    kill(-pid, SIGKILL); /* it has ended, or ran past its time: what is left of its group goes */
     int status = 0;
-    if (cs_now_s() > end) kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(err, errlen, "'%s' %s", argv[0], cs_now_s() > end ? "did not end in time" : WIFEXITED(status) ?
+    if (late || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "'%s' %s", argv[0], late ? "did not end in time" : WIFEXITED(status) ?
                  "ended with a non-zero status" : "was killed by a signal");
         return -1;
     }

@@ -8,7 +8,7 @@
 #include <stdlib.h>   /* free, getenv */
 #include <string.h>   /* strcmp, strlen, strchr, strerror */
 #include <sys/stat.h> /* mkdir, stat */
-#include <unistd.h>   /* getcwd, unlink, read, close */
+#include <unistd.h>   /* getcwd, unlink, read, close, ftruncate */
 
 #include "check.h" /* CS_ALLOC, CS_FAIL */
 #include "clock.h" /* cs_now_s */
@@ -62,13 +62,14 @@ static void join_argv(char *const *argv, char *buf, size_t n)
     }
 }
 
-/* The program: the first argument that names a file (the script an interpreter runs), else argv[0]
- * found on the PATH; and the FNV-1a hash of its bytes. */
+/* The program: argv[0] where it names a path; else the first argument that names a file (the script
+ * an interpreter on the PATH runs), else argv[0] found on the PATH; and the FNV-1a hash of its bytes. */
 static void program_hash(char *const *argv, ExecResult *x)
 {
     struct stat st;
     char err[256];
     x->program[0] = '\0';
+    if (strchr(argv[0], '/')) snprintf(x->program, sizeof x->program, "%s", argv[0]);
     for (int i = 1; argv[i] && !x->program[0]; i++)
         if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) snprintf(x->program, sizeof x->program, "%s", argv[i]);
     if (!x->program[0] && exec_find_program(argv[0], NULL, x->program, sizeof x->program, err, sizeof err) != 0) {
@@ -88,10 +89,19 @@ static void program_hash(char *const *argv, ExecResult *x)
     snprintf(x->version, sizeof x->version, "fnv1a64:%016llx", (unsigned long long)h);
 }
 
-void exec_trial_version(const ExecSpec *spec, char *buf, size_t n)
+static const char *no_value(void *arg, const char *key)
 {
-    char err[512];
-    if (exec_capture(spec->version.words, buf, n, 60, err, sizeof err) != 0) snprintf(buf, n, "unknown (%s)", err);
+    (void)arg, (void)key;
+    return NULL;
+}
+
+void exec_trial_version(const ExecSpec *spec, const char *job_dir, char *buf, size_t n)
+{
+    char err[512], **argv = NULL;
+    if (exec_command_argv(&spec->version, no_value, NULL, &argv, err, sizeof err) != 0 ||
+        exec_capture(argv, job_dir, buf, n, 60, err, sizeof err) != 0)
+        snprintf(buf, n, "unknown (%s)", err);
+    if (argv) exec_argv_free(argv);
 }
 
 /* "COPYSWEEP_<KEY>=value" for each key the trial has a value of, and the protocol's own. */
@@ -211,7 +221,11 @@ static int log_files(const ExecTrialCtx *ctx, int fresh, ExecResult *x, char *er
     char *paths[3] = {x->stdout_path, x->stderr_path, x->metrics_path};
     const char *ext[3] = {"stdout", "stderr", "metrics.jsonl"};
     for (int i = 0; i < 3; i++) {
-        snprintf(paths[i], TRIAL_PATH_MAX, "%s/trial-%016llx.%s", ctx->log_dir, (unsigned long long)ctx->key, ext[i]);
+        if (snprintf(paths[i], TRIAL_PATH_MAX, "%s/trial-%016llx.%s", ctx->log_dir, (unsigned long long)ctx->key,
+                     ext[i]) >= TRIAL_PATH_MAX) {
+            snprintf(err, errlen, "the folder of its logs has a path too long: '%.200s...'", ctx->log_dir);
+            return -1;
+        }
         const int fd = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : O_APPEND), 0644);
         if (fd < 0) {
             snprintf(err, errlen, "cannot write '%s': %s", paths[i], strerror(errno));
@@ -220,6 +234,49 @@ static int log_files(const ExecTrialCtx *ctx, int fresh, ExecResult *x, char *er
         close(fd);
     }
     return 0;
+}
+
+/* A resumed trial: the epoch rows an earlier run wrote, read as the sweep read them then (their rung
+ * values recorded, not decided again), a line cut short by a kill taken off the file's end. Returns
+ * the byte the new run's rows start at, or -1 with err (a bad line). */
+static long long earlier_rows(Rows *w, const char *path, const char *const *declared, int n_declared, char *err,
+                              size_t errlen)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f) return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long long whole = 0, at = 0;
+    long number = 0;
+    const ExecTrialCtx *ctx = w->ctx;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        at += len;
+        if (line[len - 1] != '\n') break; /* cut short */
+        number++;
+        whole = at;
+        ExecRecord r;
+        char why[512];
+        if (exec_parse_record(line, (size_t)len - 1, declared, n_declared, &r, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%.400s:%ld: %.500s", path, number, why);
+            free(line);
+            fclose(f);
+            return -1;
+        }
+        if (r.epoch >= 0) {
+            const ExecTrialCtx keep = *ctx;
+            ExecTrialCtx quiet = keep;
+            quiet.on_epoch = NULL; /* the rows alone, told below at once */
+            w->ctx = &quiet;
+            take_row(w, &r);
+            w->ctx = ctx;
+        }
+    }
+    free(line);
+    if (whole < at && ftruncate(fileno(f), (off_t)whole) != 0) whole = at; /* cannot cut it: the reader skips it */
+    fclose(f);
+    if (w->n && ctx->on_epoch) ctx->on_epoch(ctx->epoch_arg, w->rows, w->n, 1);
+    return whole;
 }
 
 static void fail_trial(TrialResult *res, const char *why)
@@ -236,6 +293,11 @@ void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
     x->exit_code = -1;
     char err[1024];
     struct stat st;
+    if (ctx->should_stop && ctx->should_stop(ctx->stop_arg)) { /* asked to stop before it began */
+        res->status = STATUS_PENDING;
+        snprintf(res->stop_reason, sizeof res->stop_reason, "stopped before its program started");
+        return;
+    }
     const int fresh = stat(ctx->ckpt_dir, &st) != 0;
     if (make_dir(ctx->ckpt_dir, err, sizeof err) != 0 || log_files(ctx, fresh, x, err, sizeof err) != 0) {
         fail_trial(res, err);
@@ -251,13 +313,24 @@ void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
     const int n_env = environment(s, ctx, x, env, x->env_keys, sizeof x->env_keys);
     join_argv(argv, x->command, sizeof x->command);
     if (!getcwd(x->workdir, sizeof x->workdir)) snprintf(x->workdir, sizeof x->workdir, "?");
-    program_hash(argv, x);
-    if (ctx->version) snprintf(x->version, sizeof x->version, "%s", ctx->version);
+    if (ctx->version)
+        snprintf(x->version, sizeof x->version, "%s", ctx->version);
+    else
+        program_hash(argv, x);
     const char *declared[EXEC_MAX_FIELDS];
     for (int m = 0; m < spec->n_metrics; m++) declared[m] = spec->metrics[m];
     Rows rows = {.ctx = ctx, .t0 = cs_now_s(), .pruned_at = -1, .x = x};
+    const long long from = fresh ? 0 : earlier_rows(&rows, x->metrics_path, declared, spec->n_metrics, err, sizeof err);
+    if (from < 0) {
+        exec_argv_free(argv);
+        for (int i = 0; i < n_env; i++) free(env[i]);
+        fail_trial(res, err);
+        res->epochs = rows.n, res->curves = rows.rows;
+        pack_extra(x, rows.n);
+        return;
+    }
     ExecRun run = {.argv = argv, .env = env, .stdout_path = x->stdout_path, .stderr_path = x->stderr_path,
-                   .metrics_path = x->metrics_path, .declared = declared, .n_declared = spec->n_metrics,
+                   .metrics_path = x->metrics_path, .metrics_from = from, .declared = declared, .n_declared = spec->n_metrics,
                    .timeout_s = spec->timeout_s, .stop_signal = spec->stop_signal, .grace_s = spec->grace_s,
                    .should_stop = ctx->should_stop, .stop_arg = ctx->stop_arg, .on_epoch = take_row, .epoch_arg = &rows};
     ExecOutcome o;

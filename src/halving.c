@@ -47,11 +47,16 @@ int halving_rung(const HalvingSpec *spec, int epoch)
     return -1;
 }
 
+double halving_row_value(const HalvingSpec *spec, const CurveRow *row)
+{
+    return spec->metric == METRIC_VAL_BITS ? row->val_bits : row->val_acc;
+}
+
 double halving_metric(const HalvingSpec *spec, const CurveRow *rows, int n)
 {
     double best = -INFINITY;
     for (int i = 0; i < n; i++) {
-        const double v = spec->metric == METRIC_VAL_BITS ? rows[i].val_bits : rows[i].val_acc;
+        const double v = halving_row_value(spec, &rows[i]);
         if (!isnan(v) && v > best) best = v;
     }
     return best;

@@ -9,6 +9,7 @@
 #include <stdbool.h> /* bool, for libinih's options */
 #include <stdarg.h>  /* va_list */
 #include <stdio.h>   /* FILE, snprintf */
+#include <math.h>    /* floor */
 #include <stdlib.h>  /* free, realloc, realpath */
 #include <string.h>  /* strcmp, strchr, strerror */
 
@@ -316,10 +317,15 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
         se->n_keys++;
         return 1;
     }
-    const int log_scale = strcmp(value, "log-uniform") == 0;
-    if (!log_scale && strcmp(value, "uniform") != 0)
-        return fail(p, "key '%s': unknown distribution '%s' (expected uniform A B, log-uniform A B or choice V1, V2, ...)",
-                    name, value);
+    /* uniform, log-uniform, and their -int forms: integers drawn (an integer setting's always are) */
+    const int log_scale = strncmp(value, "log-uniform", 11) == 0;
+    const char *form = value + (log_scale ? 11 : 7);
+    const int as_int = strcmp(form, "-int") == 0;
+    if (strncmp(value, log_scale ? "log-uniform" : "uniform", log_scale ? 11 : 7) != 0 || (*form && !as_int))
+        return fail(p, "key '%s': unknown distribution '%s' (expected uniform A B, log-uniform A B, uniform-int A B, "
+                    "log-uniform-int A B or choice V1, V2, ...)", name, value);
+    if (as_int && info->type == SET_REAL)
+        return fail(p, "key '%s': %s of a setting that is a real number (expected uniform or log-uniform)", name, value);
     if (info->type == SET_CHOICE)
         return fail(p, "key '%s': %s of names (expected choice V1, V2, ... for this setting)", name, value);
     char *b = rest + strcspn(rest, " \t");
@@ -331,8 +337,11 @@ static int search_key(Parser *p, const SettingInfo *info, char *value)
     if (settings_parse(&scratch, info, rest, err, sizeof err) != 0 || settings_parse(&scratch, info, b, err, sizeof err) != 0)
         return fail(p, "key '%s': %s", name, err);
     k->lo = lo, k->hi = hi;
-    k->integer = info->type == SET_INT || (info->type == SET_OWN && !strpbrk(rest, ".eE") && !strpbrk(b, ".eE"));
+    k->integer = info->type == SET_INT || as_int;
     if (!(k->lo < k->hi)) return fail(p, "key '%s': empty or inverted range %s .. %s (expected A < B)", name, rest, b);
+    if (k->integer && (lo != floor(lo) || hi != floor(hi) || hi - lo >= 4294967296.0))
+        return fail(p, "key '%s': %s %s %s is not a range of integers of at most 2^32 values (expected integers A < B)",
+                    name, value, rest, b);
     if (log_scale && !(k->lo > 0))
         return fail(p, "key '%s': log-uniform range from %s (expected A > 0: the range of a logarithm)", name, rest);
     k->dist = log_scale ? DIST_LOG_UNIFORM : DIST_UNIFORM;
@@ -473,30 +482,86 @@ static int has_exec(const char *text)
     return 0;
 }
 
+/* The first line that names a key of the job's own. */
+static int key_line(const Job *job, const SettingInfo *info)
+{
+    int line = 0;
+    const int i = settings_index(info);
+    for (int g = 0; g < job->n_grids; g++)
+        if (job->grids[g].lines[i] && (!line || job->grids[g].lines[i] < line)) line = job->grids[g].lines[i];
+    for (int j = 0; j < job->search.n_keys; j++)
+        if (job->search.keys[j].info == info && (!line || job->search.keys[j].line < line)) line = job->search.keys[j].line;
+    for (int w = 0; w < job->n_whens; w++) {
+        if (job->whens[w].key == info && (!line || job->whens[w].line < line)) line = job->whens[w].line;
+        for (int k = 0; k < job->whens[w].n; k++)
+            if (job->whens[w].infos[k] == info && (!line || job->whens[w].lines[k] < line)) line = job->whens[w].lines[k];
+    }
+    return line ? line : job->exec->line;
+}
+
+/* A key's variable in the program's environment, without COPYSWEEP_: upper case, '-' as '_'. */
+static void env_name(const char *key, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; key[i] && i + 1 < n; i++)
+        buf[i] = key[i] == '-' ? '_' : (key[i] >= 'a' && key[i] <= 'z') ? (char)(key[i] - 'a' + 'A') : key[i];
+    buf[i] = '\0';
+}
+
+/* The job's keys and metrics as columns of /trials and as variables: none taken by copysweep's own
+ * columns or variables, none the same as another's. 0, or -1 with err at the key's line. */
+static int check_own_names(const Job *job, char *err, size_t errlen)
+{
+    static const char *const protocol[] = {"METRICS", "CHECKPOINT_DIR", "TRIAL", "TRIAL_KEY", "THREADS", NULL};
+    const ExecSpec *e = job->exec;
+    const KeyPool *pool = job->pool;
+    char column[64], other[64], var[64], var2[64];
+    for (int i = 0; i < pool->n; i++) {
+        const SettingInfo *info = &pool->infos[i];
+        const int line = key_line(job, info);
+        settings_column(info, column, sizeof column);
+        env_name(info->key, var, sizeof var);
+        const char *why = results_exec_column_taken(column) ? "a column of /trials that copysweep writes itself" : NULL;
+        for (int p = 0; !why && protocol[p]; p++)
+            if (strcmp(var, protocol[p]) == 0) why = "a variable of the protocol (COPYSWEEP_ and its name)";
+        for (int m = 0; !why && m < e->n_metrics; m++)
+            if (strcmp(column, e->metrics[m]) == 0) why = "the column of a declared metric";
+        for (int j = 0; !why && j < i; j++) {
+            settings_column(&pool->infos[j], other, sizeof other);
+            env_name(pool->infos[j].key, var2, sizeof var2);
+            if (strcmp(column, other) == 0 || strcmp(var, var2) == 0) {
+                snprintf(err, errlen, "%s:%d: key '%s' and key '%s' would be one column or one variable (%s, COPYSWEEP_%s) "
+                         "(expected names that differ by more than case and '-' or '_')", job->path, line, info->key,
+                         pool->infos[j].key, column, var);
+                return -1;
+            }
+        }
+        if (why) {
+            snprintf(err, errlen, "%s:%d: key '%s' would be %s (%s, COPYSWEEP_%s) (expected another name)", job->path,
+                     line, info->key, why, column, var);
+            return -1;
+        }
+    }
+    for (int m = 0; m < e->n_metrics; m++)
+        if (results_exec_column_taken(e->metrics[m])) {
+            snprintf(err, errlen, "%s:%d: key 'metrics': '%s' is a column copysweep writes itself (expected another name)",
+                     job->path, e->metrics_line, e->metrics[m]);
+            return -1;
+        }
+    return 0;
+}
+
 /* [exec] as a whole: a command and metrics; each placeholder a key of the job that every trial has
  * a value of; no key or metric that takes the name of another column of /trials. 0, or -1 with err. */
 static int check_exec(const Job *job, char *err, size_t errlen)
 {
     const ExecSpec *e = job->exec;
-    char why[512], column[64];
+    char why[512];
     if (exec_spec_check(e, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s:%d: %s", job->path, e->line, why);
         return -1;
     }
-    for (int i = 0; i < job->pool->n; i++) {
-        settings_column(&job->pool->infos[i], column, sizeof column);
-        if (results_exec_column_taken(column)) {
-            snprintf(err, errlen, "%s:%d: key '%s' would be the column '%s' of /trials, which copysweep writes itself "
-                     "(expected another name)", job->path, e->line, job->pool->names[i], column);
-            return -1;
-        }
-    }
-    for (int m = 0; m < e->n_metrics; m++)
-        if (results_exec_column_taken(e->metrics[m]) || job_key(job, e->metrics[m])) {
-            snprintf(err, errlen, "%s:%d: key 'metrics': '%s' is %s (expected another name)", job->path, e->metrics_line,
-                     e->metrics[m], job_key(job, e->metrics[m]) ? "also a key of the job" : "a column copysweep writes itself");
-            return -1;
-        }
+    if (check_own_names(job, err, errlen) != 0) return -1;
     char *keys[EXEC_MAX_WORDS];
     const int n = exec_command_keys(&e->command, keys, EXEC_MAX_WORDS);
     const SettingInfo *need[EXEC_MAX_WORDS];

@@ -234,8 +234,67 @@ static void explain_missing(const Plan *p, const ResultsIndex *ix, const char *o
              "choose another output with -o, or move the file away to start afresh");
 }
 
+/* A job's keys, sorted by name, space-separated (the columns of its rows). */
+static void key_names(const Job *job, char *buf, size_t n)
+{
+    const char *names[SETTINGS_MAX_OWN];
+    int k = 0;
+    for (int i = 0; i < job->pool->n; i++) {
+        int at = k++;
+        for (; at > 0 && strcmp(names[at - 1], job->pool->names[i]) > 0; at--) names[at] = names[at - 1];
+        names[at] = job->pool->names[i];
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < k && len < n; i++) len += (size_t)snprintf(buf + len, n - len, i ? " %s" : "%s", names[i]);
+}
+
+/* The declared metrics, comma-separated. */
+static void metric_names(const ExecSpec *e, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int m = 0; m < e->n_metrics && len < n; m++) len += (size_t)snprintf(buf + len, n - len, m ? ", %s" : "%s", e->metrics[m]);
+}
+
+/* The [exec] of the job the file was written for is this job's: the same program (command), the
+ * same metrics and the same keys, or the file's rows are not this job's. 0, or -1 with err. */
+static int same_exec(const Plan *p, const ResultsIndex *ix, const char *output, char *err, size_t errlen)
+{
+    Job old;
+    char why[256], mine[1024] = "", theirs[1024] = "";
+    if (job_parse(&old, output, ix->job, why, sizeof why) != 0) return 0; /* its rows are matched by key */
+    const ExecSpec *a = old.exec, *b = p->job.exec;
+    const char *what = NULL;
+    if (!a != !b) {
+        what = "[exec]";
+        snprintf(theirs, sizeof theirs, "%s", a ? "present" : "absent");
+        snprintf(mine, sizeof mine, "%s", b ? "present" : "absent");
+    } else if (a && strcmp(a->command_text, b->command_text) != 0) {
+        what = "[exec] command";
+        snprintf(theirs, sizeof theirs, "%.1000s", a->command_text);
+        snprintf(mine, sizeof mine, "%.1000s", b->command_text);
+    } else if (a) {
+        metric_names(a, theirs, sizeof theirs);
+        metric_names(b, mine, sizeof mine);
+        what = strcmp(theirs, mine) != 0 ? "[exec] metrics" : NULL;
+        if (!what) {
+            key_names(&old, theirs, sizeof theirs);
+            key_names(&p->job, mine, sizeof mine);
+            what = strcmp(theirs, mine) != 0 ? "keys" : NULL;
+        }
+    }
+    if (what)
+        snprintf(err, errlen, "'%s' was written by a job whose %s is '%s', and %s's is '%s'; a results file holds one "
+                 "program's trials, its keys and metrics as columns: choose another output with -o, or move the file "
+                 "away to start afresh", output, what, theirs, p->job.path, mine);
+    job_free(&old);
+    return what ? -1 : 0;
+}
+
 int plan_match(const Plan *p, const ResultsIndex *ix, const char *output, long *old_of, char *err, size_t errlen)
 {
+    if (same_exec(p, ix, output, err, errlen) != 0) return -1;
     const long n = p->n;
     uint64_t (*by_key)[2] = CS_ALLOC((size_t)n * sizeof *by_key + 1);
     for (long k = 0; k < n; k++) by_key[k][0] = p->trials[k].key, by_key[k][1] = (uint64_t)k, old_of[k] = -1;

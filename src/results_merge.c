@@ -42,9 +42,28 @@ static int cmp_key(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The columns that are a trial's result, compared when two files hold the same trial. */
+/* The columns that are a trial's result, compared when two files hold the same trial; an [exec]
+ * trial's are its status, how its program ended and its declared metrics (the float columns after
+ * status, exec_row in results_write.c). */
 static const char *const result_columns[] = {"status", "epochs", "best_epoch", "best_val_acc", "test_loss",
                                              "test_acc", "test_seq_acc", NULL};
+static const char *const exec_result_columns[] = {"status", "epoch_rows", "exit_code", "signal", "timed_out", NULL};
+
+/* The names of the result columns of rows of type t into names (each H5free_memory'd by the caller
+ * where owned[i]); returns how many. */
+static int result_names(hid_t t, char **names, int *owned, int max)
+{
+    const int exec = H5Tget_member_index(t, "exit_code") >= 0;
+    const char *const *fixed = exec ? exec_result_columns : result_columns;
+    int n = 0;
+    for (; fixed[n] && n < max; n++) names[n] = (char *)fixed[n], owned[n] = 0;
+    const int status = H5Tget_member_index(t, "status");
+    for (int i = status + 1; exec && status >= 0 && i < H5Tget_nmembers(t) && n < max; i++) {
+        if (H5Tget_member_class(t, (unsigned)i) != H5T_FLOAT) break;
+        names[n] = H5Tget_member_name(t, (unsigned)i), owned[n++] = 1;
+    }
+    return n;
+}
 
 /* A merge of file b into the edit of a copy of a. */
 typedef struct {
@@ -115,7 +134,9 @@ static void merge_rows(Merge *m)
     m->from_b = CS_CALLOC((size_t)(m->na + m->nb) * sizeof *m->from_b + 1);
     for (long k = 0; k < m->na; k++) m->from[k] = k;
     m->n = m->na;
-    char va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32];
+    char va[SETTINGS_TEXT_MAX + 32], vb[SETTINGS_TEXT_MAX + 32], *columns[96];
+    int owned[96];
+    const int n_columns = result_names(e->row_type, columns, owned, 96);
     for (long j = 0; j < m->nb && !e->w.failed; j++) {
         const unsigned char *row = m->rb + (size_t)j * bytes;
         uint64_t key;
@@ -124,13 +145,13 @@ static void merge_rows(Merge *m)
         const long k = hit ? (long)(*hit)[1] : m->n++;
         if (hit) {
             const int final_a = final_status(m->rows + (size_t)k * bytes, at_status), final_b = final_status(row, at_status);
-            for (int c = 0; final_a && final_b && result_columns[c] && !e->w.failed; c++) {
-                member_text(e->row_type, result_columns[c], m->rows + (size_t)k * bytes, va, sizeof va);
-                member_text(e->row_type, result_columns[c], row, vb, sizeof vb);
+            for (int c = 0; final_a && final_b && c < n_columns && !e->w.failed; c++) {
+                member_text(e->row_type, columns[c], m->rows + (size_t)k * bytes, va, sizeof va);
+                member_text(e->row_type, columns[c], row, vb, sizeof vb);
                 if (strcmp(va, vb) != 0)
                     snprintf(e->problem, sizeof e->problem, "trial %ld of %s and trial %ld of %s have the same settings "
                              "and different results (%s %s and %s): they cannot be merged", k, m->a_name, j, m->b_name,
-                             result_columns[c], va, vb), e->w.failed = 1;
+                             columns[c], va, vb), e->w.failed = 1;
             }
             if (final_a || !final_b) continue; /* a's row stays */
         }
@@ -139,6 +160,8 @@ static void merge_rows(Merge *m)
         memcpy(m->rows + (size_t)k * bytes + at_trial, &t, 4);
         m->from[k] = j, m->from_b[k] = 1;
     }
+    for (int c = 0; c < n_columns; c++)
+        if (owned[c]) H5free_memory(columns[c]);
     free(sorted);
 }
 

@@ -214,6 +214,7 @@ static void trial_row(Row *r, const TrialRecord *rec)
 /* ---- the row of an [exec] job's trial --------------------------------------------------------- */
 
 #define STR_TAIL 1024
+#define STR_EXEC_MESSAGE 1024
 
 static const char *const exec_columns[] = {"trial", "key", "sample", "status", "epoch_rows", "exit_code", "signal",
                                            "timed_out", "wall_s", "host", "rank", "message", "stderr_tail", NULL};
@@ -242,9 +243,17 @@ static void exec_row(Row *r, const TrialRecord *rec)
     col_int(r, "trial", rec->trial);
     col_u64(r, "key", rec->key);
     if (rec->sampled) col_int(r, "sample", rec->sample);
-    for (const SettingInfo *info = settings_infos(rec->s); info->key; info++) {
-        settings_column(info, name, sizeof name);
-        settings_format(rec->s, info, text, sizeof text);
+    /* the keys by name: the columns do not depend on where the job names them (a grown job's rows fit) */
+    const SettingInfo *keys[SETTINGS_MAX_OWN];
+    int n = 0;
+    for (const SettingInfo *info = settings_infos(rec->s); info->key && n < SETTINGS_MAX_OWN; info++) {
+        int at = n++;
+        for (; at > 0 && strcmp(keys[at - 1]->key, info->key) > 0; at--) keys[at] = keys[at - 1];
+        keys[at] = info;
+    }
+    for (int i = 0; i < n; i++) {
+        settings_column(keys[i], name, sizeof name);
+        settings_format(rec->s, keys[i], text, sizeof text);
         col_str(r, name, text, SETTINGS_TEXT_MAX);
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
@@ -256,7 +265,7 @@ static void exec_row(Row *r, const TrialRecord *rec)
     col_f64(r, "wall_s", res ? res->wall_s : NAN);
     col_str(r, "host", rec->host ? rec->host : "", STR_HOST);
     col_int(r, "rank", rec->rank);
-    col_str(r, "message", res ? res->stop_reason : "", sizeof res->stop_reason); /* it names a file and a line */
+    col_str(r, "message", res ? res->stop_reason : "", STR_EXEC_MESSAGE); /* it names a file and a line */
     col_str(r, "stderr_tail", x ? x->stderr_tail : "", STR_TAIL);
 }
 

@@ -121,8 +121,8 @@ static int on_epoch(void *arg, const CurveRow *rows, int n, int last)
     if (n > e->sent) e->deliver(e->arg, e->k, rows + e->sent, n - e->sent);
     int stop = 0;
     for (int i = e->sent; e->spec && i < n; i++) {
-        const int rung = halving_rung(e->spec, i + 1);
-        if (rung < 0 || isnan(rows[i].val_acc)) continue; /* not a rung, or diverged there */
+        const int rung = halving_rung(e->spec, rows[i].epoch);
+        if (rung < 0 || isnan(halving_row_value(e->spec, &rows[i]))) continue; /* not a rung, or no value there */
         /* a rung passed before a resume was decided then, and a trial that ends here anyway has nothing
          * to decide: their values are recorded only */
         const int decide = i == n - 1 && !last;
@@ -224,7 +224,7 @@ static void master_epochs(void *arg, long k, const CurveRow *rows, int n)
 typedef struct {
     int status, has_bits;
     double wall_s, acc, bits, bits_se;
-    char reason[256];
+    char reason[1024];
     char summary[256];    /* an [exec] trial's declared metrics, "name value, ..."; "" for a built-in one */
     unsigned char *img;
     size_t n_img;
@@ -284,7 +284,7 @@ static void outcome_unpack(Unpack *u, Outcome *o)
  * The master takes o->img. */
 static void master_record(Master *ms, long k, Outcome *o, int rank, double wait, double compute)
 {
-    char what[256], event[1024], err[1024];
+    char what[256], event[2048], err[1024];
     job_describe(&ms->plan->job, k, what, sizeof what);
     const PlanTrial *t = &ms->plan->trials[k];
     progress_finished(&ms->pr, o->status, t->cost, compute, wait);
@@ -786,7 +786,7 @@ static void share_job(Shared *sh)
     /* OUTPUT.logs beside OUTPUT.ckpt */
     const size_t len = strlen(sh->ckpt_dir);
     snprintf(sh->log_dir, sizeof sh->log_dir, "%.*s.logs", (int)(len > 5 ? len - 5 : len), sh->ckpt_dir);
-    if (exec->version.n) exec_trial_version(exec, sh->version, sizeof sh->version); /* once per rank */
+    if (exec->version.n) exec_trial_version(exec, sh->plan.job.dir, sh->version, sizeof sh->version); /* once per rank */
 }
 
 int sweep_main(int argc, char **argv)

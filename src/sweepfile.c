@@ -144,8 +144,8 @@ static void rung_values(void *arg, long k, const CurveRow *rows, int n)
     RungRead *r = arg;
     const HalvingSpec *spec = &r->plan->job.halving;
     for (int i = 0; i < n; i++) {
-        const int rung = halving_rung(spec, i + 1);
-        if (rung >= 0 && !isnan(rows[i].val_acc))
+        const int rung = halving_rung(spec, rows[i].epoch);
+        if (rung >= 0 && !isnan(halving_row_value(spec, &rows[i])))
             halving_record(r->halving, r->plan->trials[k].group, rung, halving_metric(spec, rows, i + 1), 0);
     }
 }

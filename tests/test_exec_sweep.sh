@@ -96,7 +96,8 @@ $MPIRUN -n 3 "$BIN" long.ini -o cut.h5 2> cut.log &
 job=$!
 for _ in $(seq 100); do [ "$(ls cut.h5.logs/*.metrics.jsonl 2> /dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 sleep 0.8
-kill -TERM $job
+# SIGTERM to every rank, as Slurm sends it at a time limit (to mpirun, it would end the job itself)
+pkill -TERM -P "$(pgrep -P $job -x mpirun)" -x copysweep
 wait_job $job
 grep -q "stopped: the sweep was asked to stop; its checkpoint folder is kept" cut.log \
     && pass "SIGTERM: each running program stopped with its checkpoint folder kept" || fail "stop: $(tail -4 cut.log)"
@@ -106,6 +107,28 @@ $MPIRUN -n 3 "$BIN" long.ini -o cut.h5 2> cut2.log || fail "resume: $(tail -2 cu
 check "stopped and resumed: the results of the uninterrupted run" "$PYTHON" "$ROOT/tests/compare_results.py" ref.h5 cut.h5
 [ ! -e cut.h5.ckpt ] && pass "the checkpoint folders are removed once the results are recorded" \
     || fail "left: $(ls -R cut.h5.ckpt | head)"
+
+# a sweep killed outright (SIGKILL: no chance to stop its program) takes its program along
+cat > orphan.ini <<JOB
+[settings]
+tag = orphan-$$
+[exec]
+command = $PROG --mode hang --epochs 3 {tag}
+metrics = val_loss
+JOB
+"$BIN" orphan.ini -o orphan.h5 2> orphan.log &
+job=$!
+disown $job
+for _ in $(seq 100); do pgrep -f "exec_prog.py.*orphan-$$" > /dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -KILL $job
+for _ in $(seq 50); do pgrep -f "exec_prog.py.*orphan-$$" > /dev/null || break; sleep 0.1; done
+if pgrep -f "exec_prog.py.*orphan-$$" > /dev/null; then
+    fail "a program outlived its killed worker: $(pgrep -af "orphan-$$")"
+    pkill -KILL -f "exec_prog.py.*orphan-$$"
+else
+    pass "a sweep killed outright (SIGKILL) takes its program along: none outlives its trial"
+fi
 
 # --- 4. shards merged, --only and --rerun on a job's own keys; halving on a program's epoch rows
 "$BIN" grid.ini -o sh.h5 --shard 1/2 2> shard1.log && "$BIN" grid.ini -o sh.h5 --shard 2/2 2> shard2.log \
@@ -139,6 +162,11 @@ case "$got" in
     *) fail "halving pruned nothing: $got" ;;
 esac
 
+printf '[settings]\nseed = 1\n[search]\nsamples = 6\nwidth = uniform-int 8 64\ndrop = uniform 0 0.5\n[exec]\ncommand = p {width} {drop}\nmetrics = a\n' > draws.ini
+"$BIN" draws.ini --list | awk 'NR > 2 && NF == 4 { if ($3 !~ /^[0-9]+$/ || $3 < 8 || $3 > 64) bad = 1; if ($4 !~ /\./ || $4 < 0 || $4 > 0.5) bad = 1; n++ }
+    END { exit bad || n != 6 }' && pass "[search] of a job's keys: uniform-int draws integers in range, uniform draws reals" \
+    || fail "draws: $("$BIN" draws.ini --list)"
+
 # --- 5. bad [exec] sections: file:line, status 2, nothing written
 bad() { # NAME EXPECTED-MESSAGE: the job in bad.ini is refused so
     "$BIN" bad.ini -o bad.h5 > bad.out 2>&1
@@ -152,8 +180,13 @@ printf '[settings]\nlr = 1\n[exec]\nmetrics = a\n' > bad.ini && bad "no command"
 printf '[settings]\nlr = 1\n[exec]\ncommand = prog {rate}\nmetrics = a\n' > bad.ini && bad "a placeholder that is no key" "{rate} is not a key"
 printf '[settings]\nlr = 1\n[grid a]\nx = 1\n[grid b]\n[exec]\ncommand = prog {x}\nmetrics = a\n' > bad.ini \
     && bad "a trial without a value of a placeholder" "has no value of 'x'"
-printf '[settings]\nstatus = 1\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini && bad "a key named like a column" "column 'status'"
-printf '[settings]\nlr = 1\n[exec]\ncommand = prog\nmetrics = lr\n' > bad.ini && bad "a metric named like a key" "also a key"
+printf '[settings]\nstatus = 1\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini && bad "a key named like a column" "key 'status' would be a column of /trials"
+printf '[settings]\nlr = 1\n[exec]\ncommand = prog\nmetrics = lr\n' > bad.ini && bad "a metric named like a key" "key 'lr' would be the column of a declared metric"
+printf '[settings]\nx = 1\nmetrics = 2\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini && bad "a key that is a variable of the protocol" "key 'metrics' would be a variable of the protocol"
+printf '[settings]\nlr = 1\nLR = 2\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini && bad "two keys that are one variable" "key 'LR' and key 'lr' would be one column or one variable"
+printf '[settings]\na-b = 1\n[grid g]\na_b = 2\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini && bad "two keys that are one column" "key 'a_b' and key 'a-b'"
+printf '[settings]\nx = 1\n[search]\nsamples = 2\nw = uniform-int 0 1e12\n[exec]\ncommand = prog\nmetrics = a\n' > bad.ini \
+    && bad "an integer range of more than 2^32 values" "not a range of integers of at most 2^32 values"
 printf '[settings]\nlr = 1\n[exec]\ncommand = prog "a\nmetrics = a\n' > bad.ini && bad "an unclosed quote" "not closed"
 printf '[settings]\nlr = 1\n[exec]\ncommand = prog\nmetrics = a\nstop-signal = STOP\n' > bad.ini && bad "an unknown stop signal" "not a signal"
 printf '[settings]\nlr = 1\n[exec]\ncommand = prog\nmetrics = a\ncolour = red\n' > bad.ini && bad "an unknown key of [exec]" "unknown key 'colour'"
@@ -163,7 +196,31 @@ printf '[settings]\nlr = 1\n[exec]\ncommand = no-such-program-here {lr}\nmetrics
 col missing.h5 "d(t[0]['message'])" | grep -q "cannot run 'no-such-program-here': not found on the PATH" \
     && pass "a program not on the PATH: the trial failed, saying so" || fail "missing program: $(tail -2 missing.log)"
 
-# --- 6. the example: PyTorch's GRU on the copy task at T = 5 learns far above chance (1/8)
+# --- 6. a file holds one program's trials: another command, metrics or set of keys is refused
+sed 's/--epochs 3/--epochs 4/' grid.ini > grid-cmd.ini
+sed 's/metrics = val_loss, test_acc/metrics = val_loss/' grid.ini > grid-metrics.ini
+printf '[grid more]\nlr = 0.8\nextra = 1\n' | cat grid.ini - > grid-keys.ini
+for v in cmd:"command is" metrics:"metrics is 'val_loss, test_acc', and grid-metrics.ini's is 'val_loss'" keys:"keys is 'lr seed'"; do
+    cp one.h5 other.h5
+    sum=$(md5sum < other.h5)
+    "$BIN" "grid-${v%%:*}.ini" -o other.h5 > other.log 2>&1
+    rc=$?
+    [ $rc = 2 ] && grep -q "written by a job whose .*${v#*:}" other.log && [ "$(md5sum < other.h5)" = "$sum" ] \
+        && pass "resuming with another ${v%%:*}: refused, status 2, the file as it was" || fail "another ${v%%:*} (status $rc): $(cat other.log)"
+done
+"$PYTHON" - one.h5 changed.h5 <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    t = f["trials"][...]
+    t[0]["test_acc"] += 0.5
+    f["trials"][...] = t
+PY
+"$BIN" merge one.h5 changed.h5 -o bad-merge.h5 > merge2.log 2>&1
+[ $? = 2 ] && grep -q "different results (test_acc" merge2.log && [ ! -e bad-merge.h5 ] \
+    && pass "merge: the same program trial with two different results is refused" || fail "merge of a changed result: $(cat merge2.log)"
+
+# --- 7. the example: PyTorch's GRU on the copy task at T = 5 learns far above chance (1/8)
 if "$PYTHON" -c "import torch" 2> /dev/null; then
     "$BIN" "$ROOT/jobs/examples/torch-copy.ini" -o torch.h5 --only cell=gru --only T=5 --only seed=1 2> torch.log
     acc=$(col torch.h5 "[round(float(r['test_acc']), 3) for r in t if d(r['status']) == 'done']")
