@@ -35,6 +35,11 @@ typedef struct {
 const Command *cli_command(const char *name);
 CommandId cli_command_id(const Command *cmd);
 void cli_print_usage(FILE *out);
+/* The usage of each command in one line each, for a command line with none (the whole help is
+ * cli_print_usage's). */
+void cli_print_short_usage(FILE *out);
+/* "sweep, status, merge, train, data, bench or LAST": every command's name, then last. */
+void cli_command_list(char *buf, size_t n, const char *last);
 void cli_print_command_help(const Command *cmd, FILE *out);
 /* The man page copysweep(1), in roff: the usage and every command's help. */
 void cli_print_man(FILE *out);

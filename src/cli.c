@@ -153,7 +153,23 @@ void cli_print_usage(FILE *out)
     fprintf(out, "\nenvironment: COPYSWEEP_KERNEL = avx512, avx2 or generic: the kernel path of train, bench and the\n"
                  "  sweep (default: the fastest this CPU has); every path computes the same bits\n");
     fprintf(out, "\nexit status: 0 done; 1 a failure; 2 bad input (nothing written); 3 (sweep) stopped by a signal, "
-                 "run the same command to resume\n");
+                 "run the same command to resume; 4 (sweep) finished, but some trials failed (a diverged trial is a "
+                 "result, not a failure)\n");
+}
+
+void cli_print_short_usage(FILE *out)
+{
+    fprintf(out, "usage:\n");
+    for (int c = 0; c < N_COMMANDS; c++) fprintf(out, "  %s\n", commands[c].usage);
+    fprintf(out, "every command, option and setting: copysweep --help; one command's: copysweep help COMMAND\n");
+}
+
+void cli_command_list(char *buf, size_t n, const char *last)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < N_COMMANDS && len < n; c++) len += (size_t)snprintf(buf + len, n - len, "%s%s", c ? ", " : "", commands[c].name);
+    if (len < n) snprintf(buf + len, n - len, " or %s", last);
 }
 
 void cli_print_command_help(const Command *cmd, FILE *out)
@@ -186,8 +202,10 @@ void cli_print_command_help(const Command *cmd, FILE *out)
                      "  kernel path, default the fastest the CPU has; every path gives the same bits),\n"
                      "  COPYSWEEP_COMPACT_S (seconds between compactions of the journal, default 30),\n"
                      "  COPYSWEEP_READ_TIMEOUT (seconds to read a file, 120)\n"
-                     "\nexit status: 0 every trial has a final status (done, diverged, failed, pruned); 1 a failure; 2 bad input, nothing written; "
-                     "3 stopped by a signal, checkpoints written: run the same command to resume\n");
+                     "\nexit status: 0 every trial has a final status and none failed (done, diverged, pruned: a diverged "
+                     "trial is a result); 1 a failure; 2 bad input, nothing written; 3 stopped by a signal, checkpoints "
+                     "written: run the same command to resume; 4 finished, but some trials failed (copysweep status FILE "
+                     "names them; --rerun status=failed runs them again)\n");
         return;
     }
     if (cmd->settings == no_settings) return;

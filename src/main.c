@@ -109,8 +109,11 @@ static int run_help(int argc, char **argv)
         return 0;
     }
     const Command *about = argc > 2 ? cli_command(argv[2]) : NULL;
-    if (argc > 2 && !about)
-        cs_user_error("help: unknown command '%s' (expected sweep, status, merge, train, data, bench or man)", argv[2]);
+    if (argc > 2 && !about) {
+        char names[256];
+        cli_command_list(names, sizeof names, "man");
+        cs_user_error("help: unknown command '%s' (expected %s)", argv[2], names);
+    }
     if (about) cli_print_command_help(about, stdout);
     else cli_print_usage(stdout);
     return 0;
@@ -148,7 +151,7 @@ int main(int argc, char **argv)
      * crashes. Every file copysweep writes is complete or removed before it exits, so skip it. */
     H5dont_atexit();
     if (argc < 2) {
-        cli_print_usage(stderr);
+        cli_print_short_usage(stderr);
         return CS_EXIT_USER;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -173,6 +176,7 @@ int main(int argc, char **argv)
     size_t len = strlen(argv[1]);
     if (access(argv[1], F_OK) == 0 || (len > 4 && strcmp(argv[1] + len - 4, ".ini") == 0))
         return sweep_main(argc, argv);
-    cs_user_error("unknown command '%s' (expected a job file, train, data, bench or help; see 'copysweep --help')",
-                  argv[1]);
+    char names[256];
+    cli_command_list(names, sizeof names, "help");
+    cs_user_error("unknown command '%s' (expected a job file, %s; see 'copysweep --help')", argv[1], names);
 }

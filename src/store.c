@@ -620,7 +620,7 @@ int store_print_status(const char *path, FILE *out)
     }
     long count[STATUS_COUNT] = {0};
     for (long k = 0; k < ix.n; k++) count[ix.status[k]]++;
-    fprintf(out, "%s: %ld trials:", path, ix.n);
+    fprintf(out, "%s: %ld trial%s:", path, ix.n, ix.n == 1 ? "" : "s");
     for (int s = 0; s < STATUS_COUNT; s++) fprintf(out, " %ld %s%s", count[s], status_names[s], s + 1 < STATUS_COUNT ? "," : "\n");
     Job job;
     char why[256];

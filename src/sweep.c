@@ -573,9 +573,12 @@ static int master_finish(Master *ms, double makespan, int workers)
     const Shared *sh = ms->sh;
     progress_summary(&ms->pr, makespan, workers);
     if (ms->pr.finished) print_rungs(ms);
-    long left = 0; /* of the chosen trials */
-    for (long k = 0; k < ms->n; k++) left += ms->plan->selected[k] && ms->status[k] < STATUS_DONE;
-    int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : 0;
+    long left = 0, failed = 0; /* of the chosen trials */
+    for (long k = 0; k < ms->n; k++) {
+        left += ms->plan->selected[k] && ms->status[k] < STATUS_DONE;
+        failed += ms->plan->selected[k] && ms->status[k] == STATUS_FAILED;
+    }
+    int rc = ms->fatal ? CS_EXIT_FAILURE : left ? SWEEP_EXIT_INTERRUPTED : failed ? SWEEP_EXIT_TRIALS_FAILED : 0;
     RunRecord run = {.wall_s = makespan, .ranks = sh->size, .threads = sh->threads,
                      .trials_run = ms->pr.finished, .trials_left = left, .exit_status = rc,
                      .host = sh->host, .command = ms->file.command};
@@ -583,14 +586,18 @@ static int master_finish(Master *ms, double makespan, int workers)
     strftime(run.started, sizeof run.started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ms->started_at, &tm));
     /* the journal into the results file, with this run's row in /runs (a run that ran nothing leaves
      * the file as it was) */
-    if (sweepfile_close(&ms->file, !ms->fatal && ms->n_todo ? &run : NULL, ms->n_todo > 0, rc == 0) != 0)
+    const int finished = rc == 0 || rc == SWEEP_EXIT_TRIALS_FAILED;
+    if (sweepfile_close(&ms->file, !ms->fatal && ms->n_todo ? &run : NULL, ms->n_todo > 0, finished) != 0)
         rc = CS_EXIT_FAILURE;
     if (rc == SWEEP_EXIT_INTERRUPTED)
         fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
                 "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                 left, sh->ckpt_dir);
-    else if (rc == 0)
+    else if (rc == 0 || rc == SWEEP_EXIT_TRIALS_FAILED)
         fprintf(stderr, "copysweep: wrote %s\n", ms->file.output);
+    if (rc == SWEEP_EXIT_TRIALS_FAILED)
+        fprintf(stderr, "copysweep: finished; %ld trial%s failed (see 'copysweep status %s'; run them again with "
+                "--rerun status=failed); exit status 4\n", failed, failed == 1 ? "" : "s", ms->file.output);
     return rc;
 }
 
@@ -727,6 +734,8 @@ static void read_faults(Shared *sh)
         sh->fault_trial = sh->fault_update = -1;
     if (fault && sscanf(fault, "abort:%ld", &sh->fault_abort) != 1) sh->fault_abort = -1;
     if (fault && sscanf(fault, "hold:%ld", &sh->fault_hold) != 1) sh->fault_hold = -1;
+    if (fault && sh->rank == 0) /* a switch a user should never have set by accident */
+        fprintf(stderr, "copysweep: COPYSWEEP_FAULT=%s is set: a fault is injected on purpose (docs/tests.md)\n", fault);
 }
 
 /* The kernel path (COPYSWEEP_KERNEL): where a rank's CPU lacks the one asked for, the lowest such

@@ -29,6 +29,15 @@ done
 $BIN --help | sed -n 4p | grep -q 'copysweep JOB.ini' || fail "copysweep --help starts with the sweep"
 [ "$($BIN -V)" = "$($BIN --version)" ] && $BIN -V | grep -q '^copysweep [0-9]' || fail "-V and --version"
 $BIN help nonsense >/dev/null 2>&1; [ $? = 2 ] || fail "help of an unknown command exits 2"
+$BIN > "$work/none.out" 2> "$work/none.err"; rc=$?
+[ $rc = 2 ] && [ ! -s "$work/none.out" ] && [ "$(wc -l < "$work/none.err")" -le 10 ] && grep -q '^usage:' "$work/none.err" \
+    && pass "no arguments: a short usage on stderr ($(wc -l < "$work/none.err") lines), exit 2" \
+    || fail "no arguments: exit $rc, $(wc -l < "$work/none.err") lines on stderr, $(wc -l < "$work/none.out") on stdout"
+msg=$($BIN frob 2>&1)
+for c in sweep status merge train data bench help; do
+    grep -q "\b$c\b" <<<"$msg" || fail "the unknown-command message lacks '$c': $msg"
+done
+grep -q "status" <<<"$msg" && grep -q "merge" <<<"$msg" && pass "an unknown command: the message names every command: $msg"
 pass "the sweep's help (JOB.ini --help, help sweep), -V"
 # status and merge: their help, and what they need
 $BIN help status | grep -q '^usage: copysweep status FILE' && $BIN merge --help | grep -q -- '-o, --output FILE' \

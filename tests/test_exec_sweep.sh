@@ -59,7 +59,9 @@ grace-seconds = 1
 JOB
 sed -i "s|PROG|$PROG|" outcomes.ini
 "$BIN" outcomes.ini -o out.h5 2> out.log
-[ $? = 0 ] && pass "a sweep whose trials fail still ends" || fail "outcomes: $(tail -3 out.log)"
+rc=$?
+[ $rc = 4 ] && grep -q "copysweep: finished; 8 trials failed (see 'copysweep status out.h5'" out.log \
+    && pass "a sweep whose trials fail ends, exit status 4, saying how many failed" || fail "outcomes (status $rc): $(tail -3 out.log)"
 got=$(col out.h5 "' '.join(d(r['mode']) + ':' + d(r['status']) for r in t)")
 [ "$got" = "ok:done fail:failed crash:failed garbage:failed big:failed wrongtype:failed nofinal:failed missing:failed hang:failed" ] \
     && pass "done after exit 0 with a final record; failed otherwise" || fail "statuses: $got"
@@ -137,7 +139,7 @@ fi
     || fail "shards: $(tail -2 shard1.log shard2.log merge.log)"
 "$BIN" grid.ini -o only.h5 --only lr=0.2 2> only.log && [ "$(col only.h5 "sorted(set(d(r['status']) + d(r['lr']) for r in t))")" = "['done0.2', 'pending0.1', 'pending0.4']" ] \
     && pass "--only lr=0.2 runs the trials with that value of the job's key" || fail "--only: $(tail -2 only.log)"
-"$BIN" outcomes.ini -o out.h5 --rerun status=failed --only mode=fail 2> rerun.log && grep -q "trial 1 (mode=fail) failed" rerun.log \
+"$BIN" outcomes.ini -o out.h5 --rerun status=failed --only mode=fail 2> rerun.log; [ $? = 4 ] && grep -q "trial 1 (mode=fail) failed" rerun.log \
     && pass "--rerun status=failed --only mode=fail runs that trial again" || fail "--rerun: $(tail -2 rerun.log)"
 cat > halving.ini <<JOB
 [settings]
@@ -195,6 +197,8 @@ printf '[settings]\nlr = 1\n[exec]\ncommand = no-such-program-here {lr}\nmetrics
 "$BIN" bad.ini -o missing.h5 2> missing.log
 col missing.h5 "d(t[0]['message'])" | grep -q "cannot run 'no-such-program-here': not found on the PATH" \
     && pass "a program not on the PATH: the trial failed, saying so" || fail "missing program: $(tail -2 missing.log)"
+"$BIN" status missing.h5 | grep -q "^missing.h5: 1 trial: 0 pending" && pass "status of a file of one trial says '1 trial'" \
+    || fail "status: $("$BIN" status missing.h5 | head -1)"
 
 # --- 6. a file holds one program's trials: another command, metrics or set of keys is refused
 sed 's/--epochs 3/--epochs 4/' grid.ini > grid-cmd.ini

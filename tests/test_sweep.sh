@@ -195,8 +195,8 @@ else
     (ulimit -v 3000000 && timeout 300 "$BIN" "$oom" -o oom.h5 2> oom.log)
 fi
 rc=$?
-[ $rc = 0 ] && grep -q 'failed on rank 0: out of memory' oom.log \
-    && check "T = 3000 in 3 GB: failed (out of memory) while the other trials finish" \
+[ $rc = 4 ] && grep -q 'failed on rank 0: out of memory' oom.log && grep -q '2 trials failed' oom.log \
+    && check "T = 3000 in 3 GB: failed (out of memory) while the other trials finish; exit status 4" \
         "$PYTHON" "$ROOT/tests/check_results.py" oom.h5 --n 4 --status done@0 --status failed@1 --status done@2 --status failed@3 \
     || fail "oom.ini: exit $rc: $(tail -3 oom.log)"
 
