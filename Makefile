@@ -40,7 +40,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm fuzz clean bench deps run report study long lr-search install uninstall docs
+.PHONY: all test test-asan test-slurm test-hosts fuzz clean bench deps run report study long lr-search install uninstall docs
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -103,6 +103,11 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 # slurm/sweep.sbatch on a one-node Slurm cluster it starts on localhost (root; installs Slurm and munge)
 test-slurm: copysweep
 	PYTHON=$(PYTHON) tests/test_slurm.sh
+
+# a sweep across three hosts, each a network namespace on this machine (root; about 25 s): equal to
+# one host, a host lost, the master's host lost, slow links
+test-hosts: copysweep
+	PYTHON=$(PYTHON) tests/test_hosts.sh
 
 bench: copysweep build/tests/bench_gemm_openblas
 	-$(MAKE) --no-print-directory build/tests/bench_gemm_blis
@@ -167,7 +172,7 @@ uninstall:
 # libopenblas-dev for make bench's comparison (no product of copysweep runs on a BLAS)
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
-                python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev
+                python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # installs only what is missing, quietly
 deps:

@@ -460,6 +460,11 @@ static void master_parallel(Master *ms)
     while (stopped < workers) {
         if ((stop_signal || ms->halting) && !halt_sent) {
             ms->halting = 1, halt_sent = 1;
+            if (stop_signal) { /* said at once: mpirun may kill every rank before the sweep ends (a lost host) */
+                if (ms->pr.tty) fputs("\r\033[K", stderr);
+                fprintf(stderr, "copysweep: %s: every worker checkpoints its trial; what is recorded stays, and the "
+                        "same command resumes\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            }
             for (long k = 0; k < ms->n; k++) /* busy workers: checkpoint and report now */
                 if (ms->status[k] == STATUS_RUNNING)
                     CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, ms->rank_of[k], TAG_HALT, MPI_COMM_WORLD));
