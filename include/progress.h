@@ -25,6 +25,8 @@ typedef struct {
 void progress_duration(double s, char *buf, size_t n);
 /* The mean of x[from..to) (seconds) in milliseconds; 0 for none. */
 double progress_mean_ms(const double *x, long from, long to);
+/* How many trials the summary's "first K, last K" means take of n: 100, 1,000 from 10,000 on. */
+long progress_head(long n);
 /* Seconds left by the cost model: the cost to do at the rate so far; -1 before any is done. */
 double progress_eta(const Progress *p, double elapsed);
 /* "N/M trials finished (this run: ...), R running, elapsed E, ETA X". */

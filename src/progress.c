@@ -3,6 +3,7 @@
 
 #include <math.h>  /* fmax */
 #include <stdio.h> /* fprintf, snprintf */
+#include <sys/resource.h> /* getrusage */
 
 #include "clock.h" /* cs_now_s */
 #include "trial_record.h" /* STATUS_* */
@@ -81,6 +82,8 @@ double progress_mean_ms(const double *x, long from, long to)
     return to > from ? 1e3 * sum / (double)(to - from) : 0;
 }
 
+long progress_head(long n) { return n < 100 ? n : n < 10000 ? 100 : 1000; }
+
 void progress_summary(const Progress *p, double makespan, int workers)
 {
     char line[512];
@@ -93,7 +96,7 @@ void progress_summary(const Progress *p, double makespan, int workers)
     fprintf(stderr, "copysweep: makespan %.2f s; the trials' own compute %.2f s in all, longest %.2f s; lower bound "
             "max(longest, compute / %d workers) = %.2f s; makespan / bound = %.3f\n", makespan, p->compute_s,
             p->longest_s, workers, bound, bound > 0 ? makespan / bound : 0);
-    const long f = p->finished, head = f < 100 ? f : 100;
+    const long f = p->finished, head = progress_head(f);
     double max_record = 0;
     for (long i = 0; i < f; i++) max_record = p->record_s[i] > max_record ? p->record_s[i] : max_record;
     fprintf(stderr, "copysweep: the master's time to record a trial: first %ld mean %.3f ms, last %ld mean %.3f ms, "
@@ -105,5 +108,8 @@ void progress_summary(const Progress *p, double makespan, int workers)
     if (p->waits)
         fprintf(stderr, "; workers waited for the master %.2f s in all (mean %.3f ms, max %.3f ms)", p->wait_sum,
                 1e3 * p->wait_sum / p->waits, 1e3 * p->wait_max);
+    struct rusage use;
+    if (getrusage(RUSAGE_SELF, &use) == 0) /* the master's plan, progress and store: what grows with the trials */
+        fprintf(stderr, "; the master's peak resident memory %.1f MB", (double)use.ru_maxrss / 1024);
     fputc('\n', stderr);
 }

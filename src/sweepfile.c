@@ -207,7 +207,7 @@ int sweepfile_close(SweepFile *f, const RunRecord *run, int reported, int done)
                 "the file)\n", err);
     if (reported) {
         const Store *st = &f->store;
-        const long n = st->n_sync, head = n < 100 ? n : 100;
+        const long n = st->n_sync, head = progress_head(n);
         fprintf(stderr, "copysweep: results file %.1f MB; %.1f MB written for it in this run (journal and %ld "
                 "compactions); the last compaction took %.2f s after the trials", 1e-6 * (double)st->base_bytes,
                 1e-6 * (double)st->bytes_written, st->compactions, cs_now_s() - t);

@@ -1,13 +1,15 @@
 #!/bin/bash
-# Benchmark of the results store (not a test): many tiny trials whose records are large, so that the
-# cost of recording dominates. Each trial is an LSTM with hidden = 256 (1.1 MB of weights) trained
-# for 0.1 s at T = 4. For each RANKS:TRIALS pair (default "3:200 3:2000 16:2000 64:2000") it runs
-# the sweep with OMP_NUM_THREADS=1 and reports, from the master's own summary: the makespan against
-# the lower bound from the trials' own compute, the time workers waited for the master, the
-# master's time to record a trial (first and last 100), the writer thread's time to append and sync
-# a finished trial (first and last 100), and the bytes written against the final file's size.
+# Benchmark of the results store (not a test): many tiny trials, so that the cost of recording
+# dominates. Each trial is an LSTM with hidden = H (default 256: 1.1 MB of weights) trained for one
+# epoch at T = 4 (about 0.1 s at H = 256; near nothing at H = 1). For each RANKS:TRIALS[:H] (default
+# "3:200 3:2000 16:2000 64:2000") it runs the sweep with OMP_NUM_THREADS=1 and reports, from the
+# master's own summary: the makespan against the lower bound from the trials' own compute, the time
+# workers waited for the master, the master's time to record a trial (first and last 100; 1,000 from
+# 10,000 trials on), the writer thread's time to append and sync a finished trial (the same), the
+# bytes written against the final file's size, the final compaction and the master's peak resident
+# memory.
 # OLD_BIN (optional): another copysweep binary to run the first pair with, side by side.
-# Usage: tests/bench_store.sh [RANKS:TRIALS ...]     (run from the repository root, on an idle machine)
+# Usage: tests/bench_store.sh [RANKS:TRIALS[:H] ...]     (run from the repository root, on an idle machine)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,14 +20,20 @@ trap 'rm -rf "$work"' EXIT
 pairs=("$@")
 [ ${#pairs[@]} = 0 ] && pairs=(3:200 3:2000 16:2000 64:2000)
 
-job() { # TRIALS: the job file
+axes() { # TRIALS: seeds, and from 4,000 trials on (an axis holds at most 4,096 values) 1,000 seeds × learning rates
+    if [ "$1" -le 4000 ]; then echo "seed = $(seq -s ', ' 1 "$1")"; return; fi
+    echo "seed = $(seq -s ', ' 1 1000)"
+    echo "lr = $(seq 1 $(($1 / 1000)) | awk '{printf "%s%g", (NR > 1 ? ", " : ""), $1 / 10000}')"
+}
+
+job() { # TRIALS H: the job file
     cat <<JOB
 [settings]
 model = lstm
 T = 4
 vocab = 4
-hidden = 256
-seed = $(seq -s ', ' 1 "$1")
+hidden = $2
+$(axes "$1")
 epochs = 1
 train-size = 32
 val-size = 16
@@ -36,10 +44,10 @@ JOB
 
 echo "copysweep results-store benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc --all) cores; $("$BIN" -V); $(df -hT "$work" | awk 'NR == 2 {print "filesystem " $2 " on " $1}')"
-run() { # BIN RANKS TRIALS LABEL
-    local bin=$1 ranks=$2 trials=$3 label=$4
+run() { # BIN RANKS TRIALS H LABEL
+    local bin=$1 ranks=$2 trials=$3 hidden=$4 label=$5
     local log=$work/$label-$ranks-$trials.log
-    job "$trials" > "$work/job$trials.ini"
+    job "$trials" "$hidden" > "$work/job$trials.ini"
     rm -rf "$work/out.h5" "$work/out.h5.ckpt"
     local t0=$(date +%s%N)
     mpirun -q --oversubscribe -n "$ranks" "$bin" "$work/job$trials.ini" -o "$work/out.h5" 2> "$log" > /dev/null ||
@@ -53,15 +61,20 @@ run() { # BIN RANKS TRIALS LABEL
     local sync=$(grep -o 'sync per finished trial: first [0-9]* mean [0-9.]* ms, last [0-9]* mean [0-9.]* ms' "$log" | grep -o 'mean [0-9.]*' | tr -d 'mean ' | paste -sd/)
     local written=$(grep -o '[0-9.]* MB written for it in this run (journal and [0-9]* compactions)' "$log" | sed 's/ written for it in this run (journal and/,/; s/)//')
     local last=$(grep -o 'the last compaction took [0-9.]* s' "$log" | grep -o '[0-9.]* s')
-    printf '| %s | %d | %d | %s s | %s s | %s | %s | %s ms | %s ms | %s | %.1f MB | %s |\n' "$label" "$ranks" "$trials" \
-        "${ms:-?}" "${bound:-?}" "${ratio:-?}" "${wait:-?}" "${rec:-?}" "${sync:-?}" "${written:-?}" \
-        "$(echo "$size / 1000000" | bc -l)" "${last:-?}"
+    local rss=$(grep -o "master's peak resident memory [0-9.]* MB" "$log" | grep -o '[0-9.]* MB')
+    printf '| %s | %d | %d | %d | %s s | %s s | %s | %s | %s ms | %s ms | %s | %.1f MB | %s | %s |\n' "$label" "$ranks" "$trials" \
+        "$hidden" "${ms:-?}" "${bound:-?}" "${ratio:-?}" "${wait:-?}" "${rec:-?}" "${sync:-?}" "${written:-?}" \
+        "$(echo "$size / 1000000" | bc -l)" "${last:-?}" "${rss:-?}"
 }
 echo
-echo "| binary | ranks | trials | makespan | bound | ratio | workers waited for the master (all; mean, max) | master: record a trial, first/last 100 | writer: append+sync, first/last 100 | written (journal and compactions) | final file | last compaction |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| binary | ranks | trials | H | makespan | bound | ratio | workers waited for the master (all; mean, max) | master: record a trial, first/last K | writer: append+sync, first/last K | written (journal and compactions) | final file | last compaction | master's peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+spec() { # RANKS:TRIALS[:H] -> "RANKS TRIALS H"
+    local r t h
+    IFS=: read -r r t h <<<"$1"
+    echo "$r $t ${h:-256}"
+}
 if [ -n "${OLD_BIN:-}" ]; then
-    first=${pairs[0]}
-    run "$(realpath "$OLD_BIN")" "${first%%:*}" "${first##*:}" old
+    run "$(realpath "$OLD_BIN")" $(spec "${pairs[0]}") old
 fi
-for pair in "${pairs[@]}"; do run "$BIN" "${pair%%:*}" "${pair##*:}" new; done
+for pair in "${pairs[@]}"; do run "$BIN" $(spec "$pair") new; done
