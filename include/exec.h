@@ -5,21 +5,16 @@
  * word is replaced by the trial's value of setting key, and each word stays one argv element
  * whatever the value holds: no shell ever reads it, so a value cannot inject a command.
  *
- * The program appends one JSON object per line to the file named by COPYSWEEP_METRICS: an epoch row
- * has an integer "epoch" ({"epoch": 3, "val_loss": 0.41}), the final record has none and holds
- * every declared metric as a number; other numbers are kept (up to EXEC_MAX_FIELDS, names under
- * EXEC_MAX_NAME bytes) and other values dropped. A line that is not a JSON object, is over
- * EXEC_MAX_LINE bytes, or gives a declared metric (or "epoch") a value of the wrong type fails the
- * trial with the file and the line named. */
+ * The program appends one JSON object per line to the file named by COPYSWEEP_METRICS
+ * (exec_record.h); a line that is not one fails the trial with the file and the line named. */
 #ifndef CS_EXEC_H
 #define CS_EXEC_H
 
 #include <stddef.h> /* size_t */
 
+#include "exec_record.h" /* ExecRecord */
+
 #define EXEC_MAX_WORDS 256
-#define EXEC_MAX_FIELDS 64
-#define EXEC_MAX_NAME 64
-#define EXEC_MAX_LINE (1 << 20) /* bytes of one metrics line */
 
 /* ---- the command template ------------------------------------------------------------------ */
 
@@ -40,24 +35,6 @@ int exec_command_keys(const ExecCommand *c, char **names, int max);
 int exec_command_argv(const ExecCommand *c, const char *(*value)(void *arg, const char *key), void *arg,
                       char ***argv, char *err, size_t errlen);
 void exec_argv_free(char **argv);
-
-/* ---- the metrics protocol ------------------------------------------------------------------ */
-
-typedef struct {
-    int epoch;                                /* ≥ 0 for an epoch row; -1 for the final record */
-    int n;                                    /* numeric fields besides "epoch" */
-    int n_declared;                           /* of them, declared metrics */
-    char names[EXEC_MAX_FIELDS][EXEC_MAX_NAME];
-    double values[EXEC_MAX_FIELDS];
-} ExecRecord;
-
-/* One line of the metrics file (without its newline) into r; a final record must hold every name
- * of declared[0..n_declared) as a number. 0, or -1 with the problem in err (one line, without a
- * place: the caller adds file and line). */
-int exec_parse_record(const char *line, size_t len, const char *const *declared, int n_declared, ExecRecord *r,
-                      char *err, size_t errlen);
-/* The value of name in r, or NULL. */
-const double *exec_record_value(const ExecRecord *r, const char *name);
 
 /* ---- one run of the program ---------------------------------------------------------------- */
 

@@ -285,6 +285,38 @@ static void fail_trial(TrialResult *res, const char *why)
     snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, why);
 }
 
+/* The outcome of a run into res: its status and reason, its rows as curves (a pruned one's end at
+ * its rung), how the program ended, its final record. */
+static void record_outcome(const ExecOutcome *o, int started, const char *err, Rows *rows, TrialResult *res)
+{
+    ExecResult *x = res->exec;
+    res->status = o->status == EXEC_DONE ? STATUS_DONE : o->status == EXEC_STOPPED ? STATUS_PENDING
+                : o->status == EXEC_PRUNED ? STATUS_PRUNED : STATUS_FAILED;
+    snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, started ? o->reason : err);
+    res->wall_s = o->wall_s;
+    if (o->status == EXEC_PRUNED && rows->pruned_at >= 0) rows->n = rows->pruned_at;
+    res->best_epoch = -1;
+    x->exit_code = o->exit_code, x->signal = o->signal, x->timed_out = o->timed_out;
+    const size_t tail = strlen(o->stderr_tail), keep = sizeof x->stderr_tail - 1; /* its last lines */
+    snprintf(x->stderr_tail, sizeof x->stderr_tail, "%s", o->stderr_tail + (tail > keep ? tail - keep : 0));
+    for (int i = 0; o->status == EXEC_DONE && i < o->final.n && i < TRIAL_MAX_FIELDS; i++) {
+        snprintf(x->final_names[i], TRIAL_NAME_MAX, "%s", o->final.names[i]);
+        x->final_values[i] = o->final.values[i];
+        x->n_final = i + 1;
+    }
+}
+
+/* What ran where: the command line, the folder, the program's hash or version. */
+static void describe_run(char *const *argv, const ExecTrialCtx *ctx, ExecResult *x)
+{
+    join_argv(argv, x->command, sizeof x->command);
+    if (!getcwd(x->workdir, sizeof x->workdir)) snprintf(x->workdir, sizeof x->workdir, "?");
+    if (ctx->version)
+        snprintf(x->version, sizeof x->version, "%s", ctx->version);
+    else
+        program_hash(argv, x);
+}
+
 void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
 {
     const ExecSpec *spec = ctx->spec;
@@ -299,59 +331,33 @@ void exec_trial(const Settings *s, const ExecTrialCtx *ctx, TrialResult *res)
         return;
     }
     const int fresh = stat(ctx->ckpt_dir, &st) != 0;
-    if (make_dir(ctx->ckpt_dir, err, sizeof err) != 0 || log_files(ctx, fresh, x, err, sizeof err) != 0) {
-        fail_trial(res, err);
-        return;
-    }
     Values values = {.s = s, .job_dir = ctx->job_dir};
-    char **argv;
-    if (exec_command_argv(&spec->command, value_of, &values, &argv, err, sizeof err) != 0) {
+    char **argv = NULL;
+    if (make_dir(ctx->ckpt_dir, err, sizeof err) != 0 || log_files(ctx, fresh, x, err, sizeof err) != 0 ||
+        exec_command_argv(&spec->command, value_of, &values, &argv, err, sizeof err) != 0) {
         fail_trial(res, err);
         return;
     }
     char *env[EXEC_MAX_ENV + 1];
     const int n_env = environment(s, ctx, x, env, x->env_keys, sizeof x->env_keys);
-    join_argv(argv, x->command, sizeof x->command);
-    if (!getcwd(x->workdir, sizeof x->workdir)) snprintf(x->workdir, sizeof x->workdir, "?");
-    if (ctx->version)
-        snprintf(x->version, sizeof x->version, "%s", ctx->version);
-    else
-        program_hash(argv, x);
+    describe_run(argv, ctx, x);
     const char *declared[EXEC_MAX_FIELDS];
     for (int m = 0; m < spec->n_metrics; m++) declared[m] = spec->metrics[m];
     Rows rows = {.ctx = ctx, .t0 = cs_now_s(), .pruned_at = -1, .x = x};
     const long long from = fresh ? 0 : earlier_rows(&rows, x->metrics_path, declared, spec->n_metrics, err, sizeof err);
-    if (from < 0) {
-        exec_argv_free(argv);
-        for (int i = 0; i < n_env; i++) free(env[i]);
-        fail_trial(res, err);
-        res->epochs = rows.n, res->curves = rows.rows;
-        pack_extra(x, rows.n);
-        return;
+    ExecOutcome o = {.status = EXEC_FAILED, .exit_code = -1}; /* not run: a bad line an earlier run left */
+    int started = 0;
+    if (from >= 0) {
+        ExecRun run = {.argv = argv, .env = env, .stdout_path = x->stdout_path, .stderr_path = x->stderr_path,
+                       .metrics_path = x->metrics_path, .metrics_from = from, .declared = declared,
+                       .n_declared = spec->n_metrics, .timeout_s = spec->timeout_s, .stop_signal = spec->stop_signal,
+                       .grace_s = spec->grace_s, .should_stop = ctx->should_stop, .stop_arg = ctx->stop_arg,
+                       .on_epoch = take_row, .epoch_arg = &rows};
+        started = exec_run(&run, &o, err, sizeof err) == 0;
     }
-    ExecRun run = {.argv = argv, .env = env, .stdout_path = x->stdout_path, .stderr_path = x->stderr_path,
-                   .metrics_path = x->metrics_path, .metrics_from = from, .declared = declared, .n_declared = spec->n_metrics,
-                   .timeout_s = spec->timeout_s, .stop_signal = spec->stop_signal, .grace_s = spec->grace_s,
-                   .should_stop = ctx->should_stop, .stop_arg = ctx->stop_arg, .on_epoch = take_row, .epoch_arg = &rows};
-    ExecOutcome o;
-    const int started = exec_run(&run, &o, err, sizeof err) == 0;
     exec_argv_free(argv);
     for (int i = 0; i < n_env; i++) free(env[i]);
-    res->status = o.status == EXEC_DONE ? STATUS_DONE : o.status == EXEC_STOPPED ? STATUS_PENDING
-                : o.status == EXEC_PRUNED ? STATUS_PRUNED : STATUS_FAILED;
-    snprintf(res->stop_reason, sizeof res->stop_reason, "%.*s", (int)sizeof res->stop_reason - 1, started ? o.reason : err);
-    res->wall_s = o.wall_s;
-    if (o.status == EXEC_PRUNED && rows.pruned_at >= 0) rows.n = rows.pruned_at; /* it ends at its rung */
+    record_outcome(&o, started, err, &rows, res);
     res->epochs = rows.n, res->curves = rows.rows;
-    res->best_epoch = -1;
-    x->exit_code = o.exit_code, x->signal = o.signal, x->timed_out = o.timed_out;
-    const size_t tail = strlen(o.stderr_tail), keep = sizeof x->stderr_tail - 1; /* its last lines */
-    snprintf(x->stderr_tail, sizeof x->stderr_tail, "%s", o.stderr_tail + (tail > keep ? tail - keep : 0));
-    if (o.status == EXEC_DONE)
-        for (int i = 0; i < o.final.n && i < TRIAL_MAX_FIELDS; i++) {
-            snprintf(x->final_names[i], TRIAL_NAME_MAX, "%s", o.final.names[i]);
-            x->final_values[i] = o.final.values[i];
-            x->n_final = i + 1;
-        }
     pack_extra(x, rows.n);
 }

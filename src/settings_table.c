@@ -304,38 +304,42 @@ static const char *choice_name(const SettingInfo *info, int i)
     return info->choice_at ? info->choice_at(i, NULL) : info->choices[i];
 }
 
+/* A text value (SET_TEXT: the field; SET_OWN: kept by the job's pool). */
+static int parse_text(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
+{
+    if (!*text || strlen(text) >= SETTINGS_TEXT_MAX) {
+        snprintf(err, errlen, "'%s' is not allowed (expected %s of 1 to %d bytes%s)", text,
+                 info->type == SET_OWN ? "a value" : "a file name", SETTINGS_TEXT_MAX - 1,
+                 info->type == SET_OWN ? "" : ", or none");
+        return -1;
+    }
+    if (info->type == SET_OWN)
+        *(const char **)((char *)s + info->offset) = pool_keep(info->pool, text);
+    else
+        snprintf((char *)s + info->offset, SETTINGS_TEXT_MAX, "%s", text);
+    return 0;
+}
+
+/* A name of a choice setting. */
+static int parse_choice(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
+{
+    for (int i = 0; choice_name(info, i); i++)
+        if (strcmp(text, choice_name(info, i)) == 0) {
+            *int_field(s, info) = i;
+            return 0;
+        }
+    int len = snprintf(err, errlen, "'%s' is not a valid %s (expected one of", text, info->key);
+    for (int i = 0; choice_name(info, i) && len > 0 && (size_t)len < errlen; i++)
+        len += snprintf(err + len, errlen - (size_t)len, "%s %s", i ? "," : "", choice_name(info, i));
+    if (len > 0 && (size_t)len < errlen) snprintf(err + len, errlen - (size_t)len, ")");
+    return -1;
+}
+
 int settings_parse(Settings *s, const SettingInfo *info, const char *text, char *err, size_t errlen)
 {
     char range[96];
-    if (info->type == SET_OWN) {
-        if (!*text || strlen(text) >= SETTINGS_TEXT_MAX) {
-            snprintf(err, errlen, "'%s' is not allowed (expected a value of 1 to %d bytes)", text, SETTINGS_TEXT_MAX - 1);
-            return -1;
-        }
-        *(const char **)((char *)s + info->offset) = pool_keep(info->pool, text);
-        return 0;
-    }
-    if (info->type == SET_CHOICE) {
-        for (int i = 0; choice_name(info, i); i++)
-            if (strcmp(text, choice_name(info, i)) == 0) {
-                *int_field(s, info) = i;
-                return 0;
-            }
-        int len = snprintf(err, errlen, "'%s' is not a valid %s (expected one of", text, info->key);
-        for (int i = 0; choice_name(info, i) && len > 0 && (size_t)len < errlen; i++)
-            len += snprintf(err + len, errlen - (size_t)len, "%s %s", i ? "," : "", choice_name(info, i));
-        if (len > 0 && (size_t)len < errlen) snprintf(err + len, errlen - (size_t)len, ")");
-        return -1;
-    }
-    if (info->type == SET_TEXT) {
-        if (!*text || strlen(text) >= SETTINGS_TEXT_MAX) {
-            snprintf(err, errlen, "'%s' is not allowed (expected a file name of 1 to %d bytes, or none)", text,
-                     SETTINGS_TEXT_MAX - 1);
-            return -1;
-        }
-        snprintf((char *)s + info->offset, SETTINGS_TEXT_MAX, "%s", text);
-        return 0;
-    }
+    if (info->type == SET_OWN || info->type == SET_TEXT) return parse_text(s, info, text, err, errlen);
+    if (info->type == SET_CHOICE) return parse_choice(s, info, text, err, errlen);
     if (info->type == SET_LIST) {
         snprintf(range, sizeof range, "≥ %g and ≤ %g", info->min, info->max);
         return parse_list(s, info, text, range, err, errlen);

@@ -16,7 +16,7 @@ LAYERS = [
     ("settings table, measures, optimizer", "settings_table info optim"),
     ("model", "model"),
     ("trial record", "trial_record"),
-    ("trial", "train_impl train train_checkpoint train_log estimate exec exec_spec exec_trial"),
+    ("trial", "train_impl train train_checkpoint train_log estimate exec_record exec exec_spec exec_trial"),
     ("successive halving", "halving"),
     ("the grid of a job", "jobgrid"),
     ("files", "results results_impl results_write results_edit results_merge results_read jobfile"),
