@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402
 from report_data import COUNTED, ReportData  # noqa: E402
 from report_doc import Doc  # noqa: E402
+import report_explore  # noqa: E402
 from report_sections import answer, dynamics, factors, figures, search_setup, tables, tasks  # noqa: E402
 from report_sections import exec_trials as exec_sections  # noqa: E402
 
@@ -115,6 +116,9 @@ def write(data):
     for _, section, applies in SECTIONS:
         if applies(data):
             section(data, d)
+    page = report_explore.write(data)
+    d.p(f"Interactive figures (hover, zoom, models toggled): [{page}]({page})." if page else
+        "No interactive page: its figures need python3-plotly.")
     with open(os.path.join(data.outdir, "index.md"), "w") as f:
         f.write(d.markdown())
     with open(os.path.join(data.outdir, "index.html"), "w") as f:
