@@ -1,0 +1,75 @@
+#!/bin/bash
+# The report to explore (analysis/report_explore.py), in a real browser: a small searched sweep's
+# report writes explore.html; headless Chromium opens it offline and the page raises no script
+# error, every figure's plot is drawn (plotly's SVG in each section), and a screenshot is not blank.
+# eta squared (the settings' shares of the variance) against values worked by hand, with a control.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
+export OMP_NUM_THREADS=1 PYTHONPATH=$ROOT/analysis
+scratch
+cd "$work"
+browser=$(command -v chromium || command -v chromium-browser || true)
+"$PYTHON" -c "import plotly" 2> /dev/null || { fail "python3-plotly is not installed"; finish explore; }
+[ -n "$browser" ] || { fail "chromium is not installed"; finish explore; }
+
+"$PYTHON" - <<'EOF' && pass "eta squared: 1 where the groups explain all, 0.2 on a worked case, 0 where nothing varies" || fail "eta squared"
+from report_explore import eta_squared
+assert abs(eta_squared([1, 1, 5, 5], ["a", "a", "b", "b"]) - 1) < 1e-12
+# groups a: 0, 2 (mean 1), b: 1, 3 (mean 2); grand mean 1.5: SS_between 4 × 0.25 = 1, SS_total 5
+assert abs(eta_squared([0, 2, 1, 3], ["a", "a", "b", "b"]) - 0.2) < 1e-12
+assert eta_squared([2, 2, 2], ["a", "b", "c"]) == 0
+assert eta_squared([0, 2, 1, 3], ["a", "a", "b", "b"]) != eta_squared([0, 1, 2, 3], ["a", "a", "b", "b"])  # control
+EOF
+
+cat > se.ini <<JOB
+[settings]
+model = lstm, gru
+seed = 1, 2
+T = 5, 6
+hidden = 8
+train-size = 64
+val-size = 32
+test-size = 32
+epochs = 2
+[search]
+samples = 3
+lr = log-uniform 0.0001 0.01
+JOB
+"$BIN" se.ini -o se.h5 2> sweep.log || fail "the sweep: $(tail -2 sweep.log)"
+"$PYTHON" "$ROOT/analysis/report.py" se.h5 -o rep > report.log 2>&1 || fail "the report: $(tail -3 report.log)"
+sections=$(grep -o '<section id="[^"]*"' rep/explore.html | sed 's/.*id="//; s/"//' | tr '\n' ' ')
+[ "$(wc -w <<<"$sections")" = 6 ] && grep -q "(explore.html)" rep/index.md \
+    && pass "explore.html holds 6 figures ($sections), linked from index.md" || fail "explore.html: sections '$sections'"
+! grep -q '<script[^>]*src=' rep/explore.html && [ "$(grep -c '<script' rep/explore.html)" -ge 6 ] \
+    && pass "the page loads no script from elsewhere (plotly.js inline: it opens offline)" || fail "explore.html loads a script"
+
+flags="--headless --no-sandbox --disable-gpu --no-first-run --disable-dev-shm-usage --user-data-dir=$work/profile"
+open_page() { # PAGE DOM LOG: the page in headless Chromium, its DOM once drawn and its console
+    timeout 120 "$browser" $flags --enable-logging=stderr --v=0 --virtual-time-budget=20000 --dump-dom \
+        "file://$1" > "$2" 2> "$3"
+}
+open_page "$work/rep/explore.html" dom.html console.log
+drawn=$(grep -o 'class="main-svg"' dom.html | wc -l)
+plots=$(grep -o 'class="plot-container plotly"' dom.html | wc -l)
+[ "$plots" = 6 ] && [ "$drawn" -ge 6 ] && pass "Chromium drew every figure: $plots plots, $drawn SVG layers" \
+    || fail "Chromium: $plots plots, $drawn SVG layers; $(grep -i console console.log | head -3)"
+errors=$(grep -c "Uncaught\|CONSOLE.*[Ee]rror" console.log)
+sed 's|</body>|<script>notAFunction();</script></body>|' rep/explore.html > rep/broken.html
+open_page "$work/rep/broken.html" broken-dom.html broken.log
+control=$(grep -c "Uncaught" broken.log)
+[ "$errors" = 0 ] && [ "$control" -ge 1 ] && pass "no script error in the browser's console (a page with one added: $control seen)" \
+    || fail "script errors: $errors ($(grep "Uncaught\|Error" console.log | head -3)); the control's: $control"
+timeout 120 "$browser" $flags --virtual-time-budget=20000 --window-size=1200,1600 --screenshot="$work/shot.png" \
+    "file://$work/rep/explore.html" > /dev/null 2>&1
+"$PYTHON" - "$work/shot.png" <<'EOF' && pass "a screenshot of the page is not blank" || fail "screenshot blank or missing"
+import sys
+import matplotlib.image as mpimg
+import numpy as np
+img = mpimg.imread(sys.argv[1])[..., :3]
+colours = len(np.unique((img * 255).astype(np.uint8).reshape(-1, 3), axis=0))
+print(f"  {img.shape[1]}x{img.shape[0]} px, {colours} colours")
+sys.exit(not (colours > 50 and img.std() > 0.02))
+EOF
+
+finish "explore"
