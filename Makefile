@@ -172,7 +172,8 @@ uninstall:
 # libopenblas-dev for make bench's comparison (no product of copysweep runs on a BLAS)
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
-                python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev iproute2
+                python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev iproute2 \
+                python3-plotly chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # installs only what is missing, quietly
 deps:

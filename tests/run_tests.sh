@@ -55,6 +55,8 @@ if [ -z "${SANITIZED:-}" ]; then
     run "analysis: report tables, figures, partial and foreign files" tests/test_report.sh
     run "analysis of a program's trials: metrics by key with mean ± SE, paired differences, curves" \
         tests/test_report_exec.sh
+    run "the report to explore in headless Chromium: every figure drawn, no script error, not blank" \
+        tests/test_explore.sh
 else
     sanitized_skip "the analysis tests"
 fi
