@@ -156,7 +156,8 @@ install: copysweep build/copysweep.1
 	    $(SHARE)/analysis/report_sections $(SHARE)/slurm $(SHARE)/jobs
 	install -m 755 copysweep $(DESTDIR)$(PREFIX)/bin/copysweep
 	install -m 644 build/copysweep.1 $(DESTDIR)$(PREFIX)/share/man/man1/copysweep.1
-	install -m 644 analysis/load.py analysis/stats.py analysis/report_data.py analysis/report_doc.py $(SHARE)/analysis/
+	install -m 644 analysis/load.py analysis/stats.py analysis/report_data.py analysis/report_doc.py \
+	    analysis/report_explore.py $(SHARE)/analysis/
 	install -m 644 analysis/report_sections/*.py $(SHARE)/analysis/report_sections/
 	install -m 755 analysis/report.py $(SHARE)/analysis/
 	install -m 755 slurm/sweep.sbatch slurm/array.sbatch $(SHARE)/slurm/
@@ -169,7 +170,8 @@ uninstall:
 
 # Debian 12 packages: build, run, tests (python3-torch for the cross-check, procps for pgrep,
 # valgrind, clang and its libFuzzer runtime for the fuzz targets), the analysis readers, and
-# libopenblas-dev for make bench's comparison (no product of copysweep runs on a BLAS)
+# libopenblas-dev for make bench's comparison (no product of copysweep runs on a BLAS), iproute2 for
+# make test-hosts, python3-plotly and chromium for the report to explore and its test
 DEB_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools \
                 libopenblas-dev libinih-dev python3-h5py python3-numpy python3-pandas \
                 python3-matplotlib python3-torch procps valgrind clang libclang-rt-14-dev iproute2 \
