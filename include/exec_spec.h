@@ -40,6 +40,9 @@ void exec_spec_free(ExecSpec *e);
 int exec_option(ExecSpec *e, const char *name, const char *value, int line, char *err, size_t errlen);
 /* The whole section: a command and metrics given. 0, or -1 with the problem in err (no place). */
 int exec_spec_check(const ExecSpec *e, char *err, size_t errlen);
+/* A key's variable in its program's environment, after COPYSWEEP_: upper case, '-' as '_' (lr-max:
+ * LR_MAX). */
+void exec_env_name(const char *key, char *buf, size_t n);
 /* The name of a signal as stop-signal takes it ("TERM"), and back (0 if unknown). */
 const char *exec_signal_name(int sig);
 

@@ -26,6 +26,14 @@ void exec_spec_free(ExecSpec *e)
     exec_spec_init(e);
 }
 
+void exec_env_name(const char *key, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; key[i] && i + 1 < n; i++)
+        buf[i] = key[i] == '-' ? '_' : (key[i] >= 'a' && key[i] <= 'z') ? (char)(key[i] - 'a' + 'A') : key[i];
+    buf[i] = '\0';
+}
+
 const char *exec_signal_name(int sig)
 {
     for (int i = 0; i < N_SIGNALS; i++)

@@ -114,10 +114,9 @@ static int environment(const Settings *s, const ExecTrialCtx *ctx, const ExecRes
     for (const SettingInfo *info = settings_infos(s); info->key; info++) {
         const char *v = s->own_values[settings_index(info)];
         if (!v) continue;
-        int at = snprintf(buf, sizeof buf, "COPYSWEEP_");
-        for (const char *c = info->key; *c; c++)
-            buf[at++] = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? (char)(*c - 'a' + 'A') : *c;
-        snprintf(buf + at, sizeof buf - (size_t)at, "=%s", v);
+        char name[TRIAL_NAME_MAX];
+        exec_env_name(info->key, name, sizeof name);
+        snprintf(buf, sizeof buf, "COPYSWEEP_%s=%s", name, v);
         env[n++] = strdup(buf);
     }
     snprintf(buf, sizeof buf, "COPYSWEEP_METRICS=%s", x->metrics_path);
@@ -149,6 +148,7 @@ typedef struct {
     double t0;
     int n, cap;
     int pruned_at;   /* rows when the sweep pruned it (the rows after it are not the sweep's); -1: not */
+    int replaying;   /* the rows an earlier run wrote: kept, told to the sweep at once afterwards */
     CurveRow *rows;
     ExecResult *x;   /* n_extra, extra_names, extra_values (cap × TRIAL_MAX_FIELDS while running) */
 } Rows;
@@ -201,6 +201,7 @@ static int take_row(void *arg, const ExecRecord *r)
     }
     w->n++;
     const ExecTrialCtx *ctx = w->ctx;
+    if (w->replaying) return 1;
     if (w->pruned_at >= 0) return 0; /* rows it wrote before it stopped */
     if (ctx->on_epoch && ctx->on_epoch(ctx->epoch_arg, w->rows, w->n, 0)) w->pruned_at = w->n;
     return w->pruned_at < 0;
@@ -263,14 +264,9 @@ static long long earlier_rows(Rows *w, const char *path, const char *const *decl
             fclose(f);
             return -1;
         }
-        if (r.epoch >= 0) {
-            const ExecTrialCtx keep = *ctx;
-            ExecTrialCtx quiet = keep;
-            quiet.on_epoch = NULL; /* the rows alone, told below at once */
-            w->ctx = &quiet;
-            take_row(w, &r);
-            w->ctx = ctx;
-        }
+        w->replaying = 1;
+        if (r.epoch >= 0) take_row(w, &r);
+        w->replaying = 0;
     }
     free(line);
     if (whole < at && ftruncate(fileno(f), (off_t)whole) != 0) whole = at; /* cannot cut it: the reader skips it */

@@ -499,15 +499,6 @@ static int key_line(const Job *job, const SettingInfo *info)
     return line ? line : job->exec->line;
 }
 
-/* A key's variable in the program's environment, without COPYSWEEP_: upper case, '-' as '_'. */
-static void env_name(const char *key, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; key[i] && i + 1 < n; i++)
-        buf[i] = key[i] == '-' ? '_' : (key[i] >= 'a' && key[i] <= 'z') ? (char)(key[i] - 'a' + 'A') : key[i];
-    buf[i] = '\0';
-}
-
 /* The job's keys and metrics as columns of /trials and as variables: none taken by copysweep's own
  * columns or variables, none the same as another's. 0, or -1 with err at the key's line. */
 static int check_own_names(const Job *job, char *err, size_t errlen)
@@ -520,7 +511,7 @@ static int check_own_names(const Job *job, char *err, size_t errlen)
         const SettingInfo *info = &pool->infos[i];
         const int line = key_line(job, info);
         settings_column(info, column, sizeof column);
-        env_name(info->key, var, sizeof var);
+        exec_env_name(info->key, var, sizeof var);
         const char *why = results_exec_column_taken(column) ? "a column of /trials that copysweep writes itself" : NULL;
         for (int p = 0; !why && protocol[p]; p++)
             if (strcmp(var, protocol[p]) == 0) why = "a variable of the protocol (COPYSWEEP_ and its name)";
@@ -528,7 +519,7 @@ static int check_own_names(const Job *job, char *err, size_t errlen)
             if (strcmp(column, e->metrics[m]) == 0) why = "the column of a declared metric";
         for (int j = 0; !why && j < i; j++) {
             settings_column(&pool->infos[j], other, sizeof other);
-            env_name(pool->infos[j].key, var2, sizeof var2);
+            exec_env_name(pool->infos[j].key, var2, sizeof var2);
             if (strcmp(column, other) == 0 || strcmp(var, var2) == 0) {
                 snprintf(err, errlen, "%s:%d: key '%s' and key '%s' would be one column or one variable (%s, COPYSWEEP_%s) "
                          "(expected names that differ by more than case and '-' or '_')", job->path, line, info->key,

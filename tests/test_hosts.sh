@@ -44,9 +44,11 @@ for i in 1 2 3; do
     ip -n ${tag}h$i addr add $net.$i/24 dev eth0 && ip -n ${tag}h$i link set eth0 up && ip -n ${tag}h$i link set lo up
 done
 routes=$(for i in 1 2 3; do ip -n ${tag}h$i route show default; done)
-[ -z "$routes" ] && [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$(cat /proc/sys/net/ipv4/ip_forward)" ] \
-    && pass "3 hosts ($net.1-3, hostnames ${tag}h1-3) on a bridge in a namespace of its own; no default route" \
-    || fail "a default route in a host: $routes"
+forwarding=$(for ns in ${tag}h1 ${tag}h2 ${tag}h3 ${tag}sw; do ip netns exec $ns cat /proc/sys/net/ipv4/ip_forward; done | sort -u)
+outside=$(ip -o link show | grep -c "${tag}v")
+[ -z "$routes" ] && [ "$forwarding" = 0 ] && [ "$outside" = 0 ] \
+    && pass "3 hosts ($net.1-3, hostnames ${tag}h1-3) on a bridge in a namespace of its own; no default route, no forwarding, no link in the machine's namespace" \
+    || fail "hosts: default routes '$routes', ip_forward '$forwarding', $outside links outside"
 
 # the launcher's way into a host: "agent ADDRESS COMMAND" runs COMMAND in that host's namespace with
 # its own hostname, as ssh would on a node
@@ -123,9 +125,14 @@ if wait_running_on lost.h5 3; then
     wait_job $job; rc=$?
     [ $rc = 0 ] && check "resumed on the 2 hosts left ($ckpts checkpoints, among them host 3's trial's): the uninterrupted run's results" \
         "$PYTHON" "$ROOT/tests/compare_results.py" ref.h5 lost.h5 || fail "resume without host 3: exit $rc: $(tail -3 lost2.log)"
-    grep -q "${tag}h3" <("$PYTHON" -c "import h5py; print(set(h.decode() for h in h5py.File('lost.h5')['trials']['host']))") \
-        && note3=" (host 3 finished some before it was lost)" || note3=""
-    pass "every trial of the resumed file ran on a host that was up$note3"
+    k=$(grep -o "^trial [0-9]*" <<<"$held" | grep -o "[0-9]*")
+    on=$("$PYTHON" -c "import h5py; print(h5py.File('lost.h5')['trials']['host'][$k].decode())")
+    if grep -q "trial $k .*running on rank" lost-status.txt; then # not recorded before the loss
+        [ "$on" = "${tag}h1" ] || [ "$on" = "${tag}h2" ] \
+            && pass "trial $k, which host 3 held with a checkpoint, finished on $on" || fail "trial $k finished on '$on'"
+    else
+        pass "trial $k was recorded by host 3 just before its loss (its resume on another host not shown this time)"
+    fi
 else
     fail "no trial ran on rank 3 with a checkpoint: $(tail -3 lost.log)"
     wait_job $job
