@@ -67,14 +67,14 @@ build/tests/%: tests/%.c $(LIB_OBJ_F32) | build/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 TEST_BINS := build/tests/test_gradcheck_f64 build/tests/xcheck_dump_f64 build/tests/test_data \
-             build/tests/test_info build/tests/test_train build/tests/test_exec
+             build/tests/test_info build/tests/test_train build/tests/test_exec build/tests/test_tpe
 test: copysweep $(TEST_BINS)
 	PYTHON=$(PYTHON) tests/run_tests.sh
 
 # the same suite with the program and the float tests built with ASan and UBSan (memory errors and
 # undefined behaviour; leaks are valgrind's part: tests/test_valgrind.sh)
 test-asan: build/asan/copysweep build/asan/tests/test_data build/asan/tests/test_info build/asan/tests/test_train \
-           build/asan/tests/test_exec \
+           build/asan/tests/test_exec build/asan/tests/test_tpe \
            $(TEST_BINS)
 	PYTHON=$(PYTHON) COPYSWEEP=build/asan/copysweep TEST_BINS=build/asan/tests SANITIZED=1 \
 	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_tests.sh

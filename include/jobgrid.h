@@ -68,8 +68,25 @@ typedef struct {
     int line;
 } SearchKey;
 
+typedef enum { SAMPLER_RANDOM, SAMPLER_TPE } Sampler;
+
+/* The objective of sampler = tpe: a validation curve's best value (the value model selection keeps,
+ * as under [halving]), or a final metric of an [exec] job's program. */
+typedef enum { OBJ_VAL_BITS, OBJ_VAL_ACC, OBJ_VAL_LOSS, OBJ_EXEC_METRIC } ObjectiveKind;
+
 typedef struct {
-    int samples;         /* 0: no [search] */
+    ObjectiveKind kind;
+    char name[64];       /* as written: val-bits, val-acc, val-loss, or the [exec] metric */
+    int maximize;        /* 1: larger is better */
+    int line, direction_line; /* where metric and direction were given, 0 if not */
+} Objective;
+
+typedef struct {
+    int samples;         /* 0: no [search]; with tpe, generations × per-generation */
+    Sampler sampler;
+    int generations, per_generation; /* sampler = tpe: sample i is in generation i / per_generation */
+    Objective objective; /* sampler = tpe */
+    int sampler_line;
     uint64_t seed;       /* sampler-seed */
     int n_keys;
     SearchKey keys[JOB_MAX_AXES];
@@ -118,7 +135,9 @@ typedef struct {
 const Axis *section_entry(const Section *sec, const SettingInfo *info);
 /* A value validated before, parsed into s (a value that no longer parses is a programmer error). */
 void job_set_value(Settings *s, const SettingInfo *info, const char *text);
-/* [search]'s samples drawn (text and parsed) from the stream keyed by (sampler-seed, sample, setting). */
+/* [search]'s samples drawn (text and parsed) from the stream keyed by (sampler-seed, sample, setting).
+ * Under sampler = tpe these are generation 0's values, and the identity (settings_key) of the later
+ * samples, whose values tpe.h draws from the earlier generations' results. */
 void job_draw_samples(Job *job);
 /* The grids of [settings] (common) and the [grid NAME] sections (n_grids of them; none: the
  * [settings] grid alone), the [when] sections checked against them, and the trials: job->n_trials
@@ -132,6 +151,9 @@ const SettingInfo *job_key(const Job *job, const char *key);
 void job_trial(const Job *job, long k, Settings *s);
 /* The grid trial k comes from, and in *point its index among that grid's points. */
 const Grid *job_grid_of(const Job *job, long k, long *point);
+/* A searched value v (in the setting's units) as the text that runs: four significant digits (an
+ * integer for integer draws), within the key's range. */
+void search_format(const SearchKey *k, double v, char *buf, size_t n);
 /* The sample of [search] that trial k takes, or -1 if its grid is not searched. */
 int job_sample(const Job *job, long k);
 /* The identity of trial k's group for halving: its settings with the searched ones left out. */

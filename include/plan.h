@@ -19,6 +19,9 @@ typedef struct {
     uint64_t group; /* job_group: the trials it is compared with under successive halving */
     int sample;     /* its sample of [search], -1 if its grid is not searched */
     double cost;    /* estimate_cost(&s): GFLOP at its full epoch budget */
+    int generation; /* under sampler = tpe its generation, sample / per-generation; else 0 */
+    int drawn;      /* its settings hold its own values: always, except a TPE trial of a later
+                       generation until generations.h draws them (until then its placeholder's) */
 } PlanTrial;
 
 typedef struct {
@@ -28,10 +31,13 @@ typedef struct {
     unsigned char *selected; /* (n) chosen by --shard, --trial and --only (all without them) */
     unsigned char *rerun;    /* (n) to run again although finished (--rerun, plan_rerun) */
     int selecting;           /* a selection option was given */
+    const SettingInfo *undrawn[JOB_MAX_AXES]; /* the searched settings: blank in a pending record not drawn yet */
 } Plan;
 
 /* Trial k of a job resolved: what a worker does once for the trial it is given. */
 void plan_resolve(const Job *job, long k, PlanTrial *t);
+/* job_describe, with the values drawn for a TPE trial of a later generation. */
+void plan_describe(const Plan *p, long k, char *buf, size_t n);
 /* Read the job file at path and resolve every trial. 0, or -1 with err (PATH:LINE: ...). */
 int plan_load(Plan *p, const char *path, char *err, size_t errlen);
 /* The job alone, from its text (a worker's plan: it resolves each trial it is given). */
@@ -48,7 +54,8 @@ void plan_list(const Plan *p, const char *output);
 /* old_of[k]: the row of a results file (index ix, at output) that holds trial k, -1 if none. 0, or
  * -1 with err if the file holds trials this job lacks (naming a setting value that tells why). */
 int plan_match(const Plan *p, const ResultsIndex *ix, const char *output, long *old_of, char *err, size_t errlen);
-/* A pending row for every trial (pointing into the plan), for a new or regridded results file. */
+/* A pending row for every trial (pointing into the plan), for a new or regridded results file; a TPE
+ * trial not drawn yet has its searched settings blank. */
 TrialRecord *plan_pending_records(const Plan *p);
 
 #endif

@@ -42,6 +42,9 @@ typedef struct {
     int rank;
     int threads;
     const char *kernel;     /* the kernel path of the run that finished it (kernels.h); NULL: none yet */
+    const struct SettingInfo *const *undrawn; /* (n_undrawn) settings not drawn yet (a TPE trial of a later
+                               generation): written blank (NaN, -1 or ""), not as their placeholders */
+    int n_undrawn;
     const ExecSpec *exec;   /* a trial of an [exec] job: the row holds its own keys, its declared metrics and
                                how its program ended, not the engine's columns; NULL: a built-in trial */
 } TrialRecord;
@@ -123,6 +126,8 @@ void results_index_free(ResultsIndex *ix);
 int results_read_curves(const char *path, long n, const unsigned char *want,
                         void (*each)(void *arg, long trial, const CurveRow *rows, int n_rows), void *arg, char *err,
                         size_t errlen);
+/* The column `name` of /trials (n rows, read as doubles) into out. 0, or -1 with err. */
+int results_read_column(const char *path, const char *name, long n, double *out, char *err, size_t errlen);
 /* Datasets loc/<name> for the tensors t[0..n), read from buf (parameter layout). 0 or -1. */
 int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf);
 

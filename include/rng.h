@@ -21,6 +21,7 @@ enum {
     RNG_TEST = 5,    /* tests' own inputs */
     RNG_DROPOUT = 6, /* (RNG_DROPOUT, seed, update), then (that key, sequence, layer): dropout masks */
     RNG_SEARCH = 7,  /* (RNG_SEARCH, sampler-seed, sample, hash of the setting's key): a [search] value */
+    RNG_TPE = 8,     /* (RNG_TPE, sampler-seed, group, sample, hash of the setting's key): a TPE draw */
 };
 
 /* SplitMix64 finalizer: a bijective 64-bit mix. */

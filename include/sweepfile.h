@@ -1,6 +1,6 @@
 /* The results file of one sweep, on rank 0: named (a shard's own name), checked, matched with the
  * plan, locked (one sweep at a time per file), opened as a store (created, resumed or grown to the
- * job's grid), the rungs of successive halving read back from it, and closed at the end with the
+ * job's grid), the rungs of successive halving and the objectives of TPE read back from it, and closed at the end with the
  * run's row. Every user error is found before anything is written. */
 #ifndef CS_SWEEPFILE_H
 #define CS_SWEEPFILE_H
@@ -21,6 +21,8 @@ typedef struct {
     int lock_fd;             /* OUTPUT.ckpt/lock, flock'ed until the process ends */
     int *status;             /* (n) each trial's status as the file held it (journal folded in) */
     Halving *halving;        /* the rungs' values so far, with [halving]; NULL without */
+    double *objective;       /* (n) with sampler = tpe: each finished trial's objective as the file holds
+                                it (NaN: none); NULL without */
 } SweepFile;
 
 /* The output: -o, else the job's [sweep] output, as FILE.shard-I-of-N.h5 under --shard; and the

@@ -35,6 +35,7 @@ typedef struct {
     int metric_line;
     int option_lines[5];            /* samples, sampler-seed, rungs, reduction, metric: where given */
     int exec_lines[6];              /* [exec]'s keys (exec_keys): where given */
+    int tpe_lines[4];               /* sampler, generations, per-generation, direction: where given */
 } Parser;
 
 static int fail(Parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -362,8 +363,45 @@ static int once(Parser *p, const char *name)
     return 1;
 }
 
+/* sampler, generations, per-generation, metric and direction of [search] (its line in p->tpe_lines
+ * or the objective's): 1, 0 (failed), or -1 if name is none of them. */
+static int tpe_option(Parser *p, const char *name, const char *value)
+{
+    static const char *const keys[] = {"sampler", "generations", "per-generation", "direction", "metric"};
+    int i = 0;
+    while (i < 5 && strcmp(name, keys[i]) != 0) i++;
+    if (i == 5) return -1;
+    Search *se = &p->job->search;
+    int *where = i < 4 ? &p->tpe_lines[i] : &se->objective.line;
+    if (*where) return fail(p, "key '%s' given twice (first at line %d)", name, *where);
+    *where = p->line;
+    double v;
+    if (i == 0) {
+        if (strcmp(value, "random") != 0 && strcmp(value, "tpe") != 0)
+            return fail(p, "key 'sampler': '%s' is not allowed (expected random or tpe)", value);
+        se->sampler = strcmp(value, "tpe") == 0 ? SAMPLER_TPE : SAMPLER_RANDOM;
+    } else if (i == 1 || i == 2) {
+        if (text_number(value, 1, 100000, 1, &v) != 0)
+            return fail(p, "key '%s': '%s' is not allowed (expected an integer from 1 to 100000)", name, value);
+        *(i == 1 ? &se->generations : &se->per_generation) = (int)v;
+    } else if (i == 3) {
+        if (strcmp(value, "maximize") != 0 && strcmp(value, "minimize") != 0)
+            return fail(p, "key 'direction': '%s' is not allowed (expected maximize or minimize)", value);
+        se->objective.maximize = strcmp(value, "maximize") == 0;
+        se->objective.direction_line = p->line;
+    } else {
+        if (strlen(value) >= sizeof se->objective.name)
+            return fail(p, "key 'metric': a name of %zu bytes (expected at most %zu)", strlen(value),
+                        sizeof se->objective.name - 1);
+        snprintf(se->objective.name, sizeof se->objective.name, "%s", value);
+    }
+    return 1;
+}
+
 static int search_option(Parser *p, const char *name, char *value)
 {
+    const int tpe = tpe_option(p, name, value);
+    if (tpe >= 0) return tpe;
     if (!once(p, name)) return 0;
     Search *se = &p->job->search;
     double v;
@@ -382,7 +420,9 @@ static int search_option(Parser *p, const char *name, char *value)
     char why[256];
     const SettingInfo *info = find_key(p, name, why, sizeof why);
     if (!info && p->job->pool) return fail(p, "key in [search]: %s", why);
-    if (!info) return fail(p, "unknown key '%s' in [search] (expected samples, sampler-seed or a setting)", name);
+    if (!info)
+        return fail(p, "unknown key '%s' in [search] (expected samples, sampler-seed, sampler, generations, "
+                    "per-generation, metric, direction or a setting)", name);
     return search_key(p, info, value);
 }
 
@@ -432,6 +472,88 @@ static int handler(void *user, const char *section, const char *name, const char
 
 /* ---- the grids ------------------------------------------------------------------------------- */
 
+/* The objective named by [search] metric: a validation curve's, or an [exec] metric (whose direction
+ * must be given). 0, or -1 with err. */
+static int check_objective(Parser *p, char *err, size_t errlen)
+{
+    Objective *o = &p->job->search.objective;
+    static const char *const curves[] = {"val-bits", "val-acc", "val-loss"};
+    const ExecSpec *exec = p->job->exec;
+    int kind = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(o->name, curves[i]) == 0) kind = i;
+    for (int m = 0; kind < 0 && exec && m < exec->n_metrics; m++)
+        if (strcmp(o->name, exec->metrics[m]) == 0) kind = OBJ_EXEC_METRIC;
+    if (kind < 0) {
+        char names[1024] = "";
+        for (int m = 0; exec && m < exec->n_metrics; m++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", m ? ", " : "; or one of [exec] metrics: ",
+                     exec->metrics[m]);
+        snprintf(err, errlen, "%s:%d: key 'metric': '%s' is not a metric (expected val-bits, val-acc or val-loss%s)",
+                 p->job->path, o->line, o->name, names);
+        return -1;
+    }
+    o->kind = (ObjectiveKind)kind;
+    if (kind == OBJ_EXEC_METRIC && !o->direction_line) {
+        snprintf(err, errlen, "%s:%d: key 'metric': '%s' needs direction = maximize or minimize in [search] (a program's "
+                 "metric has no known direction)", p->job->path, o->line, o->name);
+        return -1;
+    }
+    if (!o->direction_line) o->maximize = kind != OBJ_VAL_LOSS;
+    return 0;
+}
+
+/* sampler = tpe: generations, per-generation and metric given (samples is their product), no [when]
+ * by a drawn setting; its keys without it refused. 0, or -1 with err. */
+static int check_tpe(Parser *p, char *err, size_t errlen)
+{
+    Job *job = p->job;
+    Search *se = &job->search;
+    static const char *const names[] = {"generations", "per-generation", "direction"};
+    const int lines[] = {p->tpe_lines[1], p->tpe_lines[2], p->tpe_lines[3]};
+    if (se->sampler != SAMPLER_TPE) {
+        for (int i = 0; i < 3; i++)
+            if (lines[i]) {
+                snprintf(err, errlen, "%s:%d: key '%s' needs sampler = tpe in [search]", job->path, lines[i], names[i]);
+                return -1;
+            }
+        if (se->objective.line) {
+            snprintf(err, errlen, "%s:%d: key 'metric' needs sampler = tpe in [search] (it is the objective TPE "
+                     "maximizes or minimizes)", job->path, se->objective.line);
+            return -1;
+        }
+        return 0;
+    }
+    const int at = p->tpe_lines[0];
+    if (p->samples_line) {
+        snprintf(err, errlen, "%s:%d: key 'samples' with sampler = tpe (line %d) (expected generations = G and "
+                 "per-generation = P: the samples are G × P)", job->path, p->samples_line, at);
+        return -1;
+    }
+    if (!se->generations || !se->per_generation || !se->objective.line) {
+        snprintf(err, errlen, "%s:%d: sampler = tpe needs %s in [search]", job->path, at,
+                 !se->generations ? "generations = G (how many rounds of samples)"
+                 : !se->per_generation ? "per-generation = P (samples drawn in each round)"
+                 : "metric = NAME (the objective: val-bits, val-acc, val-loss or an [exec] metric)");
+        return -1;
+    }
+    if ((long)se->generations * se->per_generation > 100000) {
+        snprintf(err, errlen, "%s:%d: sampler = tpe: %d generations × %d per generation is more than 100000 samples",
+                 job->path, at, se->generations, se->per_generation);
+        return -1;
+    }
+    se->samples = se->generations * se->per_generation;
+    for (int w = 0; w < job->n_whens; w++)
+        for (int j = 0; j < se->n_keys; j++)
+            if (job->whens[w].key == se->keys[j].info) {
+                snprintf(err, errlen, "%s:%d: [when %s = ...] keys on a setting that sampler = tpe draws from results "
+                         "(expected a [when] on a setting of the grid)", job->path, job->whens[w].line,
+                         se->keys[j].info->key);
+                return -1;
+            }
+    return check_objective(p, err, errlen);
+}
+
 /* [search] and [halving] as a whole; the samples drawn. 0, or -1 with err. */
 static int check_search(Parser *p, char *err, size_t errlen)
 {
@@ -439,6 +561,7 @@ static int check_search(Parser *p, char *err, size_t errlen)
     Search *se = &job->search;
     HalvingSpec *h = &job->halving;
     se->line = p->search_line, h->line = p->halving_line;
+    if (check_tpe(p, err, errlen) != 0) return -1;
     if (p->search_line && !se->samples) {
         snprintf(err, errlen, "%s:%d: [search] needs samples = N (how many settings to draw)", job->path, p->search_line);
         return -1;

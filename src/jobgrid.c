@@ -335,24 +335,12 @@ static int dedup(Job *job, char *err, size_t errlen)
 }
 
 /* Sample i's value of searched setting j, as the text that parses back to it. */
-static void draw(const Search *se, int i, int j, char *buf, size_t n)
+void search_format(const SearchKey *k, double v, char *buf, size_t n)
 {
-    const SearchKey *k = &se->keys[j];
-    Rng r = rng_stream(RNG_KEY(RNG_SEARCH, se->seed, (uint64_t)i, pack_hash(k->info->key, strlen(k->info->key))));
-    if (k->dist == DIST_CHOICE) {
-        snprintf(buf, n, "%s", k->choices[rng_below(&r, (uint32_t)k->n_choices)]);
-        return;
-    }
-    const double u = rng_uniform(&r);
-    double v;
     if (k->integer) {
-        if (k->dist == DIST_UNIFORM) v = k->lo + (double)rng_below(&r, (uint32_t)(k->hi - k->lo + 1));
-        else v = floor(dm_exp(dm_log(k->lo) + u * (dm_log(k->hi + 1) - dm_log(k->lo))));
         snprintf(buf, n, "%.0f", fmin(fmax(v, k->lo), k->hi));
         return;
     }
-    /* libm-free log and exp: the same samples on every machine (detmath.h) */
-    v = k->dist == DIST_UNIFORM ? k->lo + u * (k->hi - k->lo) : dm_exp(dm_log(k->lo) + u * (dm_log(k->hi) - dm_log(k->lo)));
     snprintf(buf, n, "%.4g", v); /* four digits: the value a user reads is the value that runs */
     v = fmin(fmax(strtod(buf, NULL), k->lo), k->hi);
     if (k->info->type == SET_OWN) { /* its text is its value */
@@ -364,6 +352,24 @@ static void draw(const Search *se, int i, int j, char *buf, size_t n)
     snprintf(buf, n, "%.17g", v);
     job_set_value(&s, k->info, buf);
     settings_format(&s, k->info, buf, n);
+}
+
+static void draw(const Search *se, int i, int j, char *buf, size_t n)
+{
+    const SearchKey *k = &se->keys[j];
+    Rng r = rng_stream(RNG_KEY(RNG_SEARCH, se->seed, (uint64_t)i, pack_hash(k->info->key, strlen(k->info->key))));
+    if (k->dist == DIST_CHOICE) {
+        snprintf(buf, n, "%s", k->choices[rng_below(&r, (uint32_t)k->n_choices)]);
+        return;
+    }
+    const double u = rng_uniform(&r);
+    double v;
+    if (k->integer)
+        v = k->dist == DIST_UNIFORM ? k->lo + (double)rng_below(&r, (uint32_t)(k->hi - k->lo + 1))
+                                    : floor(dm_exp(dm_log(k->lo) + u * (dm_log(k->hi + 1) - dm_log(k->lo))));
+    else /* libm-free log and exp: the same samples on every machine (detmath.h) */
+        v = k->dist == DIST_UNIFORM ? k->lo + u * (k->hi - k->lo) : dm_exp(dm_log(k->lo) + u * (dm_log(k->hi) - dm_log(k->lo)));
+    search_format(k, v, buf, n);
 }
 
 void job_draw_samples(Job *job)
@@ -462,6 +468,11 @@ void job_describe(const Job *job, long k, char *buf, size_t n)
             continue;
         }
         len += (size_t)snprintf(buf + len, n - len, "%ssample=%d", len ? " " : "", idx[a]);
+        const Search *se = &job->search;
+        if (se->sampler == SAMPLER_TPE && len < n) {
+            len += (size_t)snprintf(buf + len, n - len, " generation=%d", idx[a] / se->per_generation + 1);
+            if (idx[a] >= se->per_generation) continue; /* drawn from results: plan_describe has them */
+        }
         for (int j = 0; j < job->search.n_keys && len < n; j++)
             len += (size_t)snprintf(buf + len, n - len, " %s=%s", job->search.keys[j].info->key,
                                     job->search.values[(size_t)idx[a] * job->search.n_keys + j]);

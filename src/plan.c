@@ -20,6 +20,22 @@ void plan_resolve(const Job *job, long k, PlanTrial *t)
     t->sample = job_sample(job, k);
     t->group = t->sample >= 0 ? job_group(job, k) : t->key; /* unsearched: a group of its own */
     t->cost = job->exec ? 1 : estimate_cost(&t->s); /* a program's cost is unknown: the trials' order */
+    const Search *se = &job->search;
+    t->generation = se->sampler == SAMPLER_TPE && t->sample >= 0 ? t->sample / se->per_generation : 0;
+    t->drawn = t->generation == 0;
+}
+
+void plan_describe(const Plan *p, long k, char *buf, size_t n)
+{
+    job_describe(&p->job, k, buf, n);
+    const PlanTrial *t = &p->trials[k];
+    const Search *se = &p->job.search;
+    for (int j = 0; t->generation > 0 && t->drawn && j < se->n_keys; j++) {
+        const size_t len = strlen(buf);
+        char v[256];
+        settings_format(&t->s, se->keys[j].info, v, sizeof v);
+        snprintf(buf + len, n - len, " %s=%s", se->keys[j].info->key, v);
+    }
 }
 
 int plan_load(Plan *p, const char *path, char *err, size_t errlen)
@@ -29,6 +45,7 @@ int plan_load(Plan *p, const char *path, char *err, size_t errlen)
     p->n = p->job.n_trials;
     p->trials = CS_ALLOC((size_t)p->n * sizeof *p->trials);
     for (long k = 0; k < p->n; k++) plan_resolve(&p->job, k, &p->trials[k]);
+    for (int j = 0; j < p->job.search.n_keys; j++) p->undrawn[j] = p->job.search.keys[j].info;
     p->selected = CS_ALLOC((size_t)p->n + 1);
     p->rerun = CS_CALLOC((size_t)p->n + 1);
     memset(p->selected, 1, (size_t)p->n);
@@ -59,6 +76,7 @@ TrialRecord *plan_pending_records(const Plan *p)
                                 .sample = t->sample, .s = &t->s, .status = STATUS_PENDING, .host = "",
                                 .exec = p->job.exec};
         if (!p->job.exec) recs[k].facts = trial_facts(&t->s);
+        if (!t->drawn) recs[k].undrawn = p->undrawn, recs[k].n_undrawn = p->job.search.n_keys;
     }
     return recs;
 }
@@ -74,6 +92,12 @@ static int select_trials(Plan *p, const Options *a, char *err, size_t errlen)
     p->selecting = a->shards || a->trial >= 0 || a->n_only;
     if (a->trial >= n) {
         snprintf(err, errlen, "option '--trial': %d is not a trial of %s (expected 0 to %ld)", a->trial, job->path, n - 1);
+        return -1;
+    }
+    if (a->shards && job->search.sampler == SAMPLER_TPE) {
+        snprintf(err, errlen, "option '--shard': %s:%d has sampler = tpe, whose generations are drawn from the results "
+                 "of the ones before, which other shards would hold (expected one sweep over all its ranks)", job->path,
+                 job->search.line);
         return -1;
     }
     for (long k = 0; k < n; k++)
@@ -374,15 +398,20 @@ void plan_list(const Plan *p, const char *output)
     for (int c = 0; c < n_cols; c++) printf(" %10s", cols[c]->key);
     printf(job->exec ? "\n" : " %9s %6s %8s %10s\n", "params", "L", "updates", "est.GFLOP");
     double total = 0, largest = 0;
-    long chosen = 0;
+    long chosen = 0, later = 0;
     for (long k = 0; k < job->n_trials; k++) {
         if (!p->selected[k]) continue; /* another shard's, or left out by --trial or --only */
         chosen++;
+        total += p->trials[k].cost;
+        if (p->trials[k].generation > 0) { /* its values come from the results of the ones before */
+            later++;
+            continue;
+        }
         long point;
         const Grid *g = job_grid_of(job, k, &point);
         const Settings *s = &p->trials[k].s;
         const double c = p->trials[k].cost;
-        total += c, largest = c > largest ? c : largest;
+        largest = c > largest ? c : largest;
         printf("%6ld", k);
         if (job->n_grids > 1) printf(" %12s", g->name);
         if (job->search.samples) printf(" %7d", p->trials[k].sample);
@@ -397,6 +426,10 @@ void plan_list(const Plan *p, const char *output)
         }
         printf(" %9zu %6d %8d %10.1f\n", model_param_count(s), task_shape(s).L, trial_epochs(s) * (s->train_size / s->batch), c);
     }
+    if (later)
+        printf("%ld trial%s of generations 2 to %d: %d per generation in each group, drawn by TPE from the results "
+               "of the generations before\n", later, later == 1 ? "" : "s", job->search.generations,
+               job->search.per_generation);
     if (chosen < job->n_trials) printf("%ld of the %ld trials chosen by the options%s", chosen, job->n_trials,
                                        job->exec ? "\n" : "; ");
     if (job->exec) return; /* what a program costs is its own */

@@ -177,6 +177,26 @@ int results_read_curves(const char *path, long n, const unsigned char *want,
     return rc;
 }
 
+int results_read_column(const char *path, const char *name, long n, double *out, char *err, size_t errlen)
+{
+    Quiet q = rw_hdf5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = f < 0 ? -1 : H5Dopen2(f, "trials", H5P_DEFAULT);
+    hid_t space = d < 0 ? -1 : H5Dget_space(d), mem = H5Tcreate(H5T_COMPOUND, sizeof(double));
+    hsize_t rows = 0;
+    if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
+    H5Tinsert(mem, name, 0, H5T_NATIVE_DOUBLE); /* one column, matched by name */
+    double *col = CS_ALLOC((size_t)rows * sizeof *col + 1);
+    int rc = d >= 0 && (long)rows == n && (!rows || H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) >= 0) ? 0 : -1;
+    if (rc == 0) memcpy(out, col, (size_t)n * sizeof *out);
+    else snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials", path, name, n);
+    free(col);
+    if (mem >= 0) H5Tclose(mem);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    rw_hdf5_restore(q);
+    return rc;
+}
+
 void results_index_free(ResultsIndex *ix)
 {
     free(ix->key), free(ix->status), free(ix->job);

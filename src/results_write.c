@@ -136,21 +136,31 @@ static void hold_columns(Row *r, const TrialRecord *rec)
     }
 }
 
+/* Whether rec's value of info is not drawn yet (its column is then written blank). */
+static int undrawn(const TrialRecord *rec, const SettingInfo *info)
+{
+    for (int i = 0; i < rec->n_undrawn; i++)
+        if (rec->undrawn[i] == info) return 1;
+    return 0;
+}
+
 /* A column for every setting of the table, in its order. */
 static void setting_columns(Row *r, const TrialRecord *rec)
 {
     char name[64], text[SETTINGS_TEXT_MAX];
     for (const SettingInfo *info = settings_table; info->key; info++) {
         settings_column(info, name, sizeof name);
+        const int blank = undrawn(rec, info);
         settings_format(rec->s, info, text, sizeof text);
+        if (blank) text[0] = '\0';
         if (info->type == SET_CHOICE)
             col_str(r, name, text, STR_SHORT);
         else if (info->type == SET_LIST || info->type == SET_TEXT)
             col_str(r, name, text, SETTINGS_TEXT_MAX);
         else if (info->type == SET_INT)
-            col_int(r, name, settings_get_int(rec->s, info));
+            col_int(r, name, blank ? -1 : settings_get_int(rec->s, info));
         else
-            col_f64(r, name, settings_get_real(rec->s, info));
+            col_f64(r, name, blank ? NAN : settings_get_real(rec->s, info));
     }
 }
 
@@ -254,7 +264,7 @@ static void exec_row(Row *r, const TrialRecord *rec)
     for (int i = 0; i < n; i++) {
         settings_column(keys[i], name, sizeof name);
         settings_format(rec->s, keys[i], text, sizeof text);
-        col_str(r, name, text, SETTINGS_TEXT_MAX);
+        col_str(r, name, undrawn(rec, keys[i]) ? "" : text, SETTINGS_TEXT_MAX);
     }
     col_str(r, "status", status_names[rec->status], STR_SHORT);
     for (int m = 0; m < rec->exec->n_metrics; m++) col_f64(r, rec->exec->metrics[m], final_value(x, rec->exec->metrics[m]));

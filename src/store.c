@@ -582,6 +582,28 @@ static void print_running(FILE *out, const ResultsIndex *ix, const Watch *w, con
     }
 }
 
+/* Under sampler = tpe: the generation in progress (the first with a trial not final) and each
+ * generation's final trials. */
+static void print_generations(FILE *out, const ResultsIndex *ix, const Job *job)
+{
+    const Search *se = &job->search;
+    long *final = CS_CALLOC(2 * (size_t)se->generations * sizeof *final), *all = final + se->generations;
+    for (long k = 0; k < ix->n; k++) {
+        const int sample = job_sample(job, k);
+        if (sample < 0) continue;
+        const int g = sample / se->per_generation, st = ix->status[k];
+        all[g]++;
+        final[g] += st == STATUS_DONE || st == STATUS_DIVERGED || st == STATUS_PRUNED || st == STATUS_FAILED;
+    }
+    int current = 0;
+    while (current < se->generations && final[current] == all[current]) current++;
+    if (current < se->generations) fprintf(out, "TPE: generation %d of %d in progress;", current + 1, se->generations);
+    else fprintf(out, "TPE: all %d generations final;", se->generations);
+    for (int g = 0; g < se->generations; g++)
+        fprintf(out, " %d: %ld/%ld final%s", g + 1, final[g], all[g], g + 1 < se->generations ? "," : "\n");
+    free(final);
+}
+
 /* The sweep's last progress record, carried forward to now. */
 static void print_progress(FILE *out, const Watch *w)
 {
@@ -626,6 +648,7 @@ int store_print_status(const char *path, FILE *out)
     char why[256];
     const int parsed = job_parse(&job, path, ix.job, why, sizeof why) == 0, described = parsed && job.n_trials == ix.n;
     print_running(out, &ix, &w, described ? &job : NULL);
+    if (described && job.search.sampler == SAMPLER_TPE) print_generations(out, &ix, &job);
     if (parsed && job.exec)
         fprintf(out, "each trial's program output: %s.logs/trial-KEY.stdout, .stderr and .metrics.jsonl (KEY: the "
                 "trial's key in hex); a failed trial's last lines of stderr are in /trials stderr_tail\n", path);

@@ -23,6 +23,7 @@
 #include "clock.h"     /* cs_now_s */
 #include "estimate.h"  /* estimate_wall */
 #include "exec_trial.h" /* exec_trial */
+#include "generations.h" /* generations_* */
 #include "halving.h"   /* halving_* */
 #include "model.h"     /* Model, model_free */
 #include "pack.h"      /* Pack, Unpack */
@@ -173,6 +174,9 @@ typedef struct {
     double seen;          /* when the message being answered was seen */
     time_t started_at;
     long rung_stops[HALVING_MAX_RUNGS], rung_goes[HALVING_MAX_RUNGS]; /* this run's decisions */
+    Generations *gen;     /* sampler = tpe: which trials are drawn; NULL without */
+    int *waiting;         /* (workers) ranks that asked while every trial left waits for a generation */
+    int n_waiting, stopped;
 } Master;
 
 /* A journal write failed: the sweep stops (what is recorded stays; the same command resumes). */
@@ -207,7 +211,7 @@ static void master_epochs(void *arg, long k, const CurveRow *rows, int n)
         master_store_failed(ms, err);
     if (!ms->show_epochs) return;
     char what[256], line[512];
-    job_describe(&ms->plan->job, k, what, sizeof what);
+    plan_describe(ms->plan, k, what, sizeof what);
     const CurveRow *r = &rows[n - 1];
     int at = r->val_acc == r->val_acc || r->val_loss != r->val_loss
                  ? snprintf(line, sizeof line, "trial %ld (%s) epoch %d on rank %d: validation accuracy %.4f", k, what,
@@ -224,6 +228,7 @@ static void master_epochs(void *arg, long k, const CurveRow *rows, int n)
 typedef struct {
     int status, has_bits;
     double wall_s, acc, bits, bits_se;
+    double objective;     /* under sampler = tpe its objective (NaN: none) */
     char reason[1024];
     char summary[256];    /* an [exec] trial's declared metrics, "name value, ..."; "" for a built-in one */
     unsigned char *img;
@@ -235,7 +240,8 @@ static void outcome_of(const Shared *sh, long k, const PlanTrial *t, const Trial
 {
     const TaskShape shape = task_shape(&t->s);
     *o = (Outcome){.status = res->status, .has_bits = task_has_bits(&shape), .wall_s = res->wall_s,
-                   .acc = metrics_acc(&res->test), .bits = metrics_bits(&res->test), .bits_se = metrics_bits_se(&res->test)};
+                   .acc = metrics_acc(&res->test), .bits = metrics_bits(&res->test), .bits_se = metrics_bits_se(&res->test),
+                   .objective = objective_of_result(&sh->plan.job.search.objective, res)};
     snprintf(o->reason, sizeof o->reason, "%s", res->stop_reason);
     const ExecSpec *exec = sh->plan.job.exec;
     for (int m = 0; res->exec && m < exec->n_metrics; m++) {
@@ -261,7 +267,7 @@ static void outcome_pack(Pack *p, const Outcome *o)
 {
     pack_i64(p, o->status);
     pack_i64(p, o->has_bits);
-    pack_f64(p, o->wall_s), pack_f64(p, o->acc), pack_f64(p, o->bits), pack_f64(p, o->bits_se);
+    pack_f64(p, o->wall_s), pack_f64(p, o->acc), pack_f64(p, o->bits), pack_f64(p, o->bits_se), pack_f64(p, o->objective);
     pack_str(p, o->reason);
     pack_str(p, o->summary);
     pack_i64(p, (int64_t)o->n_img);
@@ -273,6 +279,7 @@ static void outcome_unpack(Unpack *u, Outcome *o)
     o->status = (int)unpack_int(u, STATUS_PENDING, STATUS_COUNT - 1);
     o->has_bits = (int)unpack_int(u, 0, 1);
     o->wall_s = unpack_f64(u), o->acc = unpack_f64(u), o->bits = unpack_f64(u), o->bits_se = unpack_f64(u);
+    o->objective = unpack_f64(u);
     unpack_str(u, o->reason, sizeof o->reason);
     unpack_str(u, o->summary, sizeof o->summary);
     o->n_img = (size_t)unpack_int(u, 0, (int64_t)(u->len - u->pos));
@@ -280,12 +287,64 @@ static void outcome_unpack(Unpack *u, Outcome *o)
     unpack_bytes(u, o->img, o->n_img);
 }
 
+/* The next trial to run whose values are drawn, or -1. */
+static long master_next(Master *ms)
+{
+    for (long i = ms->next; i < ms->n_todo; i++) {
+        const long k = ms->order[i];
+        if (!generations_ready(ms->gen, k)) continue;
+        ms->order[i] = ms->order[ms->next], ms->order[ms->next] = k;
+        return ms->order[ms->next++];
+    }
+    return -1;
+}
+
+static void master_dispatch(Master *ms, long k, int rank);
+
+/* Trial k to a worker: its number, and the values drawn for it under sampler = tpe (the worker's
+ * job has only their placeholders). */
+static void master_send_trial(Master *ms, long k, int rank)
+{
+    const PlanTrial *t = &ms->plan->trials[k];
+    const Search *se = &ms->plan->job.search;
+    Pack p;
+    pack_init(&p);
+    pack_i64(&p, k);
+    const int n = t->generation > 0 ? se->n_keys : 0;
+    pack_i64(&p, n);
+    for (int j = 0; j < n; j++) {
+        char v[256];
+        settings_format(&t->s, se->keys[j].info, v, sizeof v);
+        pack_str(&p, v);
+    }
+    CS_MPI(MPI_Send(p.buf, (int)p.len, MPI_BYTE, rank, TAG_TRIAL, MPI_COMM_WORLD));
+    pack_free(&p);
+    const double took = cs_now_s() - ms->seen;
+    master_dispatch(ms, k, rank);
+    ms->pr.dispatch_sum += took, ms->pr.dispatches++;
+    ms->pr.dispatch_max = took > ms->pr.dispatch_max ? took : ms->pr.dispatch_max;
+}
+
+/* Workers that wait for a generation: given the trials now drawn, or stopped where none can come
+ * (the sweep halts, or nothing runs that could draw one). */
+static void master_wake(Master *ms)
+{
+    while (ms->n_waiting && !ms->halting && !stop_signal) {
+        const long k = master_next(ms);
+        if (k < 0) break;
+        master_send_trial(ms, k, ms->waiting[--ms->n_waiting]);
+    }
+    if (ms->halting || stop_signal || ms->pr.running == 0)
+        for (; ms->n_waiting; ms->stopped++)
+            CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, ms->waiting[--ms->n_waiting], TAG_STOP, MPI_COMM_WORLD));
+}
+
 /* Trial k's outcome from rank `rank` (0: the master itself); compute: the rank's own time on it.
  * The master takes o->img. */
 static void master_record(Master *ms, long k, Outcome *o, int rank, double wait, double compute)
 {
     char what[256], event[2048], err[1024];
-    job_describe(&ms->plan->job, k, what, sizeof what);
+    plan_describe(ms->plan, k, what, sizeof what);
     const PlanTrial *t = &ms->plan->trials[k];
     progress_finished(&ms->pr, o->status, t->cost, compute, wait);
     if (o->status == STATUS_PENDING) {
@@ -323,6 +382,13 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
     ms->pr.final += recorded && o->status != STATUS_PENDING && o->status != STATUS_FAILED;
     master_record_progress(ms, 1);
     progress_show(&ms->pr, event);
+    const long drawn = recorded ? generations_finish(ms->gen, k, o->status, o->objective) : 0;
+    if (drawn) {
+        snprintf(event, sizeof event, "TPE drew generation %d of trial %ld's group from generations 1 to %d: %ld trial%s",
+                 ms->plan->trials[k].generation + 2, k, ms->plan->trials[k].generation + 1, drawn, drawn == 1 ? "" : "s");
+        progress_show(&ms->pr, event);
+    }
+    master_wake(ms);
 }
 
 static void master_dispatch(Master *ms, long k, int rank)
@@ -344,7 +410,7 @@ static int master_rung(void *arg, long k, uint64_t group, int rung, double value
         ms->rung_goes[rung] += goes, ms->rung_stops[rung] += !goes;
         if (ms->show_epochs) {
             char what[256], line[512];
-            job_describe(&ms->plan->job, k, what, sizeof what);
+            plan_describe(ms->plan, k, what, sizeof what);
             snprintf(line, sizeof line, "trial %ld (%s) at rung %d (epoch %d): %s, %.4g (%ld of its group there)", k,
                      what, rung + 1, ms->plan->job.halving.rungs[rung], goes ? "goes on" : "pruned", value,
                      halving_count(ms->file.halving, group, rung));
@@ -363,8 +429,8 @@ static void serial_epochs(void *arg, long k, const CurveRow *rows, int n)
 
 static void master_serial(Master *ms)
 {
-    while (ms->next < ms->n_todo && !ms->halting && !stop_signal) {
-        long k = ms->order[ms->next++];
+    long k;
+    while (!ms->halting && !stop_signal && (k = master_next(ms)) >= 0) {
         master_dispatch(ms, k, 0);
         progress_show(&ms->pr, NULL);
         TrialResult res;
@@ -382,17 +448,20 @@ static void master_serial(Master *ms)
     }
 }
 
-/* Answer a worker that is free: its next trial, or STOP. Returns 1 if it was stopped. */
+/* Answer a worker that is free: its next trial; a wait, if the trials left wait for a generation
+ * that a running trial may complete; or STOP. Returns 1 if it was stopped. */
 static int master_answer(Master *ms, int rank)
 {
-    if (!ms->halting && !stop_signal && ms->next < ms->n_todo) {
-        long k = ms->order[ms->next++];
-        CS_MPI(MPI_Send(&k, 1, MPI_LONG, rank, TAG_TRIAL, MPI_COMM_WORLD));
-        double took = cs_now_s() - ms->seen;
-        master_dispatch(ms, k, rank);
-        ms->pr.dispatch_sum += took, ms->pr.dispatches++;
-        ms->pr.dispatch_max = took > ms->pr.dispatch_max ? took : ms->pr.dispatch_max;
-        return 0;
+    if (!ms->halting && !stop_signal) {
+        const long k = master_next(ms);
+        if (k >= 0) {
+            master_send_trial(ms, k, rank);
+            return 0;
+        }
+        if (ms->next < ms->n_todo && ms->pr.running > 0) {
+            ms->waiting[ms->n_waiting++] = rank;
+            return 0;
+        }
     }
     CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, rank, TAG_STOP, MPI_COMM_WORLD));
     return 1;
@@ -412,7 +481,7 @@ static int master_receive_result(Master *ms, int rank, int bytes)
     if (u.bad || u.pos != u.len) CS_FAIL("malformed result message from rank %d", rank);
     free(buf);
     if (o.status == STATUS_PENDING) ms->halting = 1;
-    int stopped = master_answer(ms, rank);
+    const int stopped = master_answer(ms, rank);
     master_record(ms, k, &o, rank, wait, compute);
     return stopped;
 }
@@ -456,8 +525,9 @@ static void master_receive_rung(Master *ms, int rank)
 static void master_parallel(Master *ms)
 {
     const int workers = ms->sh->size - 1;
-    int stopped = 0, halt_sent = 0;
-    while (stopped < workers) {
+    int halt_sent = 0;
+    ms->waiting = CS_ALLOC((size_t)workers * sizeof *ms->waiting);
+    while (ms->stopped < workers) {
         if ((stop_signal || ms->halting) && !halt_sent) {
             ms->halting = 1, halt_sent = 1;
             if (stop_signal) { /* said at once: mpirun may kill every rank before the sweep ends (a lost host) */
@@ -468,6 +538,7 @@ static void master_parallel(Master *ms)
             for (long k = 0; k < ms->n; k++) /* busy workers: checkpoint and report now */
                 if (ms->status[k] == STATUS_RUNNING)
                     CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, ms->rank_of[k], TAG_HALT, MPI_COMM_WORLD));
+            master_wake(ms); /* workers waiting for a generation: stopped */
         }
         int flag;
         MPI_Status st;
@@ -482,11 +553,11 @@ static void master_parallel(Master *ms)
         ms->seen = cs_now_s();
         if (st.MPI_TAG == TAG_READY) {
             CS_MPI(MPI_Recv(NULL, 0, MPI_BYTE, st.MPI_SOURCE, TAG_READY, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-            stopped += master_answer(ms, st.MPI_SOURCE);
+            ms->stopped += master_answer(ms, st.MPI_SOURCE);
         } else if (st.MPI_TAG == TAG_RESULT) {
             int bytes;
             CS_MPI(MPI_Get_count(&st, MPI_BYTE, &bytes));
-            stopped += master_receive_result(ms, st.MPI_SOURCE, bytes);
+            ms->stopped += master_receive_result(ms, st.MPI_SOURCE, bytes);
         } else if (st.MPI_TAG == TAG_EPOCH) {
             master_receive_epochs(ms, st.MPI_SOURCE, &st);
         } else if (st.MPI_TAG == TAG_RUNG) {
@@ -521,6 +592,7 @@ static int cmp_cost_desc(const void *a, const void *b, void *arg)
 {
     const PlanTrial *t = arg;
     long x = *(const long *)a, y = *(const long *)b;
+    if (t[x].generation != t[y].generation) return t[x].generation < t[y].generation ? -1 : 1;
     if (t[x].cost != t[y].cost) return t[x].cost < t[y].cost ? 1 : -1;
     return (x > y) - (x < y);
 }
@@ -594,7 +666,10 @@ static int master_finish(Master *ms, double makespan, int workers)
     const int finished = rc == 0 || rc == SWEEP_EXIT_TRIALS_FAILED;
     if (sweepfile_close(&ms->file, !ms->fatal && ms->n_todo ? &run : NULL, ms->n_todo > 0, finished) != 0)
         rc = CS_EXIT_FAILURE;
-    if (rc == SWEEP_EXIT_INTERRUPTED)
+    if (rc == SWEEP_EXIT_INTERRUPTED && !stop_signal && !ms->halting)
+        fprintf(stderr, "copysweep: %ld trial%s of later generations wait for trials of earlier ones that this run did "
+                "not choose (--only, --trial); run the sweep without those options to draw them\n", left, left == 1 ? "" : "s");
+    else if (rc == SWEEP_EXIT_INTERRUPTED)
         fprintf(stderr, "copysweep: stopped by %s with %ld trials left; checkpoints are in %s; run the same "
                 "command to resume\n", stop_signal == SIGUSR1 ? "SIGUSR1" : stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                 left, sh->ckpt_dir);
@@ -619,6 +694,7 @@ static int master_run(Master *ms, int progress)
                         /* under mpirun stderr is a pipe even on a terminal: --progress bar asks for the bar there */
                         .tty = progress < 0 ? isatty(2) : progress};
     master_order(ms);
+    ms->gen = generations_new(&ms->sh->plan, ms->status, ms->file.objective);
     const int workers = sh->size > 1 ? sh->size - 1 : 1;
     if (ms->n_todo) print_estimate(sh, ms, workers);
     ms->pr.t0 = ms->pr.last_line = cs_now_s();
@@ -630,7 +706,8 @@ static int master_run(Master *ms, int progress)
         master_parallel(ms);
     if (ms->pr.tty) fputs("\r\033[K", stderr);
     const int rc = master_finish(ms, cs_now_s() - ms->pr.t0, workers);
-    free(ms->status), free(ms->rank_of), free(ms->order), free(ms->pr.record_s);
+    generations_free(ms->gen);
+    free(ms->status), free(ms->rank_of), free(ms->order), free(ms->pr.record_s), free(ms->waiting);
     return rc;
 }
 
@@ -666,15 +743,33 @@ static int worker_rung(void *arg, long k, uint64_t group, int rung, double value
 /* The master's next message to this worker, without spinning: a worker may wait for seconds (the
  * master's estimate of the wall time) or minutes (the end of a sweep), and a blocking receive polls
  * at full speed on a core that another rank computes on, or on its hyperthread sibling. */
-static void worker_receive(long *k, MPI_Status *st)
+/* The master's next message: TRIAL (trial *k, with the values drawn for it set in t->s), STOP or HALT. */
+static void worker_receive(const Plan *plan, long *k, PlanTrial *t, MPI_Status *st)
 {
-    int flag;
+    int flag, bytes;
     for (;;) {
         CS_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st));
         if (flag) break;
         nanosleep(&(struct timespec){0, POLL_NS}, NULL);
     }
-    CS_MPI(MPI_Recv(k, 1, MPI_LONG, 0, st->MPI_TAG, MPI_COMM_WORLD, st));
+    CS_MPI(MPI_Get_count(st, MPI_BYTE, &bytes));
+    unsigned char *buf = CS_ALLOC((size_t)bytes + 1);
+    CS_MPI(MPI_Recv(buf, bytes, MPI_BYTE, 0, st->MPI_TAG, MPI_COMM_WORLD, st));
+    if (st->MPI_TAG == TAG_TRIAL) {
+        const Search *se = &plan->job.search;
+        Unpack u = unpack_start(buf, (size_t)bytes);
+        *k = (long)unpack_int(&u, 0, LONG_MAX);
+        const int n = (int)unpack_int(&u, 0, se->n_keys);
+        plan_resolve(&plan->job, *k, t); /* once: its settings, key, group and sample */
+        for (int j = 0; j < n && !u.bad; j++) {
+            char v[256];
+            unpack_str(&u, v, sizeof v);
+            if (!u.bad) job_set_value(&t->s, se->keys[j].info, v);
+        }
+        if (u.bad || u.pos != u.len) CS_FAIL("malformed trial message from the master");
+        t->drawn = 1;
+    }
+    free(buf);
 }
 
 static void worker_run(Shared *sh)
@@ -682,18 +777,17 @@ static void worker_run(Shared *sh)
     double asked = cs_now_s();
     CS_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_READY, MPI_COMM_WORLD));
     for (;;) {
-        long k;
+        long k = -1;
         MPI_Status st;
+        PlanTrial t;
         do /* a HALT that arrived after its trial ended is stale */
-            worker_receive(&k, &st);
+            worker_receive(&sh->plan, &k, &t, &st);
         while (st.MPI_TAG == TAG_HALT);
         if (st.MPI_TAG == TAG_STOP) return;
         const double start = cs_now_s(), wait = start - asked;
         TrialResult res;
         Model model;
         EpochSink sink = {.k = k, .deliver = send_epochs, .ask = worker_rung};
-        PlanTrial t;
-        plan_resolve(&sh->plan.job, k, &t); /* once: its settings, key, group and sample */
         run_trial(sh, k, &t, stop_requested_worker, &sink, &res, &model);
         Outcome o;
         outcome_of(sh, k, &t, &res, &model, &o); /* the record is built here, not on the master */

@@ -13,6 +13,7 @@
 
 #include "check.h" /* CS_ALLOC, CS_CALLOC, CS_FAIL */
 #include "clock.h"    /* cs_now_s */
+#include "generations.h" /* objective_of_curves */
 #include "progress.h" /* progress_mean_ms */
 
 /* FILE.h5 -> FILE.shard-I-of-N.h5; -1 if that is too long. */
@@ -170,6 +171,47 @@ static int halving_resume(SweepFile *f, const Plan *p, char *err, size_t errlen)
     return rc;
 }
 
+typedef struct {
+    const Objective *o;
+    double *value;
+} ObjectiveRead;
+
+static void objective_values(void *arg, long k, const CurveRow *rows, int n)
+{
+    ObjectiveRead *r = arg;
+    r->value[k] = objective_of_curves(r->o, rows, n);
+}
+
+/* The objectives of sampler = tpe as the file's finished trials (journal folded in) hold them, from
+ * their curves or their program's metric column. 0, or -1. */
+static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errlen)
+{
+    const Objective *o = &p->job.search.objective;
+    f->objective = CS_ALLOC((size_t)p->n * sizeof *f->objective + 1);
+    unsigned char *want = CS_CALLOC((size_t)p->n + 1);
+    long any = 0;
+    for (long k = 0; k < p->n; k++) {
+        const int s = f->status[k];
+        f->objective[k] = NAN;
+        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED) && !p->rerun[k] && p->trials[k].sample >= 0;
+        any += want[k];
+    }
+    int rc = 0;
+    if (any && store_fold(&f->store, err, errlen) != 0) rc = -1;
+    else if (any && o->kind != OBJ_EXEC_METRIC) {
+        ObjectiveRead r = {.o = o, .value = f->objective};
+        rc = results_read_curves(f->output, p->n, want, objective_values, &r, err, errlen);
+    } else if (any) {
+        double *col = CS_ALLOC((size_t)p->n * sizeof *col + 1);
+        rc = results_read_column(f->output, o->name, p->n, col, err, errlen);
+        for (long k = 0; rc == 0 && k < p->n; k++)
+            if (want[k]) f->objective[k] = col[k];
+        free(col);
+    }
+    free(want);
+    return rc;
+}
+
 int sweepfile_open(SweepFile *f, Plan *p, const Options *a, char *err, size_t errlen)
 {
     if (results_check_writable(f->output, err, errlen) != 0) return -1;
@@ -194,6 +236,8 @@ int sweepfile_open(SweepFile *f, Plan *p, const Options *a, char *err, size_t er
     free(old_of);
     if (opened == 0 && p->job.halving.n_rungs && halving_resume(f, p, err, errlen) != 0)
         CS_FAIL("%s", err); /* the file was read above: this is the machine's or the library's failure */
+    if (opened == 0 && p->job.search.sampler == SAMPLER_TPE && objective_resume(f, p, err, errlen) != 0)
+        CS_FAIL("%s", err);
     return opened;
 }
 
@@ -229,5 +273,6 @@ void sweepfile_free(SweepFile *f)
 {
     free(f->status), free(f->store.sync_s);
     halving_free(f->halving);
-    f->status = NULL, f->store.sync_s = NULL, f->halving = NULL;
+    free(f->objective);
+    f->status = NULL, f->store.sync_s = NULL, f->halving = NULL, f->objective = NULL;
 }

@@ -44,11 +44,13 @@ run "data, splits and metrics" "$bins/test_data"
 run "memory in bits, its SE and temperature; the decay per step" "$bins/test_info"
 run "training: determinism across threads, learning at T=5" "$bins/test_train"
 run "exec trials: the command template, the metrics protocol, every outcome of a program" "$bins/test_exec"
+run "TPE: values within range, the same from the same stream, nearer the good observations than uniform" "$bins/test_tpe"
 run "command line" tests/test_cli.sh
 run "kernel paths: the same bits on avx512, avx2 and generic; mixed ranks; resumed on another path" tests/test_kernels.sh
 run "MPI sweep: ranks, signals, resume, faults, bad input" tests/test_sweep.sh
 run "results store: kills while recording and compacting, journal damage, grown grids, merge, status" tests/test_store.sh
 run "beyond the grid: zip, [when], [search] samples, successive halving, bad input" tests/test_search.sh
+run "TPE in generations: ranks, SIGTERM and resume, growth, halving, status, bad input" tests/test_tpe.sh
 run "sweeps of a program ([exec]): ranks, every outcome, no shell, SIGTERM and resume, halving, bad input" \
     tests/test_exec_sweep.sh
 if [ -z "${SANITIZED:-}" ]; then
