@@ -441,8 +441,11 @@ def runs(path):
 def search(job_text):
     """The [search] and [halving] sections of a job's text (the file's `job` attribute): dict(keys=[the
     searched settings' columns], ranges={column: the distribution as written}, samples, seed, rungs=[epochs],
-    reduction, metric=column of the curves); keys is empty for a job without [search]."""
-    spec = dict(keys=[], ranges={}, samples=0, seed=1, rungs=[], reduction=3.0, metric="val_bits")
+    reduction, metric=column of the curves that halving compares); with sampler = tpe also sampler,
+    generations, per_generation (samples = their product), objective (the curve's column, or an [exec]
+    metric) and maximize; keys is empty for a job without [search]."""
+    spec = dict(keys=[], ranges={}, samples=0, seed=1, rungs=[], reduction=3.0, metric="val_bits", sampler="random",
+                generations=1, per_generation=0, objective=None, maximize=True)
     cp = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",), comment_prefixes=(";", "#"))
     try:
         cp.read_string(job_text)
@@ -454,10 +457,24 @@ def search(job_text):
                 spec["samples"] = int(v)
             elif k == "sampler-seed":
                 spec["seed"] = int(v)
+            elif k == "sampler":
+                spec["sampler"] = v.strip()
+            elif k in ("generations", "per-generation"):
+                spec[k.replace("-", "_")] = int(v)
+            elif k == "metric":
+                spec["objective"] = v.strip()
+            elif k == "direction":
+                spec["maximize"] = v.strip() == "maximize"
             else:
                 col = "max_epochs" if k == "epochs" else k.replace("-", "_")
                 spec["keys"].append(col)
                 spec["ranges"][col] = v.strip()
+    if spec["sampler"] == "tpe":
+        spec["samples"] = spec["generations"] * spec["per_generation"]
+        if spec["objective"] in ("val-bits", "val-acc", "val-loss"):
+            if not cp.has_option("search", "direction"):
+                spec["maximize"] = spec["objective"] != "val-loss"
+            spec["objective"] = spec["objective"].replace("-", "_")
     if cp.has_section("halving"):
         h = dict(cp.items("halving"))
         spec["rungs"] = [int(x) for x in h.get("rungs", "").split(",") if x.strip()]

@@ -13,7 +13,13 @@ cells that carry nothing), geometric means for quantities read on a log scale; b
 the ceiling Fano's inequality sets from the bits carried. Written as report/index.md and
 report/index.html with PNG figures beside them, and the summary table as report/summary.csv.
 
-Usage: analysis/report.py RESULTS.h5 [-o report/]
+Usage: analysis/report.py RESULTS.h5 [-o report/] [--pareto A:max,B:min] [--watch [--every S]]
+
+--watch rebuilds the report while a sweep writes RESULTS.h5 (from its journal, as load.py reads it),
+at most every S seconds (default 10) and only when the file or its journal changed; its pages
+reload themselves, say how many trials are final and running, and draw the running trials' curves
+so far. It stops, after a last build without the reloading, when no sweep holds the file's lock
+(or on Ctrl-C).
 
 Trials count when their status is done or diverged (both have test metrics of their selected
 weights); pending, running and failed trials are shown as missing, never averaged away. Exit
@@ -33,6 +39,7 @@ the per-epoch curves the program reported, the failed trials and the set-up.
 import argparse
 import os
 import sys
+import time
 
 try:
     import h5py  # noqa: F401 (load needs it; checked here to say so in one line)
@@ -52,7 +59,7 @@ import load  # noqa: E402
 from report_data import COUNTED, ReportData  # noqa: E402
 from report_doc import Doc  # noqa: E402
 import report_explore  # noqa: E402
-from report_sections import answer, dynamics, factors, figures, search_setup, tables, tasks  # noqa: E402
+from report_sections import answer, dynamics, factors, figures, pareto, search_setup, tables, tasks  # noqa: E402
 from report_sections import exec_trials as exec_sections  # noqa: E402
 
 # which files a section is for: the built-in sections read the built-in columns (model, T, bits, ...)
@@ -103,6 +110,7 @@ SECTIONS = [
     ("ablation", factors.ablation, built_in),
     ("factors", factors.factors, built_in),
     ("cost", search_setup.cost, built_in),
+    ("pareto front", pareto.pareto, every_file),
     ("setup", search_setup.setup, built_in),
     ("exec setup", exec_sections.setup, exec_trials),
 ]
@@ -119,21 +127,94 @@ def write(data):
     page = report_explore.write(data)
     d.p(f"Interactive figures (hover, zoom, models toggled): [{page}]({page})." if page else
         "No interactive page: its figures need python3-plotly.")
-    with open(os.path.join(data.outdir, "index.md"), "w") as f:
-        f.write(d.markdown())
-    with open(os.path.join(data.outdir, "index.html"), "w") as f:
-        f.write(d.html(f"copysweep report: {os.path.basename(data.path)}"))
+    report_explore.write_atomic(os.path.join(data.outdir, "index.md"), d.markdown())
+    report_explore.write_atomic(os.path.join(data.outdir, "index.html"),
+                                d.html(f"copysweep report: {os.path.basename(data.path)}", report_explore.refresh(data),
+                                       report_explore.live_banner(data)))
     pd.DataFrame(data.summary).to_csv(os.path.join(data.outdir, "summary.csv"), index=False)
+
+
+def parse_pareto(text):
+    """--pareto A:max,B:min -> [(A, True), (B, False)]; ValueError with what was expected."""
+    parts = [x.strip() for x in text.split(",")]
+    if len(parts) != 2 or any(x.count(":") != 1 or x.split(":")[1] not in ("max", "min") for x in parts):
+        raise ValueError(f"--pareto '{text}': expected two columns with their directions, A:max,B:min")
+    return [(x.split(":")[0], x.split(":")[1] == "max") for x in parts]
+
+
+def build(a, watch):
+    """One report of the file; returns (data, seconds it took)."""
+    start = time.monotonic()
+    data = ReportData(a.results, a.output)
+    data.pareto, data.watch, data.built = a.pareto, watch, time.strftime("%H:%M:%S")
+    write(data)
+    return data, time.monotonic() - start
+
+
+def sweep_running(path):
+    """Whether a sweep holds the file's lock (PATH.ckpt/lock, flock'ed while it writes): /proc/locks lists
+    it, so that asking never takes the lock a starting sweep needs."""
+    try:
+        inode = os.stat(f"{path}.ckpt/lock").st_ino
+        with open("/proc/locks") as f:
+            return any(line.split()[1] == "FLOCK" and line.split()[5].endswith(f":{inode}") for line in f
+                       if len(line.split()) > 5)
+    except OSError:
+        return False
+
+
+def stamp(path):
+    """What changes when a sweep records something: the file's and its journal's sizes and times."""
+    out = []
+    for p in (path, f"{path}.ckpt/journal"):
+        try:
+            st = os.stat(p)
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return out
+
+
+def watch(a):
+    """Rebuild while a sweep writes the file (at most every a.every seconds, and only after a change);
+    then once more without the reloading."""
+    seen = None
+    try:
+        while True:
+            running = sweep_running(a.results)
+            now = stamp(a.results)
+            if now != seen:
+                seen = now
+                data, took = build(a, a.every if running else 0)
+                print(f"report: {time.strftime('%H:%M:%S')} rebuilt in {took:.1f} s: "
+                      f"{int(data.everything['status'].isin(COUNTED).sum())} of {len(data.everything)} trials counted, "
+                      f"{int((data.everything['status'] == 'running').sum())} running", flush=True)
+            if not running:
+                break
+            time.sleep(a.every)
+    except KeyboardInterrupt:
+        pass
+    data, _ = build(a, 0)
+    return data
 
 
 def main():
     p = argparse.ArgumentParser(description="Tables and figures of a copysweep results file.")
     p.add_argument("results")
     p.add_argument("-o", "--output", default="report", help="folder for index.md, index.html and the figures")
+    p.add_argument("--pareto", help="the Pareto front of two /trials columns, e.g. test_bits:max,wall_s:min")
+    p.add_argument("--watch", action="store_true", help="rebuild while a sweep writes the file; pages reload themselves")
+    p.add_argument("--every", type=float, default=10, help="with --watch: at most one build per this many seconds")
     a = p.parse_args()
     try:
-        data = ReportData(a.results, a.output)
-        write(data)
+        a.pareto = parse_pareto(a.pareto) if a.pareto else None
+        if a.every <= 0:
+            raise ValueError(f"--every {a.every:g}: expected seconds > 0")
+    except ValueError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    try:
+        data = watch(a) if a.watch else build(a, 0)[0]
     except load.ResultsError as e:
         print(f"report: {e}", file=sys.stderr)
         return 2

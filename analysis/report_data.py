@@ -162,7 +162,14 @@ class ReportData:
     def selection(self, rows):
         """Each trial's value for choosing among samples: the best validation value over its epochs, of
         [halving]'s metric (else bits, or accuracy for a task without bits; an exec program that reports
-        no validation accuracy: the lowest validation loss, as its negative)."""
+        no validation accuracy: the lowest validation loss, as its negative); under sampler = tpe, TPE's
+        objective (minimized ones as their negative)."""
+        obj, sign = self.spec["objective"], 1 if self.spec["maximize"] else -1
+        if self.spec["sampler"] == "tpe" and obj in rows.columns:  # an [exec] metric: its final value
+            return sign * rows[obj].astype(float)
+        if self.spec["sampler"] == "tpe" and obj in self.curves.columns:
+            best = self.curves.groupby("trial")[obj].max() if sign > 0 else -self.curves.groupby("trial")[obj].min()
+            return rows["trial"].map(best)
         col = (self.spec["metric"] if self.spec["rungs"] else
                "val_bits" if load.has_bits(self.everything) else "val_acc")
         if self.exec and not self.spec["rungs"] and not np.isfinite(self.curves[col]).any():
@@ -171,6 +178,8 @@ class ReportData:
 
     def selection_name(self):
         """What selection() ranks by, in words."""
+        if self.spec["sampler"] == "tpe" and self.spec["objective"]:
+            return f"TPE's objective {self.spec['objective']} ({'maximized' if self.spec['maximize'] else 'minimized'})"
         if self.spec["rungs"]:
             return f"[halving] metric {self.spec['metric']}"
         if self.exec and not np.isfinite(self.curves["val_acc"]).any():

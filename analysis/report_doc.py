@@ -134,13 +134,14 @@ class Doc:
             out.append("")
         return "\n".join(out)
 
-    def html(self, title):
+    def html(self, title, head="", banner=""):
+        """The page; head: more of its <head> (a watched page's refresh), banner: HTML before the first block."""
         e = html.escape
-        out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}<title>{e(title)}</title>",
                "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
                "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
                "text-align:right}th{background:#eee}img{max-width:100%}pre{background:#f5f5f5;padding:1em;"
-               "overflow-x:auto}figcaption{font-style:italic}</style></head><body>"]
+               "overflow-x:auto}figcaption{font-style:italic}</style></head><body>" + banner]
         heads = self.headings()
         for b in self.blocks:
             if b[0] == "h":

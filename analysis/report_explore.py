@@ -17,6 +17,7 @@ import pandas as pd
 
 import load
 from report_data import COUNTED
+from report_sections import pareto
 
 try:
     import plotly.graph_objects as go
@@ -30,12 +31,28 @@ def color(data, m):
     return matplotlib.colors.to_hex(data.colors.get(m, "gray"))
 
 
-def objective(data):
-    """The column a trial is judged by: test bits where the task has them, else test accuracy (an exec
-    file: its first declared metric)."""
+def headline(data):
+    """Test bits where the task has them, else test accuracy (an exec file: its first declared metric)."""
     if data.exec:
         return data.metrics[0] if data.metrics else None
     return "test_bits" if data.has_bits else "test_acc"
+
+
+def objective(data):
+    """(name, maximize) of what a trial is judged by: a TPE search's objective, else the headline."""
+    s = data.spec
+    if s["sampler"] == "tpe" and s["objective"]:
+        return s["objective"], s["maximize"]
+    return headline(data), True
+
+
+def objective_values(data, rows):
+    """The objective of each of rows: its column, or the best of its validation curve (TPE's val-bits)."""
+    y, maximize = objective(data)
+    if y in rows.columns:
+        return pd.to_numeric(rows[y], errors="coerce")
+    c = data.curves[~data.curves["running"].astype(bool)].groupby("trial")[y]
+    return rows["trial"].map(c.max() if maximize else c.min())
 
 
 def bits_against_T(data):
@@ -43,7 +60,7 @@ def bits_against_T(data):
     mean ± SE over seeds a line with error bars."""
     if data.exec or len(data.Ts) < 2:
         return None
-    y = objective(data)
+    y = headline(data)
     fig = go.Figure()
     for m in data.models:
         sub = data.counted[data.counted["model"] == m]
@@ -69,7 +86,8 @@ def curves(data):
     if data.exec:
         return None
     c = data.curves
-    c = c[c["trial"].isin(data.counted["trial"])]
+    running = set(c.loc[c["running"].astype(bool), "trial"])
+    c = c[c["trial"].isin(data.counted["trial"]) | c["trial"].isin(running)]
     y = "val_bits" if data.has_bits and "val_bits" in c else "val_acc"
     if c.empty:
         return None
@@ -78,9 +96,12 @@ def curves(data):
         shown = []
         for m in data.models:
             for k, rows in c[(c["T"] == T) & (c["model"] == m)].groupby("trial"):
+                live = k in running  # a running trial's rows so far, dashed
                 fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[y], mode="lines", name=data.names[m],
-                                         legendgroup=m, showlegend=m not in shown, line=dict(color=color(data, m)),
-                                         visible=T == data.Ts[0], hovertemplate=f"trial {k}<br>epoch %{{x}}<br>%{{y:.3f}}<extra></extra>"))
+                                         legendgroup=m, showlegend=m not in shown,
+                                         line=dict(color=color(data, m), dash="dash" if live else "solid"),
+                                         visible=T == data.Ts[0], hovertemplate=f"trial {k}{' (running)' if live else ''}"
+                                         "<br>epoch %{x}<br>%{y:.3f}<extra></extra>"))
                 shown.append(m)
         per_T.append(len(fig.data))
     buttons, start = [], 0
@@ -88,7 +109,8 @@ def curves(data):
         buttons.append(dict(label=f"T = {T}", method="update",
                             args=[{"visible": [start <= i < end for i in range(len(fig.data))]}]))
         start = end
-    fig.update_layout(title=f"{y} against epochs, one line per trial", xaxis_title="epoch", yaxis_title=y,
+    fig.update_layout(title=f"{y} against epochs, one line per trial" + (f" ({len(running)} running: dashed)" if running else ""),
+                      xaxis_title="epoch", yaxis_title=y,
                       updatemenus=[dict(buttons=buttons, x=1.0, y=1.15, xanchor="right")] if len(buttons) > 1 else [])
     return fig
 
@@ -135,16 +157,17 @@ def importance(data):
     """Each searched or swept setting's share of the objective's variance over the counted trials, by
     one-way analysis of variance (eta squared, SS_between / SS_total); a searched real setting is
     grouped by its quintile."""
-    y, keys = objective(data), settings_of(data)
+    (y, _), keys = objective(data), settings_of(data)
     rows = data.everything[data.everything["status"].isin(COUNTED)]
     if not y or not keys or len(rows) < 3:
         return None
+    values = objective_values(data, rows)
     shares = {}
     for k in keys:
         labels = rows[k]
         if k in data.searched and pd.api.types.is_float_dtype(labels) and labels.nunique() > 5:
             labels = pd.qcut(labels, 5, labels=False, duplicates="drop")
-        shares[k] = eta_squared(rows[y], labels)
+        shares[k] = eta_squared(values, labels)
     order = sorted(shares, key=shares.get, reverse=True)
     fig = go.Figure(go.Bar(x=[shares[k] for k in order], y=order, orientation="h",
                            hovertemplate="%{y}: %{x:.1%} of the variance<extra></extra>"))
@@ -156,12 +179,13 @@ def importance(data):
 
 def parallel(data):
     """The searched settings of every counted searched trial against the objective."""
-    y = objective(data)
+    y, _ = objective(data)
     if not data.searched or not y:
         return None
     rows = data.everything[(data.everything["sample"] >= 0) & data.everything["status"].isin(COUNTED)]
     if rows.empty:
         return None
+    rows = rows.assign(**{y: objective_values(data, rows)})
     dims = []
     for k in data.searched + [y]:
         col = rows[k]
@@ -178,21 +202,53 @@ def parallel(data):
 
 def history(data):
     """Each group's best objective so far against the trials run, in trial order."""
-    y = objective(data)
+    y, maximize = objective(data)
     if not data.searched or not y:
         return None
-    rows = data.everything[data.everything["sample"] >= 0].sort_values("trial")
+    rows = data.everything[data.everything["sample"] >= 0].sort_values(["sample", "trial"])
     keys = [k for k in data.group_keys() if k in rows.columns]
+    values = objective_values(data, rows).where(rows["status"].isin(COUNTED))
     fig = go.Figure()
-    for group, sub in (rows.groupby(keys) if keys else [((), rows)]):
-        vals = sub[y].where(sub["status"].isin(COUNTED))
-        best = vals.cummax()
+    for group, sub in (rows.groupby(keys if len(keys) > 1 else keys[0]) if keys else [((), rows)]):
+        vals = values[sub.index]
+        best = vals.cummax() if maximize else vals.cummin()
         name = ", ".join(f"{k} = {v}" for k, v in zip(keys, group if isinstance(group, tuple) else (group,))) or "all"
         fig.add_trace(go.Scatter(x=np.arange(1, len(sub) + 1), y=best, mode="lines+markers", name=name,
                                  text=[f"trial {t}" for t in sub["trial"]],
                                  hovertemplate="%{text}<br>best so far %{y:.4g}<extra>" + html.escape(name) + "</extra>"))
-    fig.update_layout(title=f"Optimization history: each group's best {y} so far", xaxis_title="searched trials run",
-                      yaxis_title=f"best {y}")
+    s = data.spec
+    if s["sampler"] == "tpe":  # where each generation of TPE begins
+        for g in range(1, s["generations"]):
+            fig.add_vline(x=g * s["per_generation"] + 0.5, line=dict(color="gray", dash="dot", width=1))
+    fig.update_layout(title=f"Optimization history: each group's best {y} so far" +
+                      (f" (dotted: TPE's generations of {s['per_generation']})" if s["sampler"] == "tpe" else ""),
+                      xaxis_title="searched trials of the group, in sample order", yaxis_title=f"best {y}")
+    return fig
+
+
+def pareto_front(data):
+    """The counted trials on the two metrics of section "Pareto front", the front marked and joined."""
+    ms, rows = pareto.points(data)
+    if not ms or rows is None or len(rows) < 2:
+        return None
+    (a, amax), (b, bmax) = ms
+    on = pareto.on_front(data, rows, a, b, amax, bmax)
+    fig = go.Figure()
+    by = rows["model"] if "model" in rows else pd.Series("trials", index=rows.index)
+    for m in dict.fromkeys(by):
+        sub = rows[by == m]
+        fig.add_trace(go.Scatter(x=sub[b], y=sub[a], mode="markers", name=data.names.get(m, m),
+                                 marker=dict(color=color(data, m) if data.colors else None, opacity=0.5, size=7),
+                                 text=[f"trial {t}" for t in sub["trial"]],
+                                 hovertemplate="%{text}<br>" + f"{b} %{{x:.4g}}<br>{a} %{{y:.4g}}<extra></extra>"))
+    for label, g in pareto.by_length(data, rows[on]):
+        f = g.sort_values(b)
+        fig.add_trace(go.Scatter(x=f[b], y=f[a], mode="lines+markers", name=f"Pareto front {label}".strip(),
+                                 line=dict(color="black", shape="hv"), marker=dict(symbol="diamond-open", size=11),
+                                 text=[f"trial {t}" for t in f["trial"]],
+                                 hovertemplate="%{text} (on the front)<br>" + f"{b} %{{x:.4g}}<br>{a} %{{y:.4g}}<extra></extra>"))
+    fig.update_layout(title=f"Pareto front: {a} ({'max' if amax else 'min'}) against {b} ({'max' if bmax else 'min'})",
+                      xaxis_title=b, yaxis_title=a, xaxis_type="log" if (rows[b] > 0).all() else "linear")
     return fig
 
 
@@ -204,6 +260,7 @@ FIGURES = [
     ("importance", importance),
     ("parallel coordinates", parallel),
     ("history", history),
+    ("pareto front", pareto_front),
 ]
 
 
@@ -224,10 +281,34 @@ def write(data):
     if not parts:
         return None
     title = f"copysweep: explore {html.escape(os.path.basename(data.path))}"
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>"
-            f"<h1>{title}</h1><p>Hover for a trial's values; drag to zoom, double-click to reset; click a legend "
+    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">{refresh(data)}<title>{title}</title></head><body>"
+            f"<h1>{title}</h1>{live_banner(data)}<p>Hover for a trial's values; drag to zoom, double-click to reset; click a legend "
             f"entry to hide it. The tables and the method are in <a href=\"index.html\">index.html</a>.</p>"
             + "\n".join(parts) + "</body></html>\n")
-    with open(os.path.join(data.outdir, "explore.html"), "w") as f:
-        f.write(page)
+    write_atomic(os.path.join(data.outdir, "explore.html"), page)
     return "explore.html"
+
+
+def refresh(data):
+    """The tag that makes a watched page reload itself (copysweep-report --watch), or nothing."""
+    return f'<meta http-equiv="refresh" content="{data.watch:g}">' if data.watch else ""
+
+
+def live_banner(data):
+    """What a watched page says first: the trials' statuses now and when it was built."""
+    if not data.watch:
+        return ""
+    counts = data.everything["status"].value_counts()
+    final = int(data.everything["status"].isin(COUNTED + ("pruned", "failed")).sum())
+    return (f'<p id="live">Live: {final} of {len(data.everything)} trials final, '
+            f'<span id="running">{int(counts.get("running", 0))}</span> running '
+            f'({", ".join(f"{n} {st}" for st, n in counts.items())}); built {data.built}; this page reloads itself '
+            f"every {data.watch:g} s while the sweep runs.</p>")
+
+
+def write_atomic(path, text):
+    """text into path by a rename, so that a browser reloading the page never reads half of it."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -20,9 +20,17 @@ def search(data, d):
     keys = data.group_keys()
     d.section("Search")
     ranges = ", ".join(f"{k} ({s['ranges'][k]})" for k in data.searched)
-    chooser = data.selection_name() if data.exec else ("[halving] metric" if s["rungs"] else "validation value")
-    d.p(f"{s['samples']} samples of {ranges}, drawn from the "
-        f"stream of sampler-seed {s['seed']}: the same samples for every {', '.join(keys) or 'trial'}. {len(srch)} "
+    chooser = (data.selection_name() if data.exec or s["sampler"] == "tpe" else
+               "[halving] metric" if s["rungs"] else "validation value")
+    if s["sampler"] == "tpe":
+        drawn = (f"in {s['generations']} generations of {s['per_generation']} per group ({', '.join(keys) or 'all'}): "
+                 f"generation 1 from the stream of sampler-seed {s['seed']}, the same for every group, and each later "
+                 f"generation drawn by TPE from the group's trials of the generations before it, by "
+                 f"{data.selection_name()}.")
+    else:
+        drawn = (f"drawn from the stream of sampler-seed {s['seed']}: the same samples for every "
+                 f"{', '.join(keys) or 'trial'}.")
+    d.p(f"{s['samples']} samples of {ranges}, {drawn} {len(srch)} "
         f"searched trials ({', '.join(f'{n} {st}' for st, n in srch['status'].value_counts().items())}). The other "
         "sections show each group (" + (", ".join(keys) or "all trials") + ") at its selected sample: the counted "
         f"trial with the best {chooser} over its epochs.")
