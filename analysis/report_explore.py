@@ -300,10 +300,12 @@ def live_banner(data):
         return ""
     counts = data.everything["status"].value_counts()
     final = int(data.everything["status"].isin(COUNTED + ("pruned", "failed")).sum())
-    return (f'<p id="live">Live: {final} of {len(data.everything)} trials final, '
-            f'<span id="running">{int(counts.get("running", 0))}</span> running '
-            f'({", ".join(f"{n} {st}" for st, n in counts.items())}); built {data.built}; this page reloads itself '
-            f"every {data.watch:g} s while the sweep runs.</p>")
+    running = data.everything.loc[data.everything["status"] == "running", "trial"].tolist()
+    shown = ", ".join(str(t) for t in running[:20]) + (f" and {len(running) - 20} more" if len(running) > 20 else "")
+    return (f'<p id="live">Live: <span id="final">{final}</span> of {len(data.everything)} trials final, '
+            f'{len(running)} running{" (trials " if running else ""}<span id="running-trials">{shown}</span>'
+            f'{")" if running else ""}; {", ".join(f"{n} {st}" for st, n in counts.items())}; built {data.built}; '
+            f"this page reloads itself every {data.watch:g} s while the sweep runs.</p>")
 
 
 def write_atomic(path, text):

@@ -1,8 +1,12 @@
 #!/bin/bash
 # The report to explore (analysis/report_explore.py), in a real browser: a small searched sweep's
-# report writes explore.html; headless Chromium opens it offline and the page raises no script
-# error, every figure's plot is drawn (plotly's SVG in each section), and a screenshot is not blank.
+# report writes explore.html (7 figures, the Pareto front among them); headless Chromium opens it
+# offline and the page raises no script error, every figure's plot is drawn (plotly's SVG in each
+# section), and a screenshot is not blank.
 # eta squared (the settings' shares of the variance) against values worked by hand, with a control.
+# The live report (--watch) while a sweep runs: the page, opened once in Chromium, reloads itself and
+# shows a trial that was running when it was opened as final (tests/watch_browser.py, the DevTools
+# protocol on a pipe); the last build, after the sweep, does not reload.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
@@ -39,8 +43,8 @@ JOB
 "$BIN" se.ini -o se.h5 2> sweep.log || fail "the sweep: $(tail -2 sweep.log)"
 "$PYTHON" "$ROOT/analysis/report.py" se.h5 -o rep > report.log 2>&1 || fail "the report: $(tail -3 report.log)"
 sections=$(grep -o '<section id="[^"]*"' rep/explore.html | sed 's/.*id="//; s/"//' | tr '\n' ' ')
-[ "$(wc -w <<<"$sections")" = 6 ] && grep -q "(explore.html)" rep/index.md \
-    && pass "explore.html holds 6 figures ($sections), linked from index.md" || fail "explore.html: sections '$sections'"
+[ "$(wc -w <<<"$sections")" = 7 ] && grep -q "(explore.html)" rep/index.md \
+    && pass "explore.html holds 7 figures ($sections), linked from index.md" || fail "explore.html: sections '$sections'"
 ! grep -q '<script[^>]*src=' rep/explore.html && [ "$(grep -c '<script' rep/explore.html)" -ge 6 ] \
     && pass "the page loads no script from elsewhere (plotly.js inline: it opens offline)" || fail "explore.html loads a script"
 
@@ -52,7 +56,7 @@ open_page() { # PAGE DOM LOG: the page in headless Chromium, its DOM once drawn 
 open_page "$work/rep/explore.html" dom.html console.log
 drawn=$(grep -o 'class="main-svg"' dom.html | wc -l)
 plots=$(grep -o 'class="plot-container plotly"' dom.html | wc -l)
-[ "$plots" = 6 ] && [ "$drawn" -ge 6 ] && pass "Chromium drew every figure: $plots plots, $drawn SVG layers" \
+[ "$plots" = 7 ] && [ "$drawn" -ge 7 ] && pass "Chromium drew every figure: $plots plots, $drawn SVG layers" \
     || fail "Chromium: $plots plots, $drawn SVG layers; $(grep -i console console.log | head -3)"
 errors=$(grep -c "Uncaught\|CONSOLE.*[Ee]rror" console.log)
 sed 's|</body>|<script>notAFunction();</script></body>|' rep/explore.html > rep/broken.html
@@ -71,5 +75,36 @@ colours = len(np.unique((img * 255).astype(np.uint8).reshape(-1, 3), axis=0))
 print(f"  {img.shape[1]}x{img.shape[0]} px, {colours} colours")
 sys.exit(not (colours > 50 and img.std() > 0.02))
 EOF
+
+# --- the live report: --watch while a sweep runs; the page, opened once, reloads itself and shows a
+# trial that was running when it was opened as final; its running trial's curve is drawn dashed
+cat > live.ini <<JOB
+[settings]
+model = gru
+seed = 1, 2, 3, 4, 5, 6
+T = 10
+hidden = 48
+train-size = 256
+val-size = 32
+test-size = 32
+epochs = 800
+patience = 0
+target-acc = 1
+JOB
+"$BIN" live.ini -o live.h5 2> live.log &
+sweep=$!
+for _ in $(seq 100); do [ -e live.h5 ] && break; sleep 0.1; done
+"$PYTHON" "$ROOT/analysis/report.py" live.h5 -o wrep --watch --every 1 > watch.log 2>&1 &
+watcher=$!
+for _ in $(seq 300); do grep -q 'id="running-trials">[0-9]' wrep/explore.html 2> /dev/null && break; sleep 0.1; done
+"$PYTHON" "$ROOT/tests/watch_browser.py" "$browser" "file://$work/wrep/explore.html" 90 "$work/profile-watch" > browser.log 2>&1 \
+    && pass "the watched page in Chromium: $(tr '\n' ' ' < browser.log)" || fail "watched page: $(cat browser.log; tail -3 watch.log)"
+wait $sweep || fail "the watched sweep: $(tail -2 live.log)"
+wait $watcher || fail "the watcher: $(tail -3 watch.log)"
+builds=$(grep -c "rebuilt in" watch.log)
+! grep -q 'http-equiv="refresh"' wrep/index.html wrep/explore.html && ! grep -q 'id="live"' wrep/explore.html \
+    && [ "$builds" -ge 2 ] && grep -q "6 of 6 trials counted" watch.log \
+    && pass "--watch built $builds times while the sweep ran, and stopped with it: the last pages do not reload" \
+    || fail "after the sweep: builds $builds; $(tail -3 watch.log)"
 
 finish "explore"
