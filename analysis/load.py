@@ -335,19 +335,37 @@ def _with_keys(rows, df, info=None):
     return rows.merge(df[keys], on="trial", how="left")
 
 
-def _per_trial(path, dataset, frames_of, empty_columns):
-    """One frame from every trial with a final status that has /trial/<n>/<dataset>: frames_of(k, h5
-    dataset) gives that trial's frames; the trial's model, T, seed and other axes (an exec file: its
-    varying own keys and seed) are joined in."""
+def _stack(parts):
+    """One frame of parts, each a dict of columns (arrays of one length, or scalars repeated to it);
+    a column that a part lacks is NaN there. Built once: a frame per trial would cost more than the
+    reading at 10,000 trials."""
+    names = list(dict.fromkeys(c for p in parts for c in p))
+    sizes = [max((len(v) for v in p.values() if np.ndim(v)), default=1) for p in parts]
+    cols = {}
+    for c in names:
+        pieces = [np.broadcast_to(np.asarray(p[c]), (n,)) if c in p else np.full(n, np.nan) for p, n in zip(parts, sizes)]
+        cols[c] = np.concatenate(pieces)
+    return pd.DataFrame(cols)
+
+
+def _columns(records):
+    """A compound dataset's rows as a dict of columns."""
+    return {name: records[name] for name in records.dtype.names}
+
+
+def _per_trial(path, dataset, parts_of, empty_columns):
+    """One frame from every trial with a final status that has /trial/<n>/<dataset>: parts_of(k, h5
+    dataset) gives that trial's rows as dicts of columns (_stack); the trial's model, T, seed and
+    other axes (an exec file: its varying own keys and seed) are joined in."""
     df = trials(path)
-    frames = []
+    parts = []
     with open_results(path) as f:
         info = _exec_layout(f)
         for k in df.loc[df["status"].isin(FINAL), "trial"]:
             g = f[f"trial/{k}"]
             if dataset in g:
-                frames += frames_of(k, g[dataset])
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty_columns)
+                parts += parts_of(k, g[dataset])
+    rows = _stack(parts) if parts else pd.DataFrame(columns=empty_columns)
     rows = rows[["trial"] + [c for c in rows.columns if c != "trial"]]
     return _with_keys(rows, df, info)
 
@@ -366,7 +384,7 @@ def curves(path, running=True):
     reported per epoch (a running trial's rows, from the journal, have the standard fields only),
     with the varying own keys and seed; a field named as an own key is curve_<name> (curve_lr), and a
     key named epoch or running is key_<name>."""
-    rows = _per_trial(path, "curves", lambda k, d: [pd.DataFrame(d[...]).assign(trial=k)], ["trial"] + CURVE_COLUMNS)
+    rows = _per_trial(path, "curves", lambda k, d: [dict(_columns(d[...]), trial=k)], ["trial"] + CURVE_COLUMNS)
     rows["running"] = False
     if not running:
         return rows
@@ -399,7 +417,7 @@ def per_position(path):
         extra = {c: g[name][...] if name in g else np.full(len(acc), np.nan)
                  for c, name in (("ce", "per_position_ce"), ("bits", "per_position_bits"),
                                  ("bits_se", "per_position_bits_se"))}
-        return [pd.DataFrame({"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc, **extra})]
+        return [{"trial": k, "position": np.arange(1, len(acc) + 1), "acc": acc, **extra}]
     return _per_trial(path, "per_position", frames, ["trial", "position", "acc", "ce", "bits", "bits_se"])
 
 
@@ -408,15 +426,16 @@ def grad_flow(path):
     weights, epoch 0) or "last" (after the last epoch)."""
     def frames(k, d):
         flow, epochs = d[...], d.attrs.get("epochs", [0, -1])
-        return [pd.DataFrame({"trial": k, "which": which, "epoch": int(epochs[row]), "t": np.arange(flow.shape[1]),
-                              "norm": flow[row]}) for row, which in enumerate(("first", "last"))]
+        return [{"trial": k, "which": which, "epoch": int(epochs[row]), "t": np.arange(flow.shape[1]), "norm": flow[row]}
+                for row, which in enumerate(("first", "last"))]
     return _per_trial(path, "grad_flow", frames, ["trial", "which", "t", "norm"])
 
 
 def evals(path):
     """The selected models tested at the other lengths of eval-T: one row per (trial, T_eval) with
     loss, acc, seq_acc and sequences, and the trial's model, T, seed and other axes."""
-    return _per_trial(path, "eval", lambda k, d: [pd.DataFrame(d[...]).rename(columns={"T": "T_eval"}).assign(trial=k)],
+    return _per_trial(path, "eval", lambda k, d: [dict({"T_eval" if c == "T" else c: v for c, v in _columns(d[...]).items()},
+                                                      trial=k)],
                       ["trial", "T_eval", "acc"])
 
 

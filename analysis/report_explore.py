@@ -81,8 +81,12 @@ def bits_against_T(data):
     return fig
 
 
+MAX_CURVES = 40  # lines per model and T (the rest are left out, so that a page of 10,000 trials stays light)
+
+
 def curves(data):
-    """Validation bits (or accuracy) against epochs, one line per trial, a dropdown per T."""
+    """Validation bits (or accuracy) against epochs, one line per trial (the running ones and the first
+    MAX_CURVES counted of each model and T), a dropdown per T."""
     if data.exec:
         return None
     c = data.curves
@@ -91,11 +95,15 @@ def curves(data):
     y = "val_bits" if data.has_bits and "val_bits" in c else "val_acc"
     if c.empty:
         return None
-    fig, per_T = go.Figure(), []
+    fig, per_T, left_out = go.Figure(), [], 0
     for T in data.Ts:
         shown = []
         for m in data.models:
-            for k, rows in c[(c["T"] == T) & (c["model"] == m)].groupby("trial"):
+            here = c[(c["T"] == T) & (c["model"] == m)]
+            keep = [k for k in dict.fromkeys(here["trial"]) if k in running]
+            keep += [k for k in dict.fromkeys(here["trial"]) if k not in running][:MAX_CURVES]
+            left_out += here["trial"].nunique() - len(keep)
+            for k, rows in here[here["trial"].isin(keep)].groupby("trial"):
                 live = k in running  # a running trial's rows so far, dashed
                 fig.add_trace(go.Scatter(x=rows["epoch"], y=rows[y], mode="lines", name=data.names[m],
                                          legendgroup=m, showlegend=m not in shown,
@@ -109,7 +117,8 @@ def curves(data):
         buttons.append(dict(label=f"T = {T}", method="update",
                             args=[{"visible": [start <= i < end for i in range(len(fig.data))]}]))
         start = end
-    fig.update_layout(title=f"{y} against epochs, one line per trial" + (f" ({len(running)} running: dashed)" if running else ""),
+    fig.update_layout(title=f"{y} against epochs, one line per trial" + (f" ({len(running)} running: dashed)" if running else "")
+                      + (f"; the first {MAX_CURVES} of each model and T ({left_out} left out)" if left_out else ""),
                       xaxis_title="epoch", yaxis_title=y,
                       updatemenus=[dict(buttons=buttons, x=1.0, y=1.15, xanchor="right")] if len(buttons) > 1 else [])
     return fig

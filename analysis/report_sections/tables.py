@@ -107,15 +107,17 @@ def convergence(data, d):
         for m, T, g, _ in data.model_lengths(sub):
             row = [data.names[m], T]
             reached = {}
-            for (_, r), cr in zip(g.iterrows(), data.runs("curves", g["trial"], "epoch")):
+            for r, cr in zip(g.to_dict("records"), data.runs("curves", g["trial"], "epoch")):
                 per = int(r["train_size"]) // int(r["batch"])
-                final = cr[cr["epoch"] == r["best_epoch"]]["val_bits"] if bits else []
-                final = float(final.iloc[0]) if len(final) else math.nan
+                epoch = cr["epoch"].to_numpy()
+                vb = cr["val_bits"].to_numpy() if bits else np.full(len(epoch), np.nan)
+                final = vb[epoch == r["best_epoch"]]
+                final = float(final[0]) if len(final) else math.nan
                 # 90 % of the final bits only where there is at least 1 bit: below, it is noise
                 goals = {"1 bit": 1, "10 bits": 10, "90 %": 0.9 * final if final >= 1 else math.nan}
                 for name, goal in goals.items():
-                    hit = cr[cr["val_bits"] >= goal]["epoch"] if bits and np.isfinite(goal) else []
-                    reached.setdefault(name, []).append(per * int(hit.iloc[0]) if len(hit) else None)
+                    hit = epoch[vb >= goal] if bits and np.isfinite(goal) else []
+                    reached.setdefault(name, []).append(per * int(hit[0]) if len(hit) else None)
                 for th in (50, 90, 99):
                     e = int(r[f"conv_epoch_{th}"])
                     reached.setdefault(f"{th} %acc", []).append(per * e if e >= 0 else None)
