@@ -6,7 +6,8 @@
 # eta squared (the settings' shares of the variance) against values worked by hand, with a control.
 # The live report (--watch) while a sweep runs: the page, opened once in Chromium, reloads itself and
 # shows a trial that was running when it was opened as final (tests/watch_browser.py, the DevTools
-# protocol on a pipe); the last build, after the sweep, does not reload.
+# protocol on a pipe); the last build, after the sweep, does not reload. A program's search under TPE:
+# its page draws its four figures in Chromium, and the Pareto front equals one recomputed here.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch; ROOT, BIN, PYTHON
@@ -74,6 +75,44 @@ img = mpimg.imread(sys.argv[1])[..., :3]
 colours = len(np.unique((img * 255).astype(np.uint8).reshape(-1, 3), axis=0))
 print(f"  {img.shape[1]}x{img.shape[0]} px, {colours} colours")
 sys.exit(not (colours > 50 and img.std() > 0.02))
+EOF
+
+# --- a program's trials under TPE: the figures of a search, the Pareto front recomputed here
+cat > syn.ini <<JOB
+[exec]
+command = $PYTHON $ROOT/tests/synthetic.py --x {x} --y {y}
+metrics = loss
+[settings]
+seed = 1, 2
+[search]
+sampler = tpe
+generations = 3
+per-generation = 4
+metric = loss
+direction = minimize
+x = uniform -5 10
+y = uniform 0 15
+JOB
+"$BIN" syn.ini -o syn.h5 2> syn.log || fail "the exec sweep: $(tail -2 syn.log)"
+"$PYTHON" "$ROOT/analysis/report.py" syn.h5 -o srep > sreport.log 2>&1 || fail "the exec report: $(tail -3 sreport.log)"
+sections=$(grep -o '<section id="[^"]*"' srep/explore.html | sed 's/.*id="//; s/"//' | tr '\n' ' ')
+open_page "$work/srep/explore.html" sdom.html sconsole.log
+plots=$(grep -o 'class="plot-container plotly"' sdom.html | wc -l)
+[ "$sections" = "importance parallel-coordinates history pareto-front " ] && [ "$plots" = 4 ] \
+    && [ "$(grep -c "Uncaught\|CONSOLE.*[Ee]rror" sconsole.log)" = 0 ] \
+    && pass "an exec search's page in Chromium: $sections($plots plots drawn, no script error)" \
+    || fail "exec page: sections '$sections', $plots plots; $(grep "Uncaught\|Error" sconsole.log | head -2)"
+"$PYTHON" - syn.h5 srep/index.md <<'EOF' && pass "the Pareto front of loss and wall time: the report's rows are the non-dominated trials, recomputed" || fail "Pareto front"
+import re, sys
+import load
+t = load.trials(sys.argv[1])
+t = t[t["status"] == "done"]
+pts = list(zip(t["trial"], t["loss"], t["wall_s"]))
+front = {k for k, a, b in pts if not any(a2 <= a and b2 <= b and (a2 < a or b2 < b) for _, a2, b2 in pts)}
+text = open(sys.argv[2]).read().split("Pareto front")[1]
+rows = {int(m) for m in re.findall(r"^\| (\d+) \|", text, re.M)}
+print(f"  {len(front)} of {len(pts)} trials on the front")
+sys.exit(not (rows == front and 0 < len(front) < len(pts)))
 EOF
 
 # --- the live report: --watch while a sweep runs; the page, opened once, reloads itself and shows a
