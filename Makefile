@@ -40,7 +40,7 @@ ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 OBJ_ASAN := $(SRC:src/%.c=build/asan/%.o)
 LIB_OBJ_ASAN := $(LIB_SRC:src/%.c=build/asan/%.o)
 
-.PHONY: all test test-asan test-slurm test-hosts fuzz clean bench deps run report study long lr-search install uninstall docs
+.PHONY: all test test-asan test-slurm test-hosts fuzz clean bench deps run report study long lr-search lr-search-tpe install uninstall docs
 .SECONDARY: $(LIB_OBJ_F32) $(LIB_OBJ_F64) $(OBJ_ASAN)
 all: copysweep
 
@@ -209,5 +209,13 @@ long: copysweep
 lr-search: copysweep
 	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/lr-search.ini
 	$(PYTHON) analysis/report.py lr-search.h5 -o lr-search-report
+
+# random search against TPE on the same learning-rate search (jobs/lr-search-late.ini and
+# jobs/lr-search-tpe.ini, about 20 minutes each on 2 cores), compared by tests/bench_search.py
+lr-search-tpe: copysweep
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/lr-search-late.ini
+	OMP_NUM_THREADS=1 $(MPIRUN) --oversubscribe -n $$(( $(NPROC) + 1 )) ./copysweep jobs/lr-search-tpe.ini
+	$(PYTHON) tests/bench_search.py compare lr-search-late.h5 lr-search-tpe.h5
+	$(PYTHON) analysis/report.py lr-search-tpe.h5 -o lr-search-tpe-report
 
 -include $(OBJ:.o=.d) $(LIB_OBJ_F64:.o=.d) $(OBJ_ASAN:.o=.d) $(LIB_OBJ_FUZZ:.o=.d)
