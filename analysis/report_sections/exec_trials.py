@@ -18,6 +18,7 @@ from stats import ALPHA, mean_se, paired
 
 MISSING_ROWS = 20  # trials listed of an incomplete file's unfinished ones (the rest are counted)
 # curve fields that are bookkeeping, not metrics: never drawn
+FAILED_ROWS = 20  # rows of the failed trials' table (the rest are counted)
 NOT_DRAWN = ("epoch", "wall_s", "train_T", "trial", "running")
 TAIL = 160  # characters of a failed trial's last stderr line shown
 # the lines of one key's values: neighbours far apart (report_data.PALETTE pairs a cell with its variant)
@@ -223,11 +224,11 @@ def failed(data, d):
     d.p(f"{len(bad)} of {len(data.everything)} trials failed: the program exited with a status other than 0, was "
         "killed by a signal (exit code −1), timed out or broke the metrics protocol. Their metrics are never "
         "averaged. The last line of the stderr the file keeps (the whole stderr is in the file named by "
-        "/trial/<n>'s stderr attribute).")
+        "/trial/<n>'s stderr attribute)." + (f" The first {FAILED_ROWS} of them:" if len(bad) > FAILED_ROWS else ""))
     keys = load.axes(data.everything, data.keys) + ([data.seed] if data.seed else [])
     rows = [[r["trial"]] + [shown(k, r[k]) for k in keys] +
             [r["exit_code"], r["signal"], "yes" if r["timed_out"] else "", r["message"], last_line(r["stderr_tail"])]
-            for _, r in bad.iterrows()]
+            for _, r in bad.head(FAILED_ROWS).iterrows()]
     d.table(["trial"] + keys + ["exit code", "signal", "timed out", "message", "last line of stderr"], rows)
 
 
