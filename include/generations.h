@@ -15,18 +15,19 @@
 typedef struct Generations Generations;
 
 /* The groups of the plan's TPE trials, with every generation whose predecessors are final (status,
- * value: each trial's status and objective, NaN if none) drawn into p->trials[].s. NULL if the job's
+ * value: each trial's status and objective, NaN if none) drawn into p->trials[].s. A trial with
+ * recorded values (recorded: NULL, or per trial and searched key a text of SETTINGS_TEXT_MAX bytes,
+ * "" where none; a results file's finished trials) takes them instead of a draw. NULL if the job's
  * sampler is not tpe. */
-Generations *generations_new(Plan *p, const int *status, const double *value);
+Generations *generations_new(Plan *p, const int *status, const double *value, const char *recorded);
 void generations_free(Generations *g);
 /* Whether trial k can run: its values are drawn (always, for a trial that is not TPE's). */
 int generations_ready(const Generations *g, long k);
 /* Trial k got a final status with its objective value (NaN: none): any generation this completes is
  * drawn. Returns how many trials were drawn. */
 long generations_finish(Generations *g, long k, int status, double value);
-/* The lowest generation (0-based) with a trial of the plan's chosen ones that is not final; the
- * number of generations if none. */
-int generations_current(const Generations *g);
+/* How many generations of trial k's group are drawn (0 if it is not TPE's). */
+int generations_drawn(const Generations *g, long k);
 
 /* A trial's objective: the best value of its validation curve over its epochs (the value model
  * selection keeps; a pruned trial's is its last rung's), or its program's final metric; NaN if none. */

@@ -15,7 +15,8 @@
 
 typedef struct {
     Settings s;     /* the trial's settings, typed */
-    uint64_t key;   /* settings_key(&s): its identity in results files, journals and checkpoints */
+    uint64_t key;   /* settings_key(&s): its identity in results files, journals and checkpoints (under
+                       sampler = tpe, of its placeholder's settings and its sample) */
     uint64_t group; /* job_group: the trials it is compared with under successive halving */
     int sample;     /* its sample of [search], -1 if its grid is not searched */
     double cost;    /* estimate_cost(&s): GFLOP at its full epoch budget */

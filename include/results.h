@@ -128,6 +128,9 @@ int results_read_curves(const char *path, long n, const unsigned char *want,
                         size_t errlen);
 /* The column `name` of /trials (n rows, read as doubles) into out. 0, or -1 with err. */
 int results_read_column(const char *path, const char *name, long n, double *out, char *err, size_t errlen);
+/* The text column `name` of /trials (n rows) into out, row i at out + i·width (NUL-terminated). 0, or
+ * -1 with err. */
+int results_read_text(const char *path, const char *name, long n, size_t width, char *out, char *err, size_t errlen);
 /* Datasets loc/<name> for the tensors t[0..n), read from buf (parameter layout). 0 or -1. */
 int results_write_tensors(hid_t loc, const Tensor *t, int n, const real *buf);
 

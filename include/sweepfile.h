@@ -23,6 +23,8 @@ typedef struct {
     Halving *halving;        /* the rungs' values so far, with [halving]; NULL without */
     double *objective;       /* (n) with sampler = tpe: each finished trial's objective as the file holds
                                 it (NaN: none); NULL without */
+    char *drawn;             /* (n × searched keys × SETTINGS_TEXT_MAX) with sampler = tpe: a finished trial's
+                                searched values as the file holds them ("" for the others); NULL without */
 } SweepFile;
 
 /* The output: -o, else the job's [sweep] output, as FILE.shard-I-of-N.h5 under --shard; and the

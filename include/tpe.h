@@ -1,6 +1,7 @@
 /* The tree-structured Parzen estimator (Bergstra et al. 2011, "Algorithms for hyper-parameter
  * optimization"), univariate as in Optuna's and hyperopt's defaults: the observations of one group are split by
- * their objective into the best γ(n) = min(⌈0.25·n⌉, 25) (γ = 0.25 as in the paper), "good", and the rest, "bad";
+ * their objective into the best γ(n) = min(⌈0.25·n⌉, 25) (γ = 0.25 as in the paper; never one of
+ * the worst, -INFINITY, unless all are), "good", and the rest, "bad";
  * each side is a Parzen estimator over the key's range (a truncated Gaussian at each observation,
  * with the adaptive bandwidths of hyperopt, plus a prior over the whole range of weight 1); of 24
  * candidates drawn from the good side's density l, the one with the largest l(x)/g(x) is taken.

@@ -21,6 +21,7 @@ struct Generations {
     int *drawn;       /* (n_groups) generations drawn: 1 .. generations */
     int *final;       /* (plan->n) a final status (done, diverged, pruned or failed) */
     int *failed;      /* (plan->n) */
+    unsigned char *recorded; /* (plan->n) its values came from the results file: never drawn again */
     double *value;    /* (plan->n) objective, NaN if none */
 };
 
@@ -52,14 +53,20 @@ static int cmp_group_sample(const void *a, const void *b, void *arg)
     return (x > y) - (x < y);
 }
 
-/* Trial k's value of searched key j in the key's units (a choice's index). */
+/* Trial k's value of a searched key in the key's units (a choice's index: the choice whose value, as
+ * the setting reads it, is the trial's; `1e-3` as written is the trial's 0.001). */
 static double value_of(const Plan *p, long k, const SearchKey *key)
 {
-    char text[256];
+    char text[256], choice[256];
     settings_format(&p->trials[k].s, key->info, text, sizeof text);
     if (key->dist != DIST_CHOICE) return strtod(text, NULL);
-    for (int c = 0; c < key->n_choices; c++)
-        if (strcmp(text, key->choices[c]) == 0) return c;
+    for (int c = 0; c < key->n_choices; c++) {
+        Settings s;
+        settings_default(&s);
+        job_set_value(&s, key->info, key->choices[c]);
+        settings_format(&s, key->info, choice, sizeof choice);
+        if (strcmp(text, choice) == 0) return c;
+    }
     CS_FAIL("trial %ld: '%s' is not a choice of %s", k, text, key->info->key);
 }
 
@@ -86,7 +93,7 @@ static long draw(Generations *g, long q, int gen)
         const long k = g->trials[i];
         PlanTrial *t = &p->trials[k];
         if (t->generation != gen) continue;
-        for (int j = 0; j < se->n_keys && observed > 0; j++) { /* none observed (all failed): the random draw stays */
+        for (int j = 0; j < se->n_keys && observed > 0 && !g->recorded[k]; j++) { /* none observed: the random draw stays */
             const SearchKey *key = &se->keys[j];
             Rng r = rng_stream(RNG_KEY(RNG_TPE, se->seed, t->group, (uint64_t)t->sample,
                                        pack_hash(key->info->key, strlen(key->info->key))));
@@ -98,8 +105,8 @@ static long draw(Generations *g, long q, int gen)
         }
         for (int j = 0; j < se->n_keys; j++) xs[j * m + n] = value_of(p, k, &se->keys[j]);
         ys[n++] = -INFINITY;
+        drawn += !g->recorded[k];
         t->drawn = 1;
-        drawn++;
     }
     free(xs);
     return drawn;
@@ -125,7 +132,7 @@ static int is_final(int status)
     return status == STATUS_DONE || status == STATUS_DIVERGED || status == STATUS_PRUNED || status == STATUS_FAILED;
 }
 
-Generations *generations_new(Plan *p, const int *status, const double *value)
+Generations *generations_new(Plan *p, const int *status, const double *value, const char *recorded)
 {
     if (p->job.search.sampler != SAMPLER_TPE) return NULL;
     Generations *g = CS_CALLOC(sizeof *g);
@@ -135,11 +142,19 @@ Generations *generations_new(Plan *p, const int *status, const double *value)
     g->final = CS_CALLOC((size_t)p->n * sizeof *g->final + 1);
     g->failed = CS_CALLOC((size_t)p->n * sizeof *g->failed + 1);
     g->value = CS_ALLOC((size_t)p->n * sizeof *g->value + 1);
+    g->recorded = CS_CALLOC((size_t)p->n + 1);
+    const Search *se = &p->job.search;
     for (long k = 0; k < p->n; k++) {
         g->group_of[k] = -1;
         g->final[k] = is_final(status[k]), g->failed[k] = status[k] == STATUS_FAILED;
         g->value[k] = value[k];
-        if (p->trials[k].sample >= 0) g->trials[g->n++] = k;
+        if (p->trials[k].sample < 0) continue;
+        g->trials[g->n++] = k;
+        const char *text = recorded ? recorded + (size_t)k * (size_t)se->n_keys * SETTINGS_TEXT_MAX : NULL;
+        if (!g->final[k] || !text || !text[0]) continue;
+        for (int j = 0; j < se->n_keys; j++) /* what it ran, as the file holds it */
+            job_set_value(&p->trials[k].s, se->keys[j].info, text + (size_t)j * SETTINGS_TEXT_MAX);
+        g->recorded[k] = 1, p->trials[k].drawn = 1;
     }
     qsort_r(g->trials, (size_t)g->n, sizeof *g->trials, cmp_group_sample, p->trials);
     g->first = CS_ALLOC(((size_t)g->n + 2) * sizeof *g->first);
@@ -160,6 +175,7 @@ void generations_free(Generations *g)
 {
     if (!g) return;
     free(g->trials), free(g->first), free(g->group_of), free(g->drawn), free(g->final), free(g->failed), free(g->value);
+    free(g->recorded);
     free(g);
 }
 
@@ -175,13 +191,7 @@ long generations_finish(Generations *g, long k, int status, double value)
     return advance(g, g->group_of[k]);
 }
 
-int generations_current(const Generations *g)
+int generations_drawn(const Generations *g, long k)
 {
-    int current = g->plan->job.search.generations;
-    for (long i = 0; i < g->n; i++) {
-        const long k = g->trials[i];
-        if (g->plan->selected[k] && !g->final[k] && g->plan->trials[k].generation < current)
-            current = g->plan->trials[k].generation;
-    }
-    return current;
+    return g && g->group_of[k] >= 0 ? g->drawn[g->group_of[k]] : 0;
 }

@@ -283,12 +283,15 @@ static char *point_text(const Job *job, const Grid *g, long k, size_t *len)
     if (!mem) CS_FAIL("open_memstream failed");
     grid_point(job, g, k, &s);
     settings_write_ini(&s, mem);
+    if (g->searched && job->search.sampler == SAMPLER_TPE) /* each sample of TPE is a trial of its own */
+        fprintf(mem, "sample = %ld\n", k % job->search.samples);
     fclose(mem);
     return text;
 }
 
 /* The trials: the grids' points in order, each point that an earlier one repeats left out (an
- * open-addressing set of the points' hashes, texts compared on a match). */
+ * open-addressing set of the points' hashes, texts compared on a match; under sampler = tpe a
+ * sample's point is never another sample's, whatever values its placeholder holds). */
 static int dedup(Job *job, char *err, size_t errlen)
 {
     long total = 0;

@@ -8,6 +8,7 @@
 #include "check.h"          /* CS_ALLOC */
 #include "estimate.h"       /* estimate_cost */
 #include "model.h"          /* model_param_count */
+#include "rng.h"            /* RNG_KEY */
 #include "settings_table.h" /* settings_* */
 #include "task.h"           /* task_has_bits */
 #include "task_kinds.h"          /* task_shape */
@@ -18,6 +19,8 @@ void plan_resolve(const Job *job, long k, PlanTrial *t)
     job_trial(job, k, &t->s);
     t->key = settings_key(&t->s);
     t->sample = job_sample(job, k);
+    if (job->search.sampler == SAMPLER_TPE && t->sample >= 0) /* the sample's identity, not its placeholder's */
+        t->key = RNG_KEY(t->key, (uint64_t)t->sample);
     t->group = t->sample >= 0 ? job_group(job, k) : t->key; /* unsearched: a group of its own */
     t->cost = job->exec ? 1 : estimate_cost(&t->s); /* a program's cost is unknown: the trials' order */
     const Search *se = &job->search;
@@ -283,7 +286,18 @@ static void metric_names(const ExecSpec *e, char *buf, size_t n)
 
 /* The [exec] of the job the file was written for is this job's: the same program (command), the
  * same metrics and the same keys, or the file's rows are not this job's. 0, or -1 with err. */
-static int same_exec(const Plan *p, const ResultsIndex *ix, const char *output, char *err, size_t errlen)
+/* The sampler of a job as one line: "random", or "tpe, per-generation P, metric M, maximize". */
+static void sampler_text(const Search *se, char *buf, size_t n)
+{
+    if (se->sampler != SAMPLER_TPE) snprintf(buf, n, "random");
+    else snprintf(buf, n, "tpe, per-generation %d, metric %s, %s", se->per_generation, se->objective.name,
+                  se->objective.maximize ? "maximize" : "minimize");
+}
+
+/* The job that wrote a results file (ix->job) against this one, where the trials' keys cannot tell:
+ * another program, its metrics or keys ([exec]), or another sampler of the same samples (TPE's later
+ * generations have the keys of random search's samples, which its values replace). 0, or -1 with err. */
+static int same_job(const Plan *p, const ResultsIndex *ix, const char *output, char *err, size_t errlen)
 {
     Job old;
     char why[256], mine[1024] = "", theirs[1024] = "";
@@ -308,17 +322,24 @@ static int same_exec(const Plan *p, const ResultsIndex *ix, const char *output, 
             what = strcmp(theirs, mine) != 0 ? "keys" : NULL;
         }
     }
+    if (!what && old.search.samples && p->job.search.samples) {
+        sampler_text(&old.search, theirs, sizeof theirs);
+        sampler_text(&p->job.search, mine, sizeof mine);
+        what = strcmp(theirs, mine) != 0 ? "[search] sampler" : NULL;
+    }
     if (what)
-        snprintf(err, errlen, "'%s' was written by a job whose %s is '%s', and %s's is '%s'; a results file holds one "
-                 "program's trials, its keys and metrics as columns: choose another output with -o, or move the file "
-                 "away to start afresh", output, what, theirs, p->job.path, mine);
+        snprintf(err, errlen, "'%s' was written by a job whose %s is '%s', and %s's is '%s'; %s: choose another output "
+                 "with -o, or move the file away to start afresh", output, what, theirs, p->job.path, mine,
+                 strcmp(what, "[search] sampler") == 0 ? "TPE draws its samples from the results of that sampler"
+                                                       : "a results file holds one program's trials, its keys and "
+                                                         "metrics as columns");
     job_free(&old);
     return what ? -1 : 0;
 }
 
 int plan_match(const Plan *p, const ResultsIndex *ix, const char *output, long *old_of, char *err, size_t errlen)
 {
-    if (same_exec(p, ix, output, err, errlen) != 0) return -1;
+    if (same_job(p, ix, output, err, errlen) != 0) return -1;
     const long n = p->n;
     uint64_t (*by_key)[2] = CS_ALLOC((size_t)n * sizeof *by_key + 1);
     for (long k = 0; k < n; k++) by_key[k][0] = p->trials[k].key, by_key[k][1] = (uint64_t)k, old_of[k] = -1;

@@ -197,6 +197,31 @@ int results_read_column(const char *path, const char *name, long n, double *out,
     return rc;
 }
 
+int results_read_text(const char *path, const char *name, long n, size_t width, char *out, char *err, size_t errlen)
+{
+    Quiet q = rw_hdf5_quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = f < 0 ? -1 : H5Dopen2(f, "trials", H5P_DEFAULT);
+    hid_t space = d < 0 ? -1 : H5Dget_space(d), str = H5Tcopy(H5T_C_S1), mem = H5Tcreate(H5T_COMPOUND, width);
+    hsize_t rows = 0;
+    if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
+    H5Tset_size(str, width);
+    H5Tinsert(mem, name, 0, str); /* one column, matched by name */
+    char *col = CS_CALLOC((size_t)rows * width + 1);
+    int rc = d >= 0 && (long)rows == n && (!rows || H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) >= 0) ? 0 : -1;
+    if (rc == 0) {
+        memcpy(out, col, (size_t)n * width);
+        for (long i = 0; i < n; i++) out[(size_t)i * width + width - 1] = '\0';
+    } else {
+        snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials as text", path, name, n);
+    }
+    free(col);
+    H5Tclose(mem), H5Tclose(str);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    rw_hdf5_restore(q);
+    return rc;
+}
+
 void results_index_free(ResultsIndex *ix)
 {
     free(ix->key), free(ix->status), free(ix->job);

@@ -177,6 +177,7 @@ typedef struct {
     Generations *gen;     /* sampler = tpe: which trials are drawn; NULL without */
     int *waiting;         /* (workers) ranks that asked while every trial left waits for a generation */
     int n_waiting, stopped;
+    int warned_objective; /* a trial without TPE's objective was reported */
 } Master;
 
 /* A journal write failed: the sweep stops (what is recorded stays; the same command resumes). */
@@ -382,10 +383,22 @@ static void master_record(Master *ms, long k, Outcome *o, int rank, double wait,
     ms->pr.final += recorded && o->status != STATUS_PENDING && o->status != STATUS_FAILED;
     master_record_progress(ms, 1);
     progress_show(&ms->pr, event);
+    const int before = generations_drawn(ms->gen, k);
     const long drawn = recorded ? generations_finish(ms->gen, k, o->status, o->objective) : 0;
     if (drawn) {
-        snprintf(event, sizeof event, "TPE drew generation %d of trial %ld's group from generations 1 to %d: %ld trial%s",
-                 ms->plan->trials[k].generation + 2, k, ms->plan->trials[k].generation + 1, drawn, drawn == 1 ? "" : "s");
+        const int now = generations_drawn(ms->gen, k);
+        char which[64];
+        if (now == before + 1) snprintf(which, sizeof which, "generation %d", now);
+        else snprintf(which, sizeof which, "generations %d to %d", before + 1, now);
+        snprintf(event, sizeof event, "TPE drew %s of trial %ld's group from the results of the generations before: "
+                 "%ld trial%s", which, k, drawn, drawn == 1 ? "" : "s");
+        progress_show(&ms->pr, event);
+    }
+    if (recorded && ms->gen && !ms->warned_objective && o->status != STATUS_PENDING && o->status != STATUS_FAILED &&
+        isnan(o->objective)) { /* once: a metric the program never reports makes every trial the worst */
+        ms->warned_objective = 1;
+        snprintf(event, sizeof event, "trial %ld has no value of TPE's metric %s: it counts as the worst (said once)",
+                 k, ms->plan->job.search.objective.name);
         progress_show(&ms->pr, event);
     }
     master_wake(ms);
@@ -613,12 +626,15 @@ static void master_order(Master *ms)
             master_store_failed(ms, err);
         if (!p->selected[k]) continue; /* another shard's, or left out by --trial or --only */
         chosen++;
+        /* under TPE a failed trial is final too: the generations after it were drawn without it, and only
+           --rerun runs it again (so that a resume draws what the uninterrupted sweep drew) */
+        const int kept_failed = status[k] == STATUS_FAILED && p->job.search.sampler == SAMPLER_TPE && p->trials[k].sample >= 0;
         const int final = status[k] == STATUS_DONE || status[k] == STATUS_DIVERGED || status[k] == STATUS_PRUNED;
-        if (final && !p->rerun[k]) {
+        if ((final || kept_failed) && !p->rerun[k]) {
             skipped++;
             continue;
         }
-        if (final) ms->status[k] = STATUS_PENDING, again++; /* --rerun: on purpose */
+        if (final || kept_failed) ms->status[k] = STATUS_PENDING, again++; /* --rerun: on purpose */
         ms->order[ms->n_todo++] = k;
         ms->pr.cost_todo += p->trials[k].cost;
     }
@@ -694,7 +710,7 @@ static int master_run(Master *ms, int progress)
                         /* under mpirun stderr is a pipe even on a terminal: --progress bar asks for the bar there */
                         .tty = progress < 0 ? isatty(2) : progress};
     master_order(ms);
-    ms->gen = generations_new(&ms->sh->plan, ms->status, ms->file.objective);
+    ms->gen = generations_new(&ms->sh->plan, ms->status, ms->file.objective, ms->file.drawn);
     const int workers = sh->size > 1 ? sh->size - 1 : 1;
     if (ms->n_todo) print_estimate(sh, ms, workers);
     ms->pr.t0 = ms->pr.last_line = cs_now_s();

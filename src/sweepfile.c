@@ -182,6 +182,35 @@ static void objective_values(void *arg, long k, const CurveRow *rows, int n)
     r->value[k] = objective_of_curves(r->o, rows, n);
 }
 
+/* The searched values of the file's finished trials (want), as text that parses back: what they ran,
+ * which TPE then takes instead of drawing them again. 0, or -1. */
+static int drawn_resume(SweepFile *f, const Plan *p, const unsigned char *want, char *err, size_t errlen)
+{
+    const Search *se = &p->job.search;
+    const size_t W = SETTINGS_TEXT_MAX;
+    f->drawn = CS_CALLOC((size_t)p->n * (size_t)se->n_keys * W + 1);
+    char *col = CS_ALLOC((size_t)p->n * W + 1);
+    double *num = CS_ALLOC((size_t)p->n * sizeof *num + 1);
+    int rc = 0;
+    for (int j = 0; j < se->n_keys && rc == 0; j++) {
+        const SettingInfo *info = se->keys[j].info;
+        char name[64];
+        settings_column(info, name, sizeof name);
+        const int text = info->type == SET_CHOICE || info->type == SET_OWN;
+        rc = text ? results_read_text(f->output, name, p->n, W, col, err, errlen)
+                  : results_read_column(f->output, name, p->n, num, err, errlen);
+        for (long k = 0; rc == 0 && k < p->n; k++) {
+            char *to = f->drawn + ((size_t)k * (size_t)se->n_keys + (size_t)j) * W;
+            if (!want[k]) continue;
+            if (text) snprintf(to, W, "%s", col + (size_t)k * W);
+            else if (info->type == SET_INT) snprintf(to, W, "%.0f", num[k]);
+            else snprintf(to, W, "%.17g", num[k]);
+        }
+    }
+    free(col), free(num);
+    return rc;
+}
+
 /* The objectives of sampler = tpe as the file's finished trials (journal folded in) hold them, from
  * their curves or their program's metric column. 0, or -1. */
 static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errlen)
@@ -193,7 +222,8 @@ static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errle
     for (long k = 0; k < p->n; k++) {
         const int s = f->status[k];
         f->objective[k] = NAN;
-        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED) && !p->rerun[k] && p->trials[k].sample >= 0;
+        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED || s == STATUS_FAILED) && !p->rerun[k] &&
+                  p->trials[k].sample >= 0; /* a failed trial's objective is never used, but what it ran is */
         any += want[k];
     }
     int rc = 0;
@@ -208,6 +238,7 @@ static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errle
             if (want[k]) f->objective[k] = col[k];
         free(col);
     }
+    if (rc == 0 && any) rc = drawn_resume(f, p, want, err, errlen);
     free(want);
     return rc;
 }
@@ -273,6 +304,6 @@ void sweepfile_free(SweepFile *f)
 {
     free(f->status), free(f->store.sync_s);
     halving_free(f->halving);
-    free(f->objective);
-    f->status = NULL, f->store.sync_s = NULL, f->halving = NULL, f->objective = NULL;
+    free(f->objective), free(f->drawn);
+    f->status = NULL, f->store.sync_s = NULL, f->halving = NULL, f->objective = NULL, f->drawn = NULL;
 }

@@ -112,15 +112,20 @@ static int cmp_ranked(const void *x, const void *y)
     return (a->i > b->i) - (a->i < b->i);
 }
 
-/* The observations split: good[0..n_good) and bad[0..n - n_good), as indices into xs. */
-static void split(const double *ys, int n, int *good, int *bad)
+/* The observations split: good[0..g) and bad[0..n - g), as indices into xs, where g is tpe_n_good(n)
+ * but no more than the observations better than -INFINITY (at least 1): a worst one (a trial without
+ * a value, or the liar of a sample drawn in the same generation) is good only if all are. Returns g. */
+static int split(const double *ys, int n, int *good, int *bad)
 {
     Ranked *r = CS_ALLOC((size_t)n * sizeof *r);
-    for (int i = 0; i < n; i++) r[i] = (Ranked){.y = ys[i], .i = i};
+    int finite = 0;
+    for (int i = 0; i < n; i++) r[i] = (Ranked){.y = ys[i], .i = i}, finite += ys[i] > -INFINITY;
     qsort(r, (size_t)n, sizeof *r, cmp_ranked);
-    const int g = tpe_n_good(n);
+    int g = tpe_n_good(n);
+    g = g > finite ? (finite ? finite : 1) : g;
     for (int i = 0; i < n; i++) *(i < g ? &good[i] : &bad[i - g]) = r[i].i;
     free(r);
+    return g;
 }
 
 /* A choice: p(c) = (count(c) + 1/K) / (m + 1) on each side; of the candidates drawn from l, the
@@ -167,8 +172,7 @@ double tpe_suggest(const SearchKey *k, const double *xs, const double *ys, int n
 {
     if (n < 1 || n > MAX_OBS) CS_FAIL("tpe_suggest: %d observations", n);
     int *good = CS_ALLOC(2 * (size_t)n * sizeof *good), *bad = good + n;
-    split(ys, n, good, bad);
-    const int ng = tpe_n_good(n), nb = n - ng;
+    const int ng = split(ys, n, good, bad), nb = n - ng;
     if (k->dist == DIST_CHOICE) {
         const double c = suggest_choice(k, xs, good, ng, bad, nb, r);
         free(good);

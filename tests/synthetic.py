@@ -3,7 +3,8 @@
 (minimum 0.397887 at (-π, 12.275), (π, 2.275) and (9.42478, 2.475)) over x in [-5, 10], y in [0, 15],
 as one exec trial of the protocol of docs/exec.md: an epoch row, then the final record.
 
-Usage: synthetic.py --x X --y Y [--sleep S]
+Usage: synthetic.py --x X --y Y [--sleep S] [--fail-above X0]
+With --fail-above, a run with x > X0 fails (exit status 3) before its first row.
 """
 import json
 import math
@@ -19,6 +20,9 @@ def branin(x, y):
 
 def main(argv):
     args = dict(zip(argv[::2], argv[1::2]))
+    if "--fail-above" in args and float(args["--x"]) > float(args["--fail-above"]):
+        print(f"synthetic: x = {args['--x']} is above {args['--fail-above']}", file=sys.stderr)
+        return 3
     f = branin(float(args["--x"]), float(args["--y"]))
     time.sleep(float(args.get("--sleep", 0)))
     with open(os.environ["COPYSWEEP_METRICS"], "a") as out:

@@ -3,7 +3,9 @@
 # random); the samples are the same on one rank and three, after SIGTERM and a resume, when grown
 # by a generation, and with successive halving on one worker; later generations are drawn per group,
 # within their ranges; status names the generation in progress; a later generation whose earlier
-# ones were not chosen waits; every bad input gets one line with file:line, exit 2, nothing written.
+# ones were not chosen waits; failed trials are final for TPE (only --rerun runs them); a choice
+# written as 1e-3; resuming a file of another sampler is refused; every bad input gets one line
+# with file:line, exit 2, nothing written.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh # pass, fail, check, finish, scratch, wait_job; ROOT, BIN, PYTHON
@@ -124,7 +126,49 @@ rc=$?
 [ $rc = 3 ] && grep -q "1 trial of later generations wait for trials of earlier ones that this run did not choose" only.log \
     && pass "--trial of generation 3 alone: it waits (exit 3, one line)" || fail "--trial 7: exit $rc: $(tail -2 only.log)"
 
-# --- 5. bad input: one line with file:line, exit 2, nothing written
+# --- 5. failed trials: final for TPE (the next run does not run them again unasked), --rerun runs them;
+# a choice of numbers written unusually; resuming with another sampler is refused
+sed -e 's/--sleep 0.3/--fail-above 5/' syn.ini > fails.ini
+"$BIN" fails.ini -o fails.h5 2> fails.log
+rc=$?
+nfail=$(py "t = load.trials(sys.argv[1]); print((t['status'] == 'failed').sum())" fails.h5)
+cp fails.h5 fails-before.h5
+"$BIN" fails.ini -o fails.h5 2> fails2.log
+rc2=$?
+[ $rc = 4 ] && [ $rc2 = 4 ] && [ "${nfail:-0}" -gt 0 ] && grep -q "18 trials, 0 to run" fails2.log \
+    && "$PYTHON" "$ROOT/tests/compare_results.py" fails-before.h5 fails.h5 > /dev/null \
+    && pass "$nfail failed trials are final under TPE: the same command again runs none of them (exit 4 both times)" \
+    || fail "failed trials: exit $rc then $rc2, $nfail failed; $(grep "to run" fails2.log)"
+"$BIN" fails.ini -o fails.h5 --rerun status=failed 2> fails3.log
+grep -q "18 trials, $nfail to run" fails3.log && pass "--rerun status=failed runs the $nfail again" \
+    || fail "--rerun status=failed: $(grep "to run" fails3.log)"
+cat > choice.ini <<JOB
+[settings]
+model = gru
+$small
+epochs = 2
+[search]
+sampler = tpe
+generations = 2
+per-generation = 3
+metric = val-acc
+lr = choice 1e-3, 3e-3, 0.010
+JOB
+"$BIN" choice.ini -o choice.h5 2> choice.log && grep -q "TPE drew generation 2" choice.log \
+    && [ "$(py "print(len(load.trials(sys.argv[1])))" choice.h5)" = 6 ] \
+    && pass "choice 1e-3, 3e-3, 0.010 (read as 0.001, 0.003, 0.01): 6 trials, each sample its own, generation 2 drawn" \
+    || fail "choice: $(tail -2 choice.log)"
+sed 's/^per-generation = 3/per-generation = 2/; s/^generations = 3/generations = 4/' syn.ini > other.ini
+sed 's/^sampler = tpe/samples = 9/; /^generations\|^per-generation\|^metric =\|^direction/d' syn.ini > rand.ini
+cp ref.h5 ref-before.h5
+for job in other rand; do
+    out=$("$BIN" $job.ini -o ref.h5 2>&1)
+    rc=$?
+    [ $rc = 2 ] && grep -qF "[search] sampler is 'tpe, per-generation 3, metric loss, minimize'" <<<"$out" \
+        && cmp -s ref.h5 ref-before.h5 && pass "$job.ini on a TPE file refused: $out" || fail "$job.ini: exit $rc: $out"
+done
+
+# --- 6. bad input: one line with file:line, exit 2, nothing written
 bad() { # NAME EXPECTED-TEXT SEARCH-LINES...
     local name=$1 want=$2 out rc
     shift 2
