@@ -99,6 +99,7 @@ $MPIRUN -n 2 "$BIN" halved.ini -o worker.h5 2> worker.log && check "halving, one
 # SIGKILL after every third finished trial (synchronized on the progress lines), with compactions back to back
 kills=0
 for round in $(seq 30); do
+    : > "k$round.log" # before the background job opens it, so that the loop below never reads a missing file
     COPYSWEEP_COMPACT_S=0 "$BIN" halved.ini -o killed.h5 2> "k$round.log" &
     pid=$!
     while kill -0 $pid 2>/dev/null && [ "$(grep -c ' in [0-9.]* s on rank' "k$round.log")" -lt 3 ]; do sleep 0.01; done
