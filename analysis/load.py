@@ -490,10 +490,12 @@ def search(job_text):
                 spec["ranges"][col] = v.strip()
     if spec["sampler"] == "tpe":
         spec["samples"] = spec["generations"] * spec["per_generation"]
-        if spec["objective"] in ("val-bits", "val-acc", "val-loss"):
+        column = (spec["objective"] or "").replace("-", "_")
+        if column in ("val_bits", "val_acc", "val_loss", "test_bits", "test_acc", "test_loss", "best_val_acc") \
+                and not cp.has_section("exec"):
             if not cp.has_option("search", "direction"):
-                spec["maximize"] = spec["objective"] != "val-loss"
-            spec["objective"] = spec["objective"].replace("-", "_")
+                spec["maximize"] = column not in ("val_loss", "test_loss")
+            spec["objective"] = column
     if cp.has_section("halving"):
         h = dict(cp.items("halving"))
         spec["rungs"] = [int(x) for x in h.get("rungs", "").split(",") if x.strip()]

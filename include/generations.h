@@ -30,8 +30,9 @@ long generations_finish(Generations *g, long k, int status, double value);
 int generations_drawn(const Generations *g, long k);
 
 /* A trial's objective: the best value of its validation curve over its epochs (the value model
- * selection keeps; a pruned trial's is its last rung's), or its program's final metric; NaN if none. */
-double objective_of_result(const Objective *o, const TrialResult *res);
+ * selection keeps; a pruned trial's is its last rung's), its result column (test_bits only where the
+ * task has bits, has_bits), or its program's final metric; NaN if none. */
+double objective_of_result(const Objective *o, const TrialResult *res, int has_bits);
 double objective_of_curves(const Objective *o, const CurveRow *rows, int n);
 
 #endif

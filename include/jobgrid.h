@@ -71,12 +71,14 @@ typedef struct {
 typedef enum { SAMPLER_RANDOM, SAMPLER_TPE } Sampler;
 
 /* The objective of sampler = tpe: a validation curve's best value (the value model selection keeps,
- * as under [halving]), or a final metric of an [exec] job's program. */
-typedef enum { OBJ_VAL_BITS, OBJ_VAL_ACC, OBJ_VAL_LOSS, OBJ_EXEC_METRIC } ObjectiveKind;
+ * as under [halving]), a result column of /trials (the built-in engine's test_bits, test_acc,
+ * test_loss, best_val_acc), or a final metric of an [exec] job's program. */
+typedef enum { OBJ_VAL_BITS, OBJ_VAL_ACC, OBJ_VAL_LOSS, OBJ_COLUMN, OBJ_EXEC_METRIC } ObjectiveKind;
 
 typedef struct {
     ObjectiveKind kind;
-    char name[64];       /* as written: val-bits, val-acc, val-loss, or the [exec] metric */
+    char name[64];       /* as written: val-bits, val-acc, val-loss, a result column, or the [exec] metric */
+    char column[64];     /* OBJ_COLUMN, OBJ_EXEC_METRIC: its column of /trials */
     int maximize;        /* 1: larger is better */
     int line, direction_line; /* where metric and direction were given, 0 if not */
 } Objective;

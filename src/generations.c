@@ -2,14 +2,15 @@
 #include "generations.h"
 
 #include <math.h>   /* NAN, INFINITY, isnan */
-#include <stdlib.h> /* qsort_r, strtod */
 #include <stdio.h>  /* snprintf */
+#include <stdlib.h> /* qsort_r, strtod */
 #include <string.h> /* strcmp, strlen */
 
-#include "check.h" /* CS_ALLOC, CS_FAIL */
-#include "pack.h"  /* pack_hash */
-#include "rng.h"   /* rng_stream, RNG_KEY */
-#include "tpe.h"   /* tpe_suggest */
+#include "check.h"   /* CS_ALLOC, CS_FAIL */
+#include "metrics.h" /* metrics_bits, metrics_acc, metrics_loss */
+#include "pack.h"    /* pack_hash */
+#include "rng.h"     /* rng_stream, RNG_KEY */
+#include "tpe.h"     /* tpe_suggest */
 
 struct Generations {
     Plan *plan;
@@ -36,8 +37,13 @@ double objective_of_curves(const Objective *o, const CurveRow *rows, int n)
     return best;
 }
 
-double objective_of_result(const Objective *o, const TrialResult *res)
+double objective_of_result(const Objective *o, const TrialResult *res, int has_bits)
 {
+    if (o->kind == OBJ_COLUMN) /* as results_write.c writes the column */
+        return strcmp(o->column, "test_bits") == 0 ? (has_bits ? metrics_bits(&res->test) : NAN)
+               : strcmp(o->column, "test_acc") == 0 ? metrics_acc(&res->test)
+               : strcmp(o->column, "test_loss") == 0 ? metrics_loss(&res->test)
+                                                     : res->best_val_acc;
     if (o->kind != OBJ_EXEC_METRIC) return objective_of_curves(o, res->curves, res->epochs);
     for (int i = 0; res->exec && i < res->exec->n_final; i++)
         if (strcmp(res->exec->final_names[i], o->name) == 0) return res->exec->final_values[i];

@@ -478,10 +478,16 @@ static int check_objective(Parser *p, char *err, size_t errlen)
 {
     Objective *o = &p->job->search.objective;
     static const char *const curves[] = {"val-bits", "val-acc", "val-loss"};
+    static const char *const columns[] = {"test_bits", "test_acc", "test_loss", "best_val_acc"}; /* OBJ_COLUMN */
     const ExecSpec *exec = p->job->exec;
     int kind = -1;
+    char column[64];
+    snprintf(column, sizeof column, "%s", o->name);
+    for (char *c = column; !exec && *c; c++) *c = *c == '-' ? '_' : *c; /* test-bits is test_bits */
     for (int i = 0; i < 3; i++)
         if (strcmp(o->name, curves[i]) == 0) kind = i;
+    for (int i = 0; kind < 0 && !exec && i < 4; i++)
+        if (strcmp(column, columns[i]) == 0) kind = OBJ_COLUMN;
     for (int m = 0; kind < 0 && exec && m < exec->n_metrics; m++)
         if (strcmp(o->name, exec->metrics[m]) == 0) kind = OBJ_EXEC_METRIC;
     if (kind < 0) {
@@ -490,16 +496,18 @@ static int check_objective(Parser *p, char *err, size_t errlen)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", m ? ", " : "; or one of [exec] metrics: ",
                      exec->metrics[m]);
         snprintf(err, errlen, "%s:%d: key 'metric': '%s' is not a metric (expected val-bits, val-acc or val-loss%s)",
-                 p->job->path, o->line, o->name, names);
+                 p->job->path, o->line, o->name,
+                 exec ? names : ", or a result column: test-bits, test-acc, test-loss or best-val-acc");
         return -1;
     }
     o->kind = (ObjectiveKind)kind;
+    snprintf(o->column, sizeof o->column, "%s", column);
     if (kind == OBJ_EXEC_METRIC && !o->direction_line) {
         snprintf(err, errlen, "%s:%d: key 'metric': '%s' needs direction = maximize or minimize in [search] (a program's "
                  "metric has no known direction)", p->job->path, o->line, o->name);
         return -1;
     }
-    if (!o->direction_line) o->maximize = kind != OBJ_VAL_LOSS;
+    if (!o->direction_line) o->maximize = kind != OBJ_VAL_LOSS && strcmp(column, "test_loss") != 0;
     return 0;
 }
 

@@ -242,7 +242,7 @@ static void outcome_of(const Shared *sh, long k, const PlanTrial *t, const Trial
     const TaskShape shape = task_shape(&t->s);
     *o = (Outcome){.status = res->status, .has_bits = task_has_bits(&shape), .wall_s = res->wall_s,
                    .acc = metrics_acc(&res->test), .bits = metrics_bits(&res->test), .bits_se = metrics_bits_se(&res->test),
-                   .objective = objective_of_result(&sh->plan.job.search.objective, res)};
+                   .objective = objective_of_result(&sh->plan.job.search.objective, res, task_has_bits(&shape))};
     snprintf(o->reason, sizeof o->reason, "%s", res->stop_reason);
     const ExecSpec *exec = sh->plan.job.exec;
     for (int m = 0; res->exec && m < exec->n_metrics; m++) {

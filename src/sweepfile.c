@@ -228,12 +228,12 @@ static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errle
     }
     int rc = 0;
     if (any && store_fold(&f->store, err, errlen) != 0) rc = -1;
-    else if (any && o->kind != OBJ_EXEC_METRIC) {
+    else if (any && o->kind != OBJ_EXEC_METRIC && o->kind != OBJ_COLUMN) {
         ObjectiveRead r = {.o = o, .value = f->objective};
         rc = results_read_curves(f->output, p->n, want, objective_values, &r, err, errlen);
     } else if (any) {
         double *col = CS_ALLOC((size_t)p->n * sizeof *col + 1);
-        rc = results_read_column(f->output, o->name, p->n, col, err, errlen);
+        rc = results_read_column(f->output, o->column, p->n, col, err, errlen);
         for (long k = 0; rc == 0 && k < p->n; k++)
             if (want[k]) f->objective[k] = col[k];
         free(col);

@@ -120,6 +120,13 @@ pruned=$(py "t = load.trials(sys.argv[1]); print(((t['status'] == 'pruned') & (t
 [ "${pruned:-0}" -gt 0 ] && grep -q "TPE drew generation 3" h1.log \
     && pass "$pruned trials of generations 1-2 pruned, and generation 3 drawn after them" || fail "pruned: $pruned"
 
+# a result column as the objective (test-acc): read back from the file when the search grows
+sed 's/^metric = val-bits/metric = test-acc/' halve.ini > col.ini
+sed 's/^generations = 3/generations = 2/' col.ini > col2.ini
+"$BIN" col.ini -o col.h5 2> col.log && "$BIN" col2.ini -o colg.h5 2> colg.log && "$BIN" col.ini -o colg.h5 2>> colg.log \
+    && check "metric = test-acc: 2 generations grown to 3 = 3 at once" "$PYTHON" "$ROOT/tests/compare_results.py" col.h5 colg.h5 \
+    || fail "test-acc: $(tail -2 col.log colg.log)"
+
 # --- 4. a later generation whose earlier ones are not chosen waits
 "$BIN" syn.ini -o only.h5 --trial 7 2> only.log
 rc=$?
@@ -185,7 +192,7 @@ bad() { # NAME EXPECTED-TEXT SEARCH-LINES...
 L=lr\ =\ log-uniform\ 0.001\ 0.1
 bad "tpe without metric" "bad.ini:8: sampler = tpe needs metric = NAME" "sampler = tpe" "generations = 2" "per-generation = 2" "$L"
 bad "generations < 1" "bad.ini:9: key 'generations': '0' is not allowed" "sampler = tpe" "generations = 0"
-bad "unknown metric" "bad.ini:11: key 'metric': 'val-bitz' is not a metric (expected val-bits, val-acc or val-loss)" \
+bad "unknown metric" "bad.ini:11: key 'metric': 'val-bitz' is not a metric (expected val-bits, val-acc or val-loss, or a result column: test-bits, test-acc, test-loss or best-val-acc)" \
     "sampler = tpe" "generations = 2" "per-generation = 2" "metric = val-bitz" "$L"
 bad "samples with tpe" "bad.ini:8: key 'samples' with sampler = tpe (line 9)" "samples = 4" "sampler = tpe" \
     "generations = 2" "per-generation = 2" "metric = val-bits" "$L"
