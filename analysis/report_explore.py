@@ -308,7 +308,7 @@ def live_banner(data):
     if not data.watch:
         return ""
     counts = data.everything["status"].value_counts()
-    final = int(data.everything["status"].isin(COUNTED + ("pruned", "failed")).sum())
+    final = int(data.everything["status"].isin(load.FINAL).sum())
     running = data.everything.loc[data.everything["status"] == "running", "trial"].tolist()
     shown = ", ".join(str(t) for t in running[:20]) + (f" and {len(running) - 20} more" if len(running) > 20 else "")
     return (f'<p id="live">Live: <span id="final">{final}</span> of {len(data.everything)} trials final, '

@@ -177,19 +177,17 @@ int results_read_curves(const char *path, long n, const unsigned char *want,
     return rc;
 }
 
-int results_read_column(const char *path, const char *name, long n, double *out, char *err, size_t errlen)
+/* The member `name` of /trials' n rows, as the memory type `type` of `size` bytes each, into out. 0, or
+ * -1 (also where the file has another number of rows). */
+static int read_member(const char *path, const char *name, long n, hid_t type, size_t size, void *out)
 {
     Quiet q = rw_hdf5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = f < 0 ? -1 : H5Dopen2(f, "trials", H5P_DEFAULT);
-    hid_t space = d < 0 ? -1 : H5Dget_space(d), mem = H5Tcreate(H5T_COMPOUND, sizeof(double));
+    hid_t space = d < 0 ? -1 : H5Dget_space(d), mem = H5Tcreate(H5T_COMPOUND, size);
     hsize_t rows = 0;
     if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
-    H5Tinsert(mem, name, 0, H5T_NATIVE_DOUBLE); /* one column, matched by name */
-    double *col = CS_ALLOC((size_t)rows * sizeof *col + 1);
-    int rc = d >= 0 && (long)rows == n && (!rows || H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) >= 0) ? 0 : -1;
-    if (rc == 0) memcpy(out, col, (size_t)n * sizeof *out);
-    else snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials", path, name, n);
-    free(col);
+    H5Tinsert(mem, name, 0, type); /* one column, matched by name */
+    const int rc = d >= 0 && (long)rows == n && (!rows || H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0) ? 0 : -1;
     if (mem >= 0) H5Tclose(mem);
     if (d >= 0) H5Dclose(d);
     if (f >= 0) H5Fclose(f);
@@ -197,28 +195,21 @@ int results_read_column(const char *path, const char *name, long n, double *out,
     return rc;
 }
 
+int results_read_column(const char *path, const char *name, long n, double *out, char *err, size_t errlen)
+{
+    if (read_member(path, name, n, H5T_NATIVE_DOUBLE, sizeof *out, out) == 0) return 0;
+    snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials", path, name, n);
+    return -1;
+}
+
 int results_read_text(const char *path, const char *name, long n, size_t width, char *out, char *err, size_t errlen)
 {
-    Quiet q = rw_hdf5_quiet();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = f < 0 ? -1 : H5Dopen2(f, "trials", H5P_DEFAULT);
-    hid_t space = d < 0 ? -1 : H5Dget_space(d), str = H5Tcopy(H5T_C_S1), mem = H5Tcreate(H5T_COMPOUND, width);
-    hsize_t rows = 0;
-    if (space >= 0) H5Sget_simple_extent_dims(space, &rows, NULL), H5Sclose(space);
+    hid_t str = H5Tcopy(H5T_C_S1);
     H5Tset_size(str, width);
-    H5Tinsert(mem, name, 0, str); /* one column, matched by name */
-    char *col = CS_CALLOC((size_t)rows * width + 1);
-    int rc = d >= 0 && (long)rows == n && (!rows || H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) >= 0) ? 0 : -1;
-    if (rc == 0) {
-        memcpy(out, col, (size_t)n * width);
-        for (long i = 0; i < n; i++) out[(size_t)i * width + width - 1] = '\0';
-    } else {
-        snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials as text", path, name, n);
-    }
-    free(col);
-    H5Tclose(mem), H5Tclose(str);
-    if (d >= 0) H5Dclose(d);
-    if (f >= 0) H5Fclose(f);
-    rw_hdf5_restore(q);
+    const int rc = read_member(path, name, n, str, width, out);
+    H5Tclose(str);
+    for (long i = 0; rc == 0 && i < n; i++) out[(size_t)i * width + width - 1] = '\0';
+    if (rc != 0) snprintf(err, errlen, "'%s': cannot read the column '%s' of its %ld trials as text", path, name, n);
     return rc;
 }
 

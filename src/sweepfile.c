@@ -151,22 +151,30 @@ static void rung_values(void *arg, long k, const CurveRow *rows, int n)
     }
 }
 
+/* want[k]: trial k is a searched trial that the file holds finished (done, diverged, pruned, and
+ * with failed also failed) and that this run does not run again. Returns how many; the journal is
+ * folded into the file first if any (0), or -1 with err. */
+static long finished_searched(SweepFile *f, const Plan *p, int failed, unsigned char *want, char *err, size_t errlen)
+{
+    long any = 0;
+    for (long k = 0; k < p->n; k++) {
+        const int s = f->status[k];
+        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED || (failed && s == STATUS_FAILED)) &&
+                  !p->rerun[k] && p->trials[k].sample >= 0;
+        any += want[k];
+    }
+    return any && store_fold(&f->store, err, errlen) != 0 ? -1 : any;
+}
+
 /* The rungs' values as the finished trials of the file (journal folded in) left them. 0, or -1. */
 static int halving_resume(SweepFile *f, const Plan *p, char *err, size_t errlen)
 {
     f->halving = halving_new(&p->job.halving);
     unsigned char *want = CS_CALLOC((size_t)p->n + 1);
-    long any = 0;
-    for (long k = 0; k < p->n; k++) {
-        const int s = f->status[k];
-        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED) && !p->rerun[k] &&
-                  p->trials[k].sample >= 0;
-        any += want[k];
-    }
+    const long any = finished_searched(f, p, 0, want, err, errlen);
     RungRead r = {.plan = p, .halving = f->halving};
     int rc = 0;
-    if (any) rc = store_fold(&f->store, err, errlen) != 0 ||
-                  results_read_curves(f->output, p->n, want, rung_values, &r, err, errlen) != 0 ? -1 : 0;
+    if (any) rc = any < 0 || results_read_curves(f->output, p->n, want, rung_values, &r, err, errlen) != 0 ? -1 : 0;
     free(want);
     return rc;
 }
@@ -217,28 +225,23 @@ static int objective_resume(SweepFile *f, const Plan *p, char *err, size_t errle
 {
     const Objective *o = &p->job.search.objective;
     f->objective = CS_ALLOC((size_t)p->n * sizeof *f->objective + 1);
+    for (long k = 0; k < p->n; k++) f->objective[k] = NAN;
     unsigned char *want = CS_CALLOC((size_t)p->n + 1);
-    long any = 0;
-    for (long k = 0; k < p->n; k++) {
-        const int s = f->status[k];
-        f->objective[k] = NAN;
-        want[k] = (s == STATUS_DONE || s == STATUS_DIVERGED || s == STATUS_PRUNED || s == STATUS_FAILED) && !p->rerun[k] &&
-                  p->trials[k].sample >= 0; /* a failed trial's objective is never used, but what it ran is */
-        any += want[k];
-    }
-    int rc = 0;
-    if (any && store_fold(&f->store, err, errlen) != 0) rc = -1;
-    else if (any && o->kind != OBJ_EXEC_METRIC && o->kind != OBJ_COLUMN) {
+    /* failed ones too: a failed trial's objective is never used, but what it ran is */
+    const long any = finished_searched(f, p, 1, want, err, errlen);
+    int rc = any < 0 ? -1 : 0;
+    if (any <= 0) {
+    } else if (o->kind != OBJ_EXEC_METRIC && o->kind != OBJ_COLUMN) {
         ObjectiveRead r = {.o = o, .value = f->objective};
         rc = results_read_curves(f->output, p->n, want, objective_values, &r, err, errlen);
-    } else if (any) {
+    } else {
         double *col = CS_ALLOC((size_t)p->n * sizeof *col + 1);
         rc = results_read_column(f->output, o->column, p->n, col, err, errlen);
         for (long k = 0; rc == 0 && k < p->n; k++)
             if (want[k]) f->objective[k] = col[k];
         free(col);
     }
-    if (rc == 0 && any) rc = drawn_resume(f, p, want, err, errlen);
+    if (rc == 0 && any > 0) rc = drawn_resume(f, p, want, err, errlen);
     free(want);
     return rc;
 }

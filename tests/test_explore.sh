@@ -78,22 +78,7 @@ sys.exit(not (colours > 50 and img.std() > 0.02))
 EOF
 
 # --- a program's trials under TPE: the figures of a search, the Pareto front recomputed here
-cat > syn.ini <<JOB
-[exec]
-command = $PYTHON $ROOT/tests/synthetic.py --x {x} --y {y}
-metrics = loss
-[settings]
-seed = 1, 2
-[search]
-sampler = tpe
-generations = 3
-per-generation = 4
-metric = loss
-direction = minimize
-x = uniform -5 10
-y = uniform 0 15
-JOB
-"$BIN" syn.ini -o syn.h5 2> syn.log || fail "the exec sweep: $(tail -2 syn.log)"
+"$BIN" "$ROOT/tests/jobs/tpe.ini" -o syn.h5 2> syn.log || fail "the exec sweep: $(tail -2 syn.log)"
 "$PYTHON" "$ROOT/analysis/report.py" syn.h5 -o srep > sreport.log 2>&1 || fail "the exec report: $(tail -3 sreport.log)"
 sections=$(grep -o '<section id="[^"]*"' srep/explore.html | sed 's/.*id="//; s/"//' | tr '\n' ' ')
 open_page "$work/srep/explore.html" sdom.html sconsole.log
